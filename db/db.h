@@ -1,0 +1,48 @@
+/* Asynchronous PostgreSQL on the su_root loop: one libpq connection in
+ * non-blocking mode, its socket registered with the root, a FIFO of queued
+ * statements sent one after another (each statement is its own transaction,
+ * or a BEGIN..COMMIT sequence sent as one job).  Reconnects by itself.
+ * The only module besides store.c that includes libpq-fe.h. */
+#ifndef TVSPACE_DB_H
+#define TVSPACE_DB_H
+
+#include <stdbool.h>
+#include <sofia-sip/su_alloc.h>
+#include <sofia-sip/su_wait.h>
+
+struct db;
+
+/** The rows of one result, valid only during the callback. */
+struct db_result;
+
+/** Completion of a job.  @a error is 0, or -EIO when the statement failed
+ * (SQL error: the transaction was rolled back), or -ENOTCONN when the
+ * database could not be reached; @a res is NULL unless error is 0. */
+typedef void db_done_f(void *arg, int error, const struct db_result *res);
+
+/** Called when the connection comes up (@a up true) or is lost. */
+typedef void db_state_f(void *arg, bool up);
+
+/** Connect to @a conninfo on @a root; connection state changes are reported
+ * to @a state_cb.  NULL on OOM. */
+struct db *db_create(su_home_t *parent, su_root_t *root, const char *conninfo,
+		     db_state_f *state_cb, void *arg);
+/** Close the connection; queued jobs complete with -ECANCELED. */
+struct db *db_destroy(struct db *db);
+/** True while connected and usable. */
+bool db_is_up(const struct db *db);
+
+/** Queue @a sql with @a nparams text parameters (NULL for SQL NULL).
+ * Parameters are copied.  @a cb runs from the loop when the job completes.
+ * A job whose text holds several statements (BEGIN; ...; COMMIT) must not
+ * have parameters.  -ENOTCONN when the database is down (the caller answers
+ * 503), -ENOMEM. */
+int db_exec(struct db *db, const char *sql, int nparams,
+	    const char *const *params, db_done_f *cb, void *arg);
+
+/** Number of rows of @a res. */
+int db_rows(const struct db_result *res);
+/** Text of row @a r, column @a c; NULL for SQL NULL. */
+const char *db_value(const struct db_result *res, int r, int c);
+
+#endif

@@ -1,0 +1,97 @@
+/* The store: tvspace's data in PostgreSQL (patent tables 2 and 3): users,
+ * service levels and services, spaces, members with their dialog ids,
+ * usage and comments.  All SQL of the tree lives in db/; every statement is
+ * parameterised.  Called by the SIP adapter and main on the su_root thread;
+ * completions come back through callbacks. */
+#ifndef TVSPACE_STORE_H
+#define TVSPACE_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct db;
+struct catalog;
+
+/** What is stored of a member: its role, the terminal's SDP attributes and
+ * the dialog, so a restarted server can take the dialog up again. */
+struct store_member {
+	uint64_t space_id;
+	const char *user;
+	const char *service;	/* the member's Service Default ID */
+	const char *role;	/* "host" or "guest" */
+	const char *delivery;	/* "multicast" or "relay" */
+	const char *sdp_addr;	/* the terminal's c= address */
+	unsigned sdp_port;	/* its m= port */
+	const char *sdp_media;	/* "video" or "audio" */
+	unsigned sdp_pt;	/* the payload type chosen */
+	unsigned admitted_seq;	/* order of admission in the space */
+	/* Dialog (RFC 3261 12): ours is the UAS side. */
+	const char *call_id;
+	const char *local_tag;
+	const char *remote_tag;
+	const char *local_uri;	/* the space URI the member dialled */
+	const char *remote_uri;	/* the member's From URI */
+	const char *remote_target;	/* its Contact */
+	const char *route_set;	/* Record-Route, comma separated, or NULL */
+	int64_t joined;		/* unix seconds */
+};
+
+/** A live space as stored. */
+struct store_space {
+	uint64_t id;
+	const char *host_service;
+	const char *host_user;
+	const char *channel;
+	bool open;
+	int64_t started;	/* unix seconds */
+};
+
+/** Completion: 0, or a negative errno as db_done_f says. */
+typedef void store_done_f(void *arg, int error);
+/** Completion of store_space_start(): the new space's id. */
+typedef void store_started_f(void *arg, int error, uint64_t space_id);
+/** One live space and its members, during store_load_live(); the strings are
+ * valid only during the call.  Called once per space, then @a done. */
+typedef void store_space_f(void *arg, const struct store_space *space,
+			   const struct store_member *members,
+			   unsigned n_members);
+
+/** Apply the schema migrations not yet applied (db/schema/NNN_*.sql, kept
+ * in the binary), in order, each in its own transaction. */
+int store_migrate(struct db *db, store_done_f *done, void *arg);
+
+/** Load every service with its level's capacity and limit into @a cat. */
+int store_load_services(struct db *db, struct catalog *cat,
+			store_done_f *done, void *arg);
+
+/** Create a live space with its host, in one transaction; the id comes back
+ * through @a done.  @a host->space_id is ignored. */
+int store_space_start(struct db *db, const struct store_space *space,
+		      const struct store_member *host, store_started_f *done,
+		      void *arg);
+/** Add an admitted member (role guest or host). */
+int store_member_add(struct db *db, const struct store_member *m,
+		     store_done_f *done, void *arg);
+/** Mark @a user's membership of @a space_id ended, with @a reason. */
+int store_member_leave(struct db *db, uint64_t space_id, const char *user,
+		       const char *reason, store_done_f *done, void *arg);
+/** End a space: state ended, every member left, @a played seconds booked to
+ * the host service's usage of @a day ("YYYY-MM-DD"), one transaction. */
+int store_space_end(struct db *db, uint64_t space_id, const char *reason,
+		    const char *service, const char *day, unsigned played,
+		    store_done_f *done, void *arg);
+/** Change the channel and/or the host of a space in one transaction: the
+ * space's channel (NULL: unchanged), the new host's and old host's roles
+ * (NULL: unchanged). */
+int store_space_update(struct db *db, uint64_t space_id, const char *channel,
+		       const char *new_host, const char *old_host,
+		       store_done_f *done, void *arg);
+/** Set whether the space admits joiners without asking. */
+int store_space_set_open(struct db *db, uint64_t space_id, bool open,
+			 store_done_f *done, void *arg);
+/** Call @a each for every live space with its current members, then
+ * @a done. */
+int store_load_live(struct db *db, store_space_f *each, store_done_f *done,
+		    void *arg);
+
+#endif

@@ -1,0 +1,54 @@
+/* Configuration: one "key = value" file, '#' comments, validated at load
+ * with errors that name the line.  Read by main at start and on SIGHUP; the
+ * result is a plain struct the other modules read. */
+#ifndef TVSPACE_CFG_H
+#define TVSPACE_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum cfg_grab_policy { CFG_GRAB_ASK, CFG_GRAB_FREE };
+enum cfg_host_lost { CFG_HOST_LOST_PROMOTE, CFG_HOST_LOST_END };
+enum cfg_auto_admit { CFG_ADMIT_NONE, CFG_ADMIT_FRIENDS };
+
+#define CFG_MAX_PEERS 16
+
+struct cfg {
+	char listen[256];	/* SIP URL to bind, "sip:127.0.0.1:5060" */
+	char domain[128];	/* domain of factory, space and service URIs */
+	char factory_user[64];	/* user part of the factory URI: "share" */
+	char db[512];		/* libpq conninfo */
+	char lineup[512];	/* M3U file */
+	char guide[512];	/* XMLTV file, may be empty */
+	char timezone[64];	/* for the daily reset, "" for the system's */
+	/* P-Asserted-Identity is honoured from these addresses only. */
+	char trusted_peers[CFG_MAX_PEERS][64];
+	unsigned n_trusted_peers;
+	/* Trust the From URI of requests from loopback addresses (development
+	 * and the demo); never the default. */
+	bool trust_loopback_from;
+	unsigned admission_timeout;	/* seconds, default 60 */
+	unsigned host_grace;		/* seconds, default 60 */
+	unsigned session_expires;	/* RFC 4028 interval, default 1800 */
+	unsigned max_body;		/* bytes of a comment, default 1024 */
+	unsigned rtp_port_min, rtp_port_max;	/* relay ports 20000..29999 */
+	char media_addr[64];	/* address the relay answers with */
+	enum cfg_grab_policy grab_policy;
+	enum cfg_host_lost host_lost;
+	enum cfg_auto_admit auto_admit;
+	int log_level;		/* syslog level, default LOG_INFO */
+	bool log_syslog;
+};
+
+/** Fill @a cfg with the defaults. */
+void cfg_defaults(struct cfg *cfg);
+/** Parse "key = value" @a text over @a cfg (defaults stay for missing keys).
+ * -EINVAL with "line N: reason" in @a err on an unknown key or a bad value. */
+int cfg_parse(struct cfg *cfg, const char *text, size_t len, char *err,
+	      size_t errlen);
+/** Read and parse @a path; -errno when it cannot be read. */
+int cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen);
+/** True when @a addr (numeric IPv4/IPv6 text) is a trusted peer. */
+bool cfg_is_trusted_peer(const struct cfg *cfg, const char *addr);
+
+#endif
