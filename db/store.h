@@ -17,23 +17,23 @@ struct catalog;
 struct store_member {
 	uint64_t space_id;
 	const char *user;
-	const char *service;	/* the member's Service Default ID */
-	const char *role;	/* "host" or "guest" */
-	const char *delivery;	/* "multicast" or "relay" */
-	const char *sdp_addr;	/* the terminal's c= address */
-	unsigned sdp_port;	/* its m= port */
-	const char *sdp_media;	/* "video" or "audio" */
-	unsigned sdp_pt;	/* the payload type chosen */
-	unsigned admitted_seq;	/* order of admission in the space */
+	const char *service;   /* the member's Service Default ID */
+	const char *role;      /* "host" or "guest" */
+	const char *delivery;  /* "multicast" or "relay" */
+	const char *sdp_addr;  /* the terminal's c= address */
+	unsigned sdp_port;     /* its m= port */
+	const char *sdp_media; /* "video" or "audio" */
+	unsigned sdp_pt;       /* the payload type chosen */
+	unsigned admitted_seq; /* order of admission in the space */
 	/* Dialog (RFC 3261 12): ours is the UAS side. */
 	const char *call_id;
 	const char *local_tag;
 	const char *remote_tag;
-	const char *local_uri;	/* the space URI the member dialled */
-	const char *remote_uri;	/* the member's From URI */
-	const char *remote_target;	/* its Contact */
-	const char *route_set;	/* Record-Route, comma separated, or NULL */
-	int64_t joined;		/* unix seconds */
+	const char *local_uri;     /* the space URI the member dialled */
+	const char *remote_uri;    /* the member's From URI */
+	const char *remote_target; /* its Contact */
+	const char *route_set;     /* Record-Route, comma separated, or NULL */
+	int64_t joined;            /* unix seconds */
 };
 
 /** A live space as stored. */
@@ -43,7 +43,7 @@ struct store_space {
 	const char *host_user;
 	const char *channel;
 	bool open;
-	int64_t started;	/* unix seconds */
+	int64_t started; /* unix seconds */
 };
 
 /** Completion: 0, or a negative errno as db_done_f says. */
@@ -61,8 +61,8 @@ typedef void store_space_f(void *arg, const struct store_space *space,
 int store_migrate(struct db *db, store_done_f *done, void *arg);
 
 /** Load every service with its level's capacity and limit into @a cat. */
-int store_load_services(struct db *db, struct catalog *cat,
-			store_done_f *done, void *arg);
+int store_load_services(struct db *db, struct catalog *cat, store_done_f *done,
+			void *arg);
 
 /** Create a live space with its host, in one transaction; the id comes back
  * through @a done.  @a host->space_id is ignored. */
@@ -72,6 +72,9 @@ int store_space_start(struct db *db, const struct store_space *space,
 /** Add an admitted member (role guest or host). */
 int store_member_add(struct db *db, const struct store_member *m,
 		     store_done_f *done, void *arg);
+/** Record our tag of @a user's dialog (known once the ACK arrives). */
+int store_member_dialog(struct db *db, uint64_t space_id, const char *user,
+			const char *local_tag, store_done_f *done, void *arg);
 /** Mark @a user's membership of @a space_id ended, with @a reason. */
 int store_member_leave(struct db *db, uint64_t space_id, const char *user,
 		       const char *reason, store_done_f *done, void *arg);
@@ -89,6 +92,17 @@ int store_space_update(struct db *db, uint64_t space_id, const char *channel,
 /** Set whether the space admits joiners without asking. */
 int store_space_set_open(struct db *db, uint64_t space_id, bool open,
 			 store_done_f *done, void *arg);
+/** Store a comment of @a author in @a space_id, verbatim. */
+int store_comment_add(struct db *db, uint64_t space_id, const char *author,
+		      const char *text, store_done_f *done, void *arg);
+/** One stored comment, during store_comments_recent(). */
+typedef void store_comment_f(void *arg, const char *author, int64_t at,
+			     const char *text);
+/** Call @a each for the last @a n comments of @a space_id, oldest first,
+ * then @a done. */
+int store_comments_recent(struct db *db, uint64_t space_id, unsigned n,
+			  store_comment_f *each, store_done_f *done,
+			  void *arg);
 /** Call @a each for every live space with its current members, then
  * @a done. */
 int store_load_live(struct db *db, store_space_f *each, store_done_f *done,

@@ -15,28 +15,28 @@ enum channel_media {
 
 /** One lineup entry.  Strings are owned by the catalog's home. */
 struct channel {
-	const char *id;		/* tvg-id, unique: "news.demo" */
-	unsigned number;	/* tvg-chno, or position in the lineup from 1 */
-	const char *name;	/* tvg-name or the #EXTINF title */
+	const char *id;   /* tvg-id, unique: "news.demo" */
+	unsigned number;  /* tvg-chno, or position in the lineup from 1 */
+	const char *name; /* tvg-name or the #EXTINF title */
 	enum channel_media media;
-	unsigned pt;		/* RTP payload type */
-	const char *group;	/* multicast group "232.1.1.1" */
-	unsigned port;		/* RTP port of the group */
-	const char *source;	/* SSM source address, or NULL */
-	unsigned ttl;		/* for c=IN IP4 group/ttl, default 16 */
-	const char *generate;	/* a source the server plays: "tone:440",
-				 * "ts:FILE", or NULL for an external feed */
+	unsigned pt;          /* RTP payload type */
+	const char *group;    /* multicast group "232.1.1.1" */
+	unsigned port;        /* RTP port of the group */
+	const char *source;   /* SSM source address, or NULL */
+	unsigned ttl;         /* for c=IN IP4 group/ttl, default 16 */
+	const char *generate; /* a source the server plays: "tone:440",
+			       * "ts:FILE", or NULL for an external feed */
 };
 
 /** A subscriber's service (patent table 2), with its level's settings. */
 struct service {
-	const char *id;		/* Service Default ID */
-	const char *user;	/* subscriber user id: "alice@tv.example" */
+	const char *id;   /* Service Default ID */
+	const char *user; /* subscriber user id: "alice@tv.example" */
 	unsigned level;
-	unsigned capacity;	/* members a space of this service can hold */
-	unsigned daily_limit;	/* seconds of playback a day, 0: unlimited */
+	unsigned capacity;    /* members a space of this service can hold */
+	unsigned daily_limit; /* seconds of playback a day, 0: unlimited */
 	const char *default_channel;
-	bool is_default;	/* the user's default service */
+	bool is_default; /* the user's default service */
 };
 
 struct catalog;
@@ -66,8 +66,7 @@ const struct channel *catalog_channel_by_group(const struct catalog *cat,
 const struct channel *catalog_channel_lookup(const struct catalog *cat,
 					     const char *id_or_number);
 /** The @a i-th channel in lineup order, or NULL past the end. */
-const struct channel *catalog_channel_at(const struct catalog *cat,
-					 unsigned i);
+const struct channel *catalog_channel_at(const struct catalog *cat, unsigned i);
 /** Number of channels. */
 unsigned catalog_channel_count(const struct catalog *cat);
 

@@ -14,29 +14,29 @@ enum cfg_auto_admit { CFG_ADMIT_NONE, CFG_ADMIT_FRIENDS };
 #define CFG_MAX_PEERS 16
 
 struct cfg {
-	char listen[256];	/* SIP URL to bind, "sip:127.0.0.1:5060" */
-	char domain[128];	/* domain of factory, space and service URIs */
-	char factory_user[64];	/* user part of the factory URI: "share" */
-	char db[512];		/* libpq conninfo */
-	char lineup[512];	/* M3U file */
-	char guide[512];	/* XMLTV file, may be empty */
-	char timezone[64];	/* for the daily reset, "" for the system's */
+	char listen[256];      /* SIP URL to bind, "sip:127.0.0.1:5060" */
+	char domain[128];      /* domain of factory, space and service URIs */
+	char factory_user[64]; /* user part of the factory URI: "share" */
+	char db[512];          /* libpq conninfo */
+	char lineup[512];      /* M3U file */
+	char guide[512];       /* XMLTV file, may be empty */
+	char timezone[64];     /* for the daily reset, "" for the system's */
 	/* P-Asserted-Identity is honoured from these addresses only. */
 	char trusted_peers[CFG_MAX_PEERS][64];
 	unsigned n_trusted_peers;
 	/* Trust the From URI of requests from loopback addresses (development
 	 * and the demo); never the default. */
 	bool trust_loopback_from;
-	unsigned admission_timeout;	/* seconds, default 60 */
-	unsigned host_grace;		/* seconds, default 60 */
-	unsigned session_expires;	/* RFC 4028 interval, default 1800 */
-	unsigned max_body;		/* bytes of a comment, default 1024 */
-	unsigned rtp_port_min, rtp_port_max;	/* relay ports 20000..29999 */
-	char media_addr[64];	/* address the relay answers with */
+	unsigned admission_timeout; /* seconds, default 60 */
+	unsigned host_grace;        /* seconds, default 60 */
+	unsigned session_expires;   /* RFC 4028 interval, default 1800 */
+	unsigned max_body;          /* bytes of a comment, default 1024 */
+	unsigned rtp_port_min, rtp_port_max; /* relay ports 20000..29999 */
+	char media_addr[64]; /* address the relay answers with */
 	enum cfg_grab_policy grab_policy;
 	enum cfg_host_lost host_lost;
 	enum cfg_auto_admit auto_admit;
-	int log_level;		/* syslog level, default LOG_INFO */
+	int log_level; /* syslog level, default LOG_INFO */
 	bool log_syslog;
 };
 

@@ -11,8 +11,8 @@ struct catalog;
 /** Parse M3U @a text of @a len bytes into @a cat.  On a bad entry, returns
  * -EBADMSG and writes "line N: reason" into @a err (size @a errlen); the
  * catalog may then hold the entries before it. */
-int lineup_parse(struct catalog *cat, const char *text, size_t len,
-		 char *err, size_t errlen);
+int lineup_parse(struct catalog *cat, const char *text, size_t len, char *err,
+		 size_t errlen);
 /** Read and parse the file @a path; -errno when it cannot be read. */
 int lineup_load(struct catalog *cat, const char *path, char *err,
 		size_t errlen);

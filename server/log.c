@@ -13,7 +13,7 @@ static int max_level = LOG_INFO;
 static int to_syslog;
 
 static const char *const level_names[] = {
-	"emerg", "alert", "crit", "error", "warn", "notice", "info", "debug",
+    "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug",
 };
 
 void log_set_level(int level)
@@ -58,8 +58,7 @@ static void vlog(int level, const char *module, const char *fmt, va_list ap)
 	localtime_r(&tv.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
 	fprintf(stderr, "%s.%03d %-6s %-6s %s\n", stamp,
-		(int)(tv.tv_usec / 1000),
-		level_names[level & 7], module, line);
+		(int)(tv.tv_usec / 1000), level_names[level & 7], module, line);
 }
 
 void log_print(int level, const char *module, const char *fmt, ...)

@@ -19,14 +19,14 @@ int log_level(void);
 void log_use_syslog(const char *ident);
 /** Print one line at @a level for @a module. */
 void log_print(int level, const char *module, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /** Route sofia-sip's su_log output into this sink. */
 void log_capture_sofia(void);
 
-#define log_err(...)   log_print(LOG_ERR, LOG_MODULE, __VA_ARGS__)
-#define log_warn(...)  log_print(LOG_WARNING, LOG_MODULE, __VA_ARGS__)
+#define log_err(...)    log_print(LOG_ERR, LOG_MODULE, __VA_ARGS__)
+#define log_warn(...)   log_print(LOG_WARNING, LOG_MODULE, __VA_ARGS__)
 #define log_notice(...) log_print(LOG_NOTICE, LOG_MODULE, __VA_ARGS__)
-#define log_info(...)  log_print(LOG_INFO, LOG_MODULE, __VA_ARGS__)
+#define log_info(...)   log_print(LOG_INFO, LOG_MODULE, __VA_ARGS__)
 #define log_debug(...)                                                         \
 	do {                                                                   \
 		if (log_level() >= LOG_DEBUG)                                  \

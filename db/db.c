@@ -1,0 +1,419 @@
+/* Asynchronous PostgreSQL on the su_root loop.
+ *
+ * One connection, non-blocking from the connect on (PQconnectStart and
+ * PQconnectPoll), its socket registered with the root.  Jobs wait in a FIFO
+ * and go one at a time: a job is one statement, hence one transaction, or a
+ * parameterless BEGIN...COMMIT script.  When the connection drops, the job
+ * in flight and the queued ones fail with -ENOTCONN (the caller answers
+ * 503; a statement in flight may or may not have committed, and the
+ * statements are written so that either outcome is consistent), and a
+ * timer reconnects every second. */
+#define LOG_MODULE "db"
+#define SU_TIMER_ARG_T void
+#define SU_WAKEUP_ARG_T void
+
+#include "db/db.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "server/log.h"
+
+struct db_result {
+	PGresult *res;
+};
+
+struct job {
+	struct job *next;
+	char *sql;
+	int nparams;
+	char **params;
+	db_done_f *cb;
+	void *arg;
+};
+
+enum db_state { DB_DOWN, DB_CONNECTING, DB_UP };
+
+struct db {
+	su_home_t home[1];	/* first member: owns the jobs */
+	su_root_t *root;
+	char *conninfo;
+	PGconn *conn;
+	int reg;		/* su_root registration, 0 if none */
+	int sock;
+	enum db_state state;
+	struct job *head, **tail;
+	struct job *busy;	/* in flight */
+	PGresult *last;		/* last result of the job in flight */
+	int failed;		/* an SQL error in the job in flight */
+	su_timer_t *retry;
+	db_state_f *state_cb;
+	void *arg;
+};
+
+static void db_connect(struct db *db);
+static void db_send(struct db *db);
+
+static void job_free(struct db *db, struct job *j)
+{
+	if (!j)
+		return;
+	for (int i = 0; i < j->nparams; i++)
+		su_free(db->home, j->params[i]);
+	su_free(db->home, j->params);
+	su_free(db->home, j->sql);
+	su_free(db->home, j);
+}
+
+static void unregister(struct db *db)
+{
+	if (db->reg > 0)
+		su_root_deregister(db->root, db->reg);
+	db->reg = 0;
+	db->sock = -1;
+}
+
+/* Complete every job with @a error. */
+static void fail_all(struct db *db, int error)
+{
+	struct job *j;
+
+	if (db->last) {
+		PQclear(db->last);
+		db->last = NULL;
+	}
+	if ((j = db->busy)) {
+		db->busy = NULL;
+		if (j->cb)
+			j->cb(j->arg, error, NULL);
+		job_free(db, j);
+	}
+	while ((j = db->head)) {
+		db->head = j->next;
+		if (!db->head)
+			db->tail = &db->head;
+		if (j->cb)
+			j->cb(j->arg, error, NULL);
+		job_free(db, j);
+	}
+}
+
+static void reconnect(su_root_magic_t *magic, su_timer_t *t, void *arg)
+{
+	struct db *db = arg;
+
+	if (db->state == DB_DOWN)
+		db_connect(db);
+}
+
+static void lost(struct db *db)
+{
+	bool was_up = db->state == DB_UP;
+
+	if (db->conn && was_up)
+		log_warn("connection lost: %s", PQerrorMessage(db->conn));
+	unregister(db);
+	if (db->conn)
+		PQfinish(db->conn);
+	db->conn = NULL;
+	db->state = DB_DOWN;
+	fail_all(db, -ENOTCONN);
+	if (was_up && db->state_cb)
+		db->state_cb(db->arg, false);
+	su_timer_set_interval(db->retry, reconnect, db, 1000);
+}
+
+static void set_mask(struct db *db, int events)
+{
+	if (db->reg > 0)
+		su_root_eventmask(db->root, db->reg, db->sock, events);
+}
+
+/* One job is done: its callback gets the last result. */
+static void finish_job(struct db *db)
+{
+	struct job *j = db->busy;
+	struct db_result r = { db->last };
+	int error = db->failed ? -EIO : 0;
+
+	db->busy = NULL;
+	db->last = NULL;
+	if (db->failed)
+		log_debug("statement failed: %s", PQerrorMessage(db->conn));
+	db->failed = 0;
+	if (j && j->cb)
+		j->cb(j->arg, error, error ? NULL : &r);
+	if (r.res)
+		PQclear(r.res);
+	job_free(db, j);
+}
+
+static void on_readable(struct db *db)
+{
+	PGresult *res;
+
+	if (!PQconsumeInput(db->conn)) {
+		lost(db);
+		return;
+	}
+	while (db->busy && !PQisBusy(db->conn)) {
+		res = PQgetResult(db->conn);
+		if (!res) {
+			finish_job(db);
+			break;
+		}
+		switch (PQresultStatus(res)) {
+		case PGRES_FATAL_ERROR:
+		case PGRES_BAD_RESPONSE:
+			db->failed = 1;
+			break;
+		default:
+			break;
+		}
+		if (db->last)
+			PQclear(db->last);
+		db->last = res;
+	}
+	/* Notices and notifications are not used; drop them. */
+	while (PQnotifies(db->conn))
+		;
+	if (PQstatus(db->conn) == CONNECTION_BAD) {
+		lost(db);
+		return;
+	}
+	if (!db->busy)
+		db_send(db);
+}
+
+static int on_socket(su_root_magic_t *magic, su_wait_t *w, void *arg)
+{
+	struct db *db = arg;
+	int events = su_wait_events(w, db->sock);
+
+	if (db->state == DB_CONNECTING) {
+		db_connect(db);
+		return 0;
+	}
+	if (events & SU_WAIT_OUT) {
+		int f = PQflush(db->conn);
+
+		if (f < 0) {
+			lost(db);
+			return 0;
+		}
+		set_mask(db, f ? SU_WAIT_IN | SU_WAIT_OUT : SU_WAIT_IN);
+	}
+	if (events & (SU_WAIT_IN | SU_WAIT_HUP | SU_WAIT_ERR))
+		on_readable(db);
+	return 0;
+}
+
+static int register_socket(struct db *db, int events)
+{
+	su_wait_t w;
+	int sock = PQsocket(db->conn);
+
+	if (sock < 0)
+		return -EIO;
+	if (db->reg > 0 && sock == db->sock) {
+		set_mask(db, events);
+		return 0;
+	}
+	unregister(db);
+	if (su_wait_create(&w, sock, events) < 0)
+		return -EIO;
+	db->reg = su_root_register(db->root, &w, on_socket, db, 0);
+	if (db->reg < 0) {
+		su_wait_destroy(&w);
+		db->reg = 0;
+		return -EIO;
+	}
+	db->sock = sock;
+	return 0;
+}
+
+/* Server notices ("relation already exists, skipping") are chatter. */
+static void on_notice(void *arg, const char *message)
+{
+	log_debug("server: %s", message);
+}
+
+/* Start or continue a non-blocking connect (PQconnectPoll's protocol). */
+static void db_connect(struct db *db)
+{
+	PostgresPollingStatusType st;
+
+	if (db->state == DB_DOWN) {
+		db->conn = PQconnectStart(db->conninfo);
+		if (!db->conn || PQstatus(db->conn) == CONNECTION_BAD) {
+			log_debug("cannot connect: %s",
+				  db->conn ? PQerrorMessage(db->conn)
+					   : "out of memory");
+			lost(db);
+			return;
+		}
+		PQsetNoticeProcessor(db->conn, on_notice, db);
+		db->state = DB_CONNECTING;
+		st = PGRES_POLLING_WRITING;
+	}
+	else {
+		st = PQconnectPoll(db->conn);
+	}
+	switch (st) {
+	case PGRES_POLLING_READING:
+		if (register_socket(db, SU_WAIT_IN) < 0)
+			lost(db);
+		return;
+	case PGRES_POLLING_WRITING:
+		if (register_socket(db, SU_WAIT_OUT) < 0)
+			lost(db);
+		return;
+	case PGRES_POLLING_OK:
+		break;
+	default:
+		log_debug("cannot connect: %s", PQerrorMessage(db->conn));
+		lost(db);
+		return;
+	}
+	if (PQsetnonblocking(db->conn, 1) < 0 ||
+	    register_socket(db, SU_WAIT_IN) < 0) {
+		lost(db);
+		return;
+	}
+	su_timer_reset(db->retry);
+	db->state = DB_UP;
+	if (db->state_cb)
+		db->state_cb(db->arg, true);
+	db_send(db);
+}
+
+static void db_send(struct db *db)
+{
+	struct job *j;
+	int ok, f;
+
+	if (db->state != DB_UP || db->busy || !db->head)
+		return;
+	j = db->head;
+	db->head = j->next;
+	if (!db->head)
+		db->tail = &db->head;
+	db->busy = j;
+	db->failed = 0;
+	if (j->nparams)
+		ok = PQsendQueryParams(db->conn, j->sql, j->nparams, NULL,
+				       (const char *const *)j->params, NULL,
+				       NULL, 0);
+	else
+		ok = PQsendQuery(db->conn, j->sql);
+	if (!ok) {
+		lost(db);
+		return;
+	}
+	f = PQflush(db->conn);
+	if (f < 0) {
+		lost(db);
+		return;
+	}
+	set_mask(db, f ? SU_WAIT_IN | SU_WAIT_OUT : SU_WAIT_IN);
+}
+
+static void db_destructor(void *arg)
+{
+	struct db *db = arg;
+
+	fail_all(db, -ECANCELED);
+	unregister(db);
+	if (db->conn)
+		PQfinish(db->conn);
+	db->conn = NULL;
+	if (db->retry)
+		su_timer_destroy(db->retry);
+	db->retry = NULL;
+}
+
+struct db *db_create(su_home_t *parent, su_root_t *root, const char *conninfo,
+		     db_state_f *state_cb, void *arg)
+{
+	struct db *db = su_home_clone(parent, sizeof(*db));
+
+	if (!db)
+		return NULL;
+	db->root = root;
+	db->sock = -1;
+	db->tail = &db->head;
+	db->state_cb = state_cb;
+	db->arg = arg;
+	db->conninfo = su_strdup(db->home, conninfo);
+	db->retry = su_timer_create(su_root_task(root), 1000);
+	if (!db->conninfo || !db->retry ||
+	    su_home_destructor(db->home, db_destructor) < 0) {
+		if (db->retry)
+			su_timer_destroy(db->retry);
+		su_home_unref(db->home);
+		return NULL;
+	}
+	db_connect(db);
+	return db;
+}
+
+struct db *db_destroy(struct db *db)
+{
+	if (db)
+		su_home_unref(db->home);
+	return NULL;
+}
+
+bool db_is_up(const struct db *db)
+{
+	return db->state == DB_UP;
+}
+
+int db_exec(struct db *db, const char *sql, int nparams,
+	    const char *const *params, db_done_f *cb, void *arg)
+{
+	struct job *j;
+
+	if (db->state != DB_UP)
+		return -ENOTCONN;
+	j = su_zalloc(db->home, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	j->sql = su_strdup(db->home, sql);
+	j->params = nparams ? su_zalloc(db->home, (isize_t)(sizeof(char *) *
+							     (size_t)nparams))
+			    : NULL;
+	j->nparams = nparams;
+	j->cb = cb;
+	j->arg = arg;
+	if (!j->sql || (nparams && !j->params)) {
+		j->nparams = 0;
+		job_free(db, j);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < nparams; i++)
+		if (params[i] && !(j->params[i] = su_strdup(db->home, params[i]))) {
+			job_free(db, j);
+			return -ENOMEM;
+		}
+	*db->tail = j;
+	db->tail = &j->next;
+	db_send(db);
+	return 0;
+}
+
+int db_rows(const struct db_result *res)
+{
+	return res && res->res ? PQntuples(res->res) : 0;
+}
+
+const char *db_value(const struct db_result *res, int r, int c)
+{
+	if (!res || !res->res || r >= PQntuples(res->res) ||
+	    c >= PQnfields(res->res) || PQgetisnull(res->res, r, c))
+		return NULL;
+	return PQgetvalue(res->res, r, c);
+}

@@ -1,0 +1,29 @@
+-- Demo subscribers for scripts/demo.sh and the tests.  Safe to run again:
+-- it puts the demo rows back as they are written here.
+INSERT INTO service_levels (level, name, capacity, daily_limit_s, features)
+VALUES (1, 'basic', 4, 7200, '{}'),
+       (2, 'family', 8, 14400, '{quiz}'),
+       (3, 'premium', 50, 0, '{quiz,relay}')
+ON CONFLICT (level) DO UPDATE
+	SET name = EXCLUDED.name, capacity = EXCLUDED.capacity,
+	    daily_limit_s = EXCLUDED.daily_limit_s,
+	    features = EXCLUDED.features;
+
+INSERT INTO users (user_id, display_name)
+VALUES ('alice', 'Alice'), ('bob', 'Bob'), ('carol', 'Carol'),
+       ('dave', 'Dave'), ('erin', 'Erin'), ('frank', 'Frank')
+ON CONFLICT (user_id) DO UPDATE SET display_name = EXCLUDED.display_name;
+
+INSERT INTO services (service_default_id, user_id, level, default_channel,
+		      is_default)
+VALUES ('svc-alice', 'alice', 1, 'news', true),
+       ('svc-bob', 'bob', 2, 'news', true),
+       ('svc-bob-premium', 'bob', 3, 'sports', false),
+       ('svc-carol', 'carol', 2, 'news', true),
+       ('svc-dave', 'dave', 1, 'news', true),
+       ('svc-erin', 'erin', 3, 'news', true),
+       ('svc-frank', 'frank', 1, 'music', true)
+ON CONFLICT (service_default_id) DO UPDATE
+	SET user_id = EXCLUDED.user_id, level = EXCLUDED.level,
+	    default_channel = EXCLUDED.default_channel,
+	    is_default = EXCLUDED.is_default;

@@ -1,0 +1,547 @@
+/* The store: every SQL statement of tvspace.  Each state change is one
+ * parameterised statement (data-modifying common table expressions, or a
+ * function from the schema), so it commits or fails whole. */
+#define LOG_MODULE "store"
+#include "db/store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db.h"
+#include "db/schema.h"
+#include "server/catalog.h"
+#include "server/log.h"
+
+/* What a completion needs; freed by the completion. */
+struct req {
+	struct db *db;
+	struct catalog *cat;
+	store_done_f *done;
+	store_started_f *started;
+	store_space_f *each;
+	store_comment_f *comment;
+	void *arg;
+	unsigned next;		/* store_migrate: next migration to look at */
+	int *applied;		/* versions found applied */
+	unsigned n_applied;
+};
+
+static struct req *req_new(struct db *db, void *arg)
+{
+	struct req *r = calloc(1, sizeof(*r));
+
+	if (r) {
+		r->db = db;
+		r->arg = arg;
+	}
+	return r;
+}
+
+static void req_free(struct req *r)
+{
+	if (r) {
+		free(r->applied);
+		free(r);
+	}
+}
+
+/* Decimal text of numbers, for text parameters. */
+struct num {
+	char s[24];
+};
+
+static const char *u64(struct num *n, uint64_t v)
+{
+	snprintf(n->s, sizeof(n->s), "%" PRIu64, v);
+	return n->s;
+}
+
+static const char *i64(struct num *n, int64_t v)
+{
+	snprintf(n->s, sizeof(n->s), "%" PRId64, v);
+	return n->s;
+}
+
+static uint64_t to_u64(const char *s)
+{
+	return s ? strtoull(s, NULL, 10) : 0;
+}
+
+static unsigned to_uint(const char *s)
+{
+	return s ? (unsigned)strtoul(s, NULL, 10) : 0;
+}
+
+static void done_only(void *arg, int error, const struct db_result *res)
+{
+	struct req *r = arg;
+
+	if (r->done)
+		r->done(r->arg, error);
+	req_free(r);
+}
+
+/* Queue @a sql for a completion that only needs the error. */
+static int exec_done(struct db *db, const char *sql, int n,
+		     const char *const *params, store_done_f *done, void *arg)
+{
+	struct req *r = req_new(db, arg);
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	r->done = done;
+	err = db_exec(db, sql, n, params, done_only, r);
+	if (err < 0)
+		req_free(r);
+	return err;
+}
+
+/* -- migrations ---------------------------------------------------------- */
+
+static void migrate_next(struct req *r);
+
+static void migration_applied(void *arg, int error,
+			      const struct db_result *res)
+{
+	struct req *r = arg;
+
+	if (error) {
+		log_err("migration %s failed",
+			schema_migrations[r->next - 1].name);
+		done_only(r, error, NULL);
+		return;
+	}
+	log_notice("schema migration %s applied",
+		   schema_migrations[r->next - 1].name);
+	migrate_next(r);
+}
+
+static void migrate_next(struct req *r)
+{
+	while (r->next < schema_n_migrations) {
+		const struct schema_migration *m = &schema_migrations[r->next];
+		bool done = false;
+		char *script;
+		size_t len;
+		int err;
+
+		r->next++;
+		for (unsigned i = 0; i < r->n_applied; i++)
+			if (r->applied[i] == m->version)
+				done = true;
+		if (done)
+			continue;
+		/* One migration, one transaction; the advisory lock keeps
+		 * two nodes starting together from applying it twice. */
+		len = strlen(m->sql) + 256;
+		script = malloc(len);
+		if (!script) {
+			done_only(r, -ENOMEM, NULL);
+			return;
+		}
+		snprintf(script, len,
+			 "BEGIN;\nSELECT pg_advisory_xact_lock(7262001);\n"
+			 "%s\n;INSERT INTO schema_migrations (version) "
+			 "VALUES (%d);\nCOMMIT;",
+			 m->sql, m->version);
+		err = db_exec(r->db, script, 0, NULL, migration_applied, r);
+		free(script);
+		if (err < 0)
+			done_only(r, err, NULL);
+		return;
+	}
+	done_only(r, 0, NULL);
+}
+
+static void versions_read(void *arg, int error, const struct db_result *res)
+{
+	struct req *r = arg;
+	int n = db_rows(res);
+
+	if (error) {
+		done_only(r, error, NULL);
+		return;
+	}
+	r->applied = calloc((size_t)n + 1, sizeof(int));
+	if (!r->applied) {
+		done_only(r, -ENOMEM, NULL);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		r->applied[r->n_applied++] = (int)to_uint(db_value(res, i, 0));
+	migrate_next(r);
+}
+
+static void versions_table(void *arg, int error, const struct db_result *res)
+{
+	struct req *r = arg;
+	int err;
+
+	if (error) {
+		done_only(r, error, NULL);
+		return;
+	}
+	err = db_exec(r->db, "SELECT version FROM schema_migrations", 0, NULL,
+		      versions_read, r);
+	if (err < 0)
+		done_only(r, err, NULL);
+}
+
+int store_migrate(struct db *db, store_done_f *done, void *arg)
+{
+	struct req *r = req_new(db, arg);
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	r->done = done;
+	err = db_exec(db,
+		      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+		      "version integer PRIMARY KEY, "
+		      "applied timestamptz NOT NULL DEFAULT now())",
+		      0, NULL, versions_table, r);
+	if (err < 0)
+		req_free(r);
+	return err;
+}
+
+/* -- services ------------------------------------------------------------ */
+
+static void services_read(void *arg, int error, const struct db_result *res)
+{
+	struct req *r = arg;
+	int n = db_rows(res), err = error;
+
+	for (int i = 0; !err && i < n; i++) {
+		struct service s = {
+			.id = db_value(res, i, 0),
+			.user = db_value(res, i, 1),
+			.level = to_uint(db_value(res, i, 2)),
+			.capacity = to_uint(db_value(res, i, 3)),
+			.daily_limit = to_uint(db_value(res, i, 4)),
+			.default_channel = db_value(res, i, 5),
+			.is_default = db_value(res, i, 6) &&
+				      db_value(res, i, 6)[0] == 't',
+		};
+
+		err = catalog_add_service(r->cat, &s);
+	}
+	if (!err)
+		log_info("%d services loaded", n);
+	done_only(r, err, NULL);
+}
+
+int store_load_services(struct db *db, struct catalog *cat,
+			store_done_f *done, void *arg)
+{
+	struct req *r = req_new(db, arg);
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	r->cat = cat;
+	r->done = done;
+	err = db_exec(db,
+		      "SELECT s.service_default_id, s.user_id, s.level, "
+		      "l.capacity, l.daily_limit_s, s.default_channel, "
+		      "s.is_default "
+		      "FROM services s JOIN service_levels l USING (level) "
+		      "ORDER BY s.service_default_id",
+		      0, NULL, services_read, r);
+	if (err < 0)
+		req_free(r);
+	return err;
+}
+
+/* -- spaces and members -------------------------------------------------- */
+
+#define MEMBER_COLUMNS                                                         \
+	"user_id, service_default_id, role, delivery, sdp_addr, sdp_port, "    \
+	"sdp_media, sdp_pt, admitted_seq, call_id, local_tag, remote_tag, "    \
+	"local_uri, remote_uri, remote_target, route_set, joined"
+
+/* $FIRST.. $FIRST+16 of a member, in MEMBER_COLUMNS order. */
+#define MEMBER_PARAMS 17
+
+static void member_params(const struct store_member *m, const char **p,
+			  struct num *n)
+{
+	p[0] = m->user;
+	p[1] = m->service;
+	p[2] = m->role;
+	p[3] = m->delivery;
+	p[4] = m->sdp_addr;
+	p[5] = u64(&n[0], m->sdp_port);
+	p[6] = m->sdp_media;
+	p[7] = u64(&n[1], m->sdp_pt);
+	p[8] = u64(&n[2], m->admitted_seq);
+	p[9] = m->call_id;
+	p[10] = m->local_tag;
+	p[11] = m->remote_tag;
+	p[12] = m->local_uri;
+	p[13] = m->remote_uri;
+	p[14] = m->remote_target;
+	p[15] = m->route_set;
+	p[16] = i64(&n[3], m->joined);
+}
+
+static void space_started(void *arg, int error, const struct db_result *res)
+{
+	struct req *r = arg;
+	uint64_t id = error ? 0 : to_u64(db_value(res, 0, 0));
+
+	if (!error && !id)
+		error = -EIO;
+	if (r->started)
+		r->started(r->arg, error, id);
+	req_free(r);
+}
+
+int store_space_start(struct db *db, const struct store_space *space,
+		      const struct store_member *host, store_started_f *done,
+		      void *arg)
+{
+	struct req *r = req_new(db, arg);
+	const char *p[4 + MEMBER_PARAMS];
+	struct num n[5];
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	r->started = done;
+	p[0] = space->host_service;
+	p[1] = space->host_user;
+	p[2] = space->channel;
+	p[3] = i64(&n[4], space->started);
+	member_params(host, p + 4, n);
+	err = db_exec(db,
+		      "WITH s AS (INSERT INTO spaces (host_service, host_user, "
+		      "channel, started) VALUES ($1, $2, $3, to_timestamp($4)) "
+		      "RETURNING id) "
+		      "INSERT INTO members (space_id, " MEMBER_COLUMNS ") "
+		      "SELECT s.id, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+		      "$14, $15, $16, $17, $18, $19, $20, to_timestamp($21) "
+		      "FROM s RETURNING space_id",
+		      4 + MEMBER_PARAMS, p, space_started, r);
+	if (err < 0)
+		req_free(r);
+	return err;
+}
+
+int store_member_add(struct db *db, const struct store_member *m,
+		     store_done_f *done, void *arg)
+{
+	const char *p[1 + MEMBER_PARAMS];
+	struct num n[5];
+
+	p[0] = u64(&n[4], m->space_id);
+	member_params(m, p + 1, n);
+	return exec_done(db,
+			 "INSERT INTO members (space_id, " MEMBER_COLUMNS ") "
+			 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+			 "$11, $12, $13, $14, $15, $16, $17, "
+			 "to_timestamp($18))",
+			 1 + MEMBER_PARAMS, p, done, arg);
+}
+
+int store_member_dialog(struct db *db, uint64_t space_id, const char *user,
+			const char *local_tag, store_done_f *done, void *arg)
+{
+	struct num n;
+	const char *p[] = { u64(&n, space_id), user, local_tag };
+
+	return exec_done(db,
+			 "UPDATE members SET local_tag = $3 WHERE space_id = $1 "
+			 "AND user_id = $2 AND left_at IS NULL",
+			 3, p, done, arg);
+}
+
+int store_member_leave(struct db *db, uint64_t space_id, const char *user,
+		       const char *reason, store_done_f *done, void *arg)
+{
+	struct num n;
+	const char *p[] = { u64(&n, space_id), user, reason };
+
+	return exec_done(db,
+			 "UPDATE members SET left_at = now(), leave_reason = $3 "
+			 "WHERE space_id = $1 AND user_id = $2 "
+			 "AND left_at IS NULL",
+			 3, p, done, arg);
+}
+
+int store_space_end(struct db *db, uint64_t space_id, const char *reason,
+		    const char *service, const char *day, unsigned played,
+		    store_done_f *done, void *arg)
+{
+	struct num n[2];
+	const char *p[] = { u64(&n[0], space_id), reason, service, day,
+			    u64(&n[1], played) };
+
+	/* Played time is booked only by the statement that ends a live
+	 * space, so an end stored twice books it once. */
+	return exec_done(
+		db,
+		"WITH s AS (UPDATE spaces SET state = 'ended', ended = now(), "
+		"end_reason = $2 WHERE id = $1 AND state = 'live' RETURNING id), "
+		"m AS (UPDATE members SET left_at = now(), leave_reason = $2 "
+		"WHERE space_id = $1 AND left_at IS NULL) "
+		"INSERT INTO usage (service_default_id, day, seconds) "
+		"SELECT $3, $4::date, $5::integer FROM s WHERE $5::integer > 0 "
+		"ON CONFLICT (service_default_id, day) DO UPDATE "
+		"SET seconds = usage.seconds + EXCLUDED.seconds",
+		5, p, done, arg);
+}
+
+int store_space_update(struct db *db, uint64_t space_id, const char *channel,
+		       const char *new_host, const char *old_host,
+		       store_done_f *done, void *arg)
+{
+	struct num n;
+	const char *p[] = { u64(&n, space_id), channel, new_host, old_host };
+
+	return exec_done(db, "SELECT tv_space_update($1, $2, $3, $4)", 4, p,
+			 done, arg);
+}
+
+int store_space_set_open(struct db *db, uint64_t space_id, bool open,
+			 store_done_f *done, void *arg)
+{
+	struct num n;
+	const char *p[] = { u64(&n, space_id), open ? "true" : "false" };
+
+	return exec_done(db, "UPDATE spaces SET is_open = $2 WHERE id = $1", 2,
+			 p, done, arg);
+}
+
+static void live_read(void *arg, int error, const struct db_result *res)
+{
+	struct req *r = arg;
+	int rows = db_rows(res), i = 0;
+	struct store_member *members = NULL;
+
+	if (!error && rows)
+		members = calloc((size_t)rows, sizeof(*members));
+	if (!error && rows && !members)
+		error = -ENOMEM;
+	while (!error && i < rows) {
+		struct store_space s = {
+			.id = to_u64(db_value(res, i, 0)),
+			.host_service = db_value(res, i, 1),
+			.host_user = db_value(res, i, 2),
+			.channel = db_value(res, i, 3),
+			.open = db_value(res, i, 4)[0] == 't',
+			.started = (int64_t)to_u64(db_value(res, i, 5)),
+		};
+		unsigned n = 0;
+
+		for (; i < rows && to_u64(db_value(res, i, 0)) == s.id; i++) {
+			struct store_member *m = &members[n];
+
+			if (!db_value(res, i, 6))
+				continue; /* a space without members */
+			m->space_id = s.id;
+			m->user = db_value(res, i, 6);
+			m->service = db_value(res, i, 7);
+			m->role = db_value(res, i, 8);
+			m->delivery = db_value(res, i, 9);
+			m->sdp_addr = db_value(res, i, 10);
+			m->sdp_port = to_uint(db_value(res, i, 11));
+			m->sdp_media = db_value(res, i, 12);
+			m->sdp_pt = to_uint(db_value(res, i, 13));
+			m->admitted_seq = to_uint(db_value(res, i, 14));
+			m->call_id = db_value(res, i, 15);
+			m->local_tag = db_value(res, i, 16);
+			m->remote_tag = db_value(res, i, 17);
+			m->local_uri = db_value(res, i, 18);
+			m->remote_uri = db_value(res, i, 19);
+			m->remote_target = db_value(res, i, 20);
+			m->route_set = db_value(res, i, 21);
+			m->joined = (int64_t)to_u64(db_value(res, i, 22));
+			n++;
+		}
+		r->each(r->arg, &s, members, n);
+	}
+	free(members);
+	done_only(r, error, NULL);
+}
+
+int store_load_live(struct db *db, store_space_f *each, store_done_f *done,
+		    void *arg)
+{
+	struct req *r = req_new(db, arg);
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	r->each = each;
+	r->done = done;
+	err = db_exec(
+		db,
+		"SELECT s.id, s.host_service, s.host_user, s.channel, "
+		"s.is_open, extract(epoch FROM s.started)::bigint, "
+		"m.user_id, m.service_default_id, m.role, m.delivery, "
+		"m.sdp_addr, m.sdp_port, m.sdp_media, m.sdp_pt, "
+		"m.admitted_seq, m.call_id, m.local_tag, m.remote_tag, "
+		"m.local_uri, m.remote_uri, m.remote_target, m.route_set, "
+		"extract(epoch FROM m.joined)::bigint "
+		"FROM spaces s LEFT JOIN members m "
+		"ON m.space_id = s.id AND m.left_at IS NULL "
+		"WHERE s.state = 'live' ORDER BY s.id, m.admitted_seq",
+		0, NULL, live_read, r);
+	if (err < 0)
+		req_free(r);
+	return err;
+}
+
+/* -- comments ------------------------------------------------------------ */
+
+int store_comment_add(struct db *db, uint64_t space_id, const char *author,
+		      const char *text, store_done_f *done, void *arg)
+{
+	struct num n;
+	const char *p[] = { u64(&n, space_id), author, text };
+
+	return exec_done(db,
+			 "INSERT INTO comments (space_id, author, body) "
+			 "VALUES ($1, $2, $3)",
+			 3, p, done, arg);
+}
+
+static void comments_read(void *arg, int error, const struct db_result *res)
+{
+	struct req *r = arg;
+	int rows = db_rows(res);
+
+	for (int i = 0; !error && i < rows; i++)
+		r->comment(r->arg, db_value(res, i, 0),
+			   (int64_t)to_u64(db_value(res, i, 1)),
+			   db_value(res, i, 2));
+	done_only(r, error, NULL);
+}
+
+int store_comments_recent(struct db *db, uint64_t space_id, unsigned n,
+			  store_comment_f *each, store_done_f *done,
+			  void *arg)
+{
+	struct req *r = req_new(db, arg);
+	struct num a, b;
+	const char *p[] = { u64(&a, space_id), u64(&b, n) };
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	r->comment = each;
+	r->done = done;
+	err = db_exec(db,
+		      "SELECT author, extract(epoch FROM at)::bigint, body "
+		      "FROM (SELECT * FROM comments WHERE space_id = $1 "
+		      "ORDER BY id DESC LIMIT $2) c ORDER BY id",
+		      2, p, comments_read, r);
+	if (err < 0)
+		req_free(r);
+	return err;
+}

@@ -1,0 +1,1 @@
+/* being written */ typedef int tvspace_placeholder_t;

@@ -1,0 +1,338 @@
+/* Configuration file: "key = value" lines, '#' comments, validated as read,
+ * with errors that name the line and say what was expected. */
+#include "server/cfg.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+void cfg_defaults(struct cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	strcpy(cfg->listen, "sip:127.0.0.1:5060");
+	strcpy(cfg->domain, "tvspace.test");
+	strcpy(cfg->factory_user, "share");
+	strcpy(cfg->db, "dbname=tvspace");
+	strcpy(cfg->lineup, "/etc/tvspace/lineup.m3u");
+	cfg->admission_timeout = 60;
+	cfg->host_grace = 60;
+	cfg->session_expires = 1800;
+	cfg->max_body = 1024;
+	cfg->rtp_port_min = 20000;
+	cfg->rtp_port_max = 29999;
+	strcpy(cfg->media_addr, "127.0.0.1");
+	cfg->grab_policy = CFG_GRAB_ASK;
+	cfg->host_lost = CFG_HOST_LOST_PROMOTE;
+	cfg->auto_admit = CFG_ADMIT_NONE;
+	cfg->log_level = LOG_INFO;
+}
+
+struct parse {
+	unsigned line;
+	char *err;
+	size_t errlen;
+};
+
+static int fail(struct parse *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int fail(struct parse *p, const char *fmt, ...)
+{
+	char msg[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(p->err, p->errlen, "line %u: %s", p->line, msg);
+	return -EINVAL;
+}
+
+static int set_str(struct parse *p, const char *key, const char *v,
+		   char *dst, size_t size)
+{
+	if (strlen(v) >= size)
+		return fail(p, "%s: the value is too long", key);
+	strcpy(dst, v);
+	return 0;
+}
+
+static int set_uint(struct parse *p, const char *key, const char *v,
+		    unsigned min, unsigned max, unsigned *dst)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (!*v || *end || errno || v[0] == '-')
+		return fail(p, "%s: expected a whole number, got '%s'", key, v);
+	if (n < min || n > max) {
+		return fail(p, "%s: must be from %u to %u, got %lu", key, min,
+			    max, n);
+	}
+	*dst = (unsigned)n;
+	return 0;
+}
+
+static int set_bool(struct parse *p, const char *key, const char *v,
+		    bool *dst)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (unsigned i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*dst = true;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*dst = false;
+			return 0;
+		}
+	}
+	return fail(p, "%s: expected yes or no, got '%s'", key, v);
+}
+
+static int valid_addr(const char *a)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, a, buf) == 1 ||
+	       inet_pton(AF_INET6, a, buf) == 1;
+}
+
+static int set_peers(struct parse *p, struct cfg *cfg, const char *v)
+{
+	char copy[1024], *save = NULL, *tok;
+
+	if (strlen(v) >= sizeof(copy))
+		return fail(p, "trusted_peers: the list is too long");
+	strcpy(copy, v);
+	cfg->n_trusted_peers = 0;
+	for (tok = strtok_r(copy, ", \t", &save); tok;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		if (!valid_addr(tok))
+			return fail(p, "trusted_peers: '%s' is not an IP address",
+				    tok);
+		if (cfg->n_trusted_peers >= CFG_MAX_PEERS)
+			return fail(p, "trusted_peers: more than %d peers",
+				    CFG_MAX_PEERS);
+		strcpy(cfg->trusted_peers[cfg->n_trusted_peers++], tok);
+	}
+	return 0;
+}
+
+static int set_choice(struct parse *p, const char *key, const char *v,
+		      const char *const *names, unsigned n, int *dst)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (strcasecmp(v, names[i]) == 0) {
+			*dst = (int)i;
+			return 0;
+		}
+	return fail(p, "%s: '%s' is not one of the choices", key, v);
+}
+
+static int apply(struct parse *p, struct cfg *cfg, const char *key,
+		 const char *v)
+{
+	static const char *const grab[] = { "ask", "free" };
+	static const char *const lost[] = { "promote", "end" };
+	static const char *const admit[] = { "none", "friends" };
+	static const char *const levels[] = { "error", "warn", "notice",
+					      "info", "debug" };
+	static const int level_values[] = { LOG_ERR, LOG_WARNING, LOG_NOTICE,
+					    LOG_INFO, LOG_DEBUG };
+	int choice, err;
+
+#define STR(name)                                                              \
+	if (strcmp(key, #name) == 0)                                           \
+	return set_str(p, key, v, cfg->name, sizeof(cfg->name))
+	STR(listen);
+	STR(domain);
+	STR(factory_user);
+	STR(db);
+	STR(lineup);
+	STR(guide);
+	STR(timezone);
+	STR(media_addr);
+#undef STR
+	if (strcmp(key, "trusted_peers") == 0)
+		return set_peers(p, cfg, v);
+	if (strcmp(key, "trust_loopback_from") == 0)
+		return set_bool(p, key, v, &cfg->trust_loopback_from);
+	if (strcmp(key, "log_syslog") == 0)
+		return set_bool(p, key, v, &cfg->log_syslog);
+	if (strcmp(key, "admission_timeout") == 0)
+		return set_uint(p, key, v, 1, 86400, &cfg->admission_timeout);
+	if (strcmp(key, "host_grace") == 0)
+		return set_uint(p, key, v, 0, 86400, &cfg->host_grace);
+	if (strcmp(key, "session_expires") == 0) {
+		err = set_uint(p, key, v, 0, 86400, &cfg->session_expires);
+		/* RFC 4028 §4: Min-SE is at least 90 seconds. */
+		if (!err && cfg->session_expires &&
+		    cfg->session_expires < 90)
+			return fail(p, "%s: must be 0 (off) or at least 90", key);
+		return err;
+	}
+	if (strcmp(key, "max_body") == 0)
+		return set_uint(p, key, v, 16, 65536, &cfg->max_body);
+	if (strcmp(key, "rtp_port_min") == 0)
+		return set_uint(p, key, v, 1024, 65534, &cfg->rtp_port_min);
+	if (strcmp(key, "rtp_port_max") == 0)
+		return set_uint(p, key, v, 1025, 65535, &cfg->rtp_port_max);
+	if (strcmp(key, "grab_policy") == 0) {
+		err = set_choice(p, key, v, grab, 2, &choice);
+		cfg->grab_policy = err ? cfg->grab_policy
+				       : (enum cfg_grab_policy)choice;
+		return err;
+	}
+	if (strcmp(key, "host_lost") == 0) {
+		err = set_choice(p, key, v, lost, 2, &choice);
+		cfg->host_lost = err ? cfg->host_lost
+				     : (enum cfg_host_lost)choice;
+		return err;
+	}
+	if (strcmp(key, "auto_admit") == 0) {
+		err = set_choice(p, key, v, admit, 2, &choice);
+		cfg->auto_admit = err ? cfg->auto_admit
+				      : (enum cfg_auto_admit)choice;
+		return err;
+	}
+	if (strcmp(key, "log_level") == 0) {
+		err = set_choice(p, key, v, levels, 5, &choice);
+		if (!err)
+			cfg->log_level = level_values[choice];
+		return err;
+	}
+	return fail(p, "unknown option '%s'", key);
+}
+
+int cfg_parse(struct cfg *cfg, const char *text, size_t len, char *err,
+	      size_t errlen)
+{
+	struct parse p = { .line = 0, .err = err, .errlen = errlen };
+	const char *s = text, *end = text + len;
+
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		const char *e = nl ? nl : end;
+		char line[1024], *k, *v, *eq, *t;
+		size_t n = (size_t)(e - s);
+		int rc;
+
+		p.line++;
+		if (n >= sizeof(line))
+			return fail(&p, "the line is too long");
+		memcpy(line, s, n);
+		line[n] = '\0';
+		s = nl ? nl + 1 : end;
+		if (memchr(line, '\0', n))
+			return fail(&p, "NUL byte in the line");
+		/* comments: the whole line, or after white space */
+		for (t = line; *t; t++)
+			if (*t == '#' && (t == line || t[-1] == ' ' ||
+					  t[-1] == '\t')) {
+				*t = '\0';
+				break;
+			}
+		for (k = line; *k == ' ' || *k == '\t'; k++)
+			;
+		t = k + strlen(k);
+		while (t > k && (t[-1] == ' ' || t[-1] == '\t' ||
+				 t[-1] == '\r'))
+			*--t = '\0';
+		if (!*k)
+			continue;
+		eq = strchr(k, '=');
+		if (!eq)
+			return fail(&p, "expected 'key = value', got '%s'", k);
+		for (t = eq; t > k && (t[-1] == ' ' || t[-1] == '\t'); t--)
+			;
+		*t = '\0';
+		for (v = eq + 1; *v == ' ' || *v == '\t'; v++)
+			;
+		n = strlen(v);
+		if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+			v[n - 1] = '\0';
+			v++;
+		}
+		rc = apply(&p, cfg, k, v);
+		if (rc < 0)
+			return rc;
+	}
+	if (cfg->rtp_port_min >= cfg->rtp_port_max)
+		return fail(&p, "rtp_port_min must be below rtp_port_max");
+	return 0;
+}
+
+/* A relative path in the file is relative to the file's folder. */
+static void resolve(char *path, size_t size, const char *base)
+{
+	const char *slash = strrchr(base, '/');
+	char joined[1024];
+
+	if (!path[0] || path[0] == '/' || !slash)
+		return;
+	snprintf(joined, sizeof(joined), "%.*s/%s", (int)(slash - base), base,
+		 path);
+	if (strlen(joined) < size)
+		strcpy(path, joined);
+}
+
+int cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen)
+{
+	char lineup[sizeof(cfg->lineup)], guide[sizeof(cfg->guide)];
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	size_t n;
+	int rc;
+
+	if (!f) {
+		snprintf(err, errlen, "cannot read: %s", strerror(errno));
+		return -errno;
+	}
+	buf = malloc(1 << 20);
+	if (!buf) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	n = fread(buf, 1, 1 << 20, f);
+	fclose(f);
+	strcpy(lineup, cfg->lineup);
+	strcpy(guide, cfg->guide);
+	rc = cfg_parse(cfg, buf, n, err, errlen);
+	free(buf);
+	if (rc == 0) {
+		if (strcmp(lineup, cfg->lineup) != 0)
+			resolve(cfg->lineup, sizeof(cfg->lineup), path);
+		if (strcmp(guide, cfg->guide) != 0)
+			resolve(cfg->guide, sizeof(cfg->guide), path);
+	}
+	return rc;
+}
+
+bool cfg_is_trusted_peer(const struct cfg *cfg, const char *addr)
+{
+	unsigned char a[sizeof(struct in6_addr)], b[sizeof(struct in6_addr)];
+	int fa = AF_INET;
+
+	if (inet_pton(AF_INET, addr, a) != 1) {
+		fa = AF_INET6;
+		if (inet_pton(AF_INET6, addr, a) != 1)
+			return false;
+	}
+	for (unsigned i = 0; i < cfg->n_trusted_peers; i++) {
+		if (inet_pton(fa, cfg->trusted_peers[i], b) != 1)
+			continue;
+		if (memcmp(a, b, fa == AF_INET ? 4 : 16) == 0)
+			return true;
+	}
+	return false;
+}

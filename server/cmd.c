@@ -1,0 +1,120 @@
+/* Command parser for the bodies members type: "/switch 2", "/allow 3". */
+#include "server/cmd.h"
+
+#include <ctype.h>
+#include <string.h>
+
+struct cmd_name {
+	const char *name;
+	enum cmd_kind kind;
+	enum { ARG_NONE, ARG_NUMBER, ARG_WORD } arg;
+};
+
+static const struct cmd_name names[] = {
+    {"allow", CMD_ALLOW, ARG_NUMBER},     {"deny", CMD_DENY, ARG_NUMBER},
+    {"end", CMD_END, ARG_NONE},           {"switch", CMD_SWITCH, ARG_WORD},
+    {"handover", CMD_HANDOVER, ARG_WORD}, {"grab", CMD_GRAB, ARG_NONE},
+    {"kick", CMD_KICK, ARG_WORD},         {"open", CMD_OPEN, ARG_NONE},
+    {"close", CMD_CLOSE, ARG_NONE},       {"leave", CMD_LEAVE, ARG_WORD},
+    {"help", CMD_HELP, ARG_NONE},
+};
+
+const char *cmd_list(void)
+{
+	return "/allow N, /deny N, /switch CHANNEL, /handover USER, /grab, "
+	       "/kick USER, /open, /close, /leave SERVICE, /end, /help";
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static void bad(struct cmd *ret, const char *why)
+{
+	ret->kind = CMD_BAD;
+	ret->error = why;
+}
+
+void cmd_parse(const char *text, size_t len, struct cmd *ret)
+{
+	const char *p = text, *end = text + len, *w;
+	const struct cmd_name *cn = NULL;
+	size_t n;
+
+	memset(ret, 0, sizeof(*ret));
+	while (p < end && is_space(*p))
+		p++;
+	while (end > p && is_space(end[-1]))
+		end--;
+	if (p == end || *p != '/') {
+		ret->kind = CMD_NONE;
+		return;
+	}
+	p++;
+	for (w = p; p < end && !is_space(*p); p++)
+		;
+	n = (size_t)(p - w);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i].name) == n &&
+		    strncasecmp(names[i].name, w, n) == 0)
+			cn = &names[i];
+	if (!cn) {
+		bad(ret, "unknown command");
+		return;
+	}
+	while (p < end && is_space(*p))
+		p++;
+	/* The argument is one word: no user id, channel or service id
+	 * has white space, and a second word is a typing mistake. */
+	for (w = p; p < end && !is_space(*p); p++)
+		;
+	n = (size_t)(p - w);
+	if (p != end) {
+		bad(ret, "too many arguments");
+		return;
+	}
+	switch (cn->arg) {
+	case ARG_NONE:
+		if (n) {
+			bad(ret, "this command takes no argument");
+			return;
+		}
+		break;
+	case ARG_NUMBER: {
+		unsigned long v = 0;
+
+		if (!n) {
+			bad(ret, "a request number is missing");
+			return;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (!isdigit((unsigned char)w[i]) || v > 99999999UL) {
+				bad(ret, "the request number is not a number");
+				return;
+			}
+			v = v * 10 + (unsigned long)(w[i] - '0');
+		}
+		ret->number = (unsigned)v;
+		break;
+	}
+	case ARG_WORD:
+		if (!n) {
+			bad(ret, "an argument is missing");
+			return;
+		}
+		if (n >= CMD_ARG_MAX) {
+			bad(ret, "the argument is too long");
+			return;
+		}
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)w[i] < 0x20 || w[i] == 0x7f) {
+				bad(ret, "control characters in the argument");
+				return;
+			}
+		memcpy(ret->arg, w, n);
+		ret->arg[n] = '\0';
+		break;
+	}
+	ret->kind = cn->kind;
+}

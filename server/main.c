@@ -1,0 +1,334 @@
+/* tvspaced: the tvspace daemon.  Reads the configuration and lineup,
+ * connects to PostgreSQL, applies the schema, loads the services, restores
+ * the live spaces and serves SIP, all on one su_root loop. */
+#define LOG_MODULE "main"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <sofia-sip/su.h>
+#include <sofia-sip/su_alloc.h>
+#include <sofia-sip/su_wait.h>
+#include <sofia-sip/sip_header.h>
+
+#include "db/db.h"
+#include "db/store.h"
+#include "server/catalog.h"
+#include "server/cfg.h"
+#include "server/lineup.h"
+#include "server/log.h"
+#include "server/space.h"
+#include "sip/sipua.h"
+
+struct daemon {
+	su_home_t home[1];
+	su_root_t *root;
+	struct cfg cfg;
+	struct catalog *cat;
+	struct db *db;
+	struct space_mgr *mgr;
+	struct sipua *ua;
+	int sigfd;
+	bool migrate_only; /* --migrate: apply the schema and exit */
+	bool ready;        /* serving SIP */
+	bool starting;     /* migrations and loads under way */
+	int exit_code;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: tvspaced [OPTION]...\n"
+		"The tvspace IPTV application server: shared viewing spaces "
+		"over SIP.\n\n"
+		"  -c, --config FILE     read the configuration FILE\n"
+		"  -l, --listen SIP-URL  SIP address to serve (default "
+		"sip:127.0.0.1:5060, UDP and TCP)\n"
+		"  -d, --db CONNINFO     PostgreSQL connection string\n"
+		"  -L, --lineup FILE     channel lineup (M3U)\n"
+		"  -D, --domain NAME     domain of the factory and space URIs\n"
+		"  -m, --migrate         apply the database schema and exit\n"
+		"  -v, --verbose         log at debug level\n"
+		"  -h, --help            print this help and exit\n"
+		"  -V, --version         print the version and exit\n\n"
+		"Options given here override the configuration file.\n");
+}
+
+static void fatal_stop(struct daemon *d, int code)
+{
+	d->exit_code = code;
+	su_root_break(d->root);
+}
+
+static void restored(void *arg, int error)
+{
+	struct daemon *d = arg;
+
+	if (error) {
+		log_err("cannot restore the live spaces (%s)",
+			strerror(-error));
+		fatal_stop(d, 1);
+		return;
+	}
+	log_notice("ready: %u live spaces, %u channels",
+		   space_mgr_count(d->mgr), catalog_channel_count(d->cat));
+	d->ready = true;
+}
+
+static void services_loaded(void *arg, int error)
+{
+	struct daemon *d = arg;
+	struct sipua_deps deps = {0};
+
+	if (error) {
+		log_err("cannot load the services (%s)", strerror(-error));
+		fatal_stop(d, 1);
+		return;
+	}
+	d->mgr = space_mgr_create(d->home, d->cat);
+	if (!d->mgr) {
+		fatal_stop(d, 1);
+		return;
+	}
+	space_mgr_set_admission_timeout(d->mgr, d->cfg.admission_timeout);
+	deps.root = d->root;
+	deps.cfg = &d->cfg;
+	deps.mgr = d->mgr;
+	deps.db = d->db;
+	d->ua = sipua_create(d->home, &deps);
+	if (!d->ua) {
+		fatal_stop(d, 1);
+		return;
+	}
+	if (sipua_restore(d->ua, restored, d) < 0)
+		restored(d, -ENOTCONN);
+}
+
+static void migrated(void *arg, int error)
+{
+	struct daemon *d = arg;
+
+	if (!error && d->migrate_only) {
+		log_notice("schema up to date");
+		su_root_break(d->root);
+		return;
+	}
+	if (error ||
+	    store_load_services(d->db, d->cat, services_loaded, d) < 0) {
+		log_err("cannot apply the schema (%s)",
+			strerror(error ? -error : ENOTCONN));
+		fatal_stop(d, 1);
+	}
+}
+
+static void db_state(void *arg, bool up)
+{
+	struct daemon *d = arg;
+
+	if (!up) {
+		log_warn("database connection lost; new requests get 503 "
+			 "until it is back");
+		return;
+	}
+	log_notice("database connected");
+	/* The first connection brings the server up; later ones only
+	 * resume service. */
+	if (d->ready || d->starting)
+		return;
+	d->starting = true;
+	if (store_migrate(d->db, migrated, d) < 0) {
+		d->starting = false;
+		log_err("cannot start the migrations");
+	}
+}
+
+static void stopped(void *arg)
+{
+	struct daemon *d = arg;
+
+	su_root_break(d->root);
+}
+
+static int on_signal(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
+{
+	struct daemon *d = (struct daemon *)arg;
+	struct signalfd_siginfo si;
+
+	if (read(d->sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return 0;
+	switch (si.ssi_signo) {
+	case SIGHUP:
+		log_notice("SIGHUP: reload is not supported yet");
+		break;
+	default:
+		log_notice("signal %u: shutting down", si.ssi_signo);
+		if (d->ua)
+			sipua_shutdown(d->ua, stopped, d);
+		else
+			su_root_break(d->root);
+		break;
+	}
+	return 0;
+}
+
+static int setup_signals(struct daemon *d)
+{
+	sigset_t set;
+	su_wait_t w;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (d->sigfd < 0)
+		return -errno;
+	if (su_wait_create(&w, d->sigfd, SU_WAIT_IN) < 0 ||
+	    su_root_register(d->root, &w, on_signal, (su_wakeup_arg_t *)d, 0) <
+		0)
+		return -EIO;
+	return 0;
+}
+
+static int copy_opt(char *dst, size_t len, const char *src, const char *name)
+{
+	if (strlen(src) >= len) {
+		fprintf(stderr, "tvspaced: --%s is too long\n", name);
+		return -1;
+	}
+	strcpy(dst, src);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"db", required_argument, NULL, 'd'},
+	    {"lineup", required_argument, NULL, 'L'},
+	    {"domain", required_argument, NULL, 'D'},
+	    {"migrate", no_argument, NULL, 'm'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {0},
+	};
+	const char *config = NULL, *listen = NULL, *db = NULL, *lineup = NULL,
+		   *domain = NULL;
+	struct daemon d = {.sigfd = -1};
+	char err[256];
+	int opt, verbose = 0;
+
+	while ((opt = getopt_long(argc, argv, "c:l:d:L:D:mvhV", opts, NULL)) !=
+	       -1) {
+		switch (opt) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'l':
+			listen = optarg;
+			break;
+		case 'd':
+			db = optarg;
+			break;
+		case 'L':
+			lineup = optarg;
+			break;
+		case 'D':
+			domain = optarg;
+			break;
+		case 'm':
+			d.migrate_only = true;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("tvspaced %s\n", TVSPACE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tvspaced: unexpected argument '%s'\n",
+			argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+
+	cfg_defaults(&d.cfg);
+	if (config && cfg_load(&d.cfg, config, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tvspaced: %s: %s\n", config, err);
+		return 1;
+	}
+	if ((listen &&
+	     copy_opt(d.cfg.listen, sizeof(d.cfg.listen), listen, "listen")) ||
+	    (db && copy_opt(d.cfg.db, sizeof(d.cfg.db), db, "db")) ||
+	    (lineup &&
+	     copy_opt(d.cfg.lineup, sizeof(d.cfg.lineup), lineup, "lineup")) ||
+	    (domain &&
+	     copy_opt(d.cfg.domain, sizeof(d.cfg.domain), domain, "domain")))
+		return 2;
+	log_set_level(verbose ? LOG_DEBUG : d.cfg.log_level);
+	if (d.cfg.log_syslog)
+		log_use_syslog("tvspaced");
+	log_capture_sofia();
+
+	if (su_init() < 0 || su_home_init(d.home) < 0)
+		return 1;
+	/* P-Asserted-Identity and the other RFC 3325 headers are parsed only
+	 * with sofia's extended message class. */
+	sip_update_default_mclass(sip_extend_mclass(NULL));
+	d.root = su_root_create(NULL);
+	if (!d.root) {
+		log_err("cannot create the event loop");
+		return 1;
+	}
+	d.cat = catalog_create(d.home);
+	if (!d.cat)
+		return 1;
+	if (!d.migrate_only &&
+	    lineup_load(d.cat, d.cfg.lineup, err, sizeof(err)) < 0) {
+		log_err("lineup %s: %s", d.cfg.lineup, err);
+		return 1;
+	}
+	if (setup_signals(&d) < 0) {
+		log_err("cannot set up signal handling");
+		return 1;
+	}
+	d.db = db_create(d.home, d.root, d.cfg.db, db_state, &d);
+	if (!d.db) {
+		log_err("cannot create the database connection");
+		return 1;
+	}
+	log_notice("tvspaced %s starting, lineup %s (%u channels)",
+		   TVSPACE_VERSION, d.cfg.lineup, catalog_channel_count(d.cat));
+
+	su_root_run(d.root);
+
+	d.ua = sipua_destroy(d.ua);
+	d.mgr = space_mgr_destroy(d.mgr);
+	d.db = db_destroy(d.db);
+	su_root_destroy(d.root);
+	su_home_deinit(d.home);
+	su_deinit();
+	if (d.sigfd >= 0)
+		close(d.sigfd);
+	log_notice("stopped");
+	return d.exit_code;
+}

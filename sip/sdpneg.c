@@ -1,0 +1,220 @@
+/* SDP negotiation: what a terminal offers, and the answer that points it at
+ * a channel.  Multicast answers carry the channel's group (RFC 4566 §5.7
+ * TTL, RFC 4570 source-filter for SSM); relay answers carry our address. */
+#define LOG_MODULE "sdp"
+#include "sip/sdpneg.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sofia-sip/sdp.h>
+#include <sofia-sip/su_string.h>
+
+#include "server/catalog.h"
+
+static const char *attr_value(const sdp_attribute_t *list, const char *name)
+{
+	for (const sdp_attribute_t *a = list; a; a = a->a_next)
+		if (a->a_name && su_casematch(a->a_name, name))
+			return a->a_value ? a->a_value : "";
+	return NULL;
+}
+
+/* An attribute from the media level, else the session level. */
+static const char *find_attr(const sdp_session_t *s, const sdp_media_t *m,
+			     const char *name)
+{
+	const char *v = attr_value(m->m_attributes, name);
+
+	return v ? v : attr_value(s->sdp_attributes, name);
+}
+
+static int is_multicast(const char *addr)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (inet_pton(AF_INET, addr, &a4) == 1)
+		return IN_MULTICAST(ntohl(a4.s_addr));
+	if (inet_pton(AF_INET6, addr, &a6) == 1)
+		return IN6_IS_ADDR_MULTICAST(&a6);
+	return 0;
+}
+
+int sdpneg_parse_offer(su_home_t *home, const char *sdp, size_t len,
+		       struct space_offer *ret, const char **ret_error)
+{
+	sdp_parser_t *p;
+	sdp_session_t *s;
+	const sdp_media_t *m;
+	const sdp_connection_t *c;
+	struct space_offer o = {0};
+	const char *v;
+	int err = -EBADMSG;
+
+	if (!sdp || !len) {
+		*ret_error = "an SDP offer is required";
+		return -EBADMSG;
+	}
+	if (memchr(sdp, '\0', len)) {
+		*ret_error = "NUL byte in SDP";
+		return -EBADMSG;
+	}
+	/* Strict parsing: a terminal that cannot write SDP gets told so
+	 * rather than a guess at what it meant. */
+	p = sdp_parse(home, sdp, (isize_t)len, sdp_f_strict);
+	s = sdp_session(p);
+	if (!s) {
+		*ret_error = su_strdup(home, sdp_parsing_error(p));
+		if (!*ret_error)
+			*ret_error = "malformed SDP";
+		goto out;
+	}
+	for (m = s->sdp_media; m; m = m->m_next)
+		if (m->m_type == sdp_media_video ||
+		    m->m_type == sdp_media_audio)
+			break;
+	if (!m) {
+		*ret_error = "no audio or video m= line in the offer";
+		goto out;
+	}
+	if (m->m_proto != sdp_proto_rtp) {
+		*ret_error = "only RTP/AVP media can be served";
+		goto out;
+	}
+	c = m->m_connections ? m->m_connections : s->sdp_connection;
+	if (!c || !c->c_address) {
+		*ret_error = "no c= line for the media";
+		goto out;
+	}
+	if (m->m_port > 65535) {
+		*ret_error = "m= port out of range";
+		goto out;
+	}
+	o.media =
+	    su_strdup(home, m->m_type == sdp_media_video ? "video" : "audio");
+	o.port = (unsigned)m->m_port;
+	o.addr = su_strdup(home, c->c_address);
+	o.multicast = is_multicast(c->c_address) != 0;
+	for (const sdp_rtpmap_t *rm = m->m_rtpmaps; rm; rm = rm->rm_next)
+		if (o.n_pts < SPACE_MAX_PT)
+			o.pts[o.n_pts++] = rm->rm_pt;
+	if ((v = find_attr(s, m, "bc_service")) && *v)
+		o.bc_service = su_strdup(home, v);
+	if ((v = find_attr(s, m, "bc_channel")) && *v)
+		o.bc_channel = su_strdup(home, v);
+	if ((v = find_attr(s, m, "bc_delivery")))
+		o.want_multicast = su_casematch(v, "multicast");
+	if (!o.media || !o.addr) {
+		*ret_error = "out of memory";
+		err = -ENOMEM;
+		goto out;
+	}
+	*ret = o;
+	err = 0;
+out:
+	sdp_parser_free(p);
+	return err;
+}
+
+static const char *encoding_of(unsigned pt, unsigned long *ret_rate)
+{
+	*ret_rate = pt == 33 ? 90000 : 8000;
+	switch (pt) {
+	case 0:
+		return "PCMU";
+	case 8:
+		return "PCMA";
+	case 33:
+		return "MP2T";
+	}
+	return NULL;
+}
+
+char *sdpneg_answer(su_home_t *home, const struct sdpneg_answer *a)
+{
+	const struct channel *ch = a->channel;
+	bool mcast = a->delivery == SPACE_MULTICAST;
+	sdp_connection_t origin = {.c_size = sizeof(origin)};
+	sdp_connection_t conn = {.c_size = sizeof(conn)};
+	sdp_origin_t o = {.o_size = sizeof(o)};
+	sdp_time_t t = {.t_size = sizeof(t)};
+	sdp_rtpmap_t rm = {.rm_size = sizeof(rm)};
+	sdp_media_t m = {.m_size = sizeof(m)};
+	sdp_session_t s = {.sdp_size = sizeof(s)};
+	sdp_attribute_t a_chan = {.a_size = sizeof(a_chan)};
+	sdp_attribute_t a_filter = {.a_size = sizeof(a_filter)};
+	sdp_printer_t *pr;
+	char filter[160], ptstr[8];
+	char *text = NULL;
+	unsigned long rate;
+	const char *enc = encoding_of(a->pt, &rate);
+	sdp_list_t fmt = {.l_size = sizeof(fmt)};
+
+	origin.c_nettype = sdp_net_in;
+	origin.c_addrtype =
+	    strchr(a->origin_addr, ':') ? sdp_addr_ip6 : sdp_addr_ip4;
+	origin.c_address = (char *)a->origin_addr;
+	o.o_username = "tvspace";
+	o.o_id = a->session_id;
+	o.o_version = a->version;
+	o.o_address = &origin;
+
+	conn.c_nettype = sdp_net_in;
+	conn.c_addrtype = sdp_addr_ip4;
+	if (mcast) {
+		conn.c_address = (char *)ch->group;
+		conn.c_ttl = ch->ttl ? ch->ttl : 16;
+		conn.c_mcast = 1;
+	}
+	else {
+		conn.c_addrtype =
+		    strchr(a->relay_addr, ':') ? sdp_addr_ip6 : sdp_addr_ip4;
+		conn.c_address = (char *)a->relay_addr;
+	}
+
+	snprintf(ptstr, sizeof(ptstr), "%u", a->pt);
+	fmt.l_text = ptstr;
+	rm.rm_pt = a->pt & 0x7f;
+	rm.rm_encoding = (char *)(enc ? enc : "unknown");
+	rm.rm_rate = rate;
+	rm.rm_predef = a->pt < 96;
+
+	m.m_type =
+	    ch->media == CHANNEL_AUDIO ? sdp_media_audio : sdp_media_video;
+	m.m_port = mcast ? ch->port : a->relay_port;
+	m.m_proto = sdp_proto_rtp;
+	m.m_proto_name = "RTP/AVP";
+	m.m_rtpmaps = &rm;
+	m.m_format = &fmt;
+	/* PROTOCOL.md: members only receive; the space is a broadcast. */
+	m.m_mode = sdp_recvonly;
+	a_chan.a_name = "bc_channel";
+	a_chan.a_value = (char *)ch->id;
+	m.m_attributes = &a_chan;
+	if (mcast && ch->source) {
+		/* RFC 4570 §3: a=source-filter: incl IN IP4 group source */
+		snprintf(filter, sizeof(filter), " incl IN IP4 %s %s",
+			 ch->group, ch->source);
+		a_filter.a_name = "source-filter";
+		a_filter.a_value = filter;
+		a_chan.a_next = &a_filter;
+	}
+	m.m_session = &s;
+
+	s.sdp_origin = &o;
+	s.sdp_subject = (char *)(a->session_name ? a->session_name : "-");
+	s.sdp_information = (char *)ch->name;
+	s.sdp_connection = &conn;
+	s.sdp_time = &t;
+	s.sdp_media = &m;
+
+	pr = sdp_print(home, &s, NULL, 0, sdp_f_all_rtpmaps);
+	if (sdp_message(pr))
+		text = su_strdup(home, sdp_message(pr));
+	sdp_printer_free(pr);
+	return text;
+}

@@ -1,0 +1,37 @@
+/* SDP offer/answer for tvspace (RFC 3264, RFC 4566): reads a terminal's
+ * offer into the core's struct space_offer and prints the answer for a
+ * channel, both with sofia-sip's sdp module.  Called by the SIP adapter. */
+#ifndef TVSPACE_SDPNEG_H
+#define TVSPACE_SDPNEG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sofia-sip/su_alloc.h>
+
+#include "server/space.h"
+
+struct channel;
+
+/** Read @a len bytes of SDP into @a ret; strings are allocated in @a home.
+ * The first audio or video m= line is the one tvspace serves.  Returns 0,
+ * or -EBADMSG with a reason for the Warning in @a ret_error. */
+int sdpneg_parse_offer(su_home_t *home, const char *sdp, size_t len,
+		       struct space_offer *ret, const char **ret_error);
+
+/** Everything an answer says. */
+struct sdpneg_answer {
+	uint64_t session_id;     /* o= id, stable for a member's dialog */
+	uint64_t version;        /* o= version, +1 on every new answer */
+	const char *origin_addr; /* our address for o= */
+	const struct channel *channel;
+	enum space_delivery delivery;
+	unsigned pt;
+	const char *relay_addr; /* relay: our address and RTP port */
+	unsigned relay_port;
+	const char *session_name; /* s= */
+};
+
+/** Print the answer, allocated in @a home; NULL on failure. */
+char *sdpneg_answer(su_home_t *home, const struct sdpneg_answer *a);
+
+#endif

@@ -1,0 +1,40 @@
+/* The SIP adapter: sofia-sip's nua on the su_root loop, turning requests
+ * into space manager calls and its verdicts into responses, MESSAGEs, BYEs
+ * and re-INVITEs.  Every state change is committed through the store before
+ * the SIP message that announces it.  Owned by main; one thread. */
+#ifndef TVSPACE_SIPUA_H
+#define TVSPACE_SIPUA_H
+
+#include <sofia-sip/su_alloc.h>
+#include <sofia-sip/su_wait.h>
+
+struct cfg;
+struct catalog;
+struct db;
+struct media;
+struct space_mgr;
+struct sipua;
+
+struct sipua_deps {
+	su_root_t *root;
+	const struct cfg *cfg;
+	struct space_mgr *mgr;
+	struct db *db;
+	struct media *media; /* may be NULL: relay mode is then refused */
+};
+
+/** Bind the SIP transports of cfg->listen and start serving.  NULL when the
+ * address cannot be bound. */
+struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps);
+/** Rebuild the live spaces from the store and take up their dialogs: each
+ * member is re-pointed with a re-INVITE; one that answers 481 or not at all
+ * is removed.  @a done runs once the spaces are loaded (error 0 or -errno).
+ */
+int sipua_restore(struct sipua *ua, void (*done)(void *arg, int error),
+		  void *arg);
+/** Start a graceful shutdown; @a done runs when nua has finished. */
+void sipua_shutdown(struct sipua *ua, void (*done)(void *arg), void *arg);
+/** Free everything; NULL is fine. */
+struct sipua *sipua_destroy(struct sipua *ua);
+
+#endif

@@ -1,0 +1,334 @@
+#!/usr/bin/env python3
+"""Writes the SIPp scenarios of tvspace's end-to-end tests (test/sipp/*.xml).
+
+The scenarios share their SIP framing (headers, SDP offer, in-dialog
+requests), so they are generated from this one file to stay consistent; the
+XML files are committed so QA can read and run them without Python.
+Run it from this folder after changing it: ./gen_scenarios.py
+
+Keys every scenario takes (sipp -key NAME VALUE): user (the caller's user
+part, trusted from loopback in the test configuration), target (the
+Request-URI user: share, space-N).  How long a party watches before its
+next step ([hold] in the descriptions) is sipp's -d MS, the length of a
+<pause/>.
+"""
+
+HDR_UAC = """Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK[pid]i[call_number]
+From: <sip:[user]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[target]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+Contact: <sip:[user]@[local_ip]:[local_port];transport=[transport]>
+Max-Forwards: 70"""
+
+INVITE = """  <send retrans="500">
+    <![CDATA[
+
+      INVITE sip:[target]@[remote_ip]:[remote_port] SIP/2.0
+      %s
+      CSeq: 1 INVITE
+      Subject: tvspace %s
+      %sContent-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=[user] 1 1 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP4 %s
+      t=0 0
+%s      m=video 5004 RTP/AVP 33
+      a=rtpmap:33 MP2T/90000
+      a=recvonly
+
+    ]]>
+  </send>
+"""
+
+
+def indent(s, n=6):
+    return ("\n" + " " * n).join(s.split("\n"))
+
+
+def invite(what, caddr="232.10.0.1/16", extra_hdr="", sdp_attrs=()):
+    hdr = "".join("%s\n      " % h for h in ([extra_hdr] if extra_hdr else []))
+    attrs = "".join("      a=%s\n" % a for a in sdp_attrs)
+    return INVITE % (indent(HDR_UAC), what, hdr, caddr, attrs)
+
+
+# ACK for a 2xx: a new transaction along the dialog's route (RFC 3261 13.2.2.4)
+ACK = """  <send>
+    <![CDATA[
+
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:[user]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
+      [last_To:]
+      [routes]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Contact: <sip:[user]@[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+"""
+
+# ACK for a non-2xx: part of the INVITE transaction (RFC 3261 17.1.1.3)
+ACK_ERR = """  <send>
+    <![CDATA[
+
+      ACK sip:[target]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK[pid]i[call_number]
+      From: <sip:[user]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+"""
+
+
+def indialog(method, cseq, body=None):
+    ct = "Content-Type: text/plain\n      " if body is not None else ""
+    return """  <send retrans="500">
+    <![CDATA[
+
+      %s [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:[user]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
+      [last_To:]
+      [routes]
+      Call-ID: [call_id]
+      CSeq: %d %s
+      Contact: <sip:[user]@[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+      %sContent-Length: [len]
+
+      %s
+    ]]>
+  </send>
+""" % (method, cseq, method, ct, body or "")
+
+
+OK_TO_REQ = """  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[user]@[local_ip]:[local_port];transport=[transport]>
+      Content-Length: 0
+
+    ]]>
+  </send>
+"""
+
+OK_REINVITE = """  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[user]@[local_ip]:[local_port];transport=[transport]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=[user] 1 2 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP4 232.10.0.1/16
+      t=0 0
+      m=video 5004 RTP/AVP 33
+      a=rtpmap:33 MP2T/90000
+      a=recvonly
+
+    ]]>
+  </send>
+"""
+
+
+def answer_200(group="232\\.10\\.0\\.1"):
+    """200 to our INVITE: the focus Contact and the channel's SDP."""
+    return """  <recv response="200" rrs="true">
+    <action>
+      <ereg regexp="&lt;sip:space-[0-9]+@[^&gt;]+&gt;;isfocus" search_in="hdr" header="Contact:" check_it="true" assign_to="contact"/>
+      <ereg regexp="c=IN IP4 %s/16" search_in="body" check_it="true" assign_to="cline"/>
+      <ereg regexp="m=video 5004 RTP/AVP 33" search_in="body" check_it="true" assign_to="mline"/>
+      <ereg regexp="a=recvonly" search_in="body" check_it="true" assign_to="dir"/>
+    </action>
+  </recv>
+""" % group
+
+
+def expect_message(regexp, var):
+    return """  <recv request="MESSAGE">
+    <action>
+      <ereg regexp="%s" search_in="body" check_it="true" assign_to="%s"/>
+    </action>
+  </recv>
+""" % (regexp, var) + OK_TO_REQ
+
+
+def final(code, warning):
+    return """  <recv response="%d">
+    <action>
+      <ereg regexp="399 [^ ]+ &quot;[^&quot;]*%s" search_in="hdr" header="Warning:" check_it="true" assign_to="warn"/>
+    </action>
+  </recv>
+""" % (code, warning)
+
+
+def bye(cseq):
+    return indialog("BYE", cseq) + '  <recv response="200"/>\n'
+
+
+def expect_bye(reason):
+    return """  <recv request="BYE">
+    <action>
+      <ereg regexp="%s" search_in="hdr" header="Reason:" check_it="true" assign_to="reason"/>
+    </action>
+  </recv>
+""" % reason + OK_TO_REQ
+
+
+def command(cseq, text):
+    return indialog("MESSAGE", cseq, text) + '  <recv response="200"/>\n'
+
+
+HOLD = '  <pause/>\n'
+PROV = '  <recv response="100" optional="true"/>\n'
+RING = '  <recv response="180"/>\n'
+JOINREQ = expect_message("join request ([0-9]+) from [a-z]+", "n,n1")
+ANS = ("contact", "cline", "mline", "dir")
+ENDED = "cause=200;text=.space ended by host"
+
+
+def scenario(name, desc, body, refs=()):
+    x = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<!-- %s
+     Generated by gen_scenarios.py. -->
+<scenario name="%s">
+%s""" % (desc, name, body)
+    if refs:
+        x += '  <Reference variables="%s"/>\n' % ",".join(refs)
+    x += """  <ResponseTimeRepartition value="10, 20, 50, 100, 200, 500, 1000"/>
+</scenario>
+"""
+    with open(name + ".xml", "w") as f:
+        f.write(x)
+
+
+START = invite("start") + PROV + answer_200() + ACK
+
+# -- hosts ------------------------------------------------------------------
+scenario("host_start",
+         "Host: start a space on the offered channel, watch [hold] ms, end it with BYE.",
+         START + HOLD + bye(2), ANS)
+scenario("host_allow",
+         "Host: start a space, /allow the first join request, watch [hold] ms, BYE.",
+         START + JOINREQ + command(2, "/allow [$n1]") + HOLD + bye(3),
+         ANS + ("n",))
+scenario("host_deny",
+         "Host: start a space, /deny the first join request, watch [hold] ms, BYE.",
+         START + JOINREQ + command(2, "/deny [$n1]") + HOLD + bye(3),
+         ANS + ("n",))
+scenario("host_ignore",
+         "Host: start a space, leave the join request unanswered until the server says it expired, BYE.",
+         START + JOINREQ +
+         expect_message("join request [0-9]+ from [a-z]+ expired", "exp") +
+         bye(2), ANS + ("n", "n1", "exp"))
+scenario("host_withdrawn",
+         "Host: start a space, see the join request withdrawn by the joiner's CANCEL, BYE.",
+         START + JOINREQ +
+         expect_message("join request [0-9]+ from [a-z]+ was withdrawn", "wd") +
+         bye(2), ANS + ("n", "n1", "wd"))
+scenario("host_open",
+         "Host: start a space, /open it (joiners come in unasked), watch [hold] ms, BYE.",
+         START + command(2, "/open") + HOLD + bye(3), ANS)
+scenario("host_end_cmd",
+         "Host: start, /allow a join, watch [hold] ms, then /end: the server BYEs everyone, the host too.",
+         START + JOINREQ + command(2, "/allow [$n1]") + HOLD +
+         command(3, "/end") + expect_bye(ENDED), ANS + ("n", "reason"))
+scenario("host_resume",
+         "Host: start, /allow a join; after the server restarts, answer its re-INVITE (same channel), watch [hold] ms, BYE.",
+         START + JOINREQ + command(2, "/allow [$n1]") +
+         """  <recv request="INVITE" timeout="30000">
+    <action>
+      <ereg regexp="c=IN IP4 232\\.10\\.0\\.1/16" search_in="body" check_it="true" assign_to="rc"/>
+    </action>
+  </recv>
+""" + OK_REINVITE + '  <recv request="ACK"/>\n' + HOLD + bye(3),
+         ANS + ("n", "rc"))
+scenario("host_not_subscribed",
+         "Starter: name a service that is not the caller's: 403 with a Warning.",
+         invite("start", extra_hdr="P-Service-Default-ID: svc-bob") + PROV +
+         final(403, "not subscribed") + ACK_ERR, ("warn",))
+scenario("host_unknown_channel",
+         "Starter: ask for a channel the lineup does not have: 488 with a Warning.",
+         invite("start", caddr="192.0.2.1",
+                sdp_attrs=("bc_channel:nosuch", "bc_delivery:multicast")) +
+         PROV + final(488, "unknown channel") + ACK_ERR, ("warn",))
+scenario("host_bc_channel",
+         "Starter: a set-top box naming its channel and delivery with a=bc_channel and a=bc_delivery; watch [hold] ms, BYE.",
+         invite("start", caddr="192.0.2.1",
+                sdp_attrs=("bc_channel:sports", "bc_delivery:multicast")) +
+         PROV + answer_200("232\\.10\\.0\\.2") + ACK + HOLD + bye(2), ANS)
+
+# -- guests -----------------------------------------------------------------
+JOIN = invite("join") + PROV
+scenario("guest_join",
+         "Guest: join space [target], ring until the host allows, watch [hold] ms, leave with BYE.",
+         JOIN + RING + answer_200() + ACK + HOLD + bye(2), ANS)
+scenario("guest_stay",
+         "Guest: join space [target] after approval and stay until the host ends it (BYE with Reason).",
+         JOIN + RING + answer_200() + ACK + expect_bye(ENDED),
+         ANS + ("reason",))
+scenario("guest_open_stay",
+         "Guest: join an open space [target] (no ringing, no approval) and stay until the host ends it.",
+         JOIN + answer_200() + ACK + expect_bye(ENDED), ANS + ("reason",))
+scenario("guest_resume",
+         "Guest: join [target] after approval; after the server restarts answer its re-INVITE; stay until the host ends it.",
+         JOIN + RING + answer_200() + ACK +
+         '  <recv request="INVITE" timeout="30000"/>\n' + OK_REINVITE +
+         '  <recv request="ACK"/>\n' + expect_bye(ENDED), ANS + ("reason",))
+scenario("guest_denied",
+         "Guest: join [target], ring, and be declined by the host: 603 with a Warning.",
+         JOIN + RING + final(603, "declined") + ACK_ERR, ("warn",))
+scenario("guest_timeout",
+         "Guest: join [target], ring, and time out unanswered: 480 with a Warning.",
+         JOIN + RING + final(480, "did not answer") + ACK_ERR, ("warn",))
+scenario("guest_full",
+         "Guest: join a full space [target]: 486 at once with the Warning \"space full\".",
+         JOIN + final(486, "space full") + ACK_ERR, ("warn",))
+scenario("guest_unknown_space",
+         "Guest: join a space that does not exist (or has ended): 404 with a Warning.",
+         JOIN + final(404, "no such space") + ACK_ERR, ("warn",))
+scenario("guest_cancel",
+         "Guest: join [target], ring, watch [hold] ms, CANCEL: 200 to the CANCEL and 487 to the INVITE.",
+         JOIN + RING + HOLD + """  <send>
+    <![CDATA[
+
+      CANCEL sip:[target]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK[pid]i[call_number]
+      From: <sip:[user]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[target]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 CANCEL
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"/>
+  <recv response="487"/>
+""" + ACK_ERR)
