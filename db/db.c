@@ -8,8 +8,8 @@
  * 503; a statement in flight may or may not have committed, and the
  * statements are written so that either outcome is consistent), and a
  * timer reconnects every second. */
-#define LOG_MODULE "db"
-#define SU_TIMER_ARG_T void
+#define LOG_MODULE      "db"
+#define SU_TIMER_ARG_T  void
 #define SU_WAKEUP_ARG_T void
 
 #include "db/db.h"
@@ -38,17 +38,17 @@ struct job {
 enum db_state { DB_DOWN, DB_CONNECTING, DB_UP };
 
 struct db {
-	su_home_t home[1];	/* first member: owns the jobs */
+	su_home_t home[1]; /* first member: owns the jobs */
 	su_root_t *root;
 	char *conninfo;
 	PGconn *conn;
-	int reg;		/* su_root registration, 0 if none */
+	int reg; /* su_root registration, 0 if none */
 	int sock;
 	enum db_state state;
 	struct job *head, **tail;
-	struct job *busy;	/* in flight */
-	PGresult *last;		/* last result of the job in flight */
-	int failed;		/* an SQL error in the job in flight */
+	struct job *busy; /* in flight */
+	PGresult *last;   /* last result of the job in flight */
+	int failed;       /* an SQL error in the job in flight */
 	su_timer_t *retry;
 	db_state_f *state_cb;
 	void *arg;
@@ -136,7 +136,7 @@ static void set_mask(struct db *db, int events)
 static void finish_job(struct db *db)
 {
 	struct job *j = db->busy;
-	struct db_result r = { db->last };
+	struct db_result r = {db->last};
 	int error = db->failed ? -EIO : 0;
 
 	db->busy = NULL;
@@ -383,9 +383,10 @@ int db_exec(struct db *db, const char *sql, int nparams,
 	if (!j)
 		return -ENOMEM;
 	j->sql = su_strdup(db->home, sql);
-	j->params = nparams ? su_zalloc(db->home, (isize_t)(sizeof(char *) *
-							     (size_t)nparams))
-			    : NULL;
+	j->params = nparams
+			? su_zalloc(db->home,
+				    (isize_t)(sizeof(char *) * (size_t)nparams))
+			: NULL;
 	j->nparams = nparams;
 	j->cb = cb;
 	j->arg = arg;
@@ -395,7 +396,8 @@ int db_exec(struct db *db, const char *sql, int nparams,
 		return -ENOMEM;
 	}
 	for (int i = 0; i < nparams; i++)
-		if (params[i] && !(j->params[i] = su_strdup(db->home, params[i]))) {
+		if (params[i] &&
+		    !(j->params[i] = su_strdup(db->home, params[i]))) {
 			job_free(db, j);
 			return -ENOMEM;
 		}

@@ -4,8 +4,8 @@
 #define TVSPACE_SCHEMA_H
 
 struct schema_migration {
-	int version;		/* NNN of the file name */
-	const char *name;	/* the file name */
+	int version;      /* NNN of the file name */
+	const char *name; /* the file name */
 	const char *sql;
 };
 

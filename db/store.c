@@ -24,8 +24,8 @@ struct req {
 	store_space_f *each;
 	store_comment_f *comment;
 	void *arg;
-	unsigned next;		/* store_migrate: next migration to look at */
-	int *applied;		/* versions found applied */
+	unsigned next; /* store_migrate: next migration to look at */
+	int *applied;  /* versions found applied */
 	unsigned n_applied;
 };
 
@@ -104,8 +104,7 @@ static int exec_done(struct db *db, const char *sql, int n,
 
 static void migrate_next(struct req *r);
 
-static void migration_applied(void *arg, int error,
-			      const struct db_result *res)
+static void migration_applied(void *arg, int error, const struct db_result *res)
 {
 	struct req *r = arg;
 
@@ -218,14 +217,14 @@ static void services_read(void *arg, int error, const struct db_result *res)
 
 	for (int i = 0; !err && i < n; i++) {
 		struct service s = {
-			.id = db_value(res, i, 0),
-			.user = db_value(res, i, 1),
-			.level = to_uint(db_value(res, i, 2)),
-			.capacity = to_uint(db_value(res, i, 3)),
-			.daily_limit = to_uint(db_value(res, i, 4)),
-			.default_channel = db_value(res, i, 5),
-			.is_default = db_value(res, i, 6) &&
-				      db_value(res, i, 6)[0] == 't',
+		    .id = db_value(res, i, 0),
+		    .user = db_value(res, i, 1),
+		    .level = to_uint(db_value(res, i, 2)),
+		    .capacity = to_uint(db_value(res, i, 3)),
+		    .daily_limit = to_uint(db_value(res, i, 4)),
+		    .default_channel = db_value(res, i, 5),
+		    .is_default =
+			db_value(res, i, 6) && db_value(res, i, 6)[0] == 't',
 		};
 
 		err = catalog_add_service(r->cat, &s);
@@ -235,8 +234,8 @@ static void services_read(void *arg, int error, const struct db_result *res)
 	done_only(r, err, NULL);
 }
 
-int store_load_services(struct db *db, struct catalog *cat,
-			store_done_f *done, void *arg)
+int store_load_services(struct db *db, struct catalog *cat, store_done_f *done,
+			void *arg)
 {
 	struct req *r = req_new(db, arg);
 	int err;
@@ -352,25 +351,27 @@ int store_member_dialog(struct db *db, uint64_t space_id, const char *user,
 			const char *local_tag, store_done_f *done, void *arg)
 {
 	struct num n;
-	const char *p[] = { u64(&n, space_id), user, local_tag };
+	const char *p[] = {u64(&n, space_id), user, local_tag};
 
-	return exec_done(db,
-			 "UPDATE members SET local_tag = $3 WHERE space_id = $1 "
-			 "AND user_id = $2 AND left_at IS NULL",
-			 3, p, done, arg);
+	return exec_done(
+	    db,
+	    "UPDATE members SET local_tag = $3 WHERE space_id = $1 "
+	    "AND user_id = $2 AND left_at IS NULL",
+	    3, p, done, arg);
 }
 
 int store_member_leave(struct db *db, uint64_t space_id, const char *user,
 		       const char *reason, store_done_f *done, void *arg)
 {
 	struct num n;
-	const char *p[] = { u64(&n, space_id), user, reason };
+	const char *p[] = {u64(&n, space_id), user, reason};
 
-	return exec_done(db,
-			 "UPDATE members SET left_at = now(), leave_reason = $3 "
-			 "WHERE space_id = $1 AND user_id = $2 "
-			 "AND left_at IS NULL",
-			 3, p, done, arg);
+	return exec_done(
+	    db,
+	    "UPDATE members SET left_at = now(), leave_reason = $3 "
+	    "WHERE space_id = $1 AND user_id = $2 "
+	    "AND left_at IS NULL",
+	    3, p, done, arg);
 }
 
 int store_space_end(struct db *db, uint64_t space_id, const char *reason,
@@ -378,22 +379,22 @@ int store_space_end(struct db *db, uint64_t space_id, const char *reason,
 		    store_done_f *done, void *arg)
 {
 	struct num n[2];
-	const char *p[] = { u64(&n[0], space_id), reason, service, day,
-			    u64(&n[1], played) };
+	const char *p[] = {u64(&n[0], space_id), reason, service, day,
+			   u64(&n[1], played)};
 
 	/* Played time is booked only by the statement that ends a live
 	 * space, so an end stored twice books it once. */
 	return exec_done(
-		db,
-		"WITH s AS (UPDATE spaces SET state = 'ended', ended = now(), "
-		"end_reason = $2 WHERE id = $1 AND state = 'live' RETURNING id), "
-		"m AS (UPDATE members SET left_at = now(), leave_reason = $2 "
-		"WHERE space_id = $1 AND left_at IS NULL) "
-		"INSERT INTO usage (service_default_id, day, seconds) "
-		"SELECT $3, $4::date, $5::integer FROM s WHERE $5::integer > 0 "
-		"ON CONFLICT (service_default_id, day) DO UPDATE "
-		"SET seconds = usage.seconds + EXCLUDED.seconds",
-		5, p, done, arg);
+	    db,
+	    "WITH s AS (UPDATE spaces SET state = 'ended', ended = now(), "
+	    "end_reason = $2 WHERE id = $1 AND state = 'live' RETURNING id), "
+	    "m AS (UPDATE members SET left_at = now(), leave_reason = $2 "
+	    "WHERE space_id = $1 AND left_at IS NULL) "
+	    "INSERT INTO usage (service_default_id, day, seconds) "
+	    "SELECT $3, $4::date, $5::integer FROM s WHERE $5::integer > 0 "
+	    "ON CONFLICT (service_default_id, day) DO UPDATE "
+	    "SET seconds = usage.seconds + EXCLUDED.seconds",
+	    5, p, done, arg);
 }
 
 int store_space_update(struct db *db, uint64_t space_id, const char *channel,
@@ -401,7 +402,7 @@ int store_space_update(struct db *db, uint64_t space_id, const char *channel,
 		       store_done_f *done, void *arg)
 {
 	struct num n;
-	const char *p[] = { u64(&n, space_id), channel, new_host, old_host };
+	const char *p[] = {u64(&n, space_id), channel, new_host, old_host};
 
 	return exec_done(db, "SELECT tv_space_update($1, $2, $3, $4)", 4, p,
 			 done, arg);
@@ -411,7 +412,7 @@ int store_space_set_open(struct db *db, uint64_t space_id, bool open,
 			 store_done_f *done, void *arg)
 {
 	struct num n;
-	const char *p[] = { u64(&n, space_id), open ? "true" : "false" };
+	const char *p[] = {u64(&n, space_id), open ? "true" : "false"};
 
 	return exec_done(db, "UPDATE spaces SET is_open = $2 WHERE id = $1", 2,
 			 p, done, arg);
@@ -429,12 +430,12 @@ static void live_read(void *arg, int error, const struct db_result *res)
 		error = -ENOMEM;
 	while (!error && i < rows) {
 		struct store_space s = {
-			.id = to_u64(db_value(res, i, 0)),
-			.host_service = db_value(res, i, 1),
-			.host_user = db_value(res, i, 2),
-			.channel = db_value(res, i, 3),
-			.open = db_value(res, i, 4)[0] == 't',
-			.started = (int64_t)to_u64(db_value(res, i, 5)),
+		    .id = to_u64(db_value(res, i, 0)),
+		    .host_service = db_value(res, i, 1),
+		    .host_user = db_value(res, i, 2),
+		    .channel = db_value(res, i, 3),
+		    .open = db_value(res, i, 4)[0] == 't',
+		    .started = (int64_t)to_u64(db_value(res, i, 5)),
 		};
 		unsigned n = 0;
 
@@ -479,19 +480,19 @@ int store_load_live(struct db *db, store_space_f *each, store_done_f *done,
 		return -ENOMEM;
 	r->each = each;
 	r->done = done;
-	err = db_exec(
-		db,
-		"SELECT s.id, s.host_service, s.host_user, s.channel, "
-		"s.is_open, extract(epoch FROM s.started)::bigint, "
-		"m.user_id, m.service_default_id, m.role, m.delivery, "
-		"m.sdp_addr, m.sdp_port, m.sdp_media, m.sdp_pt, "
-		"m.admitted_seq, m.call_id, m.local_tag, m.remote_tag, "
-		"m.local_uri, m.remote_uri, m.remote_target, m.route_set, "
-		"extract(epoch FROM m.joined)::bigint "
-		"FROM spaces s LEFT JOIN members m "
-		"ON m.space_id = s.id AND m.left_at IS NULL "
-		"WHERE s.state = 'live' ORDER BY s.id, m.admitted_seq",
-		0, NULL, live_read, r);
+	err =
+	    db_exec(db,
+		    "SELECT s.id, s.host_service, s.host_user, s.channel, "
+		    "s.is_open, extract(epoch FROM s.started)::bigint, "
+		    "m.user_id, m.service_default_id, m.role, m.delivery, "
+		    "m.sdp_addr, m.sdp_port, m.sdp_media, m.sdp_pt, "
+		    "m.admitted_seq, m.call_id, m.local_tag, m.remote_tag, "
+		    "m.local_uri, m.remote_uri, m.remote_target, m.route_set, "
+		    "extract(epoch FROM m.joined)::bigint "
+		    "FROM spaces s LEFT JOIN members m "
+		    "ON m.space_id = s.id AND m.left_at IS NULL "
+		    "WHERE s.state = 'live' ORDER BY s.id, m.admitted_seq",
+		    0, NULL, live_read, r);
 	if (err < 0)
 		req_free(r);
 	return err;
@@ -503,7 +504,7 @@ int store_comment_add(struct db *db, uint64_t space_id, const char *author,
 		      const char *text, store_done_f *done, void *arg)
 {
 	struct num n;
-	const char *p[] = { u64(&n, space_id), author, text };
+	const char *p[] = {u64(&n, space_id), author, text};
 
 	return exec_done(db,
 			 "INSERT INTO comments (space_id, author, body) "
@@ -524,12 +525,11 @@ static void comments_read(void *arg, int error, const struct db_result *res)
 }
 
 int store_comments_recent(struct db *db, uint64_t space_id, unsigned n,
-			  store_comment_f *each, store_done_f *done,
-			  void *arg)
+			  store_comment_f *each, store_done_f *done, void *arg)
 {
 	struct req *r = req_new(db, arg);
 	struct num a, b;
-	const char *p[] = { u64(&a, space_id), u64(&b, n) };
+	const char *p[] = {u64(&a, space_id), u64(&b, n)};
 	int err;
 
 	if (!r)

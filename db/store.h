@@ -101,8 +101,7 @@ typedef void store_comment_f(void *arg, const char *author, int64_t at,
 /** Call @a each for the last @a n comments of @a space_id, oldest first,
  * then @a done. */
 int store_comments_recent(struct db *db, uint64_t space_id, unsigned n,
-			  store_comment_f *each, store_done_f *done,
-			  void *arg);
+			  store_comment_f *each, store_done_f *done, void *arg);
 /** Call @a each for every live space with its current members, then
  * @a done. */
 int store_load_live(struct db *db, store_space_f *each, store_done_f *done,

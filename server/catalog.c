@@ -115,8 +115,7 @@ int catalog_add_service(struct catalog *cat, const struct service *svc)
 	return oom ? -ENOMEM : 0;
 }
 
-const struct channel *catalog_channel(const struct catalog *cat,
-				      const char *id)
+const struct channel *catalog_channel(const struct catalog *cat, const char *id)
 {
 	if (!id)
 		return NULL;
@@ -136,16 +135,14 @@ const struct channel *catalog_channel_by_number(const struct catalog *cat,
 }
 
 const struct channel *catalog_channel_by_group(const struct catalog *cat,
-					       const char *group,
-					       unsigned port)
+					       const char *group, unsigned port)
 {
 	if (!group)
 		return NULL;
 	for (unsigned i = 0; i < cat->n_channels; i++) {
 		const struct channel *c = &cat->channels[i];
 
-		if (c->group && su_strmatch(c->group, group) &&
-		    c->port == port)
+		if (c->group && su_strmatch(c->group, group) && c->port == port)
 			return c;
 	}
 	return NULL;
@@ -166,8 +163,7 @@ const struct channel *catalog_channel_lookup(const struct catalog *cat,
 	return catalog_channel(cat, id_or_number);
 }
 
-const struct channel *catalog_channel_at(const struct catalog *cat,
-					 unsigned i)
+const struct channel *catalog_channel_at(const struct catalog *cat, unsigned i)
 {
 	return i < cat->n_channels ? &cat->channels[i] : NULL;
 }
@@ -177,8 +173,7 @@ unsigned catalog_channel_count(const struct catalog *cat)
 	return cat->n_channels;
 }
 
-const struct service *catalog_service(const struct catalog *cat,
-				      const char *id)
+const struct service *catalog_service(const struct catalog *cat, const char *id)
 {
 	if (!id)
 		return NULL;

@@ -39,7 +39,7 @@ struct parse {
 };
 
 static int fail(struct parse *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static int fail(struct parse *p, const char *fmt, ...)
 {
@@ -53,8 +53,8 @@ static int fail(struct parse *p, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static int set_str(struct parse *p, const char *key, const char *v,
-		   char *dst, size_t size)
+static int set_str(struct parse *p, const char *key, const char *v, char *dst,
+		   size_t size)
 {
 	if (strlen(v) >= size)
 		return fail(p, "%s: the value is too long", key);
@@ -80,11 +80,10 @@ static int set_uint(struct parse *p, const char *key, const char *v,
 	return 0;
 }
 
-static int set_bool(struct parse *p, const char *key, const char *v,
-		    bool *dst)
+static int set_bool(struct parse *p, const char *key, const char *v, bool *dst)
 {
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
 
 	for (unsigned i = 0; i < 4; i++) {
 		if (strcasecmp(v, yes[i]) == 0) {
@@ -118,8 +117,8 @@ static int set_peers(struct parse *p, struct cfg *cfg, const char *v)
 	for (tok = strtok_r(copy, ", \t", &save); tok;
 	     tok = strtok_r(NULL, ", \t", &save)) {
 		if (!valid_addr(tok))
-			return fail(p, "trusted_peers: '%s' is not an IP address",
-				    tok);
+			return fail(
+			    p, "trusted_peers: '%s' is not an IP address", tok);
 		if (cfg->n_trusted_peers >= CFG_MAX_PEERS)
 			return fail(p, "trusted_peers: more than %d peers",
 				    CFG_MAX_PEERS);
@@ -142,13 +141,13 @@ static int set_choice(struct parse *p, const char *key, const char *v,
 static int apply(struct parse *p, struct cfg *cfg, const char *key,
 		 const char *v)
 {
-	static const char *const grab[] = { "ask", "free" };
-	static const char *const lost[] = { "promote", "end" };
-	static const char *const admit[] = { "none", "friends" };
-	static const char *const levels[] = { "error", "warn", "notice",
-					      "info", "debug" };
-	static const int level_values[] = { LOG_ERR, LOG_WARNING, LOG_NOTICE,
-					    LOG_INFO, LOG_DEBUG };
+	static const char *const grab[] = {"ask", "free"};
+	static const char *const lost[] = {"promote", "end"};
+	static const char *const admit[] = {"none", "friends"};
+	static const char *const levels[] = {"error", "warn", "notice", "info",
+					     "debug"};
+	static const int level_values[] = {LOG_ERR, LOG_WARNING, LOG_NOTICE,
+					   LOG_INFO, LOG_DEBUG};
 	int choice, err;
 
 #define STR(name)                                                              \
@@ -176,9 +175,9 @@ static int apply(struct parse *p, struct cfg *cfg, const char *key,
 	if (strcmp(key, "session_expires") == 0) {
 		err = set_uint(p, key, v, 0, 86400, &cfg->session_expires);
 		/* RFC 4028 §4: Min-SE is at least 90 seconds. */
-		if (!err && cfg->session_expires &&
-		    cfg->session_expires < 90)
-			return fail(p, "%s: must be 0 (off) or at least 90", key);
+		if (!err && cfg->session_expires && cfg->session_expires < 90)
+			return fail(p, "%s: must be 0 (off) or at least 90",
+				    key);
 		return err;
 	}
 	if (strcmp(key, "max_body") == 0)
@@ -189,20 +188,20 @@ static int apply(struct parse *p, struct cfg *cfg, const char *key,
 		return set_uint(p, key, v, 1025, 65535, &cfg->rtp_port_max);
 	if (strcmp(key, "grab_policy") == 0) {
 		err = set_choice(p, key, v, grab, 2, &choice);
-		cfg->grab_policy = err ? cfg->grab_policy
-				       : (enum cfg_grab_policy)choice;
+		cfg->grab_policy =
+		    err ? cfg->grab_policy : (enum cfg_grab_policy)choice;
 		return err;
 	}
 	if (strcmp(key, "host_lost") == 0) {
 		err = set_choice(p, key, v, lost, 2, &choice);
-		cfg->host_lost = err ? cfg->host_lost
-				     : (enum cfg_host_lost)choice;
+		cfg->host_lost =
+		    err ? cfg->host_lost : (enum cfg_host_lost)choice;
 		return err;
 	}
 	if (strcmp(key, "auto_admit") == 0) {
 		err = set_choice(p, key, v, admit, 2, &choice);
-		cfg->auto_admit = err ? cfg->auto_admit
-				      : (enum cfg_auto_admit)choice;
+		cfg->auto_admit =
+		    err ? cfg->auto_admit : (enum cfg_auto_admit)choice;
 		return err;
 	}
 	if (strcmp(key, "log_level") == 0) {
@@ -217,7 +216,7 @@ static int apply(struct parse *p, struct cfg *cfg, const char *key,
 int cfg_parse(struct cfg *cfg, const char *text, size_t len, char *err,
 	      size_t errlen)
 {
-	struct parse p = { .line = 0, .err = err, .errlen = errlen };
+	struct parse p = {.line = 0, .err = err, .errlen = errlen};
 	const char *s = text, *end = text + len;
 
 	while (s < end) {
@@ -237,16 +236,16 @@ int cfg_parse(struct cfg *cfg, const char *text, size_t len, char *err,
 			return fail(&p, "NUL byte in the line");
 		/* comments: the whole line, or after white space */
 		for (t = line; *t; t++)
-			if (*t == '#' && (t == line || t[-1] == ' ' ||
-					  t[-1] == '\t')) {
+			if (*t == '#' &&
+			    (t == line || t[-1] == ' ' || t[-1] == '\t')) {
 				*t = '\0';
 				break;
 			}
 		for (k = line; *k == ' ' || *k == '\t'; k++)
 			;
 		t = k + strlen(k);
-		while (t > k && (t[-1] == ' ' || t[-1] == '\t' ||
-				 t[-1] == '\r'))
+		while (t > k &&
+		       (t[-1] == ' ' || t[-1] == '\t' || t[-1] == '\r'))
 			*--t = '\0';
 		if (!*k)
 			continue;

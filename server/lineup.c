@@ -25,7 +25,7 @@
 #define FIELD 256
 
 struct entry {
-	unsigned line;		/* of the #EXTINF */
+	unsigned line; /* of the #EXTINF */
 	char id[FIELD], name[FIELD], title[FIELD];
 	char media[16], generate[FIELD];
 	unsigned number, pt, ttl;
@@ -34,14 +34,14 @@ struct entry {
 
 struct lp {
 	struct catalog *cat;
-	const char *base;	/* folder of the file, for ts: paths */
+	const char *base; /* folder of the file, for ts: paths */
 	unsigned line;
 	char *err;
 	size_t errlen;
 };
 
 static int fail(struct lp *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static int fail(struct lp *p, const char *fmt, ...)
 {
@@ -158,8 +158,8 @@ static int is_multicast4(const char *a)
 }
 
 /* rtp://[SOURCE]@GROUP:PORT, udp://@GROUP:PORT, rtp://GROUP:PORT */
-static int parse_url(struct lp *p, const char *url, char *group,
-		     char *source, unsigned *port)
+static int parse_url(struct lp *p, const char *url, char *group, char *source,
+		     unsigned *port)
 {
 	const char *s, *at, *colon;
 	char host[64];
@@ -237,7 +237,7 @@ static void derive_id(const char *name, char *id, size_t size)
 static int add_entry(struct lp *p, struct entry *e, const char *url,
 		     unsigned position)
 {
-	struct channel ch = { 0 };
+	struct channel ch = {0};
 	char group[64], source[64], gen[FIELD + 512];
 	int rc;
 
@@ -252,8 +252,8 @@ static int add_entry(struct lp *p, struct entry *e, const char *url,
 	ch.id = e->id;
 	ch.name = e->name[0] ? e->name : (e->title[0] ? e->title : e->id);
 	ch.number = e->number ? e->number : position;
-	ch.media = strcmp(e->media, "audio") == 0 ? CHANNEL_AUDIO
-						  : CHANNEL_VIDEO;
+	ch.media =
+	    strcmp(e->media, "audio") == 0 ? CHANNEL_AUDIO : CHANNEL_VIDEO;
 	ch.pt = e->has_pt ? e->pt : (ch.media == CHANNEL_AUDIO ? 0 : 33);
 	if (ch.media == CHANNEL_AUDIO && ch.pt != 0 && ch.pt != 8)
 		return fail(p, "audio channels are PCMU (0) or PCMA (8)");
@@ -302,8 +302,8 @@ static int parse(struct lp *p, const char *text, size_t len)
 		size_t n;
 
 		p->line++;
-		while (le > s && (le[-1] == '\r' || le[-1] == ' ' ||
-				  le[-1] == '\t'))
+		while (le > s &&
+		       (le[-1] == '\r' || le[-1] == ' ' || le[-1] == '\t'))
 			le--;
 		n = (size_t)(le - s);
 		if (n >= sizeof(line))
@@ -317,8 +317,9 @@ static int parse(struct lp *p, const char *text, size_t len)
 			continue;
 		if (strncmp(line, "#EXTINF:", 8) == 0) {
 			if (have)
-				return fail(p, "#EXTINF without a URL after "
-					       "the one on line %u",
+				return fail(p,
+					    "#EXTINF without a URL after "
+					    "the one on line %u",
 					    e.line);
 			rc = parse_extinf(p, line + 8, &e);
 			if (rc < 0)
@@ -343,18 +344,17 @@ static int parse(struct lp *p, const char *text, size_t len)
 	return 0;
 }
 
-int lineup_parse(struct catalog *cat, const char *text, size_t len,
-		 char *err, size_t errlen)
+int lineup_parse(struct catalog *cat, const char *text, size_t len, char *err,
+		 size_t errlen)
 {
-	struct lp p = { .cat = cat, .err = err, .errlen = errlen };
+	struct lp p = {.cat = cat, .err = err, .errlen = errlen};
 
 	return parse(&p, text, len);
 }
 
-int lineup_load(struct catalog *cat, const char *path, char *err,
-		size_t errlen)
+int lineup_load(struct catalog *cat, const char *path, char *err, size_t errlen)
 {
-	struct lp p = { .cat = cat, .err = err, .errlen = errlen };
+	struct lp p = {.cat = cat, .err = err, .errlen = errlen};
 	char base[512];
 	const char *slash = strrchr(path, '/');
 	FILE *f = fopen(path, "rb");

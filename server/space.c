@@ -619,8 +619,8 @@ static void pass_remote(struct space *sp, struct space_member *m)
 		x->grab = 0; /* open requests were for the old host */
 }
 
-enum space_verdict space_grab(struct space *sp, const char *user,
-			      bool at_once, unsigned *ret_request)
+enum space_verdict space_grab(struct space *sp, const char *user, bool at_once,
+			      unsigned *ret_request)
 {
 	struct space_member *m = space_member_by_user(sp, user);
 

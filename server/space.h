@@ -198,8 +198,8 @@ enum space_verdict space_handover(struct space *sp, const char *by,
  * is to be asked "grab request N": SPACE_OK with N in @a ret_request (the
  * same N again if the user asked already).  SPACE_HOST_ALREADY,
  * SPACE_NOT_MEMBER. */
-enum space_verdict space_grab(struct space *sp, const char *user,
-			      bool at_once, unsigned *ret_request);
+enum space_verdict space_grab(struct space *sp, const char *user, bool at_once,
+			      unsigned *ret_request);
 /** The member whose open grab request is @a request, or NULL. */
 struct space_member *space_grabber(const struct space *sp, unsigned request);
 /** The host's answer to grab request @a request: allowed, the remote moves

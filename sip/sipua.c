@@ -1116,7 +1116,6 @@ static void on_join(struct sipua *ua, nua_handle_t *nh, const char *user,
 	}
 	c->member = m;
 	if (m->role != SPACE_PENDING) {
-		tell_host(sp, "%s joined (the space is open)", user);
 		admit(ua, c);
 		return;
 	}
@@ -1798,7 +1797,6 @@ static void on_invited(struct sipua *ua, struct call *g, int status,
 	g->phase = CALL_LIVE;
 	fill_store_member(g, m, &sm);
 	store_member_add(ua->db, &sm, NULL, NULL);
-	tell_host(m->space, "%s joined (invited)", g->user);
 	space_changed(ua, m->space, false);
 }
 

@@ -61,7 +61,7 @@ ACK = """  <send>
       ACK [next_url] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
       From: <sip:[user]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      [last_To:]
+      To: <sip:[target]@[remote_ip]:[remote_port]>[peer_tag_param]
       [routes]
       Call-ID: [call_id]
       CSeq: 1 ACK
@@ -99,7 +99,7 @@ def indialog(method, cseq, body=None):
       %s [next_url] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
       From: <sip:[user]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      [last_To:]
+      To: <sip:[target]@[remote_ip]:[remote_port]>[peer_tag_param]
       [routes]
       Call-ID: [call_id]
       CSeq: %d %s
