@@ -163,6 +163,9 @@ expect_sql() {
 }
 
 e2e_finish() {
+	# A clean stop, checked: under ASan a leak or a crash at shutdown
+	# fails the test here.
+	[ -z "$TV_PID" ] || tv_stop
 	if [ "$FAILED" -ne 0 ]; then
 		echo "--- tvspaced log (last 80 lines)"
 		tail -n 80 "$E2E_DIR/tvspaced.log" || true
