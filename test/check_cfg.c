@@ -1,0 +1,157 @@
+/* The configuration file: defaults, every kind of value, errors that name
+ * the line. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "server/cfg.h"
+
+static struct cfg cfg;
+static char err[256];
+
+static int parse(const char *text)
+{
+	cfg_defaults(&cfg);
+	err[0] = '\0';
+	return cfg_parse(&cfg, text, strlen(text), err, sizeof(err));
+}
+
+START_TEST(defaults)
+{
+	ck_assert_int_eq(parse(""), 0);
+	ck_assert_str_eq(cfg.listen, "sip:127.0.0.1:5060");
+	ck_assert_str_eq(cfg.factory_user, "share");
+	ck_assert(!cfg.trust_loopback_from);
+	ck_assert_uint_eq(cfg.admission_timeout, 60);
+	ck_assert_uint_eq(cfg.session_expires, 1800);
+	ck_assert_int_eq(cfg.grab_policy, CFG_GRAB_ASK);
+	ck_assert_int_eq(cfg.host_lost, CFG_HOST_LOST_PROMOTE);
+	ck_assert_int_eq(cfg.log_level, LOG_INFO);
+}
+END_TEST
+
+START_TEST(values_of_every_kind)
+{
+	ck_assert_int_eq(
+	    parse("# comment\n"
+		  "  listen = sip:0.0.0.0:5080   # trailing comment\n"
+		  "domain=\"tv.example.net\"\r\n"
+		  "trusted_peers = 10.0.0.1, 10.0.0.2 2001:db8::5\n"
+		  "trust_loopback_from = Yes\n"
+		  "admission_timeout = 5\n"
+		  "session_expires = 0\n"
+		  "grab_policy = free\n"
+		  "host_lost = end\n"
+		  "auto_admit = friends\n"
+		  "log_level = debug\n"),
+	    0);
+	ck_assert_str_eq(cfg.listen, "sip:0.0.0.0:5080");
+	ck_assert_str_eq(cfg.domain, "tv.example.net");
+	ck_assert_uint_eq(cfg.n_trusted_peers, 3);
+	ck_assert(cfg_is_trusted_peer(&cfg, "10.0.0.2"));
+	ck_assert(cfg_is_trusted_peer(&cfg, "2001:0db8:0::5"));
+	ck_assert(!cfg_is_trusted_peer(&cfg, "10.0.0.3"));
+	ck_assert(!cfg_is_trusted_peer(&cfg, "not an address"));
+	ck_assert(cfg.trust_loopback_from);
+	ck_assert_uint_eq(cfg.admission_timeout, 5);
+	ck_assert_uint_eq(cfg.session_expires, 0);
+	ck_assert_int_eq(cfg.grab_policy, CFG_GRAB_FREE);
+	ck_assert_int_eq(cfg.host_lost, CFG_HOST_LOST_END);
+	ck_assert_int_eq(cfg.auto_admit, CFG_ADMIT_FRIENDS);
+	ck_assert_int_eq(cfg.log_level, LOG_DEBUG);
+}
+END_TEST
+
+static void expect_error(const char *text, const char *want)
+{
+	ck_assert_int_eq(parse(text), -EINVAL);
+	ck_assert_msg(strstr(err, want) != NULL, "want '%s', got '%s'", want,
+		      err);
+}
+
+START_TEST(errors_name_the_line)
+{
+	expect_error("\n\nlisten_port = 5060\n",
+		     "line 3: unknown option 'listen_port'");
+	expect_error("admission_timeout = abc",
+		     "line 1: admission_timeout: expected a whole number, got "
+		     "'abc'");
+	expect_error("admission_timeout = -5", "expected a whole number");
+	expect_error("admission_timeout = 0", "must be from 1 to 86400");
+	expect_error("session_expires = 30",
+		     "session_expires: must be 0 (off) or at least 90");
+	expect_error("trust_loopback_from = maybe",
+		     "trust_loopback_from: expected yes or no, got 'maybe'");
+	expect_error("trusted_peers = 10.0.0.1, s-cscf.example",
+		     "trusted_peers: 's-cscf.example' is not an IP address");
+	expect_error("grab_policy = sometimes",
+		     "grab_policy: 'sometimes' is not one of the choices");
+	expect_error("just words", "line 1: expected 'key = value'");
+	expect_error("rtp_port_min = 30000\nrtp_port_max = 20000",
+		     "rtp_port_min must be below rtp_port_max");
+	{
+		char big[400];
+
+		memset(big, 'x', sizeof(big));
+		memcpy(big, "domain = ", 9);
+		big[sizeof(big) - 1] = '\0';
+		expect_error(big, "domain: the value is too long");
+	}
+}
+END_TEST
+
+START_TEST(nul_and_long_lines)
+{
+	char nul[] = "domain = a\0b\n";
+	char *big = malloc(5000);
+
+	cfg_defaults(&cfg);
+	ck_assert_int_eq(
+	    cfg_parse(&cfg, nul, sizeof(nul) - 1, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "NUL byte"));
+	memset(big, 'y', 4999);
+	big[4999] = '\0';
+	expect_error(big, "line 1: the line is too long");
+	free(big);
+}
+END_TEST
+
+START_TEST(demo_config_loads_with_paths_beside_it)
+{
+	const char *src = getenv("TVSPACE_SOURCE_DIR");
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/etc/demo.conf", src ? src : ".");
+	cfg_defaults(&cfg);
+	ck_assert_msg(cfg_load(&cfg, path, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(cfg.trust_loopback_from);
+	ck_assert_ptr_nonnull(strstr(cfg.lineup, "/etc/demo-lineup.m3u"));
+	snprintf(path, sizeof(path), "%s/etc/tvspace.conf", src ? src : ".");
+	cfg_defaults(&cfg);
+	ck_assert_msg(cfg_load(&cfg, path, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(!cfg.trust_loopback_from);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("cfg");
+	TCase *tc = tcase_create("file");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, values_of_every_kind);
+	tcase_add_test(tc, errors_name_the_line);
+	tcase_add_test(tc, nul_and_long_lines);
+	tcase_add_test(tc, demo_config_loads_with_paths_beside_it);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
