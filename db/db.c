@@ -372,6 +372,15 @@ bool db_is_up(const struct db *db)
 	return db->state == DB_UP;
 }
 
+unsigned db_pending(const struct db *db)
+{
+	unsigned n = db->busy ? 1 : 0;
+
+	for (const struct job *j = db->head; j; j = j->next)
+		n++;
+	return n;
+}
+
 int db_exec(struct db *db, const char *sql, int nparams,
 	    const char *const *params, db_done_f *cb, void *arg)
 {

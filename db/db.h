@@ -31,6 +31,8 @@ struct db *db_create(su_home_t *parent, su_root_t *root, const char *conninfo,
 struct db *db_destroy(struct db *db);
 /** True while connected and usable. */
 bool db_is_up(const struct db *db);
+/** Jobs queued or in flight (a clean shutdown waits for them). */
+unsigned db_pending(const struct db *db);
 
 /** Queue @a sql with @a nparams text parameters (NULL for SQL NULL).
  * Parameters are copied.  @a cb runs from the loop when the job completes.

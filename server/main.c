@@ -35,6 +35,10 @@ struct daemon {
 	struct space_mgr *mgr;
 	struct sipua *ua;
 	int sigfd;
+	su_timer_t *drain;    /* shutdown: waits for the store */
+	su_timer_t *deadline; /* shutdown: the most it may take */
+	bool stopping;
+	unsigned drain_ticks;
 	bool migrate_only; /* --migrate: apply the schema and exit */
 	bool ready;        /* serving SIP */
 	bool starting;     /* migrations and loads under way */
@@ -148,10 +152,31 @@ static void db_state(void *arg, bool up)
 	}
 }
 
+/* SIP is down; let the store finish what it was given (the end of a space
+ * whose host just hung up, say) for up to 5 s before leaving. */
+static void drain(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+	struct daemon *d = (struct daemon *)arg;
+
+	if (!db_pending(d->db) || !db_is_up(d->db) || ++d->drain_ticks > 50)
+		su_root_break(d->root);
+}
+
 static void stopped(void *arg)
 {
 	struct daemon *d = arg;
 
+	d->drain = su_timer_create(su_root_task(d->root), 100);
+	if (!d->drain ||
+	    su_timer_set_for_ever(d->drain, drain, (su_timer_arg_t *)d) < 0)
+		su_root_break(d->root);
+}
+
+static void deadline(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+	struct daemon *d = (struct daemon *)arg;
+
+	log_warn("shutdown took too long; stopping now");
 	su_root_break(d->root);
 }
 
@@ -168,10 +193,18 @@ static int on_signal(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
 		break;
 	default:
 		log_notice("signal %u: shutting down", si.ssi_signo);
-		if (d->ua)
-			sipua_shutdown(d->ua, stopped, d);
-		else
-			su_root_break(d->root);
+		if (!d->ua || d->stopping) {
+			su_root_break(d->root); /* a second signal: now */
+			break;
+		}
+		d->stopping = true;
+		/* Terminals that never answer our BYE do not hold the
+		 * daemon: nua gives up on them, and 10 s is the limit. */
+		d->deadline = su_timer_create(su_root_task(d->root), 10000);
+		if (d->deadline)
+			su_timer_set(d->deadline, deadline,
+				     (su_timer_arg_t *)d);
+		sipua_shutdown(d->ua, stopped, d);
 		break;
 	}
 	return 0;
@@ -321,9 +354,15 @@ int main(int argc, char **argv)
 
 	su_root_run(d.root);
 
+	/* The store first: jobs it still holds complete (cancelled) into
+	 * the SIP adapter while that is alive. */
+	if (d.drain)
+		su_timer_destroy(d.drain);
+	if (d.deadline)
+		su_timer_destroy(d.deadline);
+	d.db = db_destroy(d.db);
 	d.ua = sipua_destroy(d.ua);
 	d.mgr = space_mgr_destroy(d.mgr);
-	d.db = db_destroy(d.db);
 	su_root_destroy(d.root);
 	su_home_deinit(d.home);
 	su_deinit();

@@ -86,8 +86,9 @@ struct call {
 	struct space_offer offer;
 	struct space_plan plan; /* start only */
 	uint64_t sdp_id, sdp_version;
-	const char *personal; /* CALL_PERSONAL: its own channel's id */
-	bool cpim;            /* its Accept lists message/cpim */
+	const char *personal;    /* CALL_PERSONAL: its own channel's id */
+	struct leaving *leaving; /* its REFER awaits the re-INVITE's answer */
+	bool cpim;               /* its Accept lists message/cpim */
 	/* A conference subscription (RFC 4575) rides on this handle. */
 	bool subscribed;
 	uint64_t sub_space;           /* the space it watches */
@@ -103,6 +104,8 @@ struct call {
 	char *local_uri, *remote_uri, *remote_target, *route_set;
 };
 
+struct leaving;
+static void leaving_done(struct call *c, int status);
 static void sub_unlink(struct call *c);
 static void space_changed(struct sipua *ua, struct space *sp, bool ended);
 
@@ -722,11 +725,11 @@ static void deferred_reply(struct deferred *d, int status, const char *phrase,
 static void repoint(struct call *c)
 {
 	su_home_t home[1] = {SU_HOME_INIT(home)};
-	struct space *sp = c->member ? c->member->space : NULL;
-	const struct channel *ch = sp ? space_channel(sp) : NULL;
+	const struct channel *ch = call_channel(c);
+	bool sent = c->reinvite_out;
 	char *sdp;
 
-	if (!ch || c->phase != CALL_LIVE)
+	if (!ch || (c->phase != CALL_LIVE && c->phase != CALL_PERSONAL))
 		goto out;
 	if (c->reinvite_out) {
 		/* One offer at a time in a dialog (RFC 3264 §4): send the
@@ -740,11 +743,14 @@ static void repoint(struct call *c)
 		goto out;
 	c->reinvite_out = true;
 	c->repoint_again = false;
+	sent = true;
 	nua_invite(c->nh,
 		   SIPTAG_CONTACT_STR(contact_of(home, c->ua, c->space_id)),
 		   SIPTAG_CONTENT_TYPE_STR("application/sdp"),
 		   SIPTAG_PAYLOAD_STR(sdp), TAG_END());
 out:
+	if (!sent)
+		leaving_done(c, 500);
 	su_home_deinit(home);
 }
 
@@ -782,6 +788,7 @@ static void on_repointed(struct sipua *ua, struct call *c, int status)
 			return;
 	}
 	c->reinvite_out = false;
+	leaving_done(c, status);
 	if (status == 481 || status == 408) {
 		log_info("space-%" PRIu64 " %s unreachable (%d): removed",
 			 c->space_id, c->user, status);
@@ -820,10 +827,14 @@ static void switch_stored(void *arg, int error)
 			       "database unavailable, try again");
 		return;
 	}
-	deferred_reply(d, SIP_200_OK, NULL);
 	if (sp) {
 		log_info("space-%" PRIu64 " switched to %s by %s", d->space_id,
 			 space_channel(sp)->id, d->by);
+	}
+	/* The host's 200 first, then the re-INVITEs: the answer says the
+	 * switch is committed, the re-INVITEs carry it out. */
+	deferred_reply(d, SIP_200_OK, NULL);
+	if (sp) {
 		repoint_all(sp);
 		space_changed(ua, sp, false);
 	}
@@ -843,11 +854,11 @@ static void handover_stored(void *arg, int error)
 			       "database unavailable, try again");
 		return;
 	}
-	deferred_reply(d, SIP_200_OK, NULL);
+	log_info("space-%" PRIu64 " remote handed from %s to %s", d->space_id,
+		 d->by, d->to);
+	snprintf(text, sizeof(text), "%s holds the remote now", d->to);
+	deferred_reply(d, SIP_200_OK, NULL); /* frees d */
 	if (sp) {
-		log_info("space-%" PRIu64 " remote handed from %s to %s",
-			 d->space_id, d->by, d->to);
-		snprintf(text, sizeof(text), "%s holds the remote now", d->to);
 		tell_all(sp, NULL, text);
 		space_changed(ua, sp, false);
 	}
@@ -1134,6 +1145,12 @@ static void on_join(struct sipua *ua, nua_handle_t *nh, const char *user,
 static void reply(struct sipua *ua, nua_handle_t *nh, int status,
 		  const char *phrase, const char *why)
 {
+	/* RFC 5057 §5.1: inside a dialog 404, 410 and 480-485 end the dialog
+	 * itself, and sofia does so.  A host who mistypes "/switch 99" must
+	 * keep its session: "nothing by that name" is a bad request here,
+	 * with the Warning saying what was not found. */
+	if (status == 404 || status == 410 || (status >= 480 && status <= 485))
+		status = 400, phrase = sip_400_Bad_request;
 	if (status < 300)
 		nua_respond(nh, status, phrase, NUTAG_WITH_THIS(ua->nua),
 			    TAG_END());
@@ -1863,9 +1880,29 @@ static void leave_stored(void *arg, int error)
 		 * say so. */
 		log_err("space-%" PRIu64 " %s: leave not stored (%s)",
 			c->space_id, c->user, strerror(-error));
-	refer_outcome(l->nh, l->ev, SIP_200_OK);
-	if (!c->terminated)
+	/* RFC 3515 §2.4.5: the NOTIFY reports how the referred action went,
+	 * and the action is the re-INVITE to the service's channel. */
+	c->leaving = l;
+	if (c->terminated)
+		leaving_done(c, 481);
+	else
 		repoint(c);
+}
+
+/* The re-INVITE of a leaving guest is answered (or could not be sent):
+ * the REFER's subscription ends with its outcome. */
+static void leaving_done(struct call *c, int status)
+{
+	struct leaving *l = c->leaving;
+	char phrase[32];
+
+	if (!l)
+		return;
+	c->leaving = NULL;
+	snprintf(phrase, sizeof(phrase), "%s",
+		 status < 300 ? "OK" : sip_status_phrase(status));
+	refer_outcome(l->nh, l->ev, status < 300 ? 200 : status,
+		      phrase[0] ? phrase : "Failed");
 	nua_handle_unref(l->nh);
 	su_home_deinit(l->home);
 	free(l);
@@ -2210,6 +2247,8 @@ static void event_cb(nua_event_t event, int status, char const *phrase,
 		     nua_t *nua, struct sipua *ua, nua_handle_t *nh,
 		     struct call *c, sip_t const *sip, tagi_t tags[])
 {
+	log_debug("%s %d %s%s%s", nua_event_name(event), status, phrase,
+		  c ? " user " : "", c ? c->user : "");
 	switch (event) {
 	case nua_i_invite:
 		if (sip)

@@ -332,3 +332,139 @@ scenario("guest_cancel",
   <recv response="200"/>
   <recv response="487"/>
 """ + ACK_ERR)
+
+# -- the remote control (issue: master control) -----------------------------
+
+
+def reinvite_answer(group, var):
+    """A re-INVITE re-pointing us: check the new group, answer, take ACK."""
+    return """  <recv request="INVITE">
+    <action>
+      <ereg regexp="c=IN IP4 %s/16" search_in="body" check_it="true" assign_to="%s"/>
+    </action>
+  </recv>
+""" % (group, var) + OK_REINVITE + '  <recv request="ACK"/>\n'
+
+
+def refused_command(cseq, text, code, warning):
+    return indialog("MESSAGE", cseq, text) + final(code, warning)
+
+
+scenario("host_switch",
+         "Host: start on news, /allow a guest, /switch sports (the server re-INVITEs everyone, the host too), /switch nosuch (404), BYE.",
+         START + JOINREQ + command(2, "/allow [$n1]") + HOLD +
+         command(3, "/switch sports") +
+         reinvite_answer("232\\.10\\.0\\.2", "sw") +
+         refused_command(4, "/switch nosuch", 400, "unknown channel") +
+         HOLD + bye(5), ANS + ("n", "sw", "warn"))
+scenario("guest_switched",
+         "Guest: join, be re-pointed to sports by the host's switch, try /switch itself (403), stay until the end.",
+         JOIN + RING + answer_200() + ACK +
+         reinvite_answer("232\\.10\\.0\\.2", "sw") +
+         refused_command(2, "/switch movies", 403,
+                         "only the host can switch") +
+         expect_bye(ENDED), ANS + ("sw", "warn", "reason"))
+
+scenario("host_handover",
+         "Host: start, /allow bob, /handover bob; then as a guest /grab twice: denied, then allowed; end as host again.",
+         START + JOINREQ + command(2, "/allow [$n1]") + HOLD +
+         command(3, "/handover bob") +
+         expect_message("bob holds the remote now", "h1") +
+         command(4, "/grab") +
+         expect_message("the host keeps the remote", "k") +
+         command(5, "/grab") +
+         expect_message("alice holds the remote now", "h2") + HOLD + bye(6),
+         ANS + ("n", "h1", "k", "h2"))
+scenario("guest_handover",
+         "Guest bob: receives the remote, denies alice's first /grab, allows the second, stays until the end.",
+         JOIN + RING + answer_200() + ACK +
+         expect_message("bob holds the remote now", "h1") +
+         expect_message("grab request ([0-9]+) from alice", "g,g1") +
+         command(2, "/deny [$g1]") +
+         expect_message("grab request ([0-9]+) from alice", "g,g2") +
+         command(3, "/allow [$g2]") +
+         expect_message("alice holds the remote now", "h2") +
+         expect_bye(ENDED), ANS + ("h1", "g", "h2", "reason"))
+
+scenario("host_kick",
+         "Host: start, /allow bob, then /kick bob (he gets BYE), /kick nobody (404), BYE.",
+         START + JOINREQ + command(2, "/allow [$n1]") + HOLD +
+         command(3, "/kick bob") +
+         refused_command(4, "/kick nobody", 400, "no such member") + bye(5),
+         ANS + ("n", "warn"))
+scenario("guest_kicked",
+         "Guest: join after approval, try /kick alice (403), then be removed by the host (BYE with Reason).",
+         JOIN + RING + answer_200() + ACK +
+         refused_command(2, "/kick alice", 403, "only the host") +
+         expect_bye("removed by the host"), ANS + ("warn", "reason"))
+
+
+def refer(cseq, refer_to):
+    return """  <send retrans="500">
+    <![CDATA[
+
+      REFER [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:[user]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[target]@[remote_ip]:[remote_port]>[peer_tag_param]
+      [routes]
+      Call-ID: [call_id]
+      CSeq: %d REFER
+      Contact: <sip:[user]@[local_ip]:[local_port];transport=[transport]>
+      Refer-To: %s
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="202"/>
+""" % (cseq, refer_to)
+
+
+def until_final_notify(tag, frag):
+    """NOTIFYs of a REFER's subscription until the one carrying FRAG."""
+    return """  <label id="%s_loop"/>
+  <recv request="NOTIFY">
+    <action>
+      <ereg regexp="%s" search_in="body" assign_to="%s"/>
+    </action>
+  </recv>
+""" % (tag, frag, tag) + OK_TO_REQ.replace(
+        "  <send>", '  <send next="%s_done" test="%s">' % (tag, tag), 1) + \
+        """  <nop next="%s_loop"/>
+  <label id="%s_done"/>
+""" % (tag, tag)
+
+
+scenario("host_refer",
+         "Host: start, REFER carol into the space (RFC 4579 5.5), then REFER her out (method=BYE), BYE.",
+         START + HOLD +
+         refer(2, "<sip:carol@[local_ip]:[peer_port]>") +
+         until_final_notify("inv", "SIP/2.0 200") + HOLD +
+         refer(3, "<sip:carol@[local_ip]:[peer_port];method=BYE>") +
+         until_final_notify("out", "SIP/2.0 200") + bye(4),
+         ANS + ("inv", "out"))
+
+# carol as a UAS: invited by the space, then removed
+scenario("invitee",
+         "Invitee (UAS): answer the space's INVITE on the channel offered, then take its BYE.",
+         """  <recv request="INVITE">
+    <action>
+      <ereg regexp="c=IN IP4 232\\.10\\.0\\.1/16" search_in="body" check_it="true" assign_to="c"/>
+      <ereg regexp="sip:space-[0-9]+@" search_in="hdr" header="From:" check_it="true" assign_to="f"/>
+    </action>
+  </recv>
+""" + OK_REINVITE + '  <recv request="ACK"/>\n' +
+         '  <recv request="BYE"/>\n' + OK_TO_REQ, ("c", "f"))
+
+scenario("guest_leave",
+         "Guest bob: join, REFER to a service that is not his (NOTIFY 403, nothing changes), REFER to his own premium service (re-pointed to sports), /switch movies in his personal session, BYE.",
+         JOIN + RING + answer_200() + ACK +
+         refer(2, "<sip:svc-svc-alice@tvspace.test>") +
+         until_final_notify("no", "SIP/2.0 403") +
+         refer(3, "<sip:svc-svc-bob-premium@tvspace.test>") +
+         reinvite_answer("232\\.10\\.0\\.2", "own") +
+         until_final_notify("yes", "SIP/2.0 200") +
+         command(4, "/switch movies") +
+         reinvite_answer("232\\.10\\.0\\.3", "mv") + HOLD + bye(5),
+         ANS + ("no", "yes", "own", "mv"))
