@@ -468,3 +468,96 @@ scenario("guest_leave",
          command(4, "/switch movies") +
          reinvite_answer("232\\.10\\.0\\.3", "mv") + HOLD + bye(5),
          ANS + ("no", "yes", "own", "mv"))
+
+# -- comments and the room's state (issue: what a member sees) --------------
+
+
+def comment(cseq, text):
+    return indialog("MESSAGE", cseq, text) + '  <recv response="200"/>\n'
+
+
+LONG = "x" * 1100
+
+scenario("host_comments",
+         "Host: start, /allow bob, read his comment (text/plain 'bob: ...'), comment back, end after [hold] ms.",
+         START + JOINREQ + command(2, "/allow [$n1]") +
+         expect_message("^bob: hello all", "c1") +
+         comment(3, "welcome bob") + HOLD + bye(4), ANS + ("n", "c1"))
+
+JOIN_CPIM = invite("join", extra_hdr="Accept: application/sdp, message/cpim, text/plain") + PROV
+scenario("guest_comments",
+         "Guest bob (Accept: message/cpim): comment, read the host's answer as message/cpim, send a comment over max_body (413), stay until the end.",
+         JOIN_CPIM + RING + answer_200() + ACK + comment(2, "hello all") +
+         """  <recv request="MESSAGE">
+    <action>
+      <ereg regexp="message/cpim" search_in="hdr" header="Content-Type:" check_it="true" assign_to="ct"/>
+      <ereg regexp="From: alice &lt;sip:alice@" search_in="body" check_it="true" assign_to="cf"/>
+      <ereg regexp="welcome bob" search_in="body" check_it="true" assign_to="cb"/>
+    </action>
+  </recv>
+""" + OK_TO_REQ + indialog("MESSAGE", 3, LONG) +
+         final(413, "at most 1024 bytes") + expect_bye(ENDED),
+         ANS + ("ct", "cf", "cb", "warn", "reason"))
+
+# A MESSAGE outside any dialog, to the space URI.
+STRAY = """  <send retrans="500">
+    <![CDATA[
+
+      MESSAGE sip:[target]@[remote_ip]:[remote_port] SIP/2.0
+      %s
+      CSeq: 1 MESSAGE
+      Content-Type: text/plain
+      Content-Length: [len]
+
+      a word from outside
+    ]]>
+  </send>
+""" % indent(HDR_UAC)
+scenario("stray_comment_refused",
+         "A non-member's MESSAGE to the space URI: 403.",
+         STRAY + final(403, "not a member"), ("warn",))
+
+
+def subscribe(expires):
+    return """  <send retrans="500">
+    <![CDATA[
+
+      SUBSCRIBE sip:[target]@[remote_ip]:[remote_port] SIP/2.0
+      %s
+      CSeq: 1 SUBSCRIBE
+      Event: conference
+      Accept: application/conference-info+xml
+      Expires: %d
+      Content-Length: 0
+
+    ]]>
+  </send>
+""" % (indent(HDR_UAC), expires)
+
+
+def notify(regexps, var):
+    acts = "".join(
+        '      <ereg regexp="%s" search_in="%s" check_it="true" assign_to="%s"/>\n'
+        % (r, where, var) for r, where in regexps)
+    return """  <recv request="NOTIFY">
+    <action>
+%s    </action>
+  </recv>
+""" % acts + OK_TO_REQ
+
+
+scenario("subscriber",
+         "A member watches the room (RFC 4575): SUBSCRIBE to the space, a full NOTIFY with two users, one after the switch to sports, and the last (deleted, terminated) when the host ends.",
+         subscribe(600) + '  <recv response="200" rrs="true"/>\n' +
+         notify((("&lt;user-count&gt;2&lt;/user-count&gt;", "body"),
+                 ("&lt;entry&gt;host&lt;/entry&gt;", "body"),
+                 ('tv:channel id=.news.', "body"),
+                 ("application/conference-info\\+xml", "msg")), "n1") +
+         notify((('tv:channel id=.sports.', "body"),
+                 ('version=.2.', "body")), "n2") +
+         notify((('state=.deleted.', "body"),
+                 ("terminated", "msg")), "n3"),
+         ("n1", "n2", "n3"))
+scenario("subscriber_refused",
+         "A non-member's SUBSCRIBE to the room: 403.",
+         subscribe(600) + final(403, "not a member"), ("warn",))
