@@ -23,6 +23,7 @@ struct req {
 	store_started_f *started;
 	store_space_f *each;
 	store_comment_f *comment;
+	store_usage_f *usage;
 	void *arg;
 	unsigned next; /* store_migrate: next migration to look at */
 	int *applied;  /* versions found applied */
@@ -436,6 +437,7 @@ static void live_read(void *arg, int error, const struct db_result *res)
 		    .channel = db_value(res, i, 3),
 		    .open = db_value(res, i, 4)[0] == 't',
 		    .started = (int64_t)to_u64(db_value(res, i, 5)),
+		    .booked_until = (int64_t)to_u64(db_value(res, i, 23)),
 		};
 		unsigned n = 0;
 
@@ -480,19 +482,72 @@ int store_load_live(struct db *db, store_space_f *each, store_done_f *done,
 		return -ENOMEM;
 	r->each = each;
 	r->done = done;
-	err =
-	    db_exec(db,
-		    "SELECT s.id, s.host_service, s.host_user, s.channel, "
-		    "s.is_open, extract(epoch FROM s.started)::bigint, "
-		    "m.user_id, m.service_default_id, m.role, m.delivery, "
-		    "m.sdp_addr, m.sdp_port, m.sdp_media, m.sdp_pt, "
-		    "m.admitted_seq, m.call_id, m.local_tag, m.remote_tag, "
-		    "m.local_uri, m.remote_uri, m.remote_target, m.route_set, "
-		    "extract(epoch FROM m.joined)::bigint "
-		    "FROM spaces s LEFT JOIN members m "
-		    "ON m.space_id = s.id AND m.left_at IS NULL "
-		    "WHERE s.state = 'live' ORDER BY s.id, m.admitted_seq",
-		    0, NULL, live_read, r);
+	err = db_exec(
+	    db,
+	    "SELECT s.id, s.host_service, s.host_user, s.channel, "
+	    "s.is_open, extract(epoch FROM s.started)::bigint, "
+	    "m.user_id, m.service_default_id, m.role, m.delivery, "
+	    "m.sdp_addr, m.sdp_port, m.sdp_media, m.sdp_pt, "
+	    "m.admitted_seq, m.call_id, m.local_tag, m.remote_tag, "
+	    "m.local_uri, m.remote_uri, m.remote_target, m.route_set, "
+	    "extract(epoch FROM m.joined)::bigint, "
+	    "extract(epoch FROM coalesce(s.booked_until, s.started))::bigint "
+	    "FROM spaces s LEFT JOIN members m "
+	    "ON m.space_id = s.id AND m.left_at IS NULL "
+	    "WHERE s.state = 'live' ORDER BY s.id, m.admitted_seq",
+	    0, NULL, live_read, r);
+	if (err < 0)
+		req_free(r);
+	return err;
+}
+
+/* -- played time -------------------------------------------------------- */
+
+int store_usage_book(struct db *db, uint64_t space_id, const char *service,
+		     const char *day, unsigned seconds, int64_t until,
+		     store_done_f *done, void *arg)
+{
+	struct num n[3];
+	const char *p[] = {u64(&n[0], space_id), service, day,
+			   u64(&n[1], seconds), i64(&n[2], until)};
+
+	return exec_done(
+	    db,
+	    "WITH s AS (UPDATE spaces SET booked_until = to_timestamp($5) "
+	    "WHERE id = $1 AND state = 'live' RETURNING id) "
+	    "INSERT INTO usage (service_default_id, day, seconds) "
+	    "SELECT $2, $3::date, $4::integer FROM s WHERE $4::integer > 0 "
+	    "ON CONFLICT (service_default_id, day) DO UPDATE "
+	    "SET seconds = usage.seconds + EXCLUDED.seconds",
+	    5, p, done, arg);
+}
+
+static void usage_read(void *arg, int error, const struct db_result *res)
+{
+	struct req *r = arg;
+	int rows = db_rows(res);
+
+	for (int i = 0; !error && i < rows; i++)
+		r->usage(r->arg, db_value(res, i, 0),
+			 to_uint(db_value(res, i, 1)));
+	done_only(r, error, NULL);
+}
+
+int store_load_usage(struct db *db, const char *day, store_usage_f *each,
+		     store_done_f *done, void *arg)
+{
+	struct req *r = req_new(db, arg);
+	const char *p[] = {day};
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	r->usage = each;
+	r->done = done;
+	err = db_exec(db,
+		      "SELECT service_default_id, seconds FROM usage "
+		      "WHERE day = $1::date",
+		      1, p, usage_read, r);
 	if (err < 0)
 		req_free(r);
 	return err;

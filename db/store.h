@@ -43,7 +43,8 @@ struct store_space {
 	const char *host_user;
 	const char *channel;
 	bool open;
-	int64_t started; /* unix seconds */
+	int64_t started;      /* unix seconds */
+	int64_t booked_until; /* played time before this is in usage */
 };
 
 /** Completion: 0, or a negative errno as db_done_f says. */
@@ -92,6 +93,18 @@ int store_space_update(struct db *db, uint64_t space_id, const char *channel,
 /** Set whether the space admits joiners without asking. */
 int store_space_set_open(struct db *db, uint64_t space_id, bool open,
 			 store_done_f *done, void *arg);
+/** Book @a seconds of space @a space_id to @a service's usage of @a day
+ * ("YYYY-MM-DD") and note that the space is booked up to @a until (unix
+ * s), in one transaction; nothing is booked for a space that is not live.
+ */
+int store_usage_book(struct db *db, uint64_t space_id, const char *service,
+		     const char *day, unsigned seconds, int64_t until,
+		     store_done_f *done, void *arg);
+/** One service's usage, during store_load_usage(). */
+typedef void store_usage_f(void *arg, const char *service, unsigned seconds);
+/** Call @a each for every service with usage on @a day, then @a done. */
+int store_load_usage(struct db *db, const char *day, store_usage_f *each,
+		     store_done_f *done, void *arg);
 /** Store a comment of @a author in @a space_id, verbatim. */
 int store_comment_add(struct db *db, uint64_t space_id, const char *author,
 		      const char *text, store_done_f *done, void *arg);

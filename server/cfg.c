@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 void cfg_defaults(struct cfg *cfg)
 {
@@ -23,6 +24,12 @@ void cfg_defaults(struct cfg *cfg)
 	cfg->host_grace = 60;
 	cfg->session_expires = 1800;
 	cfg->max_body = 1024;
+	cfg->comment_history = 10;
+	cfg->quota_warnings[0] = 600;
+	cfg->quota_warnings[1] = 300;
+	cfg->quota_warnings[2] = 60;
+	cfg->n_quota_warnings = 3;
+	cfg->book_interval = 30;
 	cfg->rtp_port_min = 20000;
 	cfg->rtp_port_max = 29999;
 	strcpy(cfg->media_addr, "127.0.0.1");
@@ -127,6 +134,32 @@ static int set_peers(struct parse *p, struct cfg *cfg, const char *v)
 	return 0;
 }
 
+/* "600, 300, 60": seconds left at which members are warned, kept in
+ * descending order. */
+static int set_warnings(struct parse *p, struct cfg *cfg, const char *v)
+{
+	char copy[256], *save = NULL, *tok;
+	unsigned n = 0, val;
+
+	if (strlen(v) >= sizeof(copy))
+		return fail(p, "quota_warnings: the list is too long");
+	strcpy(copy, v);
+	for (tok = strtok_r(copy, ", \t", &save); tok;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		if (n >= CFG_MAX_WARNINGS)
+			return fail(p, "quota_warnings: more than %d values",
+				    CFG_MAX_WARNINGS);
+		if (set_uint(p, "quota_warnings", tok, 1, 86400, &val) < 0)
+			return -EINVAL;
+		if (n && val >= cfg->quota_warnings[n - 1])
+			return fail(p, "quota_warnings: give the seconds in "
+				       "descending order");
+		cfg->quota_warnings[n++] = val;
+	}
+	cfg->n_quota_warnings = n;
+	return 0;
+}
+
 static int set_choice(struct parse *p, const char *key, const char *v,
 		      const char *const *names, unsigned n, int *dst)
 {
@@ -148,7 +181,7 @@ static int apply(struct parse *p, struct cfg *cfg, const char *key,
 					     "debug"};
 	static const int level_values[] = {LOG_ERR, LOG_WARNING, LOG_NOTICE,
 					   LOG_INFO, LOG_DEBUG};
-	int choice, err;
+	int choice = 0, err;
 
 #define STR(name)                                                              \
 	if (strcmp(key, #name) == 0)                                           \
@@ -182,6 +215,12 @@ static int apply(struct parse *p, struct cfg *cfg, const char *key,
 	}
 	if (strcmp(key, "max_body") == 0)
 		return set_uint(p, key, v, 16, 65536, &cfg->max_body);
+	if (strcmp(key, "comment_history") == 0)
+		return set_uint(p, key, v, 0, 100, &cfg->comment_history);
+	if (strcmp(key, "quota_warnings") == 0)
+		return set_warnings(p, cfg, v);
+	if (strcmp(key, "book_interval") == 0)
+		return set_uint(p, key, v, 1, 3600, &cfg->book_interval);
 	if (strcmp(key, "rtp_port_min") == 0)
 		return set_uint(p, key, v, 1024, 65534, &cfg->rtp_port_min);
 	if (strcmp(key, "rtp_port_max") == 0)
@@ -334,4 +373,31 @@ bool cfg_is_trusted_peer(const struct cfg *cfg, const char *addr)
 			return true;
 	}
 	return false;
+}
+
+void cfg_apply_timezone(const struct cfg *cfg)
+{
+	if (cfg->timezone[0])
+		setenv("TZ", cfg->timezone, 1);
+	tzset();
+}
+
+long long cfg_day_start(long long t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	localtime_r(&tt, &tm);
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1; /* the zone knows whether midnight is DST */
+	return (long long)mktime(&tm);
+}
+
+void cfg_day_name(long long t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	localtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%d", &tm);
 }

@@ -11,7 +11,8 @@ enum cfg_grab_policy { CFG_GRAB_ASK, CFG_GRAB_FREE };
 enum cfg_host_lost { CFG_HOST_LOST_PROMOTE, CFG_HOST_LOST_END };
 enum cfg_auto_admit { CFG_ADMIT_NONE, CFG_ADMIT_FRIENDS };
 
-#define CFG_MAX_PEERS 16
+#define CFG_MAX_PEERS    16
+#define CFG_MAX_WARNINGS 8
 
 struct cfg {
 	char listen[256];      /* SIP URL to bind, "sip:127.0.0.1:5060" */
@@ -31,6 +32,12 @@ struct cfg {
 	unsigned host_grace;        /* seconds, default 60 */
 	unsigned session_expires;   /* RFC 4028 interval, default 1800 */
 	unsigned max_body;          /* bytes of a comment, default 1024 */
+	unsigned comment_history;   /* comments a new member is sent, 10 */
+	/* Members are told when this many seconds of the host service's
+	 * daily playback are left (descending; default 600, 300, 60). */
+	unsigned quota_warnings[CFG_MAX_WARNINGS];
+	unsigned n_quota_warnings;
+	unsigned book_interval;              /* seconds between bookings, 30 */
 	unsigned rtp_port_min, rtp_port_max; /* relay ports 20000..29999 */
 	char media_addr[64]; /* address the relay answers with */
 	enum cfg_grab_policy grab_policy;
@@ -48,6 +55,14 @@ int cfg_parse(struct cfg *cfg, const char *text, size_t len, char *err,
 	      size_t errlen);
 /** Read and parse @a path; -errno when it cannot be read. */
 int cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen);
+/** Make cfg->timezone (when set) the zone of local time: the daily
+ * playback limit resets at its midnight. */
+void cfg_apply_timezone(const struct cfg *cfg);
+/** Local midnight of the day of @a t (unix seconds). */
+long long cfg_day_start(long long t);
+/** The local day of @a t as "YYYY-MM-DD" in @a buf. */
+void cfg_day_name(long long t, char *buf, size_t len);
+
 /** True when @a addr (numeric IPv4/IPv6 text) is a trusted peer. */
 bool cfg_is_trusted_peer(const struct cfg *cfg, const char *addr);
 

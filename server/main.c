@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sofia-sip/su.h>
@@ -85,10 +86,42 @@ static void restored(void *arg, int error)
 	d->ready = true;
 }
 
-static void services_loaded(void *arg, int error)
+static void usage_row(void *arg, const char *service, unsigned seconds)
+{
+	struct daemon *d = arg;
+
+	space_mgr_add_booked(d->mgr, service, seconds);
+}
+
+static void usage_loaded(void *arg, int error)
 {
 	struct daemon *d = arg;
 	struct sipua_deps deps = {0};
+
+	if (error) {
+		log_err("cannot load today's played time (%s)",
+			strerror(-error));
+		fatal_stop(d, 1);
+		return;
+	}
+	deps.root = d->root;
+	deps.cfg = &d->cfg;
+	deps.mgr = d->mgr;
+	deps.db = d->db;
+	d->ua = sipua_create(d->home, &deps);
+	if (!d->ua) {
+		fatal_stop(d, 1);
+		return;
+	}
+	if (sipua_restore(d->ua, restored, d) < 0)
+		restored(d, -ENOTCONN);
+}
+
+static void services_loaded(void *arg, int error)
+{
+	struct daemon *d = arg;
+	long long now = (long long)time(NULL);
+	char day[16];
 
 	if (error) {
 		log_err("cannot load the services (%s)", strerror(-error));
@@ -101,17 +134,12 @@ static void services_loaded(void *arg, int error)
 		return;
 	}
 	space_mgr_set_admission_timeout(d->mgr, d->cfg.admission_timeout);
-	deps.root = d->root;
-	deps.cfg = &d->cfg;
-	deps.mgr = d->mgr;
-	deps.db = d->db;
-	d->ua = sipua_create(d->home, &deps);
-	if (!d->ua) {
-		fatal_stop(d, 1);
-		return;
-	}
-	if (sipua_restore(d->ua, restored, d) < 0)
-		restored(d, -ENOTCONN);
+	/* Played time of today so far, so the daily limit holds across a
+	 * restart. */
+	space_mgr_new_day(d->mgr, cfg_day_start(now));
+	cfg_day_name(now, day, sizeof(day));
+	if (store_load_usage(d->db, day, usage_row, usage_loaded, d) < 0)
+		usage_loaded(d, -ENOTCONN);
 }
 
 static void migrated(void *arg, int error)
@@ -317,6 +345,7 @@ int main(int argc, char **argv)
 	    (domain &&
 	     copy_opt(d.cfg.domain, sizeof(d.cfg.domain), domain, "domain")))
 		return 2;
+	cfg_apply_timezone(&d.cfg);
 	log_set_level(verbose ? LOG_DEBUG : d.cfg.log_level);
 	if (d.cfg.log_syslog)
 		log_use_syslog("tvspaced");

@@ -22,13 +22,23 @@ struct space {
 	const char *channel_id;
 	bool open;
 	int64_t started;
+	int64_t counted_from;  /* played time before this is booked */
+	uint32_t warned;       /* quota warnings sent today, by index */
 	unsigned next_request; /* N of the next "/allow N" */
 	unsigned next_seq;     /* admission order */
 	struct space_member *members;
 };
 
+struct booked {
+	char *service;
+	unsigned seconds;
+};
+
 struct space_mgr {
 	su_home_t home[1];
+	int64_t day_start;
+	struct booked *booked; /* seconds booked today, per service */
+	unsigned n_booked;
 	const struct catalog *cat;
 	struct space *spaces;
 	unsigned n_spaces;
@@ -143,7 +153,7 @@ static enum space_delivery offer_delivery(const struct space_offer *offer)
 enum space_verdict space_plan_start(const struct space_mgr *mgr,
 				    const char *user,
 				    const struct space_offer *offer,
-				    struct space_plan *ret)
+				    int64_t now, struct space_plan *ret)
 {
 	const struct service *svc;
 	const struct channel *ch = NULL;
@@ -180,6 +190,8 @@ enum space_verdict space_plan_start(const struct space_mgr *mgr,
 	pt = common_pt(offer, ch);
 	if (pt < 0)
 		return SPACE_MEDIA_MISMATCH;
+	if (space_mgr_left_today(mgr, svc->id, now) == 0)
+		return SPACE_LIMIT_REACHED;
 
 	ret->service = svc;
 	ret->channel = ch;
@@ -202,6 +214,7 @@ static struct space *space_new(struct space_mgr *mgr, uint64_t id,
 	sp->channel_id = su_strdup(sp->home, channel);
 	sp->open = open;
 	sp->started = started;
+	sp->counted_from = started;
 	sp->next_request = 1;
 	sp->next_seq = 1;
 	if (!sp->service_id || !sp->channel_id) {
@@ -308,7 +321,7 @@ int space_open(struct space_mgr *mgr, uint64_t id, const char *user,
 
 int space_restore(struct space_mgr *mgr, uint64_t id, const char *service,
 		  const char *channel, bool open, int64_t started,
-		  struct space **ret_space)
+		  int64_t counted_from, struct space **ret_space)
 {
 	struct space *sp;
 
@@ -317,6 +330,8 @@ int space_restore(struct space_mgr *mgr, uint64_t id, const char *service,
 	sp = space_new(mgr, id, service, channel, open, started);
 	if (!sp)
 		return -ENOMEM;
+	if (counted_from > started)
+		sp->counted_from = counted_from;
 	*ret_space = sp;
 	return 0;
 }
@@ -689,4 +704,109 @@ void space_close(struct space *sp)
 		mgr->n_spaces--;
 	}
 	su_home_unref(sp->home);
+}
+
+/* -- played time and the daily limit ------------------------------------- */
+
+static struct booked *booked_of(const struct space_mgr *mgr,
+				const char *service)
+{
+	for (unsigned i = 0; i < mgr->n_booked; i++)
+		if (su_strmatch(mgr->booked[i].service, service))
+			return &mgr->booked[i];
+	return NULL;
+}
+
+void space_mgr_new_day(struct space_mgr *mgr, int64_t day_start)
+{
+	for (unsigned i = 0; i < mgr->n_booked; i++)
+		mgr->booked[i].seconds = 0;
+	for (struct space *sp = mgr->spaces; sp; sp = sp->next) {
+		sp->warned = 0;
+		/* Time before midnight belongs to the old day; the caller
+		 * booked it there. */
+		if (sp->counted_from < day_start)
+			sp->counted_from = day_start;
+	}
+	mgr->day_start = day_start;
+}
+
+int64_t space_mgr_day_start(const struct space_mgr *mgr)
+{
+	return mgr->day_start;
+}
+
+int space_mgr_add_booked(struct space_mgr *mgr, const char *service,
+			 unsigned seconds)
+{
+	struct booked *b = booked_of(mgr, service), *nb;
+
+	if (!b) {
+		nb = su_realloc(mgr->home, mgr->booked,
+				(isize_t)(sizeof(*nb) * (mgr->n_booked + 1)));
+		if (!nb)
+			return -ENOMEM;
+		mgr->booked = nb;
+		b = &nb[mgr->n_booked];
+		b->service = su_strdup(mgr->home, service);
+		b->seconds = 0;
+		if (!b->service)
+			return -ENOMEM;
+		mgr->n_booked++;
+	}
+	b->seconds += seconds;
+	return 0;
+}
+
+unsigned space_unbooked(const struct space *sp, int64_t now)
+{
+	return now > sp->counted_from ? (unsigned)(now - sp->counted_from) : 0;
+}
+
+void space_booked(struct space *sp, int64_t upto)
+{
+	if (upto <= sp->counted_from)
+		return;
+	/* Only the part within today counts against today. */
+	if (upto > sp->mgr->day_start)
+		space_mgr_add_booked(
+		    sp->mgr, sp->service_id,
+		    (unsigned)(upto - (sp->counted_from > sp->mgr->day_start
+					   ? sp->counted_from
+					   : sp->mgr->day_start)));
+	sp->counted_from = upto;
+}
+
+unsigned space_mgr_played_today(const struct space_mgr *mgr,
+				const char *service, int64_t now)
+{
+	const struct booked *b = booked_of(mgr, service);
+	uint64_t total = b ? b->seconds : 0;
+
+	for (const struct space *sp = mgr->spaces; sp; sp = sp->next)
+		if (su_strmatch(sp->service_id, service))
+			total += space_unbooked(sp, now);
+	return total > UINT32_MAX ? UINT32_MAX : (unsigned)total;
+}
+
+unsigned space_mgr_left_today(const struct space_mgr *mgr, const char *service,
+			      int64_t now)
+{
+	const struct service *svc = catalog_service(mgr->cat, service);
+	unsigned played;
+
+	if (!svc || !svc->daily_limit)
+		return UINT32_MAX;
+	played = space_mgr_played_today(mgr, service, now);
+	return played >= svc->daily_limit ? 0 : svc->daily_limit - played;
+}
+
+bool space_warn_once(struct space *sp, unsigned i)
+{
+	uint32_t bit = (uint32_t)1 << (i & 31);
+
+	if (sp->warned & bit)
+		return false;
+	sp->warned |= bit;
+	return true;
 }

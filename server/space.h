@@ -111,7 +111,7 @@ unsigned space_mgr_count(const struct space_mgr *mgr);
 enum space_verdict space_plan_start(const struct space_mgr *mgr,
 				    const char *user,
 				    const struct space_offer *offer,
-				    struct space_plan *ret);
+				    int64_t now, struct space_plan *ret);
 
 /** Create live space @a id (its id comes from the store) with @a user as
  * host, as @a plan says.  @a addr/@a port are the host's SDP address. */
@@ -123,7 +123,7 @@ int space_open(struct space_mgr *mgr, uint64_t id, const char *user,
  * guests are added with space_restore_member(). */
 int space_restore(struct space_mgr *mgr, uint64_t id, const char *service,
 		  const char *channel, bool open, int64_t started,
-		  struct space **ret_space);
+		  int64_t counted_from, struct space **ret_space);
 /** Put back one admitted member of a restored space. */
 int space_restore_member(struct space *sp, const char *user,
 			 const char *service, enum space_role role,
@@ -210,6 +210,37 @@ enum space_verdict space_grab_answer(struct space *sp, unsigned request,
 enum space_verdict space_set_open(struct space *sp, const char *by, bool open);
 /** Seconds played from start to @a now. */
 unsigned space_played(const struct space *sp, int64_t now);
+
+/* Played time and the daily limit (patent tables 2 and 3).  A space's
+ * played time counts against its host service's day while it is live; the
+ * caller books it to the store from time to time (space_booked()) so it
+ * survives a restart, and at the end. */
+
+/** A new accounting day begins at @a day_start (local midnight, unix s):
+ * booked seconds are forgotten and every space's warnings re-armed.  The
+ * caller books what was played before midnight to the old day first. */
+void space_mgr_new_day(struct space_mgr *mgr, int64_t day_start);
+/** The start of the accounting day in force. */
+int64_t space_mgr_day_start(const struct space_mgr *mgr);
+/** Add @a seconds booked today by @a service (the store's figure at start,
+ * then every booking). */
+int space_mgr_add_booked(struct space_mgr *mgr, const char *service,
+			 unsigned seconds);
+/** Seconds @a service has played today: booked, plus its live spaces' time
+ * not booked yet. */
+unsigned space_mgr_played_today(const struct space_mgr *mgr,
+				const char *service, int64_t now);
+/** Seconds of playback @a service has left today; UINT32_MAX when its
+ * level has no limit. */
+unsigned space_mgr_left_today(const struct space_mgr *mgr, const char *service,
+			      int64_t now);
+/** Seconds played since the space's time was last booked. */
+unsigned space_unbooked(const struct space *sp, int64_t now);
+/** The time up to @a upto is booked: it is added to the service's day and
+ * the space counts from there on. */
+void space_booked(struct space *sp, int64_t upto);
+/** True the first time it is asked for warning @a i (0..31) today. */
+bool space_warn_once(struct space *sp, unsigned i);
 /** Close the space: it and its members are freed. */
 void space_close(struct space *sp);
 

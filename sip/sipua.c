@@ -441,11 +441,15 @@ static void sub_notify(struct call *c, struct space *sp, bool final)
 {
 	su_home_t home[1] = {SU_HOME_INIT(home)};
 	struct sipua *ua = c->ua;
+	struct confinfo_panel panel = {0};
 	char *doc;
 
+	if (sp && space_service(sp))
+		panel.played_today = space_mgr_played_today(
+		    ua->mgr, space_service(sp)->id, now_s());
 	c->sub_version++;
 	doc = sp && !final ? confinfo_document(home, sp, ua->cfg->domain,
-					       c->sub_version, NULL)
+					       c->sub_version, &panel)
 			   : confinfo_deleted(home, c->sub_space,
 					      ua->cfg->domain, c->sub_version);
 	if (doc)
@@ -570,15 +574,6 @@ static void ending_stored(void *arg, int error)
 	su_free(e->ua->home, e);
 }
 
-static void today(char *buf, size_t len, int64_t now)
-{
-	time_t t = (time_t)now;
-	struct tm tm;
-
-	localtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d", &tm);
-}
-
 /* End @a sp (claim 5): book the played time, close it in the core at once
  * (nobody joins an ending space), and once stored send BYE with @a text in
  * a Reason header to every member but @a except (who hung up already).
@@ -632,8 +627,9 @@ static void end_space(struct sipua *ua, struct space *sp, const char *text,
 		}
 	}
 	space_changed(ua, sp, true);
-	played = space_played(sp, now);
-	today(day, sizeof(day), space_started(sp));
+	/* What was booked before is in usage already (space_booked()). */
+	played = space_unbooked(sp, now);
+	cfg_day_name(now, day, sizeof(day));
 	log_info("space-%" PRIu64 " ended: %s, %u s played", id, text, played);
 	space_close(sp);
 
@@ -989,7 +985,7 @@ static void on_start(struct sipua *ua, nua_handle_t *nh, const char *user,
 	if (!c->offer.bc_service && svc)
 		c->offer.bc_service = su_strdup(c->home, svc);
 
-	v = space_plan_start(ua->mgr, user, &c->offer, &c->plan);
+	v = space_plan_start(ua->mgr, user, &c->offer, now_s(), &c->plan);
 	if (v != SPACE_OK) {
 		struct verdict_map s = verdict_status(v);
 
@@ -2035,7 +2031,8 @@ static void restore_space(void *arg, const struct store_space *row,
 	su_home_t home[1] = {SU_HOME_INIT(home)};
 
 	if (space_restore(ua->mgr, row->id, row->host_service, row->channel,
-			  row->open, row->started, &sp) < 0) {
+			  row->open, row->started, row->booked_until,
+			  &sp) < 0) {
 		log_err("space-%" PRIu64 ": cannot restore", row->id);
 		return;
 	}
@@ -2140,6 +2137,95 @@ static void on_resumed(struct sipua *ua, struct call *c, int status)
 	member_left(ua, c, "dialog lost in restart");
 }
 
+/* -- played time and the daily limit ------------------------------------- */
+
+static void book(struct sipua *ua, struct space *sp, int64_t upto)
+{
+	const struct service *svc = space_service(sp);
+	unsigned seconds = space_unbooked(sp, upto);
+	char day[16];
+	int err;
+
+	if (!seconds || !svc)
+		return;
+	cfg_day_name(upto - 1, day, sizeof(day));
+	err = store_usage_book(ua->db, space_id(sp), svc->id, day, seconds,
+			       upto, NULL, NULL);
+	if (err < 0)
+		log_warn("space-%" PRIu64 ": %u s not booked (%s)",
+			 space_id(sp), seconds, strerror(-err));
+	space_booked(sp, upto);
+}
+
+static void say_left(char *buf, size_t len, unsigned seconds)
+{
+	if (seconds >= 60 && seconds % 60 == 0)
+		snprintf(buf, len, "%u minute%s of playback left today",
+			 seconds / 60, seconds == 60 ? "" : "s");
+	else
+		snprintf(buf, len, "%u second%s of playback left today",
+			 seconds, seconds == 1 ? "" : "s");
+}
+
+struct quota_pass {
+	struct sipua *ua;
+	int64_t now;
+	int64_t midnight; /* non-zero: a new day began there */
+};
+
+static void quota_space(void *arg, struct space *sp)
+{
+	struct quota_pass *q = arg;
+	struct sipua *ua = q->ua;
+	const struct cfg *cfg = ua->cfg;
+	const struct service *svc = space_service(sp);
+	unsigned left, warn = 0;
+	char text[96];
+
+	if (q->midnight) {
+		book(ua, sp, q->midnight); /* the old day's share */
+		return;
+	}
+	if (space_unbooked(sp, q->now) >= cfg->book_interval)
+		book(ua, sp, q->now);
+	if (!svc)
+		return;
+	left = space_mgr_left_today(ua->mgr, svc->id, q->now);
+	if (left == UINT32_MAX)
+		return;
+	if (left == 0) {
+		log_info("space-%" PRIu64 ": %s reached its daily limit",
+			 space_id(sp), svc->id);
+		end_space(ua, sp, "daily limit reached", NULL);
+		return;
+	}
+	/* Thresholds run high to low: of those crossed, only the lowest
+	 * one is worth saying. */
+	for (unsigned i = 0; i < cfg->n_quota_warnings; i++)
+		if (left <= cfg->quota_warnings[i] && space_warn_once(sp, i))
+			warn = cfg->quota_warnings[i];
+	if (warn) {
+		say_left(text, sizeof(text), warn);
+		tell_all(sp, NULL, text);
+	}
+}
+
+/* Once a second: roll the day over at local midnight, book played time,
+ * warn members as the host service's limit nears, end spaces at it. */
+static void quota_tick(struct sipua *ua, int64_t now)
+{
+	struct quota_pass q = {.ua = ua, .now = now};
+	int64_t midnight = cfg_day_start(now);
+
+	if (midnight != space_mgr_day_start(ua->mgr)) {
+		q.midnight = midnight;
+		space_mgr_foreach(ua->mgr, quota_space, &q);
+		space_mgr_new_day(ua->mgr, midnight);
+		q.midnight = 0;
+	}
+	space_mgr_foreach(ua->mgr, quota_space, &q);
+}
+
 /* -- events ------------------------------------------------------------- */
 
 static void tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
@@ -2148,6 +2234,7 @@ static void tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 	struct space_member *m;
 	int64_t now = now_s();
 
+	quota_tick(ua, now);
 	while ((m = space_mgr_expired(ua->mgr, now))) {
 		struct call *c = m->handle;
 		struct space *sp = m->space;

@@ -57,7 +57,8 @@ static void setup(void)
 	ck_assert_int_eq(catalog_add_channel(cat, &ch), 0);
 	ck_assert_int_eq(catalog_add_service(cat, &svc), 0);
 	mgr = space_mgr_create(home, cat);
-	ck_assert_int_eq(space_plan_start(mgr, "alice", &o, &plan), SPACE_OK);
+	ck_assert_int_eq(space_plan_start(mgr, "alice", &o, 1700000000, &plan),
+			 SPACE_OK);
 	ck_assert_int_eq(space_open(mgr, 12, "alice", &plan, o.addr, o.port,
 				    NULL, 1700000000, &sp),
 			 0);

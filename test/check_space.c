@@ -88,7 +88,7 @@ static struct space *start(const char *user, uint64_t id)
 	struct space_plan plan;
 	struct space *sp = NULL;
 
-	ck_assert_int_eq(space_plan_start(mgr, user, &o, &plan), SPACE_OK);
+	ck_assert_int_eq(space_plan_start(mgr, user, &o, T0, &plan), SPACE_OK);
 	ck_assert_int_eq(
 	    space_open(mgr, id, user, &plan, o.addr, o.port, NULL, T0, &sp), 0);
 	return sp;
@@ -99,7 +99,8 @@ START_TEST(start_uses_default_service_and_offered_group)
 	struct space_offer o = video_offer("232.10.0.2", true);
 	struct space_plan plan;
 
-	ck_assert_int_eq(space_plan_start(mgr, "alice", &o, &plan), SPACE_OK);
+	ck_assert_int_eq(space_plan_start(mgr, "alice", &o, T0, &plan),
+			 SPACE_OK);
 	ck_assert_str_eq(plan.service->id, "svc-alice");
 	/* patent 0041: the offered multicast group names the channel */
 	ck_assert_str_eq(plan.channel->id, "sports");
@@ -114,16 +115,18 @@ START_TEST(start_falls_back_to_bc_channel_then_default_channel)
 	struct space_plan plan;
 
 	o.want_multicast = true;
-	ck_assert_int_eq(space_plan_start(mgr, "alice", &o, &plan), SPACE_OK);
+	ck_assert_int_eq(space_plan_start(mgr, "alice", &o, T0, &plan),
+			 SPACE_OK);
 	ck_assert_str_eq(plan.channel->id, "news");
 	ck_assert_int_eq(plan.delivery, SPACE_MULTICAST);
 
 	o.bc_channel = "2";
-	ck_assert_int_eq(space_plan_start(mgr, "alice", &o, &plan), SPACE_OK);
+	ck_assert_int_eq(space_plan_start(mgr, "alice", &o, T0, &plan),
+			 SPACE_OK);
 	ck_assert_str_eq(plan.channel->id, "sports");
 
 	o.bc_channel = "nosuch";
-	ck_assert_int_eq(space_plan_start(mgr, "alice", &o, &plan),
+	ck_assert_int_eq(space_plan_start(mgr, "alice", &o, T0, &plan),
 			 SPACE_UNKNOWN_CHANNEL);
 }
 END_TEST
@@ -133,7 +136,8 @@ START_TEST(start_unicast_offer_is_relay)
 	struct space_offer o = video_offer("192.0.2.7", false);
 	struct space_plan plan;
 
-	ck_assert_int_eq(space_plan_start(mgr, "alice", &o, &plan), SPACE_OK);
+	ck_assert_int_eq(space_plan_start(mgr, "alice", &o, T0, &plan),
+			 SPACE_OK);
 	ck_assert_int_eq(plan.delivery, SPACE_RELAY);
 }
 END_TEST
@@ -144,16 +148,16 @@ START_TEST(start_refuses_foreign_unknown_and_missing_service)
 	struct space_plan plan;
 
 	o.bc_service = "svc-bob";
-	ck_assert_int_eq(space_plan_start(mgr, "alice", &o, &plan),
+	ck_assert_int_eq(space_plan_start(mgr, "alice", &o, T0, &plan),
 			 SPACE_NOT_SUBSCRIBED);
 	o.bc_service = "svc-nobody";
-	ck_assert_int_eq(space_plan_start(mgr, "alice", &o, &plan),
+	ck_assert_int_eq(space_plan_start(mgr, "alice", &o, T0, &plan),
 			 SPACE_UNKNOWN_SERVICE);
 	o.bc_service = NULL;
-	ck_assert_int_eq(space_plan_start(mgr, "mallory", &o, &plan),
+	ck_assert_int_eq(space_plan_start(mgr, "mallory", &o, T0, &plan),
 			 SPACE_NO_SERVICE);
 	o.bc_service = "svc-bob-premium";
-	ck_assert_int_eq(space_plan_start(mgr, "bob", &o, &plan), SPACE_OK);
+	ck_assert_int_eq(space_plan_start(mgr, "bob", &o, T0, &plan), SPACE_OK);
 	ck_assert_str_eq(plan.service->id, "svc-bob-premium");
 }
 END_TEST
@@ -165,16 +169,16 @@ START_TEST(start_refuses_media_the_offer_cannot_take)
 
 	/* music is an audio channel: a video offer cannot carry it, whether
 	 * it names it by group or by a=bc_channel */
-	ck_assert_int_eq(space_plan_start(mgr, "alice", &o, &plan),
+	ck_assert_int_eq(space_plan_start(mgr, "alice", &o, T0, &plan),
 			 SPACE_MEDIA_MISMATCH);
 	o.addr = "192.0.2.1";
 	o.multicast = false;
 	o.bc_channel = "music";
-	ck_assert_int_eq(space_plan_start(mgr, "alice", &o, &plan),
+	ck_assert_int_eq(space_plan_start(mgr, "alice", &o, T0, &plan),
 			 SPACE_MEDIA_MISMATCH);
 	o.bc_channel = NULL;
 	o.pts[0] = 96;
-	ck_assert_int_eq(space_plan_start(mgr, "alice", &o, &plan),
+	ck_assert_int_eq(space_plan_start(mgr, "alice", &o, T0, &plan),
 			 SPACE_MEDIA_MISMATCH);
 }
 END_TEST
@@ -418,7 +422,7 @@ START_TEST(restore_rebuilds_roles_and_order)
 	struct space_member *m;
 
 	ck_assert_int_eq(
-	    space_restore(mgr, 42, "svc-alice", "sports", true, T0, &sp), 0);
+	    space_restore(mgr, 42, "svc-alice", "sports", true, T0, 0, &sp), 0);
 	ck_assert_int_eq(space_restore_member(sp, "bob", "svc-bob", SPACE_GUEST,
 					      SPACE_MULTICAST, 33, "232.10.0.2",
 					      5004, 3, T0, &m),
@@ -446,6 +450,43 @@ START_TEST(restore_rebuilds_roles_and_order)
 		space_admit(sp, p->request, T0, &a);
 		ck_assert_uint_eq(a->seq, 4);
 	}
+}
+END_TEST
+
+START_TEST(daily_limit_counts_live_and_booked_time)
+{
+	struct space *sp;
+	struct space_offer o = video_offer("232.10.0.1", true);
+	struct space_plan plan;
+
+	/* svc-alice: 7200 s a day; 7000 s were booked earlier today */
+	space_mgr_new_day(mgr, T0 - 3600);
+	ck_assert_int_eq(space_mgr_add_booked(mgr, "svc-alice", 7000), 0);
+	ck_assert_uint_eq(space_mgr_left_today(mgr, "svc-alice", T0), 200);
+	sp = start("alice", 1);
+	ck_assert_uint_eq(space_mgr_played_today(mgr, "svc-alice", T0 + 50),
+			  7050);
+	ck_assert_uint_eq(space_mgr_left_today(mgr, "svc-alice", T0 + 50), 150);
+	/* booking moves time from the space to the day, the sum stays */
+	ck_assert_uint_eq(space_unbooked(sp, T0 + 50), 50);
+	space_booked(sp, T0 + 50);
+	ck_assert_uint_eq(space_unbooked(sp, T0 + 60), 10);
+	ck_assert_uint_eq(space_mgr_played_today(mgr, "svc-alice", T0 + 60),
+			  7060);
+	ck_assert_uint_eq(space_mgr_left_today(mgr, "svc-alice", T0 + 200), 0);
+	/* nothing left: no new space today */
+	ck_assert_int_eq(space_plan_start(mgr, "alice", &o, T0 + 200, &plan),
+			 SPACE_LIMIT_REACHED);
+	/* other services are not touched; unlimited levels stay unlimited */
+	ck_assert_uint_eq(space_mgr_left_today(mgr, "svc-bob", T0 + 200), 7200);
+	/* warnings go once a day */
+	ck_assert(space_warn_once(sp, 1));
+	ck_assert(!space_warn_once(sp, 1));
+	/* midnight: the old day is forgotten, the space counts from it */
+	space_mgr_new_day(mgr, T0 + 300);
+	ck_assert_uint_eq(space_mgr_played_today(mgr, "svc-alice", T0 + 310),
+			  10);
+	ck_assert(space_warn_once(sp, 1));
 }
 END_TEST
 
@@ -485,6 +526,7 @@ static Suite *space_suite(void)
 	tcase_add_test(tc, handover_moves_the_remote);
 	tcase_add_test(tc, grab_asks_the_host_or_passes_when_free);
 	tcase_add_test(tc, restore_rebuilds_roles_and_order);
+	tcase_add_test(tc, daily_limit_counts_live_and_booked_time);
 	tcase_add_test(tc, close_frees_the_space);
 	suite_add_tcase(s, tc);
 	return s;

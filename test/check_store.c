@@ -11,6 +11,7 @@
 #include <sofia-sip/su_wait.h>
 
 #include "db/db.h"
+#include "db/schema.h"
 #include "db/store.h"
 #include "server/catalog.h"
 

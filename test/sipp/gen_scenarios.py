@@ -561,3 +561,20 @@ scenario("subscriber",
 scenario("subscriber_refused",
          "A non-member's SUBSCRIBE to the room: 403.",
          subscribe(600) + final(403, "not a member"), ("warn",))
+
+# -- quotas ------------------------------------------------------------------
+scenario("host_quota",
+         "Host on a service with a few seconds a day left: warned as the limit nears, then the space ends with Reason 'daily limit reached'.",
+         START +
+         expect_message("4 seconds of playback left today", "w1") +
+         expect_message("2 seconds of playback left today", "w2") +
+         expect_bye("text=.daily limit reached"),
+         ANS + ("w1", "w2", "reason"))
+scenario("host_over_quota",
+         "Starter whose service has nothing left today: 403 with a Warning.",
+         invite("start") + PROV + final(403, "daily limit reached") + ACK_ERR,
+         ("warn",))
+scenario("host_resume_alone",
+         "Host alone: start; after the server restarts, answer its re-INVITE (same channel), watch [hold] ms, BYE.",
+         START + """  <recv request="INVITE" timeout="30000"/>
+""" + OK_REINVITE + '  <recv request="ACK"/>\n' + HOLD + bye(2), ANS)
