@@ -22,6 +22,7 @@
 #include "db/store.h"
 #include "server/catalog.h"
 #include "server/cfg.h"
+#include "server/guide.h"
 #include "server/lineup.h"
 #include "server/log.h"
 #include "server/space.h"
@@ -32,6 +33,11 @@ struct daemon {
 	su_root_t *root;
 	struct cfg cfg;
 	struct catalog *cat;
+	struct guide *guide;
+	/* A reload builds these, then swaps them in; the ones before stay
+	 * one reload longer, as in-flight starts may point into them. */
+	struct catalog *next_cat, *old_cat;
+	struct guide *next_guide, *old_guide;
 	struct db *db;
 	struct space_mgr *mgr;
 	struct sipua *ua;
@@ -108,6 +114,7 @@ static void usage_loaded(void *arg, int error)
 	deps.cfg = &d->cfg;
 	deps.mgr = d->mgr;
 	deps.db = d->db;
+	deps.guide = d->guide;
 	d->ua = sipua_create(d->home, &deps);
 	if (!d->ua) {
 		fatal_stop(d, 1);
@@ -208,6 +215,66 @@ static void deadline(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
 	su_root_break(d->root);
 }
 
+static void reloaded(void *arg, int error)
+{
+	struct daemon *d = arg;
+
+	if (error) {
+		log_err("reload: cannot load the services (%s); keeping the "
+			"old lineup, guide and services",
+			strerror(-error));
+		d->next_cat = catalog_destroy(d->next_cat);
+		d->next_guide = guide_destroy(d->next_guide);
+		return;
+	}
+	catalog_destroy(d->old_cat);
+	d->old_cat = d->cat;
+	d->cat = d->next_cat;
+	d->next_cat = NULL;
+	space_mgr_set_catalog(d->mgr, d->cat);
+	if (d->next_guide) {
+		guide_destroy(d->old_guide);
+		d->old_guide = d->guide;
+		d->guide = d->next_guide;
+		d->next_guide = NULL;
+		sipua_set_guide(d->ua, d->guide);
+	}
+	log_notice("reloaded: %u channels, %u programmes",
+		   catalog_channel_count(d->cat), guide_count(d->guide));
+}
+
+/* SIGHUP: the lineup, the guide and the services again, without touching
+ * the live spaces (they keep their channel and service by id). */
+static void reload(struct daemon *d)
+{
+	char err[256];
+
+	if (!d->ready || d->next_cat) {
+		log_warn("reload: not now (starting, or a reload under way)");
+		return;
+	}
+	d->next_cat = catalog_create(d->home);
+	if (!d->next_cat)
+		return;
+	if (lineup_load(d->next_cat, d->cfg.lineup, err, sizeof(err)) < 0) {
+		log_err("reload: lineup %s: %s; keeping the old one",
+			d->cfg.lineup, err);
+		d->next_cat = catalog_destroy(d->next_cat);
+		return;
+	}
+	if (d->cfg.guide[0]) {
+		d->next_guide = guide_create(d->home);
+		if (d->next_guide && guide_load(d->next_guide, d->cfg.guide,
+						err, sizeof(err)) < 0) {
+			log_err("reload: guide %s: %s; keeping the old one",
+				d->cfg.guide, err);
+			d->next_guide = guide_destroy(d->next_guide);
+		}
+	}
+	if (store_load_services(d->db, d->next_cat, reloaded, d) < 0)
+		reloaded(d, -ENOTCONN);
+}
+
 static int on_signal(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
 {
 	struct daemon *d = (struct daemon *)arg;
@@ -217,7 +284,8 @@ static int on_signal(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
 		return 0;
 	switch (si.ssi_signo) {
 	case SIGHUP:
-		log_notice("SIGHUP: reload is not supported yet");
+		log_notice("SIGHUP: reloading the lineup, guide and services");
+		reload(d);
 		break;
 	default:
 		log_notice("signal %u: shutting down", si.ssi_signo);
@@ -368,6 +436,14 @@ int main(int argc, char **argv)
 	    lineup_load(d.cat, d.cfg.lineup, err, sizeof(err)) < 0) {
 		log_err("lineup %s: %s", d.cfg.lineup, err);
 		return 1;
+	}
+	if (!d.migrate_only && d.cfg.guide[0]) {
+		d.guide = guide_create(d.home);
+		if (!d.guide ||
+		    guide_load(d.guide, d.cfg.guide, err, sizeof(err)) < 0) {
+			log_err("guide %s: %s", d.cfg.guide, err);
+			return 1;
+		}
 	}
 	if (setup_signals(&d) < 0) {
 		log_err("cannot set up signal handling");

@@ -36,6 +36,7 @@
 #include "server/catalog.h"
 #include "server/cfg.h"
 #include "server/cmd.h"
+#include "server/guide.h"
 #include "server/log.h"
 #include "server/space.h"
 #include "sip/confinfo.h"
@@ -53,6 +54,7 @@ struct sipua {
 	struct space_mgr *mgr;
 	struct db *db;
 	struct media *media;
+	const struct guide *guide;
 	su_timer_t *tick;
 	struct call *subs;  /* calls carrying a conference subscription */
 	char hostport[160]; /* where we are reached: for Contact */
@@ -107,6 +109,7 @@ struct call {
 struct leaving;
 static void leaving_done(struct call *c, int status);
 static void sub_unlink(struct call *c);
+static void send_history(struct call *c);
 static void space_changed(struct sipua *ua, struct space *sp, bool ended);
 
 static int64_t now_s(void)
@@ -371,6 +374,8 @@ static void call_accept(struct call *c)
 		 c->space_id, c->user, space_role_str(c->member->role), ch->id,
 		 space_delivery_str(c->member->delivery), c->call_id);
 	space_changed(ua, sp, false);
+	if (c->member->role != SPACE_HOST)
+		send_history(c);
 	su_home_deinit(home);
 }
 
@@ -447,6 +452,16 @@ static void sub_notify(struct call *c, struct space *sp, bool final)
 	if (sp && space_service(sp))
 		panel.played_today = space_mgr_played_today(
 		    ua->mgr, space_service(sp)->id, now_s());
+	if (sp && space_channel(sp)) {
+		const struct programme *p =
+		    guide_now(ua->guide, space_channel(sp)->id, now_s());
+
+		if (p) {
+			panel.program_title = p->title;
+			panel.program_start = p->start;
+			panel.program_stop = p->stop;
+		}
+	}
 	c->sub_version++;
 	doc = sp && !final ? confinfo_document(home, sp, ua->cfg->domain,
 					       c->sub_version, &panel)
@@ -1575,6 +1590,36 @@ static void comment_stored(void *arg, int error)
 	su_home_deinit(home);
 }
 
+/* A new member is sent the last comments of the space (comment_history),
+ * oldest first, so it can follow the conversation. */
+static void history_item(void *arg, const char *author, int64_t at,
+			 const char *text)
+{
+	struct call *c = arg;
+
+	if (c->member && author && text)
+		relay_comment(c, c->space_id, author, text);
+}
+
+static void history_done(void *arg, int error)
+{
+	struct call *c = arg;
+
+	su_home_unref(c->home); /* held by send_history() */
+}
+
+static void send_history(struct call *c)
+{
+	struct sipua *ua = c->ua;
+
+	if (!ua->cfg->comment_history)
+		return;
+	su_home_ref(c->home);
+	if (store_comments_recent(ua->db, c->space_id, ua->cfg->comment_history,
+				  history_item, history_done, c) < 0)
+		su_home_unref(c->home);
+}
+
 /* A member's comment: stored with author and time, then 200 to the sender
  * and a MESSAGE from the space to every other member. */
 static void on_comment(struct sipua *ua, nua_handle_t *nh,
@@ -2499,6 +2544,7 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps)
 	ua->mgr = deps->mgr;
 	ua->db = deps->db;
 	ua->media = deps->media;
+	ua->guide = deps->guide;
 	make_hostport(ua);
 
 	ua->nua = nua_create(
@@ -2528,6 +2574,11 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps)
 fail:
 	su_home_unref(ua->home);
 	return NULL;
+}
+
+void sipua_set_guide(struct sipua *ua, const struct guide *guide)
+{
+	ua->guide = guide;
 }
 
 void sipua_shutdown(struct sipua *ua, void (*done)(void *arg), void *arg)

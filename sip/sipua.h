@@ -11,6 +11,8 @@
 struct cfg;
 struct catalog;
 struct db;
+struct guide;
+struct guide;
 struct media;
 struct space_mgr;
 struct sipua;
@@ -20,7 +22,8 @@ struct sipua_deps {
 	const struct cfg *cfg;
 	struct space_mgr *mgr;
 	struct db *db;
-	struct media *media; /* may be NULL: relay mode is then refused */
+	struct media *media;       /* may be NULL: relay mode is then refused */
+	const struct guide *guide; /* may be NULL */
 };
 
 /** Bind the SIP transports of cfg->listen and start serving.  NULL when the
@@ -32,6 +35,10 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps);
  */
 int sipua_restore(struct sipua *ua, void (*done)(void *arg, int error),
 		  void *arg);
+/** Use @a guide for the room panel from now on (a reload). */
+void sipua_set_guide(struct sipua *ua, const struct guide *guide);
+/** Use @a guide for the room panel from now on (a reload). */
+void sipua_set_guide(struct sipua *ua, const struct guide *guide);
 /** Start a graceful shutdown; @a done runs when nua has finished. */
 void sipua_shutdown(struct sipua *ua, void (*done)(void *arg), void *arg);
 /** Free everything; NULL is fine. */

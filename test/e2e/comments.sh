@@ -13,7 +13,13 @@ sipp_start guest guest_comments bob space-1 5092
 sipp_run stranger stray_comment_refused carol space-1 5093
 sipp_wait guest
 sipp_wait host
+# A late joiner is sent the comments made before it came.
+sipp_start host2 host_open_comment carol share 5094 1500
+wait_for "select count(*) from comments where author = 'carol'" 1
+sipp_run late guest_history dave space-2 5095
+sipp_wait host2
+
 # Bodies are stored verbatim, the line break SIPp ends them with included.
 expect_sql "select string_agg(author || ':' || rtrim(body, E'\\r\\n'), '|' order by id) from comments" \
-	"bob:hello all|alice:welcome bob"
+	"bob:hello all|alice:welcome bob|carol:before you came"
 e2e_finish

@@ -578,3 +578,19 @@ scenario("host_resume_alone",
          "Host alone: start; after the server restarts, answer its re-INVITE (same channel), watch [hold] ms, BYE.",
          START + """  <recv request="INVITE" timeout="30000"/>
 """ + OK_REINVITE + '  <recv request="ACK"/>\n' + HOLD + bye(2), ANS)
+scenario("subscriber_once",
+         "A member watches the room until it ends: SUBSCRIBE, the full NOTIFY (with the guide's programme), then the last one (deleted).",
+         subscribe(600) + '  <recv response="200" rrs="true"/>\n' +
+         notify((("state=.full.", "body"), ("tv:program title=", "body")),
+                "n1") +
+         notify((('state=.deleted.', "body"),), "n2"),
+         ("n1", "n2"))
+scenario("host_open_comment",
+         "Host: start, /open the space, say something, watch [hold] ms, BYE.",
+         START + command(2, "/open") + comment(3, "before you came") + HOLD +
+         bye(4), ANS)
+scenario("guest_history",
+         "Guest joining an open space: receives the comments made before it came, then stays until the end.",
+         JOIN + answer_200() + ACK +
+         expect_message("^carol: before you came", "h") + expect_bye(ENDED),
+         ANS + ("h", "reason"))
