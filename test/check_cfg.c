@@ -119,6 +119,31 @@ START_TEST(nul_and_long_lines)
 }
 END_TEST
 
+START_TEST(the_day_starts_at_local_midnight)
+{
+	char day[16];
+
+	/* 2026-11-24 03:30 UTC is 2026-11-23 22:30 in New York (UTC-5) and
+	 * 2026-11-24 12:30 in Tokyo (UTC+9). */
+	const long long t = 1795491000LL;
+
+	cfg_defaults(&cfg);
+	strcpy(cfg.timezone, "America/New_York");
+	cfg_apply_timezone(&cfg);
+	cfg_day_name(t, day, sizeof(day));
+	ck_assert_str_eq(day, "2026-11-23");
+	ck_assert_int_eq(cfg_day_start(t), 1795410000LL);
+	strcpy(cfg.timezone, "Asia/Tokyo");
+	cfg_apply_timezone(&cfg);
+	cfg_day_name(t, day, sizeof(day));
+	ck_assert_str_eq(day, "2026-11-24");
+	ck_assert_int_eq(cfg_day_start(t), 1795446000LL);
+	strcpy(cfg.timezone, "UTC");
+	cfg_apply_timezone(&cfg);
+	ck_assert_int_eq(cfg_day_start(t), 1795478400LL);
+}
+END_TEST
+
 START_TEST(demo_config_loads_with_paths_beside_it)
 {
 	const char *src = getenv("TVSPACE_SOURCE_DIR");
@@ -147,6 +172,7 @@ int main(void)
 	tcase_add_test(tc, values_of_every_kind);
 	tcase_add_test(tc, errors_name_the_line);
 	tcase_add_test(tc, nul_and_long_lines);
+	tcase_add_test(tc, the_day_starts_at_local_midnight);
 	tcase_add_test(tc, demo_config_loads_with_paths_beside_it);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

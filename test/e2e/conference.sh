@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The room's state (RFC 4575): a member SUBSCRIBEs to the space URI and
 # gets a full conference-info NOTIFY on every change, the last one
-# "deleted" with the subscription terminated; a stranger gets 403.  Every
+# "deleted" with the subscription terminated; un-subscribing (Expires: 0)
+# ends it at once; a stranger gets 403.  Every
 # document validates against RFC 4575's schema (xmllint).
 . "$(dirname "$0")/../lib/e2e.sh"
 db_fresh
@@ -12,6 +13,7 @@ wait_for "select count(*) from spaces where state = 'live'" 1
 sipp_start guest guest_switched bob space-1 5092
 wait_for "select count(*) from members where user_id = 'bob'" 1
 sipp_run outsider subscriber_refused carol space-1 5093
+sipp_run quitter subscriber_leaves alice space-1 5095
 sipp_start watcher subscriber bob space-1 5094
 sipp_wait watcher
 sipp_wait guest

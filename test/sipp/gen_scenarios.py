@@ -594,3 +594,29 @@ scenario("guest_history",
          JOIN + answer_200() + ACK +
          expect_message("^carol: before you came", "h") + expect_bye(ENDED),
          ANS + ("h", "reason"))
+
+UNSUBSCRIBE = """  <send retrans="500">
+    <![CDATA[
+
+      SUBSCRIBE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:[user]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[target]@[remote_ip]:[remote_port]>[peer_tag_param]
+      [routes]
+      Call-ID: [call_id]
+      CSeq: 2 SUBSCRIBE
+      Contact: <sip:[user]@[local_ip]:[local_port];transport=[transport]>
+      Event: conference
+      Expires: 0
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+"""
+scenario("subscriber_leaves",
+         "A member SUBSCRIBEs to the room, gets the full NOTIFY, then un-subscribes (Expires: 0): 200 and a last NOTIFY with the subscription terminated.",
+         subscribe(600) + '  <recv response="200" rrs="true"/>\n' +
+         notify((("state=.full.", "body"),), "n1") + UNSUBSCRIBE +
+         """  <recv response="200"/>
+""" + notify((("terminated", "msg"),), "n2"), ("n1", "n2"))
