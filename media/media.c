@@ -1,1 +1,570 @@
-/* being written */ typedef int tvspace_placeholder_t;
+/* Media: channel sources and relay legs on the su_root loop.
+ *
+ * A source is one channel's stream.  A generated source ("tone:HZ") makes
+ * 20 ms of linear PCM per tick and every leg encodes it in the payload type
+ * it negotiated (PCMU or PCMA), so one audio channel serves both.  An
+ * external source is the channel's multicast group: packets received there
+ * are forwarded as they are to legs of the same payload type.
+ *
+ * A leg is one relay-mode member: an ortp session bound to an even port of
+ * the configured range (RTCP off), sending to the member's address.  Its
+ * SSRC, sequence numbers (ortp counts them) and timestamps belong to the
+ * leg, not to the source: a switch only changes which source feeds it, the
+ * timeline goes on by one packet interval, and the first packet from the
+ * new source carries the marker bit (RFC 3550 §5.1, RFC 3551 §4.1). */
+#define LOG_MODULE      "media"
+#define SU_TIMER_ARG_T  void
+#define SU_WAKEUP_ARG_T void
+
+#include "media/media.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <ortp/ortp.h>
+#include <sofia-sip/su_string.h>
+
+#include "server/catalog.h"
+#include "server/log.h"
+
+#define SAMPLES    160 /* 20 ms at 8 kHz */
+#define TONE_MS    20
+#define VIDEO_STEP 3600 /* 40 ms at 90 kHz, for an unknown first gap */
+#define EVENT_PT   101  /* RFC 4733 telephone-event, as we offer it */
+
+enum source_kind { SOURCE_TONE, SOURCE_GROUP };
+
+struct source {
+	struct source *next;
+	struct media *m;
+	char *channel;
+	enum source_kind kind;
+	unsigned pt;        /* of the channel */
+	double freq, phase; /* tone */
+	su_timer_t *timer;
+	int fd, reg; /* group receiver */
+	uint32_t last_ts;
+	struct media_leg *legs;
+};
+
+struct media_leg {
+	struct media_leg *next; /* in its source's list */
+	struct media *m;
+	struct source *src;
+	RtpSession *rtp;
+	unsigned port, pt;
+	struct sockaddr_storage peer;
+	uint32_t ts; /* the leg's own timeline */
+	bool started, marker;
+	int reg;
+	media_dtmf_f *dtmf_cb;
+	void *dtmf_arg;
+	uint32_t last_event_ts;
+	bool event_seen;
+	uint64_t dropped;
+};
+
+struct media {
+	su_home_t home[1];
+	su_root_t *root;
+	char *bind_addr;
+	char *mcast_if;
+	unsigned port_min, port_max;
+	unsigned ttl;
+	unsigned char *used; /* one byte per even port of the range */
+	struct source *sources;
+	uint64_t packets_out;
+};
+
+/* -- G.711 (ITU-T G.711 segment encoding) --------------------------------- */
+
+static uint8_t ulaw(int16_t pcm)
+{
+	int s = pcm, sign = 0, exp = 7, mant;
+
+	if (s < 0) {
+		s = -s;
+		sign = 0x80;
+	}
+	if (s > 32635)
+		s = 32635;
+	s += 0x84;
+	for (int mask = 0x4000; !(s & mask) && exp > 0; mask >>= 1)
+		exp--;
+	mant = (s >> (exp + 3)) & 0x0f;
+	return (uint8_t) ~(sign | (exp << 4) | mant);
+}
+
+static uint8_t alaw(int16_t pcm)
+{
+	int s = pcm >> 3, sign = 0x80, exp, mant;
+
+	if (s < 0) {
+		s = -s - 1;
+		sign = 0;
+	}
+	if (s > 0xfff)
+		s = 0xfff;
+	if (s < 32) {
+		exp = 0;
+		mant = s >> 1;
+	}
+	else {
+		exp = 1;
+		while (s >= 64 << (exp - 1) && exp < 7)
+			exp++;
+		mant = (s >> exp) & 0x0f;
+	}
+	return (uint8_t)((sign | (exp << 4) | mant) ^ 0x55);
+}
+
+/* -- legs ------------------------------------------------------------------ */
+
+static void leg_send(struct media_leg *leg, const uint8_t *payload, size_t len,
+		     uint32_t step)
+{
+	mblk_t *mp;
+
+	/* The leg's timeline: continuous across switches (one interval per
+	 * packet), whatever the source's own timestamps are. */
+	if (leg->started)
+		leg->ts += step;
+	leg->started = true;
+	mp = rtp_session_create_packet(leg->rtp, RTP_FIXED_HEADER_SIZE, payload,
+				       len);
+	if (!mp)
+		return;
+	rtp_set_markbit(mp, leg->marker ? 1 : 0);
+	leg->marker = false;
+	if (rtp_session_sendm_with_ts(leg->rtp, mp, leg->ts) >= 0)
+		leg->m->packets_out++;
+}
+
+static void attach(struct media_leg *leg, struct source *src)
+{
+	struct media_leg **pp;
+
+	if (leg->src) {
+		for (pp = &leg->src->legs; *pp && *pp != leg; pp = &(*pp)->next)
+			;
+		if (*pp)
+			*pp = leg->next;
+	}
+	leg->next = NULL;
+	leg->src = src;
+	if (src) {
+		leg->next = src->legs;
+		src->legs = leg;
+	}
+	leg->marker = true;
+}
+
+/* -- sources --------------------------------------------------------------- */
+
+static void tone_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
+{
+	struct source *src = arg;
+	int16_t pcm[SAMPLES];
+	uint8_t mu[SAMPLES], a[SAMPLES];
+	double step = 2.0 * M_PI * src->freq / 8000.0;
+
+	if (!src->legs)
+		return;
+	/* A steady tone: channels differ by pitch, so a listener hears the
+	 * switch. */
+
+	for (unsigned i = 0; i < SAMPLES; i++) {
+		pcm[i] = (int16_t)(9000.0 * sin(src->phase));
+		src->phase += step;
+	}
+	src->phase = fmod(src->phase, 2.0 * M_PI);
+	for (unsigned i = 0; i < SAMPLES; i++) {
+		mu[i] = ulaw(pcm[i]);
+		a[i] = alaw(pcm[i]);
+	}
+	for (struct media_leg *leg = src->legs; leg; leg = leg->next)
+		leg_send(leg, leg->pt == 8 ? a : mu, SAMPLES, SAMPLES);
+}
+
+static int on_group(su_root_magic_t *magic, su_wait_t *w, void *arg)
+{
+	struct source *src = arg;
+	uint8_t buf[2048];
+	ssize_t n = recv(src->fd, buf, sizeof(buf), 0);
+	size_t off;
+	unsigned pt;
+	uint32_t ts, step;
+
+	if (n < 12 || (buf[0] >> 6) != 2)
+		return 0; /* not RTP version 2 */
+	off = 12 + 4u * (buf[0] & 0x0f);
+	if ((buf[0] & 0x10) && (size_t)n >= off + 4)
+		off += 4 + 4u * ((unsigned)buf[off + 2] << 8 | buf[off + 3]);
+	if ((size_t)n <= off)
+		return 0;
+	if (buf[0] & 0x20) /* padding: the last byte says how much */
+		n -= buf[n - 1];
+	if ((size_t)n <= off)
+		return 0;
+	pt = buf[1] & 0x7f;
+	ts = (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 |
+	     (uint32_t)buf[6] << 8 | buf[7];
+	step = src->last_ts && ts != src->last_ts
+		   ? ts - src->last_ts
+		   : (pt == 33 ? VIDEO_STEP : SAMPLES);
+	src->last_ts = ts;
+	for (struct media_leg *leg = src->legs; leg; leg = leg->next)
+		if (leg->pt == pt)
+			leg_send(leg, buf + off, (size_t)n - off,
+				 leg->marker ? (pt == 33 ? VIDEO_STEP : SAMPLES)
+					     : step);
+	return 0;
+}
+
+static int join_group(struct media *m, struct source *src,
+		      const struct channel *ch)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	su_wait_t w;
+	int one = 1;
+
+	src->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (src->fd < 0)
+		return -errno;
+	setsockopt(src->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	sin.sin_port = htons((uint16_t)ch->port);
+	inet_pton(AF_INET, ch->group, &sin.sin_addr);
+	if (bind(src->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		return -errno;
+	if (ch->source) {
+		struct ip_mreq_source mr = {0};
+
+		inet_pton(AF_INET, ch->group, &mr.imr_multiaddr);
+		inet_pton(AF_INET, ch->source, &mr.imr_sourceaddr);
+		inet_pton(AF_INET, m->mcast_if, &mr.imr_interface);
+		if (setsockopt(src->fd, IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP,
+			       &mr, sizeof(mr)) < 0)
+			return -errno;
+	}
+	else {
+		struct ip_mreq mr = {0};
+
+		inet_pton(AF_INET, ch->group, &mr.imr_multiaddr);
+		inet_pton(AF_INET, m->mcast_if, &mr.imr_interface);
+		if (setsockopt(src->fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr,
+			       sizeof(mr)) < 0)
+			return -errno;
+	}
+	if (su_wait_create(&w, src->fd, SU_WAIT_IN) < 0)
+		return -EIO;
+	src->reg = su_root_register(m->root, &w, on_group, src, 0);
+	return src->reg > 0 ? 0 : -EIO;
+}
+
+static struct source *source_find(struct media *m, const char *channel)
+{
+	for (struct source *s = m->sources; s; s = s->next)
+		if (su_strmatch(s->channel, channel))
+			return s;
+	return NULL;
+}
+
+static void source_free(struct source *src)
+{
+	while (src->legs)
+		attach(src->legs, NULL);
+	if (src->timer)
+		su_timer_destroy(src->timer);
+	if (src->reg > 0)
+		su_root_deregister(src->m->root, src->reg);
+	if (src->fd >= 0)
+		close(src->fd);
+	su_free(src->m->home, src->channel);
+	su_free(src->m->home, src);
+}
+
+int media_source_start(struct media *m, const struct channel *ch)
+{
+	struct source *src;
+	int err = 0;
+
+	if (source_find(m, ch->id))
+		return 0;
+	src = su_zalloc(m->home, sizeof(*src));
+	if (!src)
+		return -ENOMEM;
+	src->m = m;
+	src->fd = -1;
+	src->pt = ch->pt;
+	src->channel = su_strdup(m->home, ch->id);
+	if (ch->generate && strncmp(ch->generate, "tone:", 5) == 0) {
+		src->kind = SOURCE_TONE;
+		src->freq = atof(ch->generate + 5);
+		if (src->freq <= 0 || src->freq >= 4000)
+			err = -EINVAL;
+		src->timer =
+		    err ? NULL
+			: su_timer_create(su_root_task(m->root), TONE_MS);
+		if (!err &&
+		    (!src->timer ||
+		     su_timer_set_for_ever(src->timer, tone_tick, src) < 0))
+			err = -ENOMEM;
+	}
+	else if (ch->generate) {
+		err = -ENOTSUP; /* ts: files are not played yet */
+	}
+	else {
+		src->kind = SOURCE_GROUP;
+		err = ch->group ? join_group(m, src, ch) : -EINVAL;
+	}
+	if (err < 0 || !src->channel) {
+		source_free(src);
+		return err < 0 ? err : -ENOMEM;
+	}
+	src->next = m->sources;
+	m->sources = src;
+	log_debug("source %s started (%s)", ch->id,
+		  src->kind == SOURCE_TONE ? "tone" : "group");
+	return 0;
+}
+
+/* RFC 4733 §2.3: an event ends with the E bit, sent three times; report it
+ * once. */
+static void leg_event(struct media_leg *leg, const uint8_t *p, size_t len,
+		      uint32_t ts)
+{
+	static const char digits[] = "0123456789*#ABCD";
+
+	if (len < 4 || !(p[1] & 0x80) || p[0] > 15)
+		return;
+	if (leg->event_seen && leg->last_event_ts == ts)
+		return;
+	leg->event_seen = true;
+	leg->last_event_ts = ts;
+	if (leg->dtmf_cb)
+		leg->dtmf_cb(leg->dtmf_arg, leg, digits[p[0]]);
+}
+
+static bool same_peer(const struct sockaddr_storage *a,
+		      const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+	return a->ss_family == AF_INET && b->ss_family == AF_INET &&
+	       x->sin_addr.s_addr == y->sin_addr.s_addr &&
+	       x->sin_port == y->sin_port;
+}
+
+static int on_leg(su_root_magic_t *magic, su_wait_t *w, void *arg)
+{
+	struct media_leg *leg = arg;
+	uint8_t buf[1500];
+	struct sockaddr_storage from;
+	socklen_t fl = sizeof(from);
+	ssize_t n = recvfrom(rtp_session_get_rtp_socket(leg->rtp), buf,
+			     sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+	size_t off;
+
+	if (n < 12)
+		return 0;
+	/* Only the member may send to its leg (RFC 3550 §8.2 is about SSRC
+	 * collisions; this is about strangers injecting commands). */
+	if (!same_peer(&from, &leg->peer)) {
+		leg->dropped++;
+		return 0;
+	}
+	off = 12 + 4u * (buf[0] & 0x0f);
+	if ((buf[1] & 0x7f) == EVENT_PT && (size_t)n > off) {
+		uint32_t ts = (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 |
+			      (uint32_t)buf[6] << 8 | buf[7];
+
+		leg_event(leg, buf + off, (size_t)n - off, ts);
+	}
+	return 0;
+}
+
+static int set_peer(struct media_leg *leg, const char *addr, unsigned port)
+{
+	struct sockaddr_in *sin = (void *)&leg->peer;
+
+	memset(&leg->peer, 0, sizeof(leg->peer));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1)
+		return -EINVAL;
+	return rtp_session_set_remote_addr(leg->rtp, addr, (int)port) < 0
+		   ? -EINVAL
+		   : 0;
+}
+
+int media_leg_create(struct media *m, const char *channel_id, const char *addr,
+		     unsigned port, unsigned pt, struct media_leg **ret_leg,
+		     unsigned *ret_port)
+{
+	struct source *src = source_find(m, channel_id);
+	struct media_leg *leg;
+	unsigned slot, n = (m->port_max - m->port_min + 1) / 2;
+	su_wait_t w;
+
+	if (!src)
+		return -ENOENT;
+	leg = su_zalloc(m->home, sizeof(*leg));
+	if (!leg)
+		return -ENOMEM;
+	leg->m = m;
+	leg->pt = pt;
+	leg->rtp = rtp_session_new(RTP_SESSION_SENDRECV);
+	if (!leg->rtp)
+		goto nomem;
+	rtp_session_set_scheduling_mode(leg->rtp, 0);
+	rtp_session_set_blocking_mode(leg->rtp, 0);
+	rtp_session_enable_rtcp(leg->rtp, FALSE);
+	rtp_session_set_payload_type(leg->rtp, (int)pt);
+	rtp_session_set_ssrc(leg->rtp,
+			     (uint32_t)random() ^ ((uint32_t)random() << 16));
+	/* An even port of the range that binds (RFC 3550 §11). */
+	for (slot = 0; slot < n; slot++) {
+		unsigned p = m->port_min + 2 * slot;
+
+		if (m->used[slot])
+			continue;
+		if (rtp_session_set_local_addr(leg->rtp, m->bind_addr, (int)p,
+					       (int)p + 1) == 0) {
+			m->used[slot] = 1;
+			leg->port = p;
+			break;
+		}
+	}
+	if (!leg->port) {
+		rtp_session_destroy(leg->rtp);
+		su_free(m->home, leg);
+		return -EADDRINUSE;
+	}
+	if (set_peer(leg, addr, port) < 0) {
+		media_leg_destroy(leg);
+		return -EINVAL;
+	}
+	if (su_wait_create(&w, rtp_session_get_rtp_socket(leg->rtp),
+			   SU_WAIT_IN) == 0)
+		leg->reg = su_root_register(m->root, &w, on_leg, leg, 0);
+	attach(leg, src);
+	*ret_leg = leg;
+	*ret_port = leg->port;
+	return 0;
+nomem:
+	su_free(m->home, leg);
+	return -ENOMEM;
+}
+
+int media_leg_switch(struct media_leg *leg, const char *channel_id)
+{
+	struct source *src = source_find(leg->m, channel_id);
+
+	if (!src)
+		return -ENOENT;
+	if (src != leg->src)
+		attach(leg, src);
+	return 0;
+}
+
+int media_leg_retarget(struct media_leg *leg, const char *addr, unsigned port)
+{
+	return set_peer(leg, addr, port);
+}
+
+struct media_leg *media_leg_destroy(struct media_leg *leg)
+{
+	struct media *m;
+
+	if (!leg)
+		return NULL;
+	m = leg->m;
+	attach(leg, NULL);
+	if (leg->reg > 0)
+		su_root_deregister(m->root, leg->reg);
+	if (leg->port)
+		m->used[(leg->port - m->port_min) / 2] = 0;
+	if (leg->rtp)
+		rtp_session_destroy(leg->rtp);
+	su_free(m->home, leg);
+	return NULL;
+}
+
+void media_leg_on_dtmf(struct media_leg *leg, media_dtmf_f *cb, void *arg)
+{
+	leg->dtmf_cb = cb;
+	leg->dtmf_arg = arg;
+}
+
+uint64_t media_packets_out(const struct media *m)
+{
+	return m->packets_out;
+}
+
+/* -- the engine ------------------------------------------------------------ */
+
+static void ortp_logger(const char *domain, BctbxLogLevel lev, const char *fmt,
+			va_list args)
+{
+	char line[512];
+
+	vsnprintf(line, sizeof(line), fmt, args);
+	log_debug("ortp: %s", line);
+}
+
+static void media_destructor(void *arg)
+{
+	struct media *m = arg;
+
+	while (m->sources) {
+		struct source *s = m->sources;
+
+		m->sources = s->next;
+		source_free(s);
+	}
+}
+
+struct media *media_create(su_home_t *parent, su_root_t *root,
+			   const struct media_config *cfg)
+{
+	static bool ortp_ready;
+	struct media *m;
+
+	if (cfg->port_min >= cfg->port_max || cfg->port_min % 2)
+		return NULL;
+	if (!ortp_ready) {
+		ortp_init();
+		bctbx_set_log_handler(ortp_logger);
+		ortp_ready = true;
+	}
+	m = su_home_clone(parent, sizeof(*m));
+	if (!m)
+		return NULL;
+	m->root = root;
+	m->bind_addr = su_strdup(m->home, cfg->bind_addr);
+	m->mcast_if = su_strdup(m->home, cfg->multicast_if ? cfg->multicast_if
+							   : cfg->bind_addr);
+	m->port_min = cfg->port_min;
+	m->port_max = cfg->port_max;
+	m->ttl = cfg->multicast_ttl;
+	m->used = su_zalloc(m->home, (cfg->port_max - cfg->port_min) / 2 + 1);
+	if (!m->bind_addr || !m->mcast_if || !m->used ||
+	    su_home_destructor(m->home, media_destructor) < 0) {
+		su_home_unref(m->home);
+		return NULL;
+	}
+	return m;
+}
+
+struct media *media_destroy(struct media *m)
+{
+	if (m)
+		su_home_unref(m->home);
+	return NULL;
+}

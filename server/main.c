@@ -26,6 +26,7 @@
 #include "server/lineup.h"
 #include "server/log.h"
 #include "server/space.h"
+#include "media/media.h"
 #include "sip/sipua.h"
 
 struct daemon {
@@ -40,6 +41,7 @@ struct daemon {
 	struct guide *next_guide, *old_guide;
 	struct db *db;
 	struct space_mgr *mgr;
+	struct media *media;
 	struct sipua *ua;
 	int sigfd;
 	su_timer_t *drain;    /* shutdown: waits for the store */
@@ -115,6 +117,7 @@ static void usage_loaded(void *arg, int error)
 	deps.mgr = d->mgr;
 	deps.db = d->db;
 	deps.guide = d->guide;
+	deps.media = d->media;
 	d->ua = sipua_create(d->home, &deps);
 	if (!d->ua) {
 		fatal_stop(d, 1);
@@ -445,6 +448,21 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (!d.migrate_only) {
+		struct media_config mc = {
+		    .bind_addr = d.cfg.media_addr,
+		    .port_min = d.cfg.rtp_port_min,
+		    .port_max = d.cfg.rtp_port_max,
+		    .multicast_ttl = 0,
+		    .multicast_if = d.cfg.media_addr,
+		};
+
+		d.media = media_create(d.home, d.root, &mc);
+		if (!d.media) {
+			log_err("cannot start the media engine");
+			return 1;
+		}
+	}
 	if (setup_signals(&d) < 0) {
 		log_err("cannot set up signal handling");
 		return 1;
@@ -468,6 +486,7 @@ int main(int argc, char **argv)
 	d.db = db_destroy(d.db);
 	d.ua = sipua_destroy(d.ua);
 	d.mgr = space_mgr_destroy(d.mgr);
+	d.media = media_destroy(d.media);
 	su_root_destroy(d.root);
 	su_home_deinit(d.home);
 	su_deinit();

@@ -190,8 +190,9 @@ char *sdpneg_answer(su_home_t *home, const struct sdpneg_answer *a)
 	m.m_proto_name = "RTP/AVP";
 	m.m_rtpmaps = &rm;
 	m.m_format = &fmt;
-	/* PROTOCOL.md: members only receive; the space is a broadcast. */
-	m.m_mode = sdp_recvonly;
+	/* Multicast: PROTOCOL.md's a=recvonly, the group is received only.
+	 * Relay: we send and take nothing back (RFC 3264 §6.1), sendonly. */
+	m.m_mode = mcast ? sdp_recvonly : sdp_sendonly;
 	a_chan.a_name = "bc_channel";
 	a_chan.a_value = (char *)ch->id;
 	m.m_attributes = &a_chan;

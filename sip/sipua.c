@@ -33,6 +33,7 @@
 #include <sofia-sip/url.h>
 
 #include "db/store.h"
+#include "media/media.h"
 #include "server/catalog.h"
 #include "server/cfg.h"
 #include "server/cmd.h"
@@ -91,6 +92,8 @@ struct call {
 	const char *personal;    /* CALL_PERSONAL: its own channel's id */
 	struct leaving *leaving; /* its REFER awaits the re-INVITE's answer */
 	bool cpim;               /* its Accept lists message/cpim */
+	struct media_leg *leg;   /* relay delivery: our RTP to the member */
+	unsigned relay_port;
 	/* A conference subscription (RFC 4575) rides on this handle. */
 	bool subscribed;
 	uint64_t sub_space;           /* the space it watches */
@@ -203,6 +206,7 @@ static void call_destructor(void *arg)
 	struct call *c = arg;
 
 	sub_unlink(c);
+	c->leg = media_leg_destroy(c->leg);
 	if (c->glare)
 		su_timer_destroy(c->glare);
 	if (c->nh) {
@@ -339,7 +343,37 @@ static char *call_answer(su_home_t *home, struct call *c,
 
 	snprintf(name, sizeof(name), "tvspace space-%" PRIu64, c->space_id);
 	a.session_name = name;
+	a.relay_addr = ua->cfg->media_addr;
+	a.relay_port = c->relay_port;
 	return sdpneg_answer(home, &a);
+}
+
+/* Relay delivery: a leg of ours sending the channel to the member's SDP
+ * address (PROTOCOL.md "relay").  0, or -errno (no port left: 503). */
+static int call_start_relay(struct call *c, const struct channel *ch,
+			    const char *addr, unsigned port, unsigned pt)
+{
+	struct sipua *ua = c->ua;
+	int err;
+
+	if (c->leg || !ua->media)
+		return c->leg ? 0 : -ENOTSUP;
+	err = media_source_start(ua->media, ch);
+	if (!err)
+		err = media_leg_create(ua->media, ch->id, addr, port, pt,
+				       &c->leg, &c->relay_port);
+	if (err < 0)
+		log_warn("space-%" PRIu64 " %s: no relay leg (%s)", c->space_id,
+			 c->user, strerror(-err));
+	return err;
+}
+
+/* The member stops receiving: its leg goes (multicast members leave the
+ * group when their dialog ends). */
+static void call_stop_media(struct call *c)
+{
+	if (c)
+		c->leg = media_leg_destroy(c->leg);
 }
 
 static const char *contact_of(su_home_t *home, struct sipua *ua, uint64_t id)
@@ -618,6 +652,7 @@ static void end_space(struct sipua *ua, struct space *sp, const char *text,
 		struct call *c = m->handle;
 
 		next = m->next;
+		call_stop_media(c);
 		call_unlink(c);
 		if (!c)
 			continue;
@@ -676,6 +711,7 @@ static void member_left(struct sipua *ua, struct call *c, const char *why)
 	if (m->role != SPACE_PENDING)
 		store_member_leave(ua->db, c->space_id, c->user, why, NULL,
 				   NULL);
+	call_stop_media(c);
 	call_unlink(c);
 	space_member_remove(m);
 	space_changed(ua, sp, false);
@@ -742,6 +778,15 @@ static void repoint(struct call *c)
 
 	if (!ch || (c->phase != CALL_LIVE && c->phase != CALL_PERSONAL))
 		goto out;
+	if (c->leg) {
+		/* Relay: the same session, another source (PROTOCOL.md): no
+		 * new SDP, the leg keeps SSRC and timeline and marks the
+		 * first packet of the new channel. */
+		if (media_source_start(c->ua->media, ch) == 0 &&
+		    media_leg_switch(c->leg, ch->id) == 0)
+			leaving_done(c, 200);
+		goto out;
+	}
 	if (c->reinvite_out) {
 		/* One offer at a time in a dialog (RFC 3264 §4): send the
 		 * newest channel once this one is answered. */
@@ -904,6 +949,7 @@ static void start_done(struct call *c, int error, uint64_t id)
 	if (error) {
 		log_err("start by %s not stored (%s)", c->user,
 			strerror(-error));
+		call_stop_media(c);
 		if (!c->cancelled)
 			refuse_later(ua, c->nh, SIP_503_SERVICE_UNAVAILABLE,
 				     "database unavailable, try again");
@@ -1029,6 +1075,14 @@ static void on_start(struct sipua *ua, nua_handle_t *nh, const char *user,
 	m.since = row.started;
 	fill_store_member(c, &m, &host);
 
+	if (c->plan.delivery == SPACE_RELAY &&
+	    call_start_relay(c, c->plan.channel, c->offer.addr, c->offer.port,
+			     c->plan.pt) < 0) {
+		refuse(ua, nh, SIP_503_SERVICE_UNAVAILABLE,
+		       "no relay port available, try again",
+		       SIPTAG_RETRY_AFTER_STR(RETRY_AFTER), TAG_END());
+		goto refused;
+	}
 	c->phase = CALL_STORING;
 	err = store_space_start(ua->db, &row, &host, start_stored, c);
 	if (err < 0) {
@@ -1063,11 +1117,13 @@ static void admit_done(struct call *c, int error)
 			call_unlink(c);
 			space_member_remove(m);
 		}
+		call_stop_media(c);
 		return;
 	}
 	if (error) {
 		log_err("space-%" PRIu64 " admission of %s not stored (%s)",
 			c->space_id, c->user, strerror(-error));
+		call_stop_media(c);
 		call_unlink(c);
 		space_member_remove(m);
 		refuse_later(ua, c->nh, SIP_503_SERVICE_UNAVAILABLE,
@@ -1092,8 +1148,19 @@ static void admit_stored(void *arg, int error)
 static void admit(struct sipua *ua, struct call *c)
 {
 	struct store_member sm;
+	struct space_member *m = c->member;
 	int err;
 
+	if (m->delivery == SPACE_RELAY &&
+	    call_start_relay(c, space_channel(m->space), m->addr, m->port,
+			     m->pt) < 0) {
+		refuse_later(ua, c->nh, SIP_503_SERVICE_UNAVAILABLE,
+			     "no relay port available, try again");
+		c->phase = CALL_GONE;
+		call_unlink(c);
+		space_member_remove(m);
+		return;
+	}
 	fill_store_member(c, c->member, &sm);
 	c->phase = CALL_STORING;
 	err = store_member_add(ua->db, &sm, admit_stored, c);
@@ -2137,6 +2204,13 @@ static void restore_space(void *arg, const struct store_space *row,
 		c->remote_target = su_strdup(c->home, sm->remote_target);
 		c->route_set = su_strdup(c->home, sm->route_set);
 		c->phase = CALL_RESUMING;
+		/* A relay member gets a new leg; the re-INVITE tells it our
+		 * (new) port. */
+		if (d == SPACE_RELAY && space_channel(sp) &&
+		    call_start_relay(c, space_channel(sp), sm->sdp_addr,
+				     sm->sdp_port, sm->sdp_pt) < 0)
+			log_warn("space-%" PRIu64 " %s: relay not resumed",
+				 row->id, sm->user);
 		sdp = space_channel(sp)
 			  ? call_answer(home, c, space_channel(sp))
 			  : NULL;

@@ -179,6 +179,7 @@ START_TEST(relay_answer_carries_our_address)
 	ck_assert_ptr_nonnull(strstr(sdp, "c=IN IP4 127.0.0.1\r\n"));
 	ck_assert_ptr_nonnull(strstr(sdp, "m=audio 20002 RTP/AVP 8\r\n"));
 	ck_assert_ptr_null(strstr(sdp, "source-filter"));
+	ck_assert_ptr_nonnull(strstr(sdp, "a=sendonly\r\n"));
 }
 END_TEST
 

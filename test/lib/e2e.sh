@@ -114,6 +114,7 @@ sipp_start() {
 	sipp -sf "$SCEN/$scen.xml" -m 1 -nostdin \
 		-i 127.0.0.1 -p "$port" \
 		-key user "$user" -key target "$target" -d "$hold" \
+		-key rtp_port "${MEDIA_PORT:-40000}" \
 		-timeout 40s -timeout_error -recv_timeout 35000 \
 		-trace_err -error_file "$E2E_DIR/$name.errors" \
 		-trace_msg -message_file "$E2E_DIR/$name.msg" \

@@ -48,10 +48,15 @@ def indent(s, n=6):
     return ("\n" + " " * n).join(s.split("\n"))
 
 
-def invite(what, caddr="232.10.0.1/16", extra_hdr="", sdp_attrs=()):
+def invite(what, caddr="232.10.0.1/16", extra_hdr="", sdp_attrs=(),
+           mline=None):
     hdr = "".join("%s\n      " % h for h in ([extra_hdr] if extra_hdr else []))
     attrs = "".join("      a=%s\n" % a for a in sdp_attrs)
-    return INVITE % (indent(HDR_UAC), what, hdr, caddr, attrs)
+    text = INVITE % (indent(HDR_UAC), what, hdr, caddr, attrs)
+    if mline:
+        text = text.replace("m=video 5004 RTP/AVP 33\n      a=rtpmap:33 MP2T/90000\n      a=recvonly",
+                            mline)
+    return text
 
 
 # ACK for a 2xx: a new transaction along the dialog's route (RFC 3261 13.2.2.4)
@@ -620,3 +625,30 @@ scenario("subscriber_leaves",
          notify((("state=.full.", "body"),), "n1") + UNSUBSCRIBE +
          """  <recv response="200"/>
 """ + notify((("terminated", "msg"),), "n2"), ("n1", "n2"))
+
+
+# -- relay delivery (a softphone-like member, RTP from the server) ---------
+AUDIO = "m=audio [rtp_port] RTP/AVP 0 8\n      a=rtpmap:0 PCMU/8000\n      a=rtpmap:8 PCMA/8000"
+
+
+def relay_200():
+    return """  <recv response="200" rrs="true">
+    <action>
+      <ereg regexp="c=IN IP4 127\\.0\\.0\\.1" search_in="body" check_it="true" assign_to="rc"/>
+      <ereg regexp="m=audio [0-9]+ RTP/AVP 0" search_in="body" check_it="true" assign_to="rm"/>
+      <ereg regexp="a=sendonly" search_in="body" check_it="true" assign_to="rd"/>
+    </action>
+  </recv>
+"""
+
+
+scenario("host_relay",
+         "Host with a unicast audio offer (relay): start on music, let a guest in, /switch kids after [hold] ms (no re-INVITE: the relay changes source), BYE after [hold] ms more.",
+         invite("start", caddr="127.0.0.1", sdp_attrs=("bc_channel:music",),
+                mline=AUDIO) + PROV + relay_200() + ACK + JOINREQ +
+         command(2, "/allow [$n1]") + HOLD + command(3, "/switch kids") +
+         HOLD + bye(4), ("rc", "rm", "rd", "n"))
+scenario("guest_relay",
+         "Guest with a unicast audio offer (relay): joins after approval and stays until the host ends the space.",
+         invite("join", caddr="127.0.0.1", mline=AUDIO) + PROV + RING +
+         relay_200() + ACK + expect_bye(ENDED), ("rc", "rm", "rd", "reason"))
