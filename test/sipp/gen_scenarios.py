@@ -652,3 +652,28 @@ scenario("guest_relay",
          "Guest with a unicast audio offer (relay): joins after approval and stays until the host ends the space.",
          invite("join", caddr="127.0.0.1", mline=AUDIO) + PROV + RING +
          relay_200() + ACK + expect_bye(ENDED), ("rc", "rm", "rd", "reason"))
+
+# -- benchmark parties (bench/switch.sh) -----------------------------------
+scenario("bench_host",
+         "Benchmark host: start, /open, wait [hold] ms for the guests, /switch sports, answer the re-INVITE, wait, BYE.",
+         START + command(2, "/open") + HOLD + command(3, "/switch sports") +
+         reinvite_answer("232\\.10\\.0\\.2", "sw") + HOLD + bye(4),
+         ANS + ("sw",))
+scenario("bench_host_relay",
+         "Benchmark host, relay: start on music, /open, wait [hold] ms for the guests, /switch kids, wait, BYE.",
+         invite("start", caddr="127.0.0.1", sdp_attrs=("bc_channel:music",),
+                mline=AUDIO) + PROV + relay_200() + ACK + command(2, "/open") +
+         HOLD + command(3, "/switch kids") + HOLD + bye(4),
+         ("rc", "rm", "rd"))
+_bench_guest = (invite("join") + PROV + answer_200() + ACK +
+                reinvite_answer("232\\.10\\.0\\.2", "sw") +
+                expect_bye(ENDED)).replace("[user]", "g[call_number]")
+scenario("bench_guest",
+         "Benchmark guests (sipp -m N): g1..gN join an open space, are re-pointed by the switch, stay until the end.",
+         _bench_guest, ANS + ("sw", "reason"))
+_bench_guest_relay = (invite("join", caddr="127.0.0.1", mline=AUDIO) + PROV +
+                      relay_200() + ACK + expect_bye(ENDED)).replace(
+                          "[user]", "g[call_number]")
+scenario("bench_guest_relay",
+         "Benchmark relay guests (sipp -m N): g1..gN join an open space with unicast audio offers, stay until the end.",
+         _bench_guest_relay, ("rc", "rm", "rd", "reason"))

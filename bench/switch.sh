@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Switch time: from the host's /switch to the last member re-pointed, for
+# spaces of N members (default 10 and 100), multicast (the member's 200 to
+# the re-INVITE) and relay (the first RTP packet of the new channel at the
+# member).  A release build, a private PostgreSQL, SIPp on loopback.
+#   bench/switch.sh [N...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SRC=$PWD
+scripts/deps.sh
+BUILD=build-bench
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DTVSPACE_TESTS=OFF >/dev/null
+cmake --build "$BUILD" -j"$(nproc)" --target tvspaced >/dev/null
+WORK=$SRC/$BUILD/run
+rm -rf "$WORK"
+mkdir -p "$WORK"
+PGDIR=$SRC/$BUILD/pg
+PGPORT=54331
+scripts/pgctl.sh start "$PGDIR" "$PGPORT"
+TV_PID=
+cleanup() {
+	[ -z "$TV_PID" ] || kill "$TV_PID" 2>/dev/null || true
+	scripts/pgctl.sh stop "$PGDIR" "$PGPORT"
+}
+trap cleanup EXIT
+CONN="host=$PGDIR/run port=$PGPORT dbname=tvbench user=postgres"
+SIP=5080
+SIZES=("$@")
+[ ${#SIZES[@]} -gt 0 ] || SIZES=(10 100)
+
+run() { # MODE N
+	local mode=$1 n=$2 d=$WORK/$1-$2 hold
+	mkdir -p "$d"
+	scripts/pgctl.sh createdb "$PGDIR" "$PGPORT" tvbench
+	"$BUILD/tvspaced" --db "$CONN" --migrate >/dev/null 2>&1
+	psql "$CONN" -Xq -f db/demo.sql >/dev/null
+	psql "$CONN" -Xqc "update service_levels set capacity = 5000 where level = 3" >/dev/null
+	cat >"$d/tv.conf" <<CONF
+listen = sip:127.0.0.1:$SIP
+lineup = $SRC/etc/demo-lineup.m3u
+trust_loopback_from = yes
+log_level = warn
+rtp_port_min = 30000
+rtp_port_max = 39999
+CONF
+	"$BUILD/tvspaced" --config "$d/tv.conf" --db "$CONN" >"$d/tv.log" 2>&1 &
+	TV_PID=$!
+	for _ in $(seq 1 100); do
+		grep -q "ready:" "$d/tv.log" 2>/dev/null && break
+		kill -0 "$TV_PID" 2>/dev/null || {
+			cat "$d/tv.log" >&2
+			exit 1
+		}
+		sleep 0.1
+	done
+	# guests join at 100/s; the host waits for them all, then switches
+	hold=$((n * 10 + 1500))
+	local hs=bench_host gs=bench_guest
+	if [ "$mode" = relay ]; then
+		hs=bench_host_relay
+		gs=bench_guest_relay
+		python3 bench/relay_rx.py 43000 $((hold / 1000 + 6)) >"$d/rtp.log" &
+		RX=$!
+		sleep 0.5
+	fi
+	sipp -sf test/sipp/$hs.xml -m 1 -nostdin -i 127.0.0.1 -p 5091 \
+		-key user erin -key target share -key rtp_port 43000 -d "$hold" \
+		-timeout 120s -trace_msg -message_file "$d/host.msg" \
+		127.0.0.1:$SIP >"$d/host.out" 2>&1 &
+	local HOST=$!
+	sleep 0.5
+	sipp -sf test/sipp/$gs.xml -m "$n" -l "$n" -r 100 -nostdin \
+		-i 127.0.0.1 -p 5092 -key target space-1 -key rtp_port 43000 \
+		-timeout 120s -trace_msg -message_file "$d/guests.msg" \
+		127.0.0.1:$SIP >"$d/guests.out" 2>&1 || true
+	wait "$HOST" || true
+	if [ "$mode" = relay ]; then
+		wait "$RX" || true
+		python3 bench/switch_times.py relay "$d/host.msg" "$d/rtp.log" \
+			>"$d/result"
+	else
+		python3 bench/switch_times.py multicast "$d/host.msg" \
+			"$d/guests.msg" >"$d/result"
+	fi
+	kill "$TV_PID"
+	wait "$TV_PID" || true
+	TV_PID=
+}
+
+# "members re-pointed": the guests, and in relay mode the host's own leg.
+printf '%-10s %8s %10s %8s %8s %8s\n' mode guests re-pointed p50_ms p99_ms max_ms
+for n in "${SIZES[@]}"; do
+	for mode in multicast relay; do
+		run "$mode" "$n"
+		read -r got p50 p99 max <"$WORK/$mode-$n/result"
+		printf '%-10s %8s %10s %8s %8s %8s\n' "$mode" "$n" "$got" "$p50" \
+			"$p99" "$max"
+	done
+done
+echo "($(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))"

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Switch times from one benchmark run.
+
+multicast: from the host's "/switch" MESSAGE leaving SIPp to each guest's
+200 to the re-INVITE that carries the new channel (both from SIPp's message
+traces, one clock).
+relay: from the same MESSAGE to the first RTP packet with the marker bit
+(the new channel) of each member's SSRC at the receiver.
+
+Usage: switch_times.py multicast HOST.msg GUESTS.msg
+       switch_times.py relay HOST.msg RTP.log
+Prints: members p50_ms p99_ms max_ms"""
+import datetime
+import sys
+
+
+def stamps(path):
+    """(time, direction, first line) for every message in a SIPp trace."""
+    out = []
+    lines = open(path, encoding="utf-8", errors="replace").read().split("\n")
+    i = 0
+    while i < len(lines):
+        ln = lines[i]
+        if ln.startswith("-----") and len(ln.split()) >= 3:
+            parts = ln.split()
+            t = datetime.datetime.strptime(parts[1] + " " + parts[2],
+                                           "%Y-%m-%d %H:%M:%S.%f").timestamp()
+            direction = "sent" if "sent" in lines[i + 1] else "recv"
+            j = i + 2
+            while j < len(lines) and not lines[j].strip():
+                j += 1
+            body = []
+            k = j
+            while k < len(lines) and not lines[k].startswith("-----"):
+                body.append(lines[k])
+                k += 1
+            out.append((t, direction, lines[j] if j < len(lines) else "",
+                        "\n".join(body)))
+            i = k
+        else:
+            i += 1
+    return out
+
+
+def switch_sent(host_msg):
+    for t, d, first, body in stamps(host_msg):
+        if d == "sent" and first.startswith("MESSAGE") and "/switch" in body:
+            return t
+    raise SystemExit("no /switch in " + host_msg)
+
+
+def pct(v, p):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
+
+
+def main():
+    mode, host = sys.argv[1], sys.argv[2]
+    t0 = switch_sent(host)
+    if mode == "multicast":
+        done = [t for t, d, first, body in stamps(sys.argv[3])
+                if d == "sent" and first.startswith("SIP/2.0 200")
+                and "INVITE" in body.split("CSeq:")[1].split("\n")[0]]
+    else:
+        # relay receiver log: "ssrc time" of each member's first marked
+        # packet after the first one
+        done = [float(ln.split()[1]) for ln in open(sys.argv[3])
+                if ln.strip()]
+    ms = [(t - t0) * 1000.0 for t in done]
+    print("%d %.1f %.1f %.1f" % (len(ms), pct(ms, 50), pct(ms, 99), max(ms)))
+
+
+if __name__ == "__main__":
+    main()
