@@ -2,6 +2,7 @@
 #include "server/cmd.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <string.h>
 
 struct cmd_name {
@@ -117,4 +118,69 @@ void cmd_parse(const char *text, size_t len, struct cmd *ret)
 		break;
 	}
 	ret->kind = cn->kind;
+}
+
+int cmd_dtmf_relay(const char *body, size_t len, char *ret_key)
+{
+	static const char keys[] = "0123456789*#ABCD";
+	const char *p = body, *end = body + len;
+
+	/* Lines of "Name=value"; only Signal matters here. */
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *le = eol ? eol : end;
+
+		while (p < le && is_space(*p))
+			p++;
+		if ((size_t)(le - p) > 7 && strncasecmp(p, "Signal", 6) == 0) {
+			const char *v = p + 6;
+			unsigned n = 0;
+
+			while (v < le && (*v == ' ' || *v == '='))
+				v++;
+			if (v < le && isdigit((unsigned char)*v)) {
+				while (v < le && isdigit((unsigned char)*v) &&
+				       n < 100)
+					n = n * 10 + (unsigned)(*v++ - '0');
+				if (n > 15)
+					return -EBADMSG;
+				*ret_key = keys[n];
+				return 0;
+			}
+			if (v < le && strchr("*#ABCDabcd", *v) && *v) {
+				*ret_key = (char)toupper((unsigned char)*v);
+				return 0;
+			}
+			return -EBADMSG;
+		}
+		p = eol ? eol + 1 : end;
+	}
+	return -EBADMSG;
+}
+
+bool cmd_dtmf_feed(struct cmd_dtmf *buf, char key, struct cmd *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (key == '*') {
+		buf->n = 0;
+		ret->kind = CMD_GRAB;
+		return true;
+	}
+	if (key == '#') {
+		if (!buf->n)
+			return false;
+		memcpy(ret->arg, buf->digits, buf->n);
+		ret->arg[buf->n] = '\0';
+		buf->n = 0;
+		ret->kind = CMD_SWITCH;
+		return true;
+	}
+	if (key >= '0' && key <= '9') {
+		/* A channel number longer than the buffer is a mistake: start
+		 * over from this key. */
+		if (buf->n == sizeof(buf->digits) - 1)
+			buf->n = 0;
+		buf->digits[buf->n++] = key;
+	}
+	return false;
 }

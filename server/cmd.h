@@ -37,6 +37,21 @@ struct cmd {
  * commands come back as CMD_BAD with @a ret->error set. */
 void cmd_parse(const char *text, size_t len, struct cmd *ret);
 
+/** DTMF keys a member pressed, kept until they make a command. */
+struct cmd_dtmf {
+	char digits[8];
+	unsigned n;
+};
+
+/** Read the key of an INFO application/dtmf-relay body ("Signal=5",
+ * "Signal=#", "Signal=11"); 0, or -EBADMSG. */
+int cmd_dtmf_relay(const char *body, size_t len, char *ret_key);
+
+/** Feed @a key to @a buf.  Digits then '#' make "/switch DIGITS"; '*'
+ * makes "/grab" (PROTOCOL.md "Master control").  True when @a ret holds a
+ * command; other keys are kept (digits) or dropped (A-D, '#' alone). */
+bool cmd_dtmf_feed(struct cmd_dtmf *buf, char key, struct cmd *ret);
+
 /** The list of commands, for the 400 that answers an unknown one. */
 const char *cmd_list(void);
 

@@ -93,6 +93,7 @@ struct call {
 	struct leaving *leaving; /* its REFER awaits the re-INVITE's answer */
 	bool cpim;               /* its Accept lists message/cpim */
 	struct media_leg *leg;   /* relay delivery: our RTP to the member */
+	struct cmd_dtmf dtmf;    /* keys pressed, not yet a command */
 	unsigned relay_port;
 	/* A conference subscription (RFC 4575) rides on this handle. */
 	bool subscribed;
@@ -1786,10 +1787,28 @@ static void on_text(struct sipua *ua, nua_handle_t *nh, struct call *c,
 		reply(ua, nh, SIP_400_BAD_REQUEST, "empty body");
 		return;
 	}
+	if (ct && su_casematch(ct->c_type, "application/dtmf-relay")) {
+		/* A remote control's keys (INFO, as SIP phones send them):
+		 * digits then '#' switch, '*' asks for the remote.  The INFO
+		 * that completes a command gets that command's answer. */
+		char key;
+
+		if (cmd_dtmf_relay(pl->pl_data, pl->pl_len, &key) < 0)
+			reply(ua, nh, SIP_400_BAD_REQUEST,
+			      "expected Signal=KEY in application/dtmf-relay");
+		else if (!cmd_dtmf_feed(&c->dtmf, key, &cmd))
+			reply(ua, nh, SIP_200_OK, NULL);
+		else if (c->phase == CALL_PERSONAL)
+			on_personal_command(ua, nh, c, &cmd);
+		else
+			on_command(ua, nh, c, &cmd);
+		return;
+	}
 	if (ct && !su_casematch(ct->c_type, "text/plain")) {
 		refuse(ua, nh, SIP_415_UNSUPPORTED_MEDIA,
 		       "commands and comments are text/plain",
-		       SIPTAG_ACCEPT_STR("text/plain"), TAG_END());
+		       SIPTAG_ACCEPT_STR("text/plain, application/dtmf-relay"),
+		       TAG_END());
 		return;
 	}
 	cmd_parse(pl->pl_data, pl->pl_len, &cmd);

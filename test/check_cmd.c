@@ -1,5 +1,6 @@
 /* The command parser: what members type after '/'. */
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,6 +87,36 @@ START_TEST(unknown_and_hostile_commands)
 }
 END_TEST
 
+START_TEST(dtmf_keys_make_commands)
+{
+	struct cmd_dtmf buf = {0};
+	struct cmd c;
+	char key = 0;
+
+	ck_assert_int_eq(
+	    cmd_dtmf_relay("Signal=4\r\nDuration=160\r\n", 27, &key), 0);
+	ck_assert_int_eq(key, '4');
+	ck_assert_int_eq(cmd_dtmf_relay("signal= 11\r\n", 13, &key), 0);
+	ck_assert_int_eq(key, '#');
+	ck_assert_int_eq(cmd_dtmf_relay("Signal=*", 8, &key), 0);
+	ck_assert_int_eq(key, '*');
+	ck_assert_int_eq(cmd_dtmf_relay("Duration=160", 12, &key), -EBADMSG);
+	ck_assert_int_eq(cmd_dtmf_relay("Signal=99", 9, &key), -EBADMSG);
+
+	ck_assert(!cmd_dtmf_feed(&buf, '#', &c)); /* nothing typed yet */
+	ck_assert(!cmd_dtmf_feed(&buf, '1', &c));
+	ck_assert(!cmd_dtmf_feed(&buf, '2', &c));
+	ck_assert(!cmd_dtmf_feed(&buf, 'A', &c));
+	ck_assert(cmd_dtmf_feed(&buf, '#', &c));
+	ck_assert_int_eq(c.kind, CMD_SWITCH);
+	ck_assert_str_eq(c.arg, "12");
+	ck_assert(!cmd_dtmf_feed(&buf, '3', &c));
+	ck_assert(cmd_dtmf_feed(&buf, '*', &c));
+	ck_assert_int_eq(c.kind, CMD_GRAB);
+	ck_assert(!cmd_dtmf_feed(&buf, '#', &c)); /* '*' cleared the 3 */
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cmd");
@@ -98,6 +129,7 @@ int main(void)
 	tcase_add_test(tc, word_arguments);
 	tcase_add_test(tc, bare_commands_take_nothing);
 	tcase_add_test(tc, unknown_and_hostile_commands);
+	tcase_add_test(tc, dtmf_keys_make_commands);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

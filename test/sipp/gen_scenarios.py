@@ -677,3 +677,34 @@ _bench_guest_relay = (invite("join", caddr="127.0.0.1", mline=AUDIO) + PROV +
 scenario("bench_guest_relay",
          "Benchmark relay guests (sipp -m N): g1..gN join an open space with unicast audio offers, stay until the end.",
          _bench_guest_relay, ("rc", "rm", "rd", "reason"))
+
+
+def dtmf_info(cseq, key):
+    return """  <send retrans="500">
+    <![CDATA[
+
+      INFO [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:[user]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[target]@[remote_ip]:[remote_port]>[peer_tag_param]
+      [routes]
+      Call-ID: [call_id]
+      CSeq: %d INFO
+      Contact: <sip:[user]@[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+      Content-Type: application/dtmf-relay
+      Content-Length: [len]
+
+      Signal=%s
+      Duration=160
+    ]]>
+  </send>
+  <recv response="200"/>
+""" % (cseq, key)
+
+
+scenario("host_dtmf",
+         "Host with a remote control: keys 2 then # (INFO application/dtmf-relay) switch to channel 2; the server re-INVITEs; BYE.",
+         START + dtmf_info(2, "2") + dtmf_info(3, "#") +
+         reinvite_answer("232\\.10\\.0\\.2", "sw") + HOLD + bye(4),
+         ANS + ("sw",))
