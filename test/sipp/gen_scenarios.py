@@ -96,8 +96,11 @@ ACK_ERR = """  <send>
 """
 
 
-def indialog(method, cseq, body=None):
-    ct = "Content-Type: text/plain\n      " if body is not None else ""
+def indialog(method, cseq, body=None, ctype="text/plain", extra=()):
+    """A request inside our dialog: routed, with the peer's tag."""
+    hdrs = "".join("%s\n      " % h for h in extra)
+    if body is not None:
+        hdrs += "Content-Type: %s\n      " % ctype
     return """  <send retrans="500">
     <![CDATA[
 
@@ -115,7 +118,7 @@ def indialog(method, cseq, body=None):
       %s
     ]]>
   </send>
-""" % (method, cseq, method, ct, body or "")
+""" % (method, cseq, method, hdrs, body or "")
 
 
 OK_TO_REQ = """  <send>
@@ -405,25 +408,8 @@ scenario("guest_kicked",
 
 
 def refer(cseq, refer_to):
-    return """  <send retrans="500">
-    <![CDATA[
-
-      REFER [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:[user]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[target]@[remote_ip]:[remote_port]>[peer_tag_param]
-      [routes]
-      Call-ID: [call_id]
-      CSeq: %d REFER
-      Contact: <sip:[user]@[local_ip]:[local_port];transport=[transport]>
-      Refer-To: %s
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="202"/>
-""" % (cseq, refer_to)
+    return indialog("REFER", cseq, extra=("Refer-To: %s" % refer_to,)) + \
+        '  <recv response="202"/>\n'
 
 
 def until_final_notify(tag, frag):
@@ -600,25 +586,8 @@ scenario("guest_history",
          expect_message("^carol: before you came", "h") + expect_bye(ENDED),
          ANS + ("h", "reason"))
 
-UNSUBSCRIBE = """  <send retrans="500">
-    <![CDATA[
-
-      SUBSCRIBE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:[user]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[target]@[remote_ip]:[remote_port]>[peer_tag_param]
-      [routes]
-      Call-ID: [call_id]
-      CSeq: 2 SUBSCRIBE
-      Contact: <sip:[user]@[local_ip]:[local_port];transport=[transport]>
-      Event: conference
-      Expires: 0
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-"""
+UNSUBSCRIBE = indialog("SUBSCRIBE", 2,
+                       extra=("Event: conference", "Expires: 0"))
 scenario("subscriber_leaves",
          "A member SUBSCRIBEs to the room, gets the full NOTIFY, then un-subscribes (Expires: 0): 200 and a last NOTIFY with the subscription terminated.",
          subscribe(600) + '  <recv response="200" rrs="true"/>\n' +
@@ -680,27 +649,9 @@ scenario("bench_guest_relay",
 
 
 def dtmf_info(cseq, key):
-    return """  <send retrans="500">
-    <![CDATA[
-
-      INFO [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:[user]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[target]@[remote_ip]:[remote_port]>[peer_tag_param]
-      [routes]
-      Call-ID: [call_id]
-      CSeq: %d INFO
-      Contact: <sip:[user]@[local_ip]:[local_port];transport=[transport]>
-      Max-Forwards: 70
-      Content-Type: application/dtmf-relay
-      Content-Length: [len]
-
-      Signal=%s
-      Duration=160
-    ]]>
-  </send>
-  <recv response="200"/>
-""" % (cseq, key)
+    return indialog("INFO", cseq, "Signal=%s\n      Duration=160" % key,
+                    ctype="application/dtmf-relay") + \
+        '  <recv response="200"/>\n'
 
 
 scenario("host_dtmf",
