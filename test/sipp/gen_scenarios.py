@@ -659,3 +659,12 @@ scenario("host_dtmf",
          START + dtmf_info(2, "2") + dtmf_info(3, "#") +
          reinvite_answer("232\\.10\\.0\\.2", "sw") + HOLD + bye(4),
          ANS + ("sw",))
+scenario("host_db_down",
+         "Starter while the database is down: 503 with Retry-After and a Warning.",
+         invite("start") + PROV + """  <recv response="503">
+    <action>
+      <ereg regexp="399 [^ ]+ &quot;[^&quot;]*database unavailable" search_in="hdr" header="Warning:" check_it="true" assign_to="warn"/>
+      <ereg regexp="[0-9]+" search_in="hdr" header="Retry-After:" check_it="true" assign_to="ra"/>
+    </action>
+  </recv>
+""" + ACK_ERR, ("warn", "ra"))
