@@ -36,7 +36,6 @@
 #define SAMPLES    160 /* 20 ms at 8 kHz */
 #define TONE_MS    20
 #define VIDEO_STEP 3600 /* 40 ms at 90 kHz, for an unknown first gap */
-#define EVENT_PT   101  /* RFC 4733 telephone-event, as we offer it */
 
 enum source_kind { SOURCE_TONE, SOURCE_GROUP };
 
@@ -65,6 +64,7 @@ struct media_leg {
 	int reg;
 	media_dtmf_f *dtmf_cb;
 	void *dtmf_arg;
+	unsigned event_pt; /* RFC 4733 telephone-event PT agreed */
 	uint32_t last_event_ts;
 	bool event_seen;
 	uint64_t dropped;
@@ -380,7 +380,8 @@ static int on_leg(su_root_magic_t *magic, su_wait_t *w, void *arg)
 		return 0;
 	}
 	off = 12 + 4u * (buf[0] & 0x0f);
-	if ((buf[1] & 0x7f) == EVENT_PT && (size_t)n > off) {
+	if (leg->event_pt && (buf[1] & 0x7f) == leg->event_pt &&
+	    (size_t)n > off) {
 		uint32_t ts = (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 |
 			      (uint32_t)buf[6] << 8 | buf[7];
 
@@ -496,8 +497,10 @@ struct media_leg *media_leg_destroy(struct media_leg *leg)
 	return NULL;
 }
 
-void media_leg_on_dtmf(struct media_leg *leg, media_dtmf_f *cb, void *arg)
+void media_leg_on_dtmf(struct media_leg *leg, unsigned event_pt,
+		       media_dtmf_f *cb, void *arg)
 {
+	leg->event_pt = event_pt;
 	leg->dtmf_cb = cb;
 	leg->dtmf_arg = arg;
 }

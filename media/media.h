@@ -56,7 +56,8 @@ struct media_leg *media_leg_destroy(struct media_leg *leg);
 /** DTMF digits received on a leg (RFC 4733 events), one per call. */
 typedef void media_dtmf_f(void *arg, struct media_leg *leg, char digit);
 /** Report RFC 4733 digits the member sends on @a leg to @a cb. */
-void media_leg_on_dtmf(struct media_leg *leg, media_dtmf_f *cb, void *arg);
+void media_leg_on_dtmf(struct media_leg *leg, unsigned event_pt,
+		       media_dtmf_f *cb, void *arg);
 
 /** Packets relayed out so far (all legs). */
 uint64_t media_packets_out(const struct media *m);

@@ -34,6 +34,12 @@ void ua_refuse(struct sipua *ua, nua_handle_t *nh, int status,
 	su_home_t home[1] = {SU_HOME_INIT(home)};
 	ta_list ta;
 
+	if (!nh) {
+		/* A command from a remote control's keys has no request to
+		 * answer; the log says why it went nowhere. */
+		log_info("key command refused: %d %s", status, why);
+		return;
+	}
 	ta_start(ta, tag, value);
 	nua_respond(nh, status, phrase, NUTAG_WITH_THIS(ua->nua),
 		    SIPTAG_WARNING_STR(ua_warning(home, ua, why)), ta_tags(ta));
@@ -223,6 +229,7 @@ char *ua_call_answer(su_home_t *home, struct call *c, const struct channel *ch)
 	a.session_name = name;
 	a.relay_addr = ua->cfg->media_addr;
 	a.relay_port = c->relay_port;
+	a.event_pt = c->leg ? c->offer.event_pt : 0;
 	return sdpneg_answer(home, &a);
 }
 
@@ -243,6 +250,8 @@ int ua_call_start_relay(struct call *c, const struct channel *ch,
 	if (err < 0)
 		log_warn("space-%" PRIu64 " %s: no relay leg (%s)", c->space_id,
 			 c->user, strerror(-err));
+	else if (c->offer.event_pt)
+		media_leg_on_dtmf(c->leg, c->offer.event_pt, ua_on_key, c);
 	return err;
 }
 
@@ -359,6 +368,8 @@ void ua_reply(struct sipua *ua, nua_handle_t *nh, int status,
 	 * with the Warning saying what was not found. */
 	if (status == 404 || status == 410 || (status >= 480 && status <= 485))
 		status = 400, phrase = sip_400_Bad_request;
+	if (!nh && status < 300)
+		return;
 	if (status < 300)
 		nua_respond(nh, status, phrase, NUTAG_WITH_THIS(ua->nua),
 			    TAG_END());

@@ -27,12 +27,12 @@ static struct deferred *defer(struct sipua *ua, nua_handle_t *nh,
 
 	if (!d)
 		return NULL;
-	if (nua_save_event(ua->nua, d->saved) < 1) {
+	if (nh && nua_save_event(ua->nua, d->saved) < 1) {
 		su_free(ua->home, d);
 		return NULL;
 	}
 	d->ua = ua;
-	d->nh = nua_handle_ref(nh);
+	d->nh = nh ? nua_handle_ref(nh) : NULL;
 	d->space_id = space_id;
 	snprintf(d->by, sizeof(d->by), "%s", by);
 	return d;
@@ -44,6 +44,8 @@ static void deferred_reply(struct deferred *d, int status, const char *phrase,
 	su_home_t home[1] = {SU_HOME_INIT(home)};
 	struct sipua *ua = d->ua;
 
+	if (!d->nh)
+		goto out; /* a remote control's key: nothing to answer */
 	nua_respond(d->nh, status, phrase, NUTAG_WITH_SAVED(d->saved),
 		    TAG_IF(why, SIPTAG_WARNING_STR(
 				    why ? ua_warning(home, ua, why) : NULL)),
@@ -51,6 +53,7 @@ static void deferred_reply(struct deferred *d, int status, const char *phrase,
 		    TAG_END());
 	nua_destroy_event(d->saved);
 	nua_handle_unref(d->nh);
+out:
 	su_free(ua->home, d);
 	su_home_deinit(home);
 }
@@ -771,4 +774,21 @@ void ua_on_refer(struct sipua *ua, nua_handle_t *nh, struct call *c,
 		return;
 	}
 	invite_into_space(ua, nh, c, to, user, ev);
+}
+
+void ua_on_key(void *arg, struct media_leg *leg, char key)
+{
+	struct call *c = arg;
+	struct cmd cmd;
+
+	/* RFC 4733 keys on the relay RTP: digits then '#' switch, '*' asks
+	 * for the remote, as with INFO; there is no request to answer. */
+	if (!cmd_dtmf_feed(&c->dtmf, key, &cmd))
+		return;
+	log_info("space-%" PRIu64 " %s: key command %s", c->space_id, c->user,
+		 cmd.kind == CMD_GRAB ? "/grab" : cmd.arg);
+	if (c->phase == CALL_PERSONAL)
+		on_personal_command(c->ua, NULL, c, &cmd);
+	else if (c->member && c->member->role != SPACE_PENDING)
+		on_command(c->ua, NULL, c, &cmd);
 }

@@ -99,9 +99,14 @@ int sdpneg_parse_offer(su_home_t *home, const char *sdp, size_t len,
 	o.port = (unsigned)m->m_port;
 	o.addr = su_strdup(home, c->c_address);
 	o.multicast = is_multicast(c->c_address) != 0;
-	for (const sdp_rtpmap_t *rm = m->m_rtpmaps; rm; rm = rm->rm_next)
-		if (o.n_pts < SPACE_MAX_PT)
+	for (const sdp_rtpmap_t *rm = m->m_rtpmaps; rm; rm = rm->rm_next) {
+		if (rm->rm_encoding &&
+		    su_casematch(rm->rm_encoding, "telephone-event") &&
+		    rm->rm_pt >= 96)
+			o.event_pt = rm->rm_pt;
+		else if (o.n_pts < SPACE_MAX_PT)
 			o.pts[o.n_pts++] = rm->rm_pt;
+	}
 	if ((v = find_attr(s, m, "bc_service")) && *v)
 		o.bc_service = su_strdup(home, v);
 	if ((v = find_attr(s, m, "bc_channel")) && *v)
@@ -143,6 +148,9 @@ char *sdpneg_answer(su_home_t *home, const struct sdpneg_answer *a)
 	sdp_origin_t o = {.o_size = sizeof(o)};
 	sdp_time_t t = {.t_size = sizeof(t)};
 	sdp_rtpmap_t rm = {.rm_size = sizeof(rm)};
+	sdp_rtpmap_t ev = {.rm_size = sizeof(ev)};
+	sdp_list_t fmt_ev = {.l_size = sizeof(fmt_ev)};
+	char evstr[12];
 	sdp_media_t m = {.m_size = sizeof(m)};
 	sdp_session_t s = {.sdp_size = sizeof(s)};
 	sdp_attribute_t a_chan = {.a_size = sizeof(a_chan)};
@@ -193,6 +201,19 @@ char *sdpneg_answer(su_home_t *home, const struct sdpneg_answer *a)
 	/* Multicast: PROTOCOL.md's a=recvonly, the group is received only.
 	 * Relay: we send and take nothing back (RFC 3264 §6.1), sendonly. */
 	m.m_mode = mcast ? sdp_recvonly : sdp_sendonly;
+	if (!mcast && a->event_pt) {
+		/* RFC 4733 §7: the member may send us its keys, so the relay
+		 * takes RTP back: telephone-event, sendrecv. */
+		ev.rm_pt = a->event_pt & 0x7f;
+		ev.rm_encoding = "telephone-event";
+		ev.rm_rate = 8000;
+		ev.rm_fmtp = "0-15";
+		rm.rm_next = &ev;
+		snprintf(evstr, sizeof(evstr), "%u", a->event_pt);
+		fmt_ev.l_text = evstr;
+		fmt.l_next = &fmt_ev;
+		m.m_mode = sdp_sendrecv;
+	}
 	a_chan.a_name = "bc_channel";
 	a_chan.a_value = (char *)ch->id;
 	m.m_attributes = &a_chan;

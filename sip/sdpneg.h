@@ -29,6 +29,7 @@ struct sdpneg_answer {
 	const char *relay_addr; /* relay: our address and RTP port */
 	unsigned relay_port;
 	const char *session_name; /* s= */
+	unsigned event_pt;        /* relay: telephone-event PT taken, or 0 */
 };
 
 /** Print the answer, allocated in @a home; NULL on failure. */

@@ -158,6 +158,7 @@ void ua_repoint(struct call *c);
 void ua_repoint_all(struct space *sp);
 
 /* control.c: commands and REFER */
+void ua_on_key(void *arg, struct media_leg *leg, char key);
 void ua_leaving_done(struct call *c, int status);
 void ua_on_invited(struct sipua *ua, struct call *g, int status,
 		   const sip_t *sip);

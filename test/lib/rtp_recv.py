@@ -4,7 +4,11 @@ see: one SSRC, sequence numbers without gaps, timestamps one packet apart,
 the marker bit only on the first packet and the first one after a switch,
 and which tone each stretch carries (G.711 decoded, zero crossings).
 
-Usage: rtp_recv.py PORT SECONDS  -> prints one line of JSON, exit 0."""
+Usage: rtp_recv.py PORT SECONDS [KEYS AFTER PORTFILE]
+  -> prints one line of JSON, exit 0.
+With KEYS, AFTER seconds in it sends those keys as RFC 4733 events (PT 101,
+the end packet three times) from the same socket to 127.0.0.1 at the port
+written in PORTFILE: a member pressing its remote control."""
 import json
 import math
 import socket
@@ -37,14 +41,41 @@ def freq(samples):
     return crossings * 8000.0 / max(len(samples), 1)
 
 
+def send_keys(s, keys, to_port):
+    codes = {str(d): d for d in range(10)}
+    codes.update({"*": 10, "#": 11})
+    ssrc, seq, ts = 0x5eed, 1, 8000
+    for key in keys:
+        for n in range(4):   # start, then the end packet three times
+            end_bit = 0x80 if n else 0
+            hdr = struct.pack("!BBHII", 0x80, (0x80 if n == 0 else 0) | 101,
+                              seq, ts, ssrc)
+            ev = struct.pack("!BBH", codes[key], end_bit | 10, 800)
+            s.sendto(hdr + ev, ("127.0.0.1", to_port))
+            seq += 1
+            time.sleep(0.02)
+        ts += 1600
+        time.sleep(0.1)
+
+
 def main():
     port, seconds = int(sys.argv[1]), float(sys.argv[2])
+    keys = sys.argv[3] if len(sys.argv) > 5 else None
+    after = float(sys.argv[4]) if keys else 0
+    portfile = sys.argv[5] if keys else None
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", port))
     s.settimeout(0.2)
-    end = time.time() + seconds
+    start = time.time()
+    end = start + seconds
     pkts = []
     while time.time() < end:
+        if keys and time.time() - start >= after:
+            try:
+                send_keys(s, keys, int(open(portfile).read().strip()))
+            except (OSError, ValueError):
+                pass
+            keys = None
         try:
             data = s.recv(2048)
         except socket.timeout:

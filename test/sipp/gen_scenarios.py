@@ -668,3 +668,12 @@ scenario("host_db_down",
     </action>
   </recv>
 """ + ACK_ERR, ("warn", "ra"))
+AUDIO_KEYS = AUDIO.replace("RTP/AVP 0 8", "RTP/AVP 0 8 101") + \
+    "\n      a=rtpmap:101 telephone-event/8000\n      a=fmtp:101 0-15"
+scenario("host_relay_keys",
+         "Host with a remote control on a relay (unicast audio offer with telephone-event): start on music, keys pressed on the RTP switch channels, BYE after [hold] ms.",
+         invite("start", caddr="127.0.0.1", sdp_attrs=("bc_channel:music",),
+                mline=AUDIO_KEYS) + PROV +
+         relay_200().replace('<ereg regexp="a=sendonly" search_in="body" check_it="true" assign_to="rd"/>',
+                             '<ereg regexp="a=rtpmap:101 telephone-event/8000" search_in="body" check_it="true" assign_to="rd"/>') +
+         ACK + HOLD + bye(2), ("rc", "rm", "rd"))
