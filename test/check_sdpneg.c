@@ -86,7 +86,9 @@ START_TEST(softphone_audio_offer)
 	ck_assert_int_eq(parse_file("softphone-audio.sdp", &o, &why), 0);
 	ck_assert_str_eq(o.media, "audio");
 	ck_assert(!o.multicast && !o.want_multicast);
-	ck_assert_uint_eq(o.n_pts, 3);
+	/* telephone-event is not a format of the channel: kept apart */
+	ck_assert_uint_eq(o.n_pts, 2);
+	ck_assert_uint_eq(o.event_pt, 101);
 }
 END_TEST
 
@@ -180,6 +182,14 @@ START_TEST(relay_answer_carries_our_address)
 	ck_assert_ptr_nonnull(strstr(sdp, "m=audio 20002 RTP/AVP 8\r\n"));
 	ck_assert_ptr_null(strstr(sdp, "source-filter"));
 	ck_assert_ptr_nonnull(strstr(sdp, "a=sendonly\r\n"));
+	/* with the member's keys taken: telephone-event, both ways */
+	a.event_pt = 101;
+	sdp = sdpneg_answer(home, &a);
+	ck_assert_ptr_nonnull(strstr(sdp, "m=audio 20002 RTP/AVP 8 101\r\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(sdp, "a=rtpmap:101 telephone-event/8000\r\n"));
+	ck_assert_ptr_nonnull(strstr(sdp, "a=fmtp:101 0-15\r\n"));
+	ck_assert_ptr_null(strstr(sdp, "a=sendonly"));
 }
 END_TEST
 
