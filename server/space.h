@@ -58,7 +58,7 @@ struct space_offer {
 	unsigned n_pts;
 	const char *bc_service; /* a=bc_service or P-Service-Default-ID */
 	const char *bc_channel; /* a=bc_channel */
-		bool want_multicast;    /* a=bc_delivery:multicast */
+	bool want_multicast;    /* a=bc_delivery:multicast */
 	unsigned event_pt;      /* RFC 4733 telephone-event, 0 if none */
 };
 
