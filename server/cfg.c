@@ -1,6 +1,7 @@
 /* Configuration file: "key = value" lines, '#' comments, validated as read,
  * with errors that name the line and say what was expected. */
 #include "server/cfg.h"
+#include "server/textfile.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -50,13 +51,11 @@ static int fail(struct parse *p, const char *fmt, ...)
 
 static int fail(struct parse *p, const char *fmt, ...)
 {
-	char msg[200];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	textfile_line_error(p->err, p->errlen, p->line, fmt, ap);
 	va_end(ap);
-	snprintf(p->err, p->errlen, "line %u: %s", p->line, msg);
 	return -EINVAL;
 }
 
@@ -327,26 +326,16 @@ static void resolve(char *path, size_t size, const char *base)
 int cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen)
 {
 	char lineup[sizeof(cfg->lineup)], guide[sizeof(cfg->guide)];
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	size_t n;
-	int rc;
+	char *text;
+	size_t len;
+	int rc = textfile_read(path, 1 << 20, &text, &len, err, errlen);
 
-	if (!f) {
-		snprintf(err, errlen, "cannot read: %s", strerror(errno));
-		return -errno;
-	}
-	buf = malloc(1 << 20);
-	if (!buf) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	n = fread(buf, 1, 1 << 20, f);
-	fclose(f);
+	if (rc < 0)
+		return rc;
 	strcpy(lineup, cfg->lineup);
 	strcpy(guide, cfg->guide);
-	rc = cfg_parse(cfg, buf, n, err, errlen);
-	free(buf);
+	rc = cfg_parse(cfg, text, len, err, errlen);
+	free(text);
 	if (rc == 0) {
 		if (strcmp(lineup, cfg->lineup) != 0)
 			resolve(cfg->lineup, sizeof(cfg->lineup), path);

@@ -11,6 +11,7 @@
  * offset: UTC).  Programmes without a parsable start or title are skipped;
  * a document that is not XMLTV is an error. */
 #include "server/guide.h"
+#include "server/textfile.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -178,25 +179,14 @@ int guide_parse(struct guide *g, const char *text, size_t len, char *err,
 
 int guide_load(struct guide *g, const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	size_t n;
-	int rc;
+	char *text;
+	size_t len;
+	int rc = textfile_read(path, 16 << 20, &text, &len, err, errlen);
 
-	if (!f) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot read: %s", strerror(errno));
+	if (rc < 0)
 		return rc;
-	}
-	buf = malloc(16 << 20);
-	if (!buf) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	n = fread(buf, 1, 16 << 20, f);
-	fclose(f);
-	rc = guide_parse(g, buf, n, err, errlen);
-	free(buf);
+	rc = guide_parse(g, text, len, err, errlen);
+	free(text);
 	return rc;
 }
 

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "server/catalog.h"
+#include "server/textfile.h"
 
 #define FIELD 256
 
@@ -45,13 +46,11 @@ static int fail(struct lp *p, const char *fmt, ...)
 
 static int fail(struct lp *p, const char *fmt, ...)
 {
-	char msg[200];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	textfile_line_error(p->err, p->errlen, p->line, fmt, ap);
 	va_end(ap);
-	snprintf(p->err, p->errlen, "line %u: %s", p->line, msg);
 	return -EBADMSG;
 }
 
@@ -357,16 +356,13 @@ int lineup_load(struct catalog *cat, const char *path, char *err, size_t errlen)
 	struct lp p = {.cat = cat, .err = err, .errlen = errlen};
 	char base[512];
 	const char *slash = strrchr(path, '/');
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	size_t n;
-	int rc;
+	char *text;
+	size_t len;
+	int rc = textfile_read(path, 4 << 20, &text, &len, err, errlen);
 
-	if (!f) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot read: %s", strerror(errno));
+	if (rc < 0)
 		return rc;
-	}
+	/* ts: files are named relative to the lineup's folder. */
 	if (slash && (size_t)(slash - path) < sizeof(base)) {
 		snprintf(base, sizeof(base), "%.*s", (int)(slash - path), path);
 		p.base = base;
@@ -374,14 +370,7 @@ int lineup_load(struct catalog *cat, const char *path, char *err, size_t errlen)
 	else {
 		p.base = ".";
 	}
-	buf = malloc(4 << 20);
-	if (!buf) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	n = fread(buf, 1, 4 << 20, f);
-	fclose(f);
-	rc = parse(&p, buf, n);
-	free(buf);
+	rc = parse(&p, text, len);
+	free(text);
 	return rc;
 }

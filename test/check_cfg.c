@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "server/cfg.h"
 
@@ -144,6 +145,25 @@ START_TEST(the_day_starts_at_local_midnight)
 }
 END_TEST
 
+START_TEST(a_file_too_large_is_refused_not_cut)
+{
+	char path[] = "/tmp/tvspace-cfg-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs("domain = a.example\n", f);
+	for (int i = 0; i < (1 << 20) / 16 + 1; i++)
+		fputs("# padding......\n", f);
+	fclose(f);
+	cfg_defaults(&cfg);
+	ck_assert_int_eq(cfg_load(&cfg, path, err, sizeof(err)), -EFBIG);
+	ck_assert_ptr_nonnull(strstr(err, "larger than"));
+	ck_assert_str_eq(cfg.domain, "tvspace.test"); /* nothing taken */
+	unlink(path);
+}
+END_TEST
+
 START_TEST(demo_config_loads_with_paths_beside_it)
 {
 	const char *src = getenv("TVSPACE_SOURCE_DIR");
@@ -173,6 +193,7 @@ int main(void)
 	tcase_add_test(tc, errors_name_the_line);
 	tcase_add_test(tc, nul_and_long_lines);
 	tcase_add_test(tc, the_day_starts_at_local_midnight);
+	tcase_add_test(tc, a_file_too_large_is_refused_not_cut);
 	tcase_add_test(tc, demo_config_loads_with_paths_beside_it);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
