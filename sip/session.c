@@ -366,11 +366,18 @@ void ua_on_start(struct sipua *ua, nua_handle_t *nh, const char *user,
 	ua_fill_store_member(c, &m, &host);
 
 	if (c->plan.delivery == SPACE_RELAY &&
-	    ua_call_start_relay(c, c->plan.channel, c->offer.addr,
-				c->offer.port, c->plan.pt) < 0) {
-		ua_refuse(ua, nh, SIP_503_SERVICE_UNAVAILABLE,
-			  "no relay port available, try again",
-			  SIPTAG_RETRY_AFTER_STR(RETRY_AFTER), TAG_END());
+	    (err = ua_call_start_relay(c, c->plan.channel, c->offer.addr,
+				       c->offer.port, c->plan.pt)) < 0) {
+		if (err == -EADDRINUSE)
+			ua_refuse(ua, nh, SIP_503_SERVICE_UNAVAILABLE,
+				  "no relay port available, try again",
+				  SIPTAG_RETRY_AFTER_STR(RETRY_AFTER),
+				  TAG_END());
+		else
+			ua_refuse(ua, nh, SIP_488_NOT_ACCEPTABLE,
+				  "this channel cannot be relayed; offer a "
+				  "multicast address",
+				  TAG_END());
 		goto refused;
 	}
 	c->phase = CALL_STORING;
@@ -441,10 +448,15 @@ void ua_admit(struct sipua *ua, struct call *c)
 	int err;
 
 	if (m->delivery == SPACE_RELAY &&
-	    ua_call_start_relay(c, space_channel(m->space), m->addr, m->port,
-				m->pt) < 0) {
-		ua_refuse_later(ua, c->nh, SIP_503_SERVICE_UNAVAILABLE,
-				"no relay port available, try again");
+	    (err = ua_call_start_relay(c, space_channel(m->space), m->addr,
+				       m->port, m->pt)) < 0) {
+		if (err == -EADDRINUSE)
+			ua_refuse_later(ua, c->nh, SIP_503_SERVICE_UNAVAILABLE,
+					"no relay port available, try again");
+		else
+			ua_refuse_later(ua, c->nh, SIP_488_NOT_ACCEPTABLE,
+					"this channel cannot be relayed; offer "
+					"a multicast address");
 		c->phase = CALL_GONE;
 		ua_call_unlink(c);
 		space_member_remove(m);
