@@ -92,7 +92,8 @@ void ua_end_space(struct sipua *ua, struct space *sp, const char *text,
 	/* What was booked before is in usage already (space_booked()). */
 	played = space_unbooked(sp, now);
 	cfg_day_name(now, day, sizeof(day));
-	log_info("space-%" PRIu64 " ended: %s, %u s played", id, text, played);
+	log_info("space-%" PRIu64 " ended: %s, %u s played", id, text,
+		 space_played(sp, now));
 	space_close(sp);
 
 	err = -ENOMEM;
