@@ -18,7 +18,8 @@ for _ in $(seq 1 50); do
 done
 MEDIA_PORT=41000 sipp_start host host_relay_keys alice share 5091 4000
 for _ in $(seq 1 50); do
-	port=$(sed -n 's/^m=audio \([0-9]*\) RTP.*/\1/p' "$E2E_DIR/host.msg" 2>/dev/null | sed -n 2p)
+	port=$({ sed -n 's/^m=audio \([0-9]*\) RTP.*/\1/p' \
+		"$E2E_DIR/host.msg" 2>/dev/null || true; } | sed -n 2p)
 	[ -n "$port" ] && break
 	sleep 0.1
 done
