@@ -1,10 +1,14 @@
 /* Media: channel sources and relay legs on the su_root loop.
  *
- * A source is one channel's stream.  A generated source ("tone:HZ") makes
- * 20 ms of linear PCM per tick and every leg encodes it in the payload type
- * it negotiated (PCMU or PCMA), so one audio channel serves both.  An
- * external source is the channel's multicast group: packets received there
- * are forwarded as they are to legs of the same payload type.
+ * A source is one channel's stream.  A tone source ("tone:HZ") makes 20 ms
+ * of linear PCM per tick and every leg encodes it in the payload type it
+ * negotiated (PCMU or PCMA), so one audio channel serves both.  A transport
+ * stream source ("ts:FILE") sends the file's packets, seven to an RTP packet
+ * (RFC 2250), when its PCR says they are due.  Generated sources also send
+ * to their channel's multicast group, as a headend would, so multicast-mode
+ * members of the demo receive them.  An external source is the channel's
+ * multicast group: packets received there are forwarded as they are to legs
+ * of the same payload type.
  *
  * A leg is one relay-mode member: an ortp session bound to an even port of
  * the configured range (RTCP off), sending to the member's address.  Its
@@ -20,6 +24,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -31,13 +36,16 @@
 #include <sofia-sip/su_string.h>
 
 #include "server/catalog.h"
+#include "media/tsfile.h"
 #include "server/log.h"
 
 #define SAMPLES    160 /* 20 ms at 8 kHz */
 #define TONE_MS    20
 #define VIDEO_STEP 3600 /* 40 ms at 90 kHz, for an unknown first gap */
+#define TS_TICK_MS 5    /* how often a ts: source looks at the clock */
+#define TS_LATE    (TS_CLOCK / 2) /* further behind than this: skip ahead */
 
-enum source_kind { SOURCE_TONE, SOURCE_GROUP };
+enum source_kind { SOURCE_TONE, SOURCE_TS, SOURCE_GROUP };
 
 struct source {
 	struct source *next;
@@ -46,7 +54,14 @@ struct source {
 	enum source_kind kind;
 	unsigned pt;        /* of the channel */
 	double freq, phase; /* tone */
+	struct tsfile *ts;  /* ts: file */
+	su_time64_t t0;     /* when the ts: file started playing (ns) */
+	uint64_t skew;      /* 27 MHz skipped after the loop fell behind */
+	uint32_t ts_rtp;    /* 90 kHz time of the last chunk */
 	su_timer_t *timer;
+	RtpSession *out; /* a generated source's sender to its group */
+	uint32_t out_ts;
+	bool out_failed;
 	int fd, reg; /* group receiver */
 	uint32_t last_ts;
 	struct media_leg *legs;
@@ -79,6 +94,7 @@ struct media {
 	unsigned ttl;
 	unsigned char *used; /* one byte per even port of the range */
 	struct source *sources;
+	RtpProfile *profile; /* PCMU, PCMA and MP2T, for every session */
 	uint64_t packets_out;
 };
 
@@ -124,6 +140,24 @@ static uint8_t alaw(int16_t pcm)
 	return (uint8_t)((sign | (exp << 4) | mant) ^ 0x55);
 }
 
+/* An RTP session of ours: RTCP off, nothing blocks or waits for ortp's
+ * scheduler (the su_root loop paces the packets), a random SSRC. */
+static RtpSession *session_new(struct media *m, int mode, unsigned pt)
+{
+	RtpSession *s = rtp_session_new(mode);
+
+	if (!s)
+		return NULL;
+	rtp_session_set_scheduling_mode(s, 0);
+	rtp_session_set_blocking_mode(s, 0);
+	rtp_session_enable_rtcp(s, FALSE);
+	rtp_session_set_profile(s, m->profile);
+	rtp_session_set_payload_type(s, (int)pt);
+	rtp_session_set_ssrc(s,
+			     (uint32_t)random() ^ ((uint32_t)random() << 16));
+	return s;
+}
+
 /* -- legs ------------------------------------------------------------------ */
 
 static void leg_send(struct media_leg *leg, const uint8_t *payload, size_t len,
@@ -167,6 +201,52 @@ static void attach(struct media_leg *leg, struct source *src)
 
 /* -- sources --------------------------------------------------------------- */
 
+/* A generated source sends to its channel's group too, from a session of
+ * its own, on the configured interface with the configured TTL (0 keeps it
+ * on this host). */
+static int group_out_open(struct media *m, struct source *src,
+			  const struct channel *ch)
+{
+	struct in_addr ifaddr;
+	unsigned char ttl = (unsigned char)m->ttl;
+	int fd;
+
+	if (!ch->group)
+		return 0;
+	src->out = session_new(m, RTP_SESSION_SENDONLY, ch->pt);
+	if (!src->out)
+		return -ENOMEM;
+	if (rtp_session_set_local_addr(src->out, m->bind_addr, -1, -1) < 0 ||
+	    rtp_session_set_remote_addr(src->out, ch->group, (int)ch->port) < 0)
+		return -EADDRNOTAVAIL;
+	fd = rtp_session_get_rtp_socket(src->out);
+	inet_pton(AF_INET, m->mcast_if, &ifaddr);
+	if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &ifaddr,
+		       sizeof(ifaddr)) < 0 ||
+	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)) < 0)
+		return -errno;
+	return 0;
+}
+
+static void group_send(struct source *src, const uint8_t *payload, size_t len,
+		       uint32_t ts)
+{
+	mblk_t *mp;
+
+	if (!src->out)
+		return;
+	mp = rtp_session_create_packet(src->out, RTP_FIXED_HEADER_SIZE, payload,
+				       len);
+	if (mp && rtp_session_sendm_with_ts(src->out, mp, ts) < 0 &&
+	    !src->out_failed) {
+		/* Once: a host without a route for the group says so on
+		 * every packet. */
+		log_warn("source %s: cannot send to its group (%s)",
+			 src->channel, strerror(errno));
+		src->out_failed = true;
+	}
+}
+
 static void tone_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 {
 	struct source *src = arg;
@@ -174,7 +254,7 @@ static void tone_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 	uint8_t mu[SAMPLES], a[SAMPLES];
 	double step = 2.0 * M_PI * src->freq / 8000.0;
 
-	if (!src->legs)
+	if (!src->legs && !src->out)
 		return;
 	/* A steady tone: channels differ by pitch, so a listener hears the
 	 * switch. */
@@ -188,8 +268,59 @@ static void tone_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 		mu[i] = ulaw(pcm[i]);
 		a[i] = alaw(pcm[i]);
 	}
+	group_send(src, src->pt == 8 ? a : mu, SAMPLES, src->out_ts);
+	src->out_ts += SAMPLES;
 	for (struct media_leg *leg = src->legs; leg; leg = leg->next)
 		leg_send(leg, leg->pt == 8 ? a : mu, SAMPLES, SAMPLES);
+}
+
+/* Send every chunk of the file that is due.  A loop that was held up (a
+ * long database answer, a debugger) skips what it missed rather than
+ * sending it in a burst a decoder's buffer would overflow with. */
+static void ts_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
+{
+	struct source *src = arg;
+	uint8_t buf[TS_PER_RTP * TS_PACKET];
+	uint64_t now = (uint64_t)(su_monotime(NULL) - src->t0) * 27 / 1000;
+	uint64_t due = tsfile_next_due(src->ts), at;
+
+	if (now > src->skew + due + TS_LATE)
+		src->skew = now - due;
+	for (; due + src->skew <= now; due = tsfile_next_due(src->ts)) {
+		size_t len = tsfile_take(src->ts, buf, &at);
+		uint32_t ts90 = (uint32_t)(at / 300), step = ts90 - src->ts_rtp;
+
+		src->ts_rtp = ts90;
+		group_send(src, buf, len, ts90);
+		for (struct media_leg *leg = src->legs; leg; leg = leg->next)
+			if (leg->pt == 33)
+				leg_send(leg, buf, len,
+					 leg->marker || !step ? VIDEO_STEP
+							      : step);
+	}
+}
+
+static int ts_start(struct media *m, struct source *src,
+		    const struct channel *ch)
+{
+	char err[256];
+	int rc =
+	    tsfile_open(m->home, ch->generate + 3, &src->ts, err, sizeof(err));
+
+	if (rc < 0) {
+		log_err("channel %s: %s", ch->id, err);
+		return rc;
+	}
+	log_info("channel %s: %zu packets, %.1f s a pass, %" PRIu64
+		 " bit/s by its PCR",
+		 ch->id, tsfile_packets(src->ts),
+		 (double)tsfile_duration(src->ts) / TS_CLOCK,
+		 tsfile_bitrate(src->ts));
+	src->t0 = su_monotime(NULL);
+	src->timer = su_timer_create(su_root_task(m->root), TS_TICK_MS);
+	if (!src->timer || su_timer_set_for_ever(src->timer, ts_tick, src) < 0)
+		return -ENOMEM;
+	return 0;
 }
 
 static int on_group(su_root_magic_t *magic, su_wait_t *w, void *arg)
@@ -281,6 +412,9 @@ static void source_free(struct source *src)
 		attach(src->legs, NULL);
 	if (src->timer)
 		su_timer_destroy(src->timer);
+	if (src->out)
+		rtp_session_destroy(src->out);
+	tsfile_close(src->ts);
 	if (src->reg > 0)
 		su_root_deregister(src->m->root, src->reg);
 	if (src->fd >= 0)
@@ -316,13 +450,19 @@ int media_source_start(struct media *m, const struct channel *ch)
 		     su_timer_set_for_ever(src->timer, tone_tick, src) < 0))
 			err = -ENOMEM;
 	}
+	else if (ch->generate && strncmp(ch->generate, "ts:", 3) == 0) {
+		src->kind = SOURCE_TS;
+		err = ch->pt == 33 ? ts_start(m, src, ch) : -EINVAL;
+	}
 	else if (ch->generate) {
-		err = -ENOTSUP; /* ts: files are not played yet */
+		err = -EINVAL;
 	}
 	else {
 		src->kind = SOURCE_GROUP;
 		err = ch->group ? join_group(m, src, ch) : -EINVAL;
 	}
+	if (!err && src->kind != SOURCE_GROUP)
+		err = group_out_open(m, src, ch);
 	if (err < 0 || !src->channel) {
 		source_free(src);
 		return err < 0 ? err : -ENOMEM;
@@ -330,7 +470,9 @@ int media_source_start(struct media *m, const struct channel *ch)
 	src->next = m->sources;
 	m->sources = src;
 	log_debug("source %s started (%s)", ch->id,
-		  src->kind == SOURCE_TONE ? "tone" : "group");
+		  src->kind == SOURCE_TONE ? "tone"
+		  : src->kind == SOURCE_TS ? "ts"
+					   : "group");
 	return 0;
 }
 
@@ -420,15 +562,9 @@ int media_leg_create(struct media *m, const char *channel_id, const char *addr,
 		return -ENOMEM;
 	leg->m = m;
 	leg->pt = pt;
-	leg->rtp = rtp_session_new(RTP_SESSION_SENDRECV);
+	leg->rtp = session_new(m, RTP_SESSION_SENDRECV, pt);
 	if (!leg->rtp)
 		goto nomem;
-	rtp_session_set_scheduling_mode(leg->rtp, 0);
-	rtp_session_set_blocking_mode(leg->rtp, 0);
-	rtp_session_enable_rtcp(leg->rtp, FALSE);
-	rtp_session_set_payload_type(leg->rtp, (int)pt);
-	rtp_session_set_ssrc(leg->rtp,
-			     (uint32_t)random() ^ ((uint32_t)random() << 16));
 	/* An even port of the range that binds (RFC 3550 §11). */
 	for (slot = 0; slot < n; slot++) {
 		unsigned p = m->port_min + 2 * slot;
@@ -531,6 +667,30 @@ static void media_destructor(void *arg)
 		m->sources = s->next;
 		source_free(s);
 	}
+	if (m->profile)
+		rtp_profile_destroy(m->profile);
+}
+
+/* ortp knows PCMU and PCMA; MP2T (RFC 3551 §6: PT 33, 90 kHz) is added
+ * here, so every payload type we send is one the session's profile has. */
+static RtpProfile *profile_new(void)
+{
+	RtpProfile *prof = rtp_profile_new("tvspace");
+	PayloadType *mp2t = payload_type_clone(&payload_type_mpv);
+
+	if (!prof || !mp2t) {
+		if (mp2t)
+			payload_type_destroy(mp2t);
+		if (prof)
+			rtp_profile_destroy(prof);
+		return NULL;
+	}
+	bctbx_free(mp2t->mime_type);
+	mp2t->mime_type = bctbx_strdup("MP2T");
+	rtp_profile_set_payload(prof, 0, &payload_type_pcmu8000);
+	rtp_profile_set_payload(prof, 8, &payload_type_pcma8000);
+	rtp_profile_set_payload(prof, 33, mp2t);
+	return prof;
 }
 
 struct media *media_create(su_home_t *parent, su_root_t *root,
@@ -557,7 +717,8 @@ struct media *media_create(su_home_t *parent, su_root_t *root,
 	m->port_max = cfg->port_max;
 	m->ttl = cfg->multicast_ttl;
 	m->used = su_zalloc(m->home, (cfg->port_max - cfg->port_min) / 2 + 1);
-	if (!m->bind_addr || !m->mcast_if || !m->used ||
+	m->profile = profile_new();
+	if (!m->bind_addr || !m->mcast_if || !m->used || !m->profile ||
 	    su_home_destructor(m->home, media_destructor) < 0) {
 		su_home_unref(m->home);
 		return NULL;

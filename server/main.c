@@ -218,6 +218,26 @@ static void deadline(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
 	su_root_break(d->root);
 }
 
+/* The channels the server plays itself start now and run to the end, as a
+ * headend's would: they send to their groups whether or not a space watches
+ * them, since multicast members join the group on their own.  A source that
+ * cannot play (a ts: file that is not a transport stream) is the lineup's
+ * error: -errno, logged. */
+static int start_generated(struct daemon *d, const struct catalog *cat)
+{
+	for (unsigned i = 0; i < catalog_channel_count(cat); i++) {
+		const struct channel *ch = catalog_channel_at(cat, i);
+		int rc = ch->generate ? media_source_start(d->media, ch) : 0;
+
+		if (rc < 0) {
+			log_err("channel %s: cannot play %s (%s)", ch->id,
+				ch->generate, strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
 static void reloaded(void *arg, int error)
 {
 	struct daemon *d = arg;
@@ -230,6 +250,9 @@ static void reloaded(void *arg, int error)
 		d->next_guide = guide_destroy(d->next_guide);
 		return;
 	}
+	/* A source already playing keeps playing: its channel id is its
+	 * name.  New ones start; one that cannot is logged and left out. */
+	start_generated(d, d->next_cat);
 	catalog_destroy(d->old_cat);
 	d->old_cat = d->cat;
 	d->cat = d->next_cat;
@@ -462,6 +485,8 @@ int main(int argc, char **argv)
 			log_err("cannot start the media engine");
 			return 1;
 		}
+		if (start_generated(&d, d.cat) < 0)
+			return 1;
 	}
 	if (setup_signals(&d) < 0) {
 		log_err("cannot set up signal handling");

@@ -2,9 +2,13 @@
 """Receive RTP on a UDP port for a while and check what a relay member must
 see: one SSRC, sequence numbers without gaps, timestamps one packet apart,
 the marker bit only on the first packet and the first one after a switch,
-and which tone each stretch carries (G.711 decoded, zero crossings).
+and which tone each stretch carries (G.711 decoded, zero crossings).  For
+MP2T (PT 33) it checks the transport stream inside (RFC 2250): whole
+packets in sync, continuity counters of every PID without a gap, the PAT
+present, and the bit rate the stream arrived at.
 
-Usage: rtp_recv.py PORT SECONDS [KEYS AFTER PORTFILE]
+Usage: rtp_recv.py PORT|GROUP:PORT SECONDS [KEYS AFTER PORTFILE]
+  GROUP:PORT joins that multicast group on 127.0.0.1 (a multicast member).
   -> prints one line of JSON, exit 0.
 With KEYS, AFTER seconds in it sends those keys as RFC 4733 events (PT 101,
 the end packet three times) from the same socket to 127.0.0.1 at the port
@@ -58,17 +62,62 @@ def send_keys(s, keys, to_port):
         time.sleep(0.1)
 
 
+def ts_check(pkts, times):
+    """The transport stream carried by the MP2T packets."""
+    out = {"ts_packets": 0, "ts_sync_errors": 0, "cc_errors": 0, "pat": 0}
+    cc = {}
+    nbytes = 0
+    for p in pkts:
+        body = p[5]
+        nbytes += len(body)
+        if len(body) % 188:
+            out["ts_sync_errors"] += 1
+            continue
+        for off in range(0, len(body), 188):
+            t = body[off:off + 188]
+            out["ts_packets"] += 1
+            if t[0] != 0x47:
+                out["ts_sync_errors"] += 1
+                continue
+            pid = (t[1] & 0x1f) << 8 | t[2]
+            if pid == 0:
+                out["pat"] += 1
+            if pid == 0x1fff or not t[3] & 0x10:
+                continue
+            c = t[3] & 0x0f
+            if pid in cc and (cc[pid] + 1) & 15 != c:
+                out["cc_errors"] += 1
+            cc[pid] = c
+    out["pids"] = sorted(cc)
+    span = times[-1] - times[0] if len(times) > 1 else 0
+    out["bitrate"] = round(nbytes * 8 / span) if span else 0
+    return out
+
+
+def open_socket(where):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    if ":" in where:
+        group, port = where.split(":")
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((group, int(port)))
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                     socket.inet_aton(group) + socket.inet_aton("127.0.0.1"))
+    else:
+        s.bind(("127.0.0.1", int(where)))
+    return s
+
+
 def main():
-    port, seconds = int(sys.argv[1]), float(sys.argv[2])
+    seconds = float(sys.argv[2])
     keys = sys.argv[3] if len(sys.argv) > 5 else None
     after = float(sys.argv[4]) if keys else 0
     portfile = sys.argv[5] if keys else None
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", port))
+    s = open_socket(sys.argv[1])
     s.settimeout(0.2)
     start = time.time()
     end = start + seconds
     pkts = []
+    times = []
     while time.time() < end:
         if keys and time.time() - start >= after:
             try:
@@ -84,6 +133,7 @@ def main():
             continue
         b0, b1, seq, ts, ssrc = struct.unpack("!BBHII", data[:12])
         pkts.append((b1 >> 7, b1 & 0x7f, seq, ts, ssrc, data[12:]))
+        times.append(time.time())
     out = {"packets": len(pkts)}
     if pkts:
         out["ssrcs"] = len({p[4] for p in pkts})
@@ -94,14 +144,20 @@ def main():
         marks = [i for i, p in enumerate(pkts) if p[0]]
         out["markers"] = marks
         # tone of each stretch between markers
-        cuts = marks + [len(pkts)]
+        cuts = sorted({0, *marks}) + [len(pkts)]
         tones = []
         for lo, hi in zip(cuts, cuts[1:]):
+            if pkts[lo][1] == 33:
+                continue
             dec = ulaw_to_linear if pkts[lo][1] == 0 else alaw_to_linear
             samples = [dec(x) for p in pkts[lo:hi] for x in p[5]]
             tones.append(round(freq(samples)))
         out["tones"] = tones
         out["pt"] = sorted({p[1] for p in pkts})
+        video = [p for p in pkts if p[1] == 33]
+        if video:
+            out.update(ts_check(video, [t for t, p in zip(times, pkts)
+                                        if p[1] == 33]))
     print(json.dumps(out))
 
 

@@ -622,6 +622,14 @@ scenario("guest_relay",
          invite("join", caddr="127.0.0.1", mline=AUDIO) + PROV + RING +
          relay_200() + ACK + expect_bye(ENDED), ("rc", "rm", "rd", "reason"))
 
+VIDEO = "m=video [rtp_port] RTP/AVP 33\n      a=rtpmap:33 MP2T/90000\n      a=recvonly"
+scenario("host_relay_video",
+         "Host with a unicast MP2T offer (relay): start on news, the server's transport stream file, BYE after [hold] ms.",
+         invite("start", caddr="127.0.0.1", sdp_attrs=("bc_channel:news",),
+                mline=VIDEO) + PROV +
+         relay_200().replace("m=audio [0-9]+ RTP/AVP 0", "m=video [0-9]+ RTP/AVP 33") +
+         ACK + HOLD + bye(2), ("rc", "rm", "rd"))
+
 # -- benchmark parties (bench/switch.sh) -----------------------------------
 scenario("bench_host",
          "Benchmark host: start, /open, wait [hold] ms for the guests, /switch sports, answer the re-INVITE, wait, BYE.",
