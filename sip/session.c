@@ -189,8 +189,40 @@ static void glare_retry(su_root_magic_t *magic, su_timer_t *t, void *arg)
 	ua_repoint(c);
 }
 
+/* RFC 3261 §12.2.1.2: a request in a dialog that timed out ends the dialog,
+ * and for an INVITE dialog that is a BYE.  This sofia-sip ends the session
+ * on the 408 without one, so the BYE goes out on a handle of its own that
+ * carries the dialog's identifiers (as a restart takes a dialog up), its
+ * CSeq one above the re-INVITE's.  Its answer is not waited for. */
+static void bye_after_timeout(struct sipua *ua, struct call *c, uint32_t seq)
+{
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+	nua_handle_t *nh;
+
+	if (!c->call_id || !c->local_tag || !c->remote_tag || !c->remote_target)
+		return;
+	nh = nua_handle(
+	    ua->nua, NULL, NUTAG_URL(c->remote_target),
+	    SIPTAG_CALL_ID_STR(c->call_id),
+	    SIPTAG_FROM_STR(
+		su_sprintf(home, "<%s>;tag=%s", c->local_uri, c->local_tag)),
+	    SIPTAG_TO_STR(
+		su_sprintf(home, "<%s>;tag=%s", c->remote_uri, c->remote_tag)),
+	    TAG_IF(c->route_set, NUTAG_INITIAL_ROUTE_STR(c->route_set)),
+	    TAG_END());
+	if (nh)
+		nua_method(nh, NUTAG_METHOD("BYE"),
+			   SIPTAG_CSEQ(sip_cseq_create(home, seq + 1,
+						       sip_method_bye, NULL)),
+			   SIPTAG_REASON_STR(
+			       "SIP;cause=408;text=\"re-INVITE timed out\""),
+			   TAG_END());
+	su_home_deinit(home);
+}
+
 /* The answer to a re-INVITE that re-pointed a live member. */
-void ua_on_repointed(struct sipua *ua, struct call *c, int status)
+void ua_on_repointed(struct sipua *ua, struct call *c, int status,
+		     sip_t const *sip)
 {
 	if (status < 200)
 		return;
@@ -211,8 +243,11 @@ void ua_on_repointed(struct sipua *ua, struct call *c, int status)
 		log_info("space-%" PRIu64 " %s unreachable (%d): removed",
 			 c->space_id, c->user, status);
 		ua_member_left(ua, c, "unreachable");
-		if (c->nh)
-			nua_bye(c->nh, TAG_END());
+		/* After a 481 there is no dialog at the other end. */
+		if (status == 408)
+			bye_after_timeout(
+			    ua, c,
+			    sip && sip->sip_cseq ? sip->sip_cseq->cs_seq : 0);
 		c->phase = CALL_GONE;
 		return;
 	}

@@ -191,13 +191,18 @@ static void event_cb(nua_event_t event, int status, char const *phrase,
 		else if (c && c->phase == CALL_INVITING)
 			ua_on_invited(ua, c, status, sip);
 		else if (c && c->reinvite_out)
-			ua_on_repointed(ua, c, status);
+			ua_on_repointed(ua, c, status, sip);
 		break;
 	case nua_r_message:
 	case nua_r_info:
 		if (c && (status == 481 || status == 408))
 			log_info("space-%" PRIu64 " %s unreachable (%d)",
 				 c->space_id, c->user, status);
+		break;
+	case nua_r_method:
+		/* bye_after_timeout()'s handle, done with its answer. */
+		if (!c && status >= 200)
+			nua_handle_destroy(nh);
 		break;
 	case nua_r_shutdown:
 		if (status >= 200 && ua->shutdown_done)

@@ -149,7 +149,8 @@ void ua_end_space(struct sipua *ua, struct space *sp, const char *text,
 void ua_member_left(struct sipua *ua, struct call *c, const char *why);
 void ua_on_join(struct sipua *ua, nua_handle_t *nh, const char *user,
 		uint64_t id, const sip_t *sip);
-void ua_on_repointed(struct sipua *ua, struct call *c, int status);
+void ua_on_repointed(struct sipua *ua, struct call *c, int status,
+		     sip_t const *sip);
 void ua_on_resumed(struct sipua *ua, struct call *c, int status);
 void ua_on_start(struct sipua *ua, nua_handle_t *nh, const char *user,
 		 const sip_t *sip);

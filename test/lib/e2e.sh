@@ -115,7 +115,8 @@ sipp_start() {
 		-i 127.0.0.1 -p "$port" \
 		-key user "$user" -key target "$target" -d "$hold" \
 		-key rtp_port "${MEDIA_PORT:-40000}" \
-		-timeout 40s -timeout_error -recv_timeout 35000 \
+		-timeout "${SIPP_TIMEOUT:-40}s" -timeout_error \
+		-recv_timeout "${SIPP_RECV_TIMEOUT:-35000}" \
 		-trace_err -error_file "$E2E_DIR/$name.errors" \
 		-trace_msg -message_file "$E2E_DIR/$name.msg" \
 		"127.0.0.1:$SIP_PORT" >"$E2E_DIR/$name.out" 2>&1 &
@@ -143,9 +144,9 @@ sipp_run() {
 }
 
 # wait_for SQL EXPECTED: poll the database until the query gives EXPECTED.
-wait_for() {
-	local q=$1 want=$2 got i
-	for i in $(seq 1 100); do
+wait_for() { # QUERY WANT [SECONDS, 10]
+	local q=$1 want=$2 secs=${3:-10} got i
+	for i in $(seq 1 $((secs * 10))); do
 		got=$(sql "$q")
 		[ "$got" = "$want" ] && return 0
 		sleep 0.1

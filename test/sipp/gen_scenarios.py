@@ -220,7 +220,12 @@ ANS = ("contact", "cline", "mline", "dir")
 ENDED = "cause=200;text=.space ended by host"
 
 
+_names = set()
+
+
 def scenario(name, desc, body, refs=()):
+    assert name not in _names, "scenario %s defined twice" % name
+    _names.add(name)
     x = """<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <!-- %s
@@ -621,6 +626,48 @@ scenario("guest_relay",
          "Guest with a unicast audio offer (relay): joins after approval and stays until the host ends the space.",
          invite("join", caddr="127.0.0.1", mline=AUDIO) + PROV + RING +
          relay_200() + ACK + expect_bye(ENDED), ("rc", "rm", "rd", "reason"))
+
+# -- re-pointing faults (test/e2e/repoint_faults.sh) ------------------------
+def reinvite_refused(code, reason):
+    """A re-INVITE to the new group answered with an error, and its ACK."""
+    return """  <recv request="INVITE">
+    <action>
+      <ereg regexp="c=IN IP4 232\\.10\\.0\\.2/16" search_in="body" check_it="true" assign_to="sw0"/>
+    </action>
+  </recv>
+""" + OK_TO_REQ.replace("200 OK", "%d %s" % (code, reason)) + \
+        '  <recv request="ACK"/>\n'
+
+
+OPEN_JOIN = invite("join") + PROV + answer_200() + ACK
+scenario("host_switch_open",
+         "Host: start on news, /open, let guests in for 3 s, /switch sports, answer its re-INVITE, watch [hold] ms, BYE.",
+         START + command(2, "/open") + '  <pause milliseconds="3000"/>\n' +
+         command(3, "/switch sports") +
+         reinvite_answer("232\\.10\\.0\\.2", "sw") + HOLD + bye(4),
+         ANS + ("sw",))
+scenario("guest_open_switched",
+         "Guest: join an open space, be re-pointed to sports, stay until the end.",
+         OPEN_JOIN + reinvite_answer("232\\.10\\.0\\.2", "sw") +
+         expect_bye(ENDED), ANS + ("sw", "reason"))
+scenario("guest_glare",
+         "Guest: join an open space, answer the switch's re-INVITE with 491 (glare), answer the retry 0-2 s later with 200, stay until the end.",
+         OPEN_JOIN + reinvite_refused(491, "Request Pending") +
+         reinvite_answer("232\\.10\\.0\\.2", "sw") + expect_bye(ENDED),
+         ANS + ("sw0", "sw", "reason"))
+scenario("guest_gone",
+         "Guest: join an open space, answer the switch's re-INVITE with 481 (the dialog is gone here).",
+         OPEN_JOIN + reinvite_refused(481, "Call/Transaction Does Not Exist"),
+         ANS + ("sw0",))
+scenario("guest_silent",
+         "Guest: join an open space, never answer the switch's re-INVITE; when the server gives up (408) it sends BYE.",
+         OPEN_JOIN + """  <recv request="INVITE">
+    <action>
+      <ereg regexp="c=IN IP4 232\\.10\\.0\\.2/16" search_in="body" check_it="true" assign_to="sw0"/>
+    </action>
+  </recv>
+  <recv request="BYE" timeout="60000"/>
+""" + OK_TO_REQ, ANS + ("sw0",))
 
 VIDEO = "m=video [rtp_port] RTP/AVP 33\n      a=rtpmap:33 MP2T/90000\n      a=recvonly"
 scenario("host_relay_video",
