@@ -138,7 +138,7 @@ static int set_peers(struct parse *p, struct cfg *cfg, const char *v)
 static int set_warnings(struct parse *p, struct cfg *cfg, const char *v)
 {
 	char copy[256], *save = NULL, *tok;
-	unsigned n = 0, val;
+	unsigned n = 0, val = 0;
 
 	if (strlen(v) >= sizeof(copy))
 		return fail(p, "quota_warnings: the list is too long");
