@@ -21,6 +21,7 @@
 #include <libpq-fe.h>
 
 #include "server/log.h"
+#include "server/stats.h"
 
 struct db_result {
 	PGresult *res;
@@ -33,6 +34,7 @@ struct job {
 	char **params;
 	db_done_f *cb;
 	void *arg;
+	su_time64_t queued; /* for the metrics */
 };
 
 enum db_state { DB_DOWN, DB_CONNECTING, DB_UP };
@@ -87,6 +89,7 @@ static void fail_all(struct db *db, int error)
 	}
 	if ((j = db->busy)) {
 		db->busy = NULL;
+		tv_stats.db_errors++;
 		if (j->cb)
 			j->cb(j->arg, error, NULL);
 		job_free(db, j);
@@ -95,6 +98,7 @@ static void fail_all(struct db *db, int error)
 		db->head = j->next;
 		if (!db->head)
 			db->tail = &db->head;
+		tv_stats.db_errors++;
 		if (j->cb)
 			j->cb(j->arg, error, NULL);
 		job_free(db, j);
@@ -141,8 +145,13 @@ static void finish_job(struct db *db)
 
 	db->busy = NULL;
 	db->last = NULL;
-	if (db->failed)
+	if (db->failed) {
 		log_debug("statement failed: %s", PQerrorMessage(db->conn));
+		tv_stats.db_errors++;
+	}
+	if (j)
+		stats_observe(&tv_stats.db_query,
+			      (double)(su_monotime(NULL) - j->queued) / 1e9);
 	db->failed = 0;
 	if (j && j->cb)
 		j->cb(j->arg, error, error ? NULL : &r);
@@ -399,6 +408,7 @@ int db_exec(struct db *db, const char *sql, int nparams,
 	j->nparams = nparams;
 	j->cb = cb;
 	j->arg = arg;
+	j->queued = su_monotime(NULL);
 	if (!j->sql || (nparams && !j->params)) {
 		j->nparams = 0;
 		job_free(db, j);

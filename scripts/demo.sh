@@ -9,7 +9,7 @@ top=$PWD
 
 scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target tvspaced
+cmake --build build -j"$(nproc)" --target tvspaced --target tvspacectl
 
 PGDIR=$top/.demo/pg
 PGPORT=${TVSPACE_DEMO_PGPORT:-54320}

@@ -193,6 +193,8 @@ static int apply(struct parse *p, struct cfg *cfg, const char *key,
 	STR(guide);
 	STR(timezone);
 	STR(media_addr);
+	STR(control_socket);
+	STR(metrics_listen);
 #undef STR
 	if (strcmp(key, "trusted_peers") == 0)
 		return set_peers(p, cfg, v);
@@ -326,6 +328,7 @@ static void resolve(char *path, size_t size, const char *base)
 int cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen)
 {
 	char lineup[sizeof(cfg->lineup)], guide[sizeof(cfg->guide)];
+	char control[sizeof(cfg->control_socket)];
 	char *text;
 	size_t len;
 	int rc = textfile_read(path, 1 << 20, &text, &len, err, errlen);
@@ -334,6 +337,7 @@ int cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen)
 		return rc;
 	strcpy(lineup, cfg->lineup);
 	strcpy(guide, cfg->guide);
+	strcpy(control, cfg->control_socket);
 	rc = cfg_parse(cfg, text, len, err, errlen);
 	free(text);
 	if (rc == 0) {
@@ -341,6 +345,9 @@ int cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen)
 			resolve(cfg->lineup, sizeof(cfg->lineup), path);
 		if (strcmp(guide, cfg->guide) != 0)
 			resolve(cfg->guide, sizeof(cfg->guide), path);
+		if (strcmp(control, cfg->control_socket) != 0)
+			resolve(cfg->control_socket,
+				sizeof(cfg->control_socket), path);
 	}
 	return rc;
 }

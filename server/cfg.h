@@ -43,7 +43,9 @@ struct cfg {
 	enum cfg_grab_policy grab_policy;
 	enum cfg_host_lost host_lost;
 	enum cfg_auto_admit auto_admit;
-	int log_level; /* syslog level, default LOG_INFO */
+	char control_socket[108]; /* tvspacectl's Unix socket, "" for none */
+	char metrics_listen[64];  /* "127.0.0.1:9464" for /metrics, "" none */
+	int log_level;            /* syslog level, default LOG_INFO */
 	bool log_syslog;
 };
 

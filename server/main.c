@@ -20,6 +20,7 @@
 
 #include "db/db.h"
 #include "db/store.h"
+#include "server/admin.h"
 #include "server/catalog.h"
 #include "server/cfg.h"
 #include "server/guide.h"
@@ -43,6 +44,7 @@ struct daemon {
 	struct space_mgr *mgr;
 	struct media *media;
 	struct sipua *ua;
+	struct admin *admin; /* control socket and metrics */
 	int sigfd;
 	su_timer_t *drain;    /* shutdown: waits for the store */
 	su_timer_t *deadline; /* shutdown: the most it may take */
@@ -92,6 +94,7 @@ static void restored(void *arg, int error)
 	log_notice("ready: %u live spaces, %u channels",
 		   space_mgr_count(d->mgr), catalog_channel_count(d->cat));
 	d->ready = true;
+	admin_attach(d->admin, d->mgr, d->ua);
 }
 
 static void usage_row(void *arg, const char *service, unsigned seconds)
@@ -271,22 +274,22 @@ static void reloaded(void *arg, int error)
 
 /* SIGHUP: the lineup, the guide and the services again, without touching
  * the live spaces (they keep their channel and service by id). */
-static void reload(struct daemon *d)
+static int reload(struct daemon *d)
 {
 	char err[256];
 
 	if (!d->ready || d->next_cat) {
 		log_warn("reload: not now (starting, or a reload under way)");
-		return;
+		return -EBUSY;
 	}
 	d->next_cat = catalog_create(d->home);
 	if (!d->next_cat)
-		return;
+		return -ENOMEM;
 	if (lineup_load(d->next_cat, d->cfg.lineup, err, sizeof(err)) < 0) {
 		log_err("reload: lineup %s: %s; keeping the old one",
 			d->cfg.lineup, err);
 		d->next_cat = catalog_destroy(d->next_cat);
-		return;
+		return -EINVAL;
 	}
 	if (d->cfg.guide[0]) {
 		d->next_guide = guide_create(d->home);
@@ -299,6 +302,16 @@ static void reload(struct daemon *d)
 	}
 	if (store_load_services(d->db, d->next_cat, reloaded, d) < 0)
 		reloaded(d, -ENOTCONN);
+	return 0;
+}
+
+/* tvspacectl reload */
+static int reload_cmd(void *arg)
+{
+	struct daemon *d = arg;
+
+	log_notice("reload asked on the control socket");
+	return reload(d);
 }
 
 static int on_signal(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
@@ -488,6 +501,23 @@ int main(int argc, char **argv)
 		if (start_generated(&d, d.cat) < 0)
 			return 1;
 	}
+	if (!d.migrate_only &&
+	    (d.cfg.control_socket[0] || d.cfg.metrics_listen[0])) {
+		struct admin_deps ad = {
+		    .root = d.root,
+		    .media = d.media,
+		    .version = TVSPACE_VERSION,
+		    .reload = reload_cmd,
+		    .arg = &d,
+		};
+
+		d.admin = admin_create(d.home, &ad, d.cfg.control_socket,
+				       d.cfg.metrics_listen, err, sizeof(err));
+		if (!d.admin) {
+			log_err("%s", err);
+			return 1;
+		}
+	}
 	if (setup_signals(&d) < 0) {
 		log_err("cannot set up signal handling");
 		return 1;
@@ -508,6 +538,7 @@ int main(int argc, char **argv)
 		su_timer_destroy(d.drain);
 	if (d.deadline)
 		su_timer_destroy(d.deadline);
+	d.admin = admin_destroy(d.admin);
 	d.db = db_destroy(d.db);
 	d.ua = sipua_destroy(d.ua);
 	d.mgr = space_mgr_destroy(d.mgr);

@@ -40,6 +40,7 @@ void ua_refuse(struct sipua *ua, nua_handle_t *nh, int status,
 		log_info("key command refused: %d %s", status, why);
 		return;
 	}
+	stats_refusal((unsigned)status);
 	ta_start(ta, tag, value);
 	nua_respond(nh, status, phrase, NUTAG_WITH_THIS(ua->nua),
 		    SIPTAG_WARNING_STR(ua_warning(home, ua, why)), ta_tags(ta));
@@ -53,6 +54,7 @@ void ua_refuse_later(struct sipua *ua, nua_handle_t *nh, int status,
 {
 	su_home_t home[1] = {SU_HOME_INIT(home)};
 
+	stats_refusal((unsigned)status);
 	nua_respond(nh, status, phrase,
 		    SIPTAG_WARNING_STR(ua_warning(home, ua, why)),
 		    TAG_IF(status == 503, SIPTAG_RETRY_AFTER_STR(RETRY_AFTER)),
@@ -295,8 +297,10 @@ void ua_call_accept(struct call *c)
 		 c->space_id, c->user, space_role_str(c->member->role), ch->id,
 		 space_delivery_str(c->member->delivery), c->call_id);
 	ua_space_changed(ua, sp, false);
-	if (c->member->role != SPACE_HOST)
+	if (c->member->role != SPACE_HOST) {
+		tv_stats.joins++;
 		ua_send_history(c);
+	}
 	su_home_deinit(home);
 }
 

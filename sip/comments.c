@@ -111,6 +111,7 @@ static void comment_stored(void *arg, int error)
 	else {
 		nua_respond(cm->nh, SIP_200_OK, NUTAG_WITH_SAVED(cm->saved),
 			    TAG_END());
+		tv_stats.comments++;
 		for (struct space_member *m = sp ? space_members(sp) : NULL; m;
 		     m = m->next) {
 			struct call *to = m->handle;

@@ -76,6 +76,7 @@ static void switch_stored(void *arg, int error)
 	if (sp) {
 		log_info("space-%" PRIu64 " switched to %s by %s", d->space_id,
 			 space_channel(sp)->id, d->by);
+		tv_stats.switches++;
 	}
 	/* The host's 200 first, then the re-INVITEs: the answer says the
 	 * switch is committed, the re-INVITEs carry it out. */
@@ -192,37 +193,56 @@ static void cmd_switch(struct sipua *ua, nua_handle_t *nh, struct call *c,
 		switch_stored(d, err);
 }
 
-/* Take @a m out of the space on the host's word (/kick, REFER method=BYE):
- * a pending joiner is declined, a guest gets BYE. */
-static void remove_member(struct sipua *ua, struct call *by,
-			  struct space_member *m)
+/* Take @a m out of its space on the word of @a by ("host", the host's
+ * /kick or REFER method=BYE, or "operator"): a pending joiner is declined,
+ * a guest gets BYE. */
+static void remove_member(struct sipua *ua, struct space_member *m,
+			  const char *who, const char *by)
 {
+	struct space *sp = m->space;
+	uint64_t id = space_id(sp);
 	struct call *k = m->handle;
+	char why[64], reason[96];
 
-	log_info("space-%" PRIu64 " %s removed by %s", by->space_id, m->user,
-		 by->user);
+	snprintf(why, sizeof(why), "removed by %s", by);
+	snprintf(reason, sizeof(reason),
+		 "SIP;cause=200;text=\"removed by the %s\"", by);
+	log_info("space-%" PRIu64 " %s removed by %s", id, m->user, who);
 	if (m->role == SPACE_PENDING) {
 		if (k) {
 			ua_refuse_later(ua, k->nh, SIP_603_DECLINE,
-					"the host declined the request");
+					strcmp(by, "host") == 0
+					    ? "the host declined the request"
+					    : "declined by the operator");
 			k->phase = CALL_GONE;
 			ua_call_unlink(k);
 		}
 		space_member_remove(m);
-		ua_space_changed(ua, by->member->space, false);
+		ua_space_changed(ua, sp, false);
 		return;
 	}
 	if (!k) {
-		store_member_leave(ua->db, by->space_id, m->user,
-				   "removed by host", NULL, NULL);
+		store_member_leave(ua->db, id, m->user, why, NULL, NULL);
 		space_member_remove(m);
+		ua_space_changed(ua, sp, false);
 		return;
 	}
-	ua_member_left(ua, k, "removed by host");
+	ua_member_left(ua, k, why);
 	k->phase = CALL_GONE;
-	nua_bye(k->nh,
-		SIPTAG_REASON_STR("SIP;cause=200;text=\"removed by the host\""),
-		TAG_END());
+	nua_bye(k->nh, SIPTAG_REASON_STR(reason), TAG_END());
+}
+
+int sipua_kick(struct sipua *ua, unsigned long long id, const char *user)
+{
+	struct space *sp = space_find(ua->mgr, id);
+	struct space_member *m = sp ? space_member_by_user(sp, user) : NULL;
+
+	if (!m)
+		return -ENOENT;
+	if (m->role == SPACE_HOST)
+		return -EPERM;
+	remove_member(ua, m, "the operator", "operator");
+	return 0;
 }
 
 static void cmd_kick(struct sipua *ua, nua_handle_t *nh, struct call *c,
@@ -240,7 +260,7 @@ static void cmd_kick(struct sipua *ua, nua_handle_t *nh, struct call *c,
 		return;
 	}
 	ua_reply(ua, nh, SIP_200_OK, NULL);
-	remove_member(ua, c, m);
+	remove_member(ua, m, c->user, "host");
 }
 
 /* Store a move of the remote the core has made (handover, grab), then
@@ -764,7 +784,7 @@ void ua_on_refer(struct sipua *ua, nua_handle_t *nh, struct call *c,
 		}
 		nua_respond(nh, SIP_202_ACCEPTED, NUTAG_WITH_THIS(ua->nua),
 			    TAG_END());
-		remove_member(ua, c, m);
+		remove_member(ua, m, c->user, "host");
 		refer_outcome(nh, ev, SIP_200_OK);
 		return;
 	}

@@ -107,6 +107,16 @@ void ua_end_space(struct sipua *ua, struct space *sp, const char *text,
 	}
 }
 
+int sipua_end_space(struct sipua *ua, unsigned long long id, const char *text)
+{
+	struct space *sp = space_find(ua->mgr, id);
+
+	if (!sp)
+		return -ENOENT;
+	ua_end_space(ua, sp, text, NULL);
+	return 0;
+}
+
 /* A guest is gone (BYE, kick, failure): stored, and out of the core. */
 void ua_member_left(struct sipua *ua, struct call *c, const char *why)
 {
@@ -160,6 +170,7 @@ void ua_repoint(struct call *c)
 	if (!sdp)
 		goto out;
 	c->reinvite_out = true;
+	c->repoint_sent = su_monotime(NULL);
 	c->repoint_again = false;
 	sent = true;
 	nua_invite(c->nh,
@@ -226,6 +237,10 @@ void ua_on_repointed(struct sipua *ua, struct call *c, int status,
 {
 	if (status < 200)
 		return;
+	if (status < 300)
+		stats_observe(&tv_stats.repoint,
+			      (double)(su_monotime(NULL) - c->repoint_sent) /
+				  1e9);
 	if (status == 491) {
 		/* RFC 3261 §14.1: we do not own the Call-ID, so wait a random
 		 * 0 to 2 s before trying again. */
@@ -298,6 +313,7 @@ static void start_done(struct call *c, int error, uint64_t id)
 	c->member = space_host(sp);
 	log_info("space-%" PRIu64 " started by %s (service %s)", id, c->user,
 		 c->plan.service->id);
+	tv_stats.starts++;
 	ua_call_accept(c);
 }
 

@@ -44,4 +44,11 @@ void sipua_shutdown(struct sipua *ua, void (*done)(void *arg), void *arg);
 /** Free everything; NULL is fine. */
 struct sipua *sipua_destroy(struct sipua *ua);
 
+/** End live space @a id on the operator's word: every member, the host
+ * too, gets BYE with Reason @a text.  -ENOENT when there is no such space. */
+int sipua_end_space(struct sipua *ua, unsigned long long id, const char *text);
+/** Remove @a user from space @a id on the operator's word, as the host's
+ * /kick does.  -ENOENT for no such space or member, -EPERM for the host. */
+int sipua_kick(struct sipua *ua, unsigned long long id, const char *user);
+
 #endif

@@ -31,6 +31,7 @@
 #include "server/guide.h"
 #include "server/log.h"
 #include "server/space.h"
+#include "server/stats.h"
 #include "sip/confinfo.h"
 #include "sip/ident.h"
 #include "sip/sdpneg.h"
@@ -96,9 +97,10 @@ struct call {
 	struct call *sub_next;        /* in ua->subs */
 	enum space_delivery delivery; /* kept for a personal session */
 	unsigned pt;
-	bool reinvite_out;  /* our re-INVITE awaits its answer */
-	bool repoint_again; /* the channel changed meanwhile */
-	su_timer_t *glare;  /* RFC 3261 §14.1 retry after 491 */
+	bool reinvite_out;        /* our re-INVITE awaits its answer */
+	su_time64_t repoint_sent; /* when it went, for the metrics */
+	bool repoint_again;       /* the channel changed meanwhile */
+	su_timer_t *glare;        /* RFC 3261 §14.1 retry after 491 */
 	/* The dialog, as stored for a restart (RFC 3261 §12). */
 	char *call_id, *local_tag, *remote_tag;
 	char *local_uri, *remote_uri, *remote_target, *route_set;

@@ -669,6 +669,20 @@ scenario("guest_silent",
   <recv request="BYE" timeout="60000"/>
 """ + OK_TO_REQ, ANS + ("sw0",))
 
+# -- the operator (test/e2e/admin.sh) -------------------------------------
+OP_ENDED = "cause=200;text=.space ended by the operator"
+scenario("host_open_operator",
+         "Host: start on news, /open, stay until the operator ends the space (BYE with Reason).",
+         START + command(2, "/open") + expect_bye(OP_ENDED),
+         ANS + ("reason",))
+scenario("guest_open_kicked",
+         "Guest: join an open space, stay until the operator removes it (BYE with Reason).",
+         OPEN_JOIN + expect_bye("cause=200;text=.removed by the operator"),
+         ANS + ("reason",))
+scenario("guest_open_operator",
+         "Guest: join an open space, stay until the operator ends the space (BYE with Reason).",
+         OPEN_JOIN + expect_bye(OP_ENDED), ANS + ("reason",))
+
 VIDEO = "m=video [rtp_port] RTP/AVP 33\n      a=rtpmap:33 MP2T/90000\n      a=recvonly"
 scenario("host_relay_video",
          "Host with a unicast MP2T offer (relay): start on news, the server's transport stream file, BYE after [hold] ms.",
