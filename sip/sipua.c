@@ -205,6 +205,8 @@ static void event_cb(nua_event_t event, int status, char const *phrase,
 			nua_handle_destroy(nh);
 		break;
 	case nua_r_shutdown:
+		if (status >= 200)
+			ua->shutdown_final = true;
 		if (status >= 200 && ua->shutdown_done)
 			ua->shutdown_done(ua->shutdown_arg);
 		break;
@@ -256,8 +258,13 @@ static void ua_destructor(void *arg)
 
 	if (ua->tick)
 		su_timer_destroy(ua->tick);
-	if (ua->nua)
+	/* nua may only be destroyed once its shutdown has completed; a
+	 * second signal or the shutdown deadline stops the daemon before
+	 * that, and the stack's memory goes with the process. */
+	if (ua->nua && ua->shutdown_final)
 		nua_destroy(ua->nua);
+	else if (ua->nua)
+		log_warn("stopping before the SIP stack finished its shutdown");
 }
 
 /* host[:port] of the listen URL, for our Contact. */

@@ -56,6 +56,7 @@ struct sipua {
 	char hostport[160]; /* where we are reached: for Contact */
 	void (*shutdown_done)(void *arg);
 	void *shutdown_arg;
+	bool shutdown_final; /* nua_r_shutdown said it is done */
 	void (*restore_done)(void *arg, int error);
 	void *restore_arg;
 };
