@@ -199,7 +199,7 @@ static int cmd_channels(struct admin *a, FILE *out, int json)
 
 	fputs(json ? "ok\n["
 		   : "ok\nNO  ID           NAME                 MEDIA "
-		     " PT  GROUP                 SOURCE\n",
+		     " PT  GROUP             SOURCE\n",
 	      out);
 	for (unsigned i = 0; i < n; i++) {
 		const struct channel *ch = catalog_channel_at(cat, i);

@@ -58,21 +58,25 @@ struct daemon {
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: tvspaced [OPTION]...\n"
-		"The tvspace IPTV application server: shared viewing spaces "
-		"over SIP.\n\n"
-		"  -c, --config FILE     read the configuration FILE\n"
-		"  -l, --listen SIP-URL  SIP address to serve (default "
-		"sip:127.0.0.1:5060, UDP and TCP)\n"
-		"  -d, --db CONNINFO     PostgreSQL connection string\n"
-		"  -L, --lineup FILE     channel lineup (M3U)\n"
-		"  -D, --domain NAME     domain of the factory and space URIs\n"
-		"  -m, --migrate         apply the database schema and exit\n"
-		"  -v, --verbose         log at debug level\n"
-		"  -h, --help            print this help and exit\n"
-		"  -V, --version         print the version and exit\n\n"
-		"Options given here override the configuration file.\n");
+	fprintf(
+	    out,
+	    "Usage: tvspaced [OPTION]...\n"
+	    "The tvspace IPTV application server: shared viewing spaces "
+	    "over SIP.\n\n"
+	    "  -c, --config FILE     read the configuration FILE\n"
+	    "  -l, --listen SIP-URL  SIP address to serve (default "
+	    "sip:127.0.0.1:5060, UDP and TCP)\n"
+	    "  -d, --db CONNINFO     PostgreSQL connection string\n"
+	    "  -L, --lineup FILE     channel lineup (M3U)\n"
+	    "  -D, --domain NAME     domain of the factory and space URIs\n"
+	    "  -m, --migrate         apply the database schema and exit\n"
+	    "  -t, --check           check the configuration, lineup, guide "
+	    "and channel\n"
+	    "                        sources, say what is wrong, and exit\n"
+	    "  -v, --verbose         log at debug level\n"
+	    "  -h, --help            print this help and exit\n"
+	    "  -V, --version         print the version and exit\n\n"
+	    "Options given here override the configuration file.\n");
 }
 
 static void fatal_stop(struct daemon *d, int code)
@@ -386,6 +390,7 @@ int main(int argc, char **argv)
 	    {"lineup", required_argument, NULL, 'L'},
 	    {"domain", required_argument, NULL, 'D'},
 	    {"migrate", no_argument, NULL, 'm'},
+	    {"check", no_argument, NULL, 't'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
@@ -396,8 +401,9 @@ int main(int argc, char **argv)
 	struct daemon d = {.sigfd = -1};
 	char err[256];
 	int opt, verbose = 0;
+	bool check_only = false;
 
-	while ((opt = getopt_long(argc, argv, "c:l:d:L:D:mvhV", opts, NULL)) !=
+	while ((opt = getopt_long(argc, argv, "c:l:d:L:D:mtvhV", opts, NULL)) !=
 	       -1) {
 		switch (opt) {
 		case 'c':
@@ -417,6 +423,9 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			d.migrate_only = true;
+			break;
+		case 't':
+			check_only = true;
 			break;
 		case 'v':
 			verbose = 1;
@@ -500,6 +509,18 @@ int main(int argc, char **argv)
 		}
 		if (start_generated(&d, d.cat) < 0)
 			return 1;
+	}
+	if (check_only) {
+		/* Everything that needs no database has been read. */
+		printf("tvspaced: %s: configuration OK; lineup %s: %u "
+		       "channels; guide: %u programmes\n",
+		       config ? config : "(no file)", d.cfg.lineup,
+		       catalog_channel_count(d.cat), guide_count(d.guide));
+		d.media = media_destroy(d.media);
+		su_root_destroy(d.root);
+		su_home_deinit(d.home);
+		su_deinit();
+		return 0;
 	}
 	if (!d.migrate_only &&
 	    (d.cfg.control_socket[0] || d.cfg.metrics_listen[0])) {
