@@ -221,11 +221,13 @@ ENDED = "cause=200;text=.space ended by host"
 
 
 _names = set()
+_pack = []  # (name, description) for README.md
 
 
 def scenario(name, desc, body, refs=()):
     assert name not in _names, "scenario %s defined twice" % name
     _names.add(name)
+    _pack.append((name, desc))
     x = """<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <!-- %s
@@ -746,3 +748,49 @@ scenario("host_relay_keys",
          relay_200().replace('<ereg regexp="a=sendonly" search_in="body" check_it="true" assign_to="rd"/>',
                              '<ereg regexp="a=rtpmap:101 telephone-event/8000" search_in="body" check_it="true" assign_to="rd"/>') +
          ACK + HOLD + bye(2), ("rc", "rm", "rd"))
+
+
+# -- the pack's index -------------------------------------------------------
+def command(name):
+    """How QA runs NAME against a server on 127.0.0.1:5060 (scripts/demo.sh)."""
+    base = "sipp -sf test/sipp/%s.xml -i 127.0.0.1" % name
+    if name.startswith("bench_guest"):
+        return base + " -m 100 -r 20 -p 5094 -key target space-1 127.0.0.1:5060"
+    if name.startswith("host") or name.startswith("bench_host"):
+        args = "-m 1 -p 5091 -key user alice -key target share -d 5000"
+    elif name == "invitee":
+        args = "-m 1 -p 5093 -key user carol -key target x"
+    elif name.startswith("subscriber") or name.startswith("stray"):
+        args = "-m 1 -p 5093 -key user carol -key target space-1"
+    else:
+        args = "-m 1 -p 5092 -key user bob -key target space-1"
+    if "relay" in name:
+        args += " -key rtp_port 41000"
+    return "%s %s 127.0.0.1:5060" % (base, args)
+
+
+with open("README.md", "w") as f:
+    f.write("""# SIPp scenario pack
+
+Every scenario the end-to-end tests drive tvspaced with, for QA to run by
+hand against a server (`scripts/demo.sh` serves `sip:127.0.0.1:5060`; its
+users are alice, bob, carol, dave, erin and frank).  Generated with this
+file by `gen_scenarios.py`; do not edit either by hand.
+
+Keys: `user` is who the party is (the demo trusts the From of loopback
+requests), `target` the request URI's user (`share` starts a space,
+`space-N` joins space N), `rtp_port` where a relay party receives RTP;
+`-d` is the pause of `<pause/>` (how long a party watches).  A host and
+its guests run in separate shells; a host that admits (`host_allow`)
+waits for its guest's join request.  `bench_guest` with `-m N -r R` is the
+load scenario: N guests g1..gN joining an open space (`host_open` or
+`bench_host`) at R a second.
+
+| scenario | what it does |
+|---|---|
+""")
+    for name, desc in _pack:
+        f.write("| `%s` | %s |\n" % (name, desc.replace("|", "\\|")))
+    f.write("\n## Commands\n\n")
+    for name, _ in _pack:
+        f.write("    %s\n" % command(name))
