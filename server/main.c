@@ -151,6 +151,7 @@ static void services_loaded(void *arg, int error)
 		return;
 	}
 	space_mgr_set_admission_timeout(d->mgr, d->cfg.admission_timeout);
+	space_mgr_set_host_grace(d->mgr, d->cfg.host_grace);
 	/* Played time of today so far, so the daily limit holds across a
 	 * restart. */
 	space_mgr_new_day(d->mgr, cfg_day_start(now));

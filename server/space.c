@@ -27,6 +27,8 @@ struct space {
 	unsigned next_request; /* N of the next "/allow N" */
 	unsigned next_seq;     /* admission order */
 	struct space_member *members;
+	char *lost_host; /* whose return the space waits for, or NULL */
+	int64_t lost_at;
 };
 
 struct booked {
@@ -43,6 +45,7 @@ struct space_mgr {
 	struct space *spaces;
 	unsigned n_spaces;
 	unsigned admission_timeout;
+	unsigned host_grace;
 };
 
 static const char *const verdict_text[] = {
@@ -61,6 +64,7 @@ static const char *const verdict_text[] = {
     [SPACE_NO_SUCH_USER] = "no such member",
     [SPACE_LIMIT_REACHED] = "daily limit reached",
     [SPACE_HOST_ALREADY] = "already the host",
+    [SPACE_NO_HOST] = "the host is away; wait for them or for the next host",
 };
 
 const char *space_verdict_str(enum space_verdict v)
@@ -97,6 +101,7 @@ struct space_mgr *space_mgr_create(su_home_t *parent, const struct catalog *cat)
 		return NULL;
 	mgr->cat = cat;
 	mgr->admission_timeout = 60;
+	mgr->host_grace = 60;
 	return mgr;
 }
 
@@ -459,7 +464,8 @@ enum space_verdict space_join(struct space *sp, const char *user,
 
 	if (space_member_by_user(sp, user))
 		return SPACE_ALREADY_MEMBER;
-	if (space_count(sp) >= space_capacity(sp))
+	/* A lost host's seat is kept for its return. */
+	if (space_count(sp) + (sp->lost_host ? 1u : 0u) >= space_capacity(sp))
 		return SPACE_FULL;
 	if (!ch)
 		return SPACE_UNKNOWN_CHANNEL;
@@ -540,8 +546,10 @@ struct space_member *space_mgr_expired(const struct space_mgr *mgr, int64_t now)
 {
 	int64_t limit = (int64_t)mgr->admission_timeout;
 
+	/* Without a host, joiners wait for the next one. */
 	for (struct space *sp = mgr->spaces; sp; sp = sp->next)
-		for (struct space_member *m = sp->members; m; m = m->next)
+		for (struct space_member *m = sp->members; m && !sp->lost_host;
+		     m = m->next)
 			if (m->role == SPACE_PENDING && now - m->since >= limit)
 				return m;
 	return NULL;
@@ -552,7 +560,17 @@ int64_t space_mgr_next_deadline(const struct space_mgr *mgr, int64_t now)
 	int64_t best = -1;
 	int64_t limit = (int64_t)mgr->admission_timeout;
 
-	for (struct space *sp = mgr->spaces; sp; sp = sp->next)
+	for (struct space *sp = mgr->spaces; sp; sp = sp->next) {
+		if (sp->lost_host) {
+			int64_t left =
+			    sp->lost_at + (int64_t)mgr->host_grace - now;
+
+			if (left < 0)
+				left = 0;
+			if (best < 0 || left < best)
+				best = left;
+			continue;
+		}
 		for (struct space_member *m = sp->members; m; m = m->next) {
 			int64_t left;
 
@@ -564,6 +582,7 @@ int64_t space_mgr_next_deadline(const struct space_mgr *mgr, int64_t now)
 			if (best < 0 || left < best)
 				best = left;
 		}
+	}
 	return best;
 }
 
@@ -643,6 +662,8 @@ enum space_verdict space_grab(struct space *sp, const char *user, bool at_once,
 		return SPACE_NOT_MEMBER;
 	if (m->role == SPACE_HOST)
 		return SPACE_HOST_ALREADY;
+	if (sp->lost_host)
+		return SPACE_NO_HOST;
 	if (at_once) {
 		pass_remote(sp, m);
 		*ret_request = 0;
@@ -677,6 +698,99 @@ enum space_verdict space_grab_answer(struct space *sp, unsigned request,
 	else
 		m->grab = 0;
 	return SPACE_OK;
+}
+
+void space_mgr_set_host_grace(struct space_mgr *mgr, unsigned seconds)
+{
+	mgr->host_grace = seconds;
+}
+
+int space_lose_host(struct space *sp, const char *user, int64_t now)
+{
+	struct space_member *host = space_host(sp);
+	const char *name = user ? user : host ? host->user : NULL;
+	char *who = name ? su_strdup(sp->home, name) : NULL;
+
+	if (!who)
+		return -ENOENT;
+	if (host)
+		space_member_remove(host);
+	for (struct space_member *x = sp->members; x; x = x->next)
+		x->grab = 0; /* they were asking the lost host */
+	su_free(sp->home, sp->lost_host);
+	sp->lost_host = who;
+	sp->lost_at = now;
+	return 0;
+}
+
+const char *space_lost_host(const struct space *sp)
+{
+	return sp->lost_host;
+}
+
+/* A host again: joiners waiting are asked of it from now. */
+static void host_found(struct space *sp, int64_t now)
+{
+	su_free(sp->home, sp->lost_host);
+	sp->lost_host = NULL;
+	for (struct space_member *x = sp->members; x; x = x->next)
+		if (x->role == SPACE_PENDING)
+			x->since = now;
+}
+
+enum space_verdict space_host_back(struct space *sp, const char *user,
+				   const struct space_offer *offer,
+				   void *handle, int64_t now,
+				   struct space_member **ret_member)
+{
+	const struct channel *ch = space_channel(sp);
+	const struct service *own;
+	struct space_member *m;
+	int pt;
+
+	if (!sp->lost_host || !su_strmatch(sp->lost_host, user))
+		return SPACE_NOT_HOST;
+	if (!ch)
+		return SPACE_UNKNOWN_CHANNEL;
+	pt = common_pt(offer, ch);
+	if (pt < 0)
+		return SPACE_MEDIA_MISMATCH;
+	own = catalog_user_service(sp->mgr->cat, user);
+	m = member_new(sp, user, own ? own->id : NULL, SPACE_HOST,
+		       offer_delivery(offer), (unsigned)pt, offer->addr,
+		       offer->port);
+	if (!m)
+		return SPACE_FULL;
+	m->handle = handle;
+	m->since = now;
+	m->seq = sp->next_seq++;
+	member_link(sp, m);
+	host_found(sp, now);
+	*ret_member = m;
+	return SPACE_OK;
+}
+
+struct space *space_mgr_host_gone(const struct space_mgr *mgr, int64_t now)
+{
+	for (struct space *sp = mgr->spaces; sp; sp = sp->next)
+		if (sp->lost_host &&
+		    now - sp->lost_at >= (int64_t)mgr->host_grace)
+			return sp;
+	return NULL;
+}
+
+struct space_member *space_promote(struct space *sp, int64_t now)
+{
+	struct space_member *best = NULL;
+
+	for (struct space_member *m = sp->members; m; m = m->next)
+		if (m->role == SPACE_GUEST && (!best || m->seq < best->seq))
+			best = m;
+	if (!best)
+		return NULL;
+	best->role = SPACE_HOST;
+	host_found(sp, now);
+	return best;
 }
 
 enum space_verdict space_set_open(struct space *sp, const char *by, bool open)

@@ -33,6 +33,7 @@ enum space_verdict {
 	SPACE_NO_SUCH_USER,    /* the user named is not in the space */
 	SPACE_LIMIT_REACHED,   /* no playback left today */
 	SPACE_HOST_ALREADY,    /* the host asked for the remote it holds */
+	SPACE_NO_HOST,         /* the host is lost; nobody to ask yet */
 };
 
 /** A short text a person can read, for Warning headers and logs. */
@@ -207,6 +208,31 @@ struct space_member *space_grabber(const struct space *sp, unsigned request);
  * to its asker; denied, the request is dropped.  SPACE_NO_SUCH_REQUEST. */
 enum space_verdict space_grab_answer(struct space *sp, unsigned request,
 				     bool allow, struct space_member **ret);
+/* -- when the host is lost (PROTOCOL.md) --------------------------------- */
+
+/** Seconds a lost host has to come back (host_grace, default 60). */
+void space_mgr_set_host_grace(struct space_mgr *mgr, unsigned seconds);
+/** The host's dialog failed (or, after a restart, the space has no host):
+ * the host member goes, the space plays on without one and keeps the seat
+ * of @a user (the host's, when NULL) for the grace.  Pending joiners wait
+ * without expiring.  0, -ENOENT with neither a host nor @a user. */
+int space_lose_host(struct space *sp, const char *user, int64_t now);
+/** The user whose return the space waits for, or NULL when it has a host. */
+const char *space_lost_host(const struct space *sp);
+/** The lost host dials in again within the grace: a member again, host at
+ * once, admitted after the guests (its seq is new).  SPACE_NOT_HOST for
+ * anyone else. */
+enum space_verdict space_host_back(struct space *sp, const char *user,
+				   const struct space_offer *offer,
+				   void *handle, int64_t now,
+				   struct space_member **ret_member);
+/** A space whose lost host's grace is over, or NULL. */
+struct space *space_mgr_host_gone(const struct space_mgr *mgr, int64_t now);
+/** The earliest-admitted guest becomes host; NULL (and nothing changes)
+ * when there is no guest.  Pending joiners' admission time starts again:
+ * they are asked of the new host. */
+struct space_member *space_promote(struct space *sp, int64_t now);
+
 /** @a by (the host) opens or closes the space to joiners. */
 enum space_verdict space_set_open(struct space *sp, const char *by, bool open);
 /** Seconds played from start to @a now. */

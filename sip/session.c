@@ -117,6 +117,113 @@ int sipua_end_space(struct sipua *ua, unsigned long long id, const char *text)
 	return 0;
 }
 
+/* -- when the host is lost ------------------------------------------------ */
+
+static void ask_pending(struct space *sp)
+{
+	for (struct space_member *m = space_members(sp); m; m = m->next)
+		if (m->role == SPACE_PENDING)
+			ua_tell_host(sp,
+				     "join request %u from %s; reply /allow %u "
+				     "or /deny %u",
+				     m->request, m->user, m->request,
+				     m->request);
+}
+
+struct promotion {
+	struct sipua *ua;
+	uint64_t space_id;
+	char user[USER_MAX], lost[USER_MAX];
+};
+
+/* The new host is committed: now everyone is told, and joiners who
+ * waited are asked of it. */
+static void promoted(void *arg, int error)
+{
+	struct promotion *p = arg;
+	struct sipua *ua = p->ua;
+	struct space *sp = space_find(ua->mgr, p->space_id);
+	struct space_member *host = sp ? space_host(sp) : NULL;
+	char text[2 * USER_MAX + 64];
+
+	if (error)
+		log_err("space-%" PRIu64 " new host %s not stored (%s)",
+			p->space_id, p->user, strerror(-error));
+	if (host && su_strmatch(host->user, p->user)) {
+		snprintf(text, sizeof(text),
+			 "%s holds the remote now: %s did not come back",
+			 p->user, p->lost);
+		ua_tell_all(sp, NULL, text);
+		ask_pending(sp);
+		ua_space_changed(ua, sp, false);
+	}
+	su_free(ua->home, p);
+}
+
+void ua_host_grace_over(struct sipua *ua, struct space *sp)
+{
+	uint64_t id = space_id(sp);
+	struct promotion *p = su_zalloc(ua->home, sizeof(*p));
+	struct space_member *m;
+
+	if (!p) {
+		ua_end_space(ua, sp, "the host did not come back", NULL);
+		return;
+	}
+	snprintf(p->lost, sizeof(p->lost), "%s", space_lost_host(sp));
+	if (ua->cfg->host_lost == CFG_HOST_LOST_END ||
+	    !(m = space_promote(sp, ua_now_s()))) {
+		log_notice("space-%" PRIu64 " ends: its host %s did not come "
+			   "back",
+			   id, p->lost);
+		su_free(ua->home, p);
+		ua_end_space(ua, sp, "the host did not come back", NULL);
+		return;
+	}
+	log_notice("space-%" PRIu64 " %s promoted to host: %s did not come "
+		   "back",
+		   id, m->user, p->lost);
+	p->ua = ua;
+	p->space_id = id;
+	snprintf(p->user, sizeof(p->user), "%s", m->user);
+	if (store_space_update(ua->db, id, NULL, m->user, NULL, promoted, p) <
+	    0)
+		promoted(p, -ENOTCONN);
+}
+
+void ua_member_failed(struct sipua *ua, struct call *c, const char *why)
+{
+	struct space_member *m = c->member;
+	struct space *sp;
+	uint64_t id;
+	char text[256];
+
+	if (!m)
+		return;
+	if (m->role != SPACE_HOST) {
+		ua_member_left(ua, c, why);
+		return;
+	}
+	sp = m->space;
+	id = space_id(sp);
+	log_notice("space-%" PRIu64 " host %s lost (%s) call-id %s; %u s to "
+		   "come back",
+		   id, c->user, why, c->call_id ? c->call_id : "-",
+		   ua->cfg->host_grace);
+	store_member_leave(ua->db, id, c->user, "host lost", NULL, NULL);
+	ua_call_stop_media(c);
+	ua_call_unlink(c);
+	space_lose_host(sp, c->user, ua_now_s());
+	snprintf(text, sizeof(text),
+		 "the host %s is unreachable; the space waits %u s for them "
+		 "to come back",
+		 c->user, ua->cfg->host_grace);
+	ua_tell_all(sp, NULL, text);
+	ua_space_changed(ua, sp, false);
+	if (!ua->cfg->host_grace)
+		ua_host_grace_over(ua, sp);
+}
+
 /* A guest is gone (BYE, kick, failure): stored, and out of the core. */
 void ua_member_left(struct sipua *ua, struct call *c, const char *why)
 {
@@ -130,7 +237,8 @@ void ua_member_left(struct sipua *ua, struct call *c, const char *why)
 		ua_end_space(ua, sp, "space ended by host", c);
 		return;
 	}
-	log_info("space-%" PRIu64 " %s left: %s", c->space_id, c->user, why);
+	log_info("space-%" PRIu64 " %s left: %s call-id %s", c->space_id,
+		 c->user, why, c->call_id ? c->call_id : "-");
 	if (m->role != SPACE_PENDING)
 		store_member_leave(ua->db, c->space_id, c->user, why, NULL,
 				   NULL);
@@ -255,9 +363,11 @@ void ua_on_repointed(struct sipua *ua, struct call *c, int status,
 	c->reinvite_out = false;
 	ua_leaving_done(c, status);
 	if (status == 481 || status == 408) {
-		log_info("space-%" PRIu64 " %s unreachable (%d): removed",
-			 c->space_id, c->user, status);
-		ua_member_left(ua, c, "unreachable");
+		log_info("space-%" PRIu64
+			 " %s unreachable (%d): removed call-id %s",
+			 c->space_id, c->user, status,
+			 c->call_id ? c->call_id : "-");
+		ua_member_failed(ua, c, "unreachable");
 		/* After a 481 there is no dialog at the other end. */
 		if (status == 408)
 			bye_after_timeout(
@@ -480,6 +590,15 @@ static void admit_done(struct call *c, int error)
 		return;
 	}
 	ua_call_accept(c);
+	if (c->host_back && c->member && c->member->role == SPACE_HOST) {
+		struct space *sp = c->member->space;
+		char text[256];
+
+		snprintf(text, sizeof(text), "%s is back and holds the remote",
+			 c->user);
+		ua_tell_all(sp, c, text);
+		ask_pending(sp);
+	}
 }
 
 static void admit_stored(void *arg, int error)
@@ -546,6 +665,16 @@ void ua_on_join(struct sipua *ua, nua_handle_t *nh, const char *user,
 		return;
 	}
 	ua_call_capture_dialog(c, sip);
+	if (space_lost_host(sp) && su_strmatch(space_lost_host(sp), user) &&
+	    space_host_back(sp, user, &c->offer, c, ua_now_s(), &m) ==
+		SPACE_OK) {
+		log_notice("space-%" PRIu64 " %s is back and holds the remote",
+			   id, user);
+		c->member = m;
+		c->host_back = true;
+		ua_admit(ua, c);
+		return;
+	}
 	v = space_join(sp, user, &c->offer, c, ua_now_s(), &m);
 	if (v != SPACE_OK) {
 		struct verdict_map s = ua_verdict_status(v);
@@ -655,6 +784,16 @@ static void restore_space(void *arg, const struct store_space *row,
 		    TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
 		    TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)), TAG_END());
 	}
+	if (!space_host(sp)) {
+		/* Its host was lost before the restart: the grace starts
+		 * again, and only the host service's user can come back. */
+		const struct service *svc = space_service(sp);
+
+		space_lose_host(sp, svc ? svc->user : "", ua_now_s());
+		log_notice("space-%" PRIu64 " restored without its host; "
+			   "waiting %u s",
+			   row->id, ua->cfg->host_grace);
+	}
 	log_info("space-%" PRIu64 " restored with %u members", row->id,
 		 space_count(sp));
 	su_home_deinit(home);
@@ -689,7 +828,7 @@ void ua_on_resumed(struct sipua *ua, struct call *c, int status)
 	log_info("space-%" PRIu64 " %s did not resume (%d)", c->space_id,
 		 c->user, status);
 	c->phase = CALL_GONE;
-	ua_member_left(ua, c, "dialog lost in restart");
+	ua_member_failed(ua, c, "dialog lost in restart");
 }
 
 static void book(struct sipua *ua, struct space *sp, int64_t upto)

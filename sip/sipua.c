@@ -19,13 +19,14 @@ static void tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 {
 	struct sipua *ua = arg;
 	struct space_member *m;
+	struct space *sp;
 	int64_t now = ua_now_s();
 
 	ua_quota_tick(ua, now);
 	while ((m = space_mgr_expired(ua->mgr, now))) {
 		struct call *c = m->handle;
-		struct space *sp = m->space;
 
+		sp = m->space;
 		log_info("space-%" PRIu64 " join request %u from %s expired",
 			 space_id(sp), m->request, m->user);
 		ua_tell_host(sp, "join request %u from %s expired", m->request,
@@ -40,6 +41,8 @@ static void tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 		space_member_remove(m);
 		ua_space_changed(ua, sp, false);
 	}
+	while ((sp = space_mgr_host_gone(ua->mgr, now)))
+		ua_host_grace_over(ua, sp);
 }
 
 static void on_invite(struct sipua *ua, nua_handle_t *nh, struct call *c,
@@ -114,7 +117,7 @@ static void on_state(struct sipua *ua, nua_handle_t *nh, struct call *c,
 	}
 	if (c->member) {
 		/* Gone without a BYE we saw: session timer, transport. */
-		ua_member_left(ua, c, "dialog terminated");
+		ua_member_failed(ua, c, "dialog terminated");
 	}
 	ua_call_free(c);
 }
@@ -195,9 +198,18 @@ static void event_cb(nua_event_t event, int status, char const *phrase,
 		break;
 	case nua_r_message:
 	case nua_r_info:
-		if (c && (status == 481 || status == 408))
+		/* RFC 3261 §12.2.1.2: 481 and 408 end the dialog; so does a
+		 * transport that cannot reach the member (our own 503,
+		 * without the Retry-After of a busy terminal). */
+		if (c && c->member && c->phase == CALL_LIVE &&
+		    (status == 481 || status == 408 ||
+		     (status == 503 && !(sip && sip->sip_retry_after)))) {
 			log_info("space-%" PRIu64 " %s unreachable (%d)",
 				 c->space_id, c->user, status);
+			ua_member_failed(ua, c, "unreachable");
+			c->phase = CALL_GONE;
+			nua_bye(nh, TAG_END());
+		}
 		break;
 	case nua_r_method:
 		/* bye_after_timeout()'s handle, done with its answer. */

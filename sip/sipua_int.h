@@ -88,6 +88,7 @@ struct call {
 	const char *personal;    /* CALL_PERSONAL: its own channel's id */
 	struct leaving *leaving; /* its REFER awaits the re-INVITE's answer */
 	bool cpim;               /* its Accept lists message/cpim */
+	bool host_back;          /* a lost host dialling in again */
 	struct media_leg *leg;   /* relay delivery: our RTP to the member */
 	struct cmd_dtmf dtmf;    /* keys pressed, not yet a command */
 	unsigned relay_port;
@@ -150,6 +151,12 @@ void ua_admit(struct sipua *ua, struct call *c);
 void ua_end_space(struct sipua *ua, struct space *sp, const char *text,
 		  struct call *except);
 void ua_member_left(struct sipua *ua, struct call *c, const char *why);
+/* A member's dialog failed (@a why): a guest leaves; a host is lost and
+ * the space waits host_grace for it (PROTOCOL.md "When the host is
+ * lost"). */
+void ua_member_failed(struct sipua *ua, struct call *c, const char *why);
+/* The grace of @a sp's lost host is over: promote or end. */
+void ua_host_grace_over(struct sipua *ua, struct space *sp);
 void ua_on_join(struct sipua *ua, nua_handle_t *nh, const char *user,
 		uint64_t id, const sip_t *sip);
 void ua_on_repointed(struct sipua *ua, struct call *c, int status,

@@ -502,6 +502,115 @@ START_TEST(close_frees_the_space)
 }
 END_TEST
 
+/* alice (host, capacity 3) with bob admitted; carol asks. */
+static struct space *hosted_with_guest_and_joiner(struct space_member **bob,
+						  struct space_member **carol)
+{
+	struct space *sp = start("alice", 1);
+	struct space_offer o = video_offer("232.10.0.1", true);
+	struct space_member *a = NULL;
+
+	ck_assert_int_eq(space_join(sp, "bob", &o, NULL, T0 + 1, bob),
+			 SPACE_OK);
+	ck_assert_int_eq(space_admit(sp, (*bob)->request, T0 + 2, &a),
+			 SPACE_OK);
+	ck_assert_int_eq(space_join(sp, "carol", &o, NULL, T0 + 3, carol),
+			 SPACE_OK);
+	return sp;
+}
+
+START_TEST(lost_host_keeps_the_space_and_the_seat)
+{
+	struct space_member *bob, *carol, *m = NULL;
+	struct space *sp = hosted_with_guest_and_joiner(&bob, &carol);
+	struct space_offer o = video_offer("232.10.0.1", true);
+	const struct channel *old = NULL;
+	unsigned request = 0;
+
+	space_mgr_set_host_grace(mgr, 60);
+	ck_assert_int_eq(space_lose_host(sp, NULL, T0 + 10), 0);
+	ck_assert_ptr_null(space_host(sp));
+	ck_assert_str_eq(space_lost_host(sp), "alice");
+	ck_assert_uint_eq(space_count(sp), 1); /* bob */
+	/* Others may still ask (carol waits with them). */
+	ck_assert_int_eq(space_join(sp, "dave", &o, NULL, T0 + 11, &m),
+			 SPACE_OK);
+	ck_assert_int_eq(m->role, SPACE_PENDING);
+	/* Nobody to ask: the joiner waits past the admission timeout, and
+	 * nobody can take the remote. */
+	ck_assert_ptr_null(space_mgr_expired(mgr, T0 + 500));
+	ck_assert_int_eq(space_grab(sp, "bob", false, &request), SPACE_NO_HOST);
+	ck_assert_int_eq(space_switch(sp, "bob", "sports", &old),
+			 SPACE_NOT_HOST);
+	/* The grace is the next deadline. */
+	ck_assert_int_eq(space_mgr_next_deadline(mgr, T0 + 20), 50);
+	ck_assert_ptr_null(space_mgr_host_gone(mgr, T0 + 69));
+	ck_assert_ptr_eq(space_mgr_host_gone(mgr, T0 + 70), sp);
+	ck_assert_int_eq(carol->role, SPACE_PENDING);
+}
+END_TEST
+
+START_TEST(lost_host_comes_back_within_the_grace)
+{
+	struct space_member *bob, *carol, *m = NULL;
+	struct space *sp = hosted_with_guest_and_joiner(&bob, &carol);
+	struct space_offer o = video_offer("232.10.0.1", true);
+
+	ck_assert_int_eq(space_lose_host(sp, NULL, T0 + 10), 0);
+	/* Only alice takes the remote back this way. */
+	ck_assert_int_eq(space_host_back(sp, "bob", &o, NULL, T0 + 20, &m),
+			 SPACE_NOT_HOST);
+	ck_assert_int_eq(space_host_back(sp, "alice", &o, NULL, T0 + 20, &m),
+			 SPACE_OK);
+	ck_assert_ptr_eq(space_host(sp), m);
+	ck_assert_str_eq(m->user, "alice");
+	ck_assert_ptr_null(space_lost_host(sp));
+	ck_assert_ptr_null(space_mgr_host_gone(mgr, T0 + 1000));
+	/* carol is asked of alice again: her admission time starts now */
+	ck_assert_ptr_null(space_mgr_expired(mgr, T0 + 79));
+	ck_assert_ptr_eq(space_mgr_expired(mgr, T0 + 80), carol);
+	/* and alice cannot come back twice */
+	ck_assert_int_eq(space_host_back(sp, "alice", &o, NULL, T0 + 21, &m),
+			 SPACE_NOT_HOST);
+}
+END_TEST
+
+START_TEST(earliest_guest_is_promoted)
+{
+	struct space_member *bob, *carol, *a = NULL, *p;
+	struct space *sp = hosted_with_guest_and_joiner(&bob, &carol);
+	struct space_offer o = video_offer("232.10.0.1", true);
+
+	ck_assert_int_eq(space_admit(sp, carol->request, T0 + 4, &a), SPACE_OK);
+	ck_assert_int_eq(space_lose_host(sp, NULL, T0 + 10), 0);
+	/* alice's seat is kept: capacity 3 = bob + carol + her */
+	ck_assert_int_eq(space_join(sp, "dave", &o, NULL, T0 + 11, &a),
+			 SPACE_FULL);
+	p = space_promote(sp, T0 + 70);
+	ck_assert_ptr_eq(p, bob); /* admitted before carol */
+	ck_assert_int_eq(bob->role, SPACE_HOST);
+	ck_assert_int_eq(carol->role, SPACE_GUEST);
+	ck_assert_ptr_eq(space_host(sp), bob);
+	ck_assert_ptr_null(space_lost_host(sp));
+	ck_assert_int_eq(space_host_back(sp, "alice", &(struct space_offer){0},
+					 NULL, T0 + 71, &a),
+			 SPACE_NOT_HOST);
+}
+END_TEST
+
+START_TEST(no_guest_no_promotion)
+{
+	struct space *sp = start("alice", 1);
+
+	ck_assert_int_eq(space_lose_host(sp, NULL, T0 + 10), 0);
+	ck_assert_ptr_null(space_promote(sp, T0 + 70));
+	ck_assert_str_eq(space_lost_host(sp), "alice");
+	/* a space restored without a host waits for its host's user */
+	ck_assert_int_eq(space_lose_host(sp, "alice", T0 + 80), 0);
+	ck_assert_int_eq(space_mgr_next_deadline(mgr, T0 + 80), 60);
+}
+END_TEST
+
 static Suite *space_suite(void)
 {
 	Suite *s = suite_create("space");
@@ -528,6 +637,10 @@ static Suite *space_suite(void)
 	tcase_add_test(tc, restore_rebuilds_roles_and_order);
 	tcase_add_test(tc, daily_limit_counts_live_and_booked_time);
 	tcase_add_test(tc, close_frees_the_space);
+	tcase_add_test(tc, lost_host_keeps_the_space_and_the_seat);
+	tcase_add_test(tc, lost_host_comes_back_within_the_grace);
+	tcase_add_test(tc, earliest_guest_is_promoted);
+	tcase_add_test(tc, no_guest_no_promotion);
 	suite_add_tcase(s, tc);
 	return s;
 }

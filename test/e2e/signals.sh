@@ -8,6 +8,9 @@ db_fresh
 # A stop that does not wait for the SIP stack leaves its memory to the
 # process's end: not a leak to report.
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+tv_config
+# No grace for a lost host: the restarted daemon ends its space at once.
+echo "host_grace = 0" >>"$E2E_DIR/tvspace.conf"
 tv_start
 sipp_start host host_start alice share 5091 1500
 wait_for "select count(*) from spaces where state = 'live'" 1

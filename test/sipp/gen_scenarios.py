@@ -671,6 +671,26 @@ scenario("guest_silent",
   <recv request="BYE" timeout="60000"/>
 """ + OK_TO_REQ, ANS + ("sw0",))
 
+# -- when the host is lost (test/e2e/host_lost.sh, host_back.sh) ----------
+scenario("guest_promoted",
+         "Guest carol: join, be told the host is unreachable, then that she holds the remote; /allow the joiner who waited, watch [hold] ms, end the space with BYE.",
+         JOIN + RING + answer_200() + ACK +
+         expect_message("the host alice is unreachable", "u") +
+         expect_message("carol holds the remote now: alice did not come back", "p") +
+         expect_message("join request ([0-9]+) from bob", "n,n1") +
+         command(2, "/allow [$n1]") + HOLD + bye(3),
+         ANS + ("u", "p", "n"))
+scenario("guest_host_back",
+         "Guest carol: join, be told the host is unreachable, then that the host is back; stay until the end.",
+         JOIN + RING + answer_200() + ACK +
+         expect_message("the host alice is unreachable", "u") +
+         expect_message("alice is back and holds the remote", "b") +
+         expect_bye(ENDED), ANS + ("u", "b", "reason"))
+scenario("host_returns",
+         "Lost host alice: dial the space URI again within the grace, hold the remote at once, /allow the joiner who waited, watch [hold] ms, BYE.",
+         invite("join") + PROV + answer_200() + ACK + JOINREQ +
+         command(2, "/allow [$n1]") + HOLD + bye(3), ANS + ("n",))
+
 # -- the operator (test/e2e/admin.sh) -------------------------------------
 OP_ENDED = "cause=200;text=.space ended by the operator"
 scenario("host_open_operator",
