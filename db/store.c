@@ -24,6 +24,8 @@ struct req {
 	store_space_f *each;
 	store_comment_f *comment;
 	store_usage_f *usage;
+	store_value_f *value;
+	store_friend_f *friend;
 	void *arg;
 	unsigned next; /* store_migrate: next migration to look at */
 	int *applied;  /* versions found applied */
@@ -226,6 +228,8 @@ static void services_read(void *arg, int error, const struct db_result *res)
 		    .default_channel = db_value(res, i, 5),
 		    .is_default =
 			db_value(res, i, 6) && db_value(res, i, 6)[0] == 't',
+		    .features = to_uint(db_value(res, i, 7)),
+		    .package = db_value(res, i, 8),
 		};
 
 		err = catalog_add_service(r->cat, &s);
@@ -248,7 +252,10 @@ int store_load_services(struct db *db, struct catalog *cat, store_done_f *done,
 	err = db_exec(db,
 		      "SELECT s.service_default_id, s.user_id, s.level, "
 		      "l.capacity, l.daily_limit_s, s.default_channel, "
-		      "s.is_default "
+		      "s.is_default, "
+		      "(CASE WHEN 'quiz' = ANY (l.features) THEN 1 ELSE 0 END"
+		      " + CASE WHEN 'relay' = ANY (l.features) THEN 2 "
+		      "ELSE 0 END), array_to_string(s.package, ' ') "
 		      "FROM services s JOIN service_levels l USING (level) "
 		      "ORDER BY s.service_default_id",
 		      0, NULL, services_read, r);
@@ -598,5 +605,122 @@ int store_comments_recent(struct db *db, uint64_t space_id, unsigned n,
 		      2, p, comments_read, r);
 	if (err < 0)
 		req_free(r);
+	return err;
+}
+
+/* -- friends and quizzes ------------------------------------------------- */
+
+static void value_read(void *arg, int error, const struct db_result *res)
+{
+	struct req *r = arg;
+	uint64_t v = 0;
+
+	if (!error && db_rows(res) == 1)
+		v = to_u64(db_value(res, 0, 0));
+	else if (!error)
+		error = -EIO;
+	r->value(r->arg, error, v);
+	req_free(r);
+}
+
+int store_friend(struct db *db, const char *user, const char *friend, bool on,
+		 store_value_f *done, void *arg)
+{
+	struct req *r = req_new(db, arg);
+	const char *p[] = {user, friend, on ? "true" : "false"};
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	r->value = done;
+	err = db_exec(db, "SELECT tv_friend($1, $2, $3)", 3, p, value_read, r);
+	if (err < 0)
+		req_free(r);
+	return err;
+}
+
+static void friends_read(void *arg, int error, const struct db_result *res)
+{
+	struct req *r = arg;
+	int rows = db_rows(res);
+
+	for (int i = 0; !error && i < rows; i++)
+		r->friend(r->arg, db_value(res, i, 0), db_value(res, i, 1));
+	if (!error)
+		log_info("%d friendships loaded", rows);
+	done_only(r, error, NULL);
+}
+
+int store_load_friends(struct db *db, store_friend_f *each, store_done_f *done,
+		       void *arg)
+{
+	struct req *r = req_new(db, arg);
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	r->friend = each;
+	r->done = done;
+	err = db_exec(db, "SELECT user_id, friend_id FROM friends", 0, NULL,
+		      friends_read, r);
+	if (err < 0)
+		req_free(r);
+	return err;
+}
+
+/* A PostgreSQL array literal of @a n strings (each quoted, with '"' and
+ * '\\' escaped) or numbers, in a malloc'd string. */
+static char *array_literal(const char *const *strs, const unsigned *nums,
+			   unsigned n)
+{
+	size_t len = 3;
+	char *out, *p;
+
+	for (unsigned i = 0; i < n; i++)
+		len += strs ? 2 * strlen(strs[i]) + 3 : 12;
+	out = p = malloc(len);
+	if (!out)
+		return NULL;
+	*p++ = '{';
+	for (unsigned i = 0; i < n; i++) {
+		if (i)
+			*p++ = ',';
+		if (!strs) {
+			p += sprintf(p, "%u", nums[i]);
+			continue;
+		}
+		*p++ = '"';
+		for (const char *s = strs[i]; *s; s++) {
+			if (*s == '"' || *s == '\\')
+				*p++ = '\\';
+			*p++ = *s;
+		}
+		*p++ = '"';
+	}
+	*p++ = '}';
+	*p = '\0';
+	return out;
+}
+
+int store_quiz_add(struct db *db, const struct store_quiz *q,
+		   store_done_f *done, void *arg)
+{
+	struct num a, b;
+	char *answers = array_literal(q->answers, NULL, q->n_answers);
+	char *tally = array_literal(NULL, q->tally, q->n_answers);
+	const char *p[] = {
+	    u64(&a, q->space_id), q->asked_by, q->channel, q->programme,
+	    q->question,          answers,     tally,      i64(&b, q->asked)};
+	int err = -ENOMEM;
+
+	if (answers && tally)
+		err = exec_done(db,
+				"INSERT INTO quizzes (space_id, asked_by, "
+				"channel, programme, question, answers, tally, "
+				"asked) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+				"to_timestamp($8))",
+				8, p, done, arg);
+	free(answers);
+	free(tally);
 	return err;
 }

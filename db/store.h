@@ -51,6 +51,10 @@ struct store_space {
 typedef void store_done_f(void *arg, int error);
 /** Completion of store_space_start(): the new space's id. */
 typedef void store_started_f(void *arg, int error, uint64_t space_id);
+/** Completion with the number a statement answered. */
+typedef void store_value_f(void *arg, int error, uint64_t value);
+/** One friendship, during store_load_friends(). */
+typedef void store_friend_f(void *arg, const char *user, const char *friend);
 /** One live space and its members, during store_load_live(); the strings are
  * valid only during the call.  Called once per space, then @a done. */
 typedef void store_space_f(void *arg, const struct store_space *space,
@@ -119,5 +123,28 @@ int store_comments_recent(struct db *db, uint64_t space_id, unsigned n,
  * @a done. */
 int store_load_live(struct db *db, store_space_f *each, store_done_f *done,
 		    void *arg);
+
+/** @a user's friend list gains (@a on) or loses @a friend; @a done gets
+ * 1, or 0 when @a friend is not a known user. */
+int store_friend(struct db *db, const char *user, const char *friend, bool on,
+		 store_value_f *done, void *arg);
+/** Every friendship, to @a each, then @a done. */
+int store_load_friends(struct db *db, store_friend_f *each, store_done_f *done,
+		       void *arg);
+
+/** A quiz as it ended. */
+struct store_quiz {
+	uint64_t space_id;
+	const char *asked_by;
+	const char *channel;
+	const char *programme; /* the guide's title, or NULL */
+	const char *question;
+	const char *const *answers;
+	const unsigned *tally;
+	unsigned n_answers;
+	int64_t asked; /* unix seconds */
+};
+int store_quiz_add(struct db *db, const struct store_quiz *q,
+		   store_done_f *done, void *arg);
 
 #endif

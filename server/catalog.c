@@ -112,6 +112,7 @@ int catalog_add_service(struct catalog *cat, const struct service *svc)
 	s->id = dup_or_null(cat->home, svc->id, &oom);
 	s->user = dup_or_null(cat->home, svc->user, &oom);
 	s->default_channel = dup_or_null(cat->home, svc->default_channel, &oom);
+	s->package = dup_or_null(cat->home, svc->package, &oom);
 	return oom ? -ENOMEM : 0;
 }
 

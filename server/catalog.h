@@ -36,8 +36,15 @@ struct service {
 	unsigned capacity;    /* members a space of this service can hold */
 	unsigned daily_limit; /* seconds of playback a day, 0: unlimited */
 	const char *default_channel;
-	bool is_default; /* the user's default service */
+	bool is_default;     /* the user's default service */
+	unsigned features;   /* SERVICE_QUIZ ... of its level */
+	const char *package; /* channel ids it may watch, space separated;
+			      * NULL for all */
 };
+
+/* Features a service level turns on (service_levels.features). */
+#define SERVICE_QUIZ  1u /* "quiz": the host may run quizzes */
+#define SERVICE_RELAY 2u /* "relay": listed; relay is not refused yet */
 
 struct catalog;
 

@@ -8,7 +8,8 @@
 struct cmd_name {
 	const char *name;
 	enum cmd_kind kind;
-	enum { ARG_NONE, ARG_NUMBER, ARG_WORD } arg;
+	/* ARG_REST: the rest of the line, words and all (the quiz) */
+	enum { ARG_NONE, ARG_NUMBER, ARG_WORD, ARG_REST } arg;
 };
 
 static const struct cmd_name names[] = {
@@ -17,13 +18,17 @@ static const struct cmd_name names[] = {
     {"handover", CMD_HANDOVER, ARG_WORD}, {"grab", CMD_GRAB, ARG_NONE},
     {"kick", CMD_KICK, ARG_WORD},         {"open", CMD_OPEN, ARG_NONE},
     {"close", CMD_CLOSE, ARG_NONE},       {"leave", CMD_LEAVE, ARG_WORD},
-    {"help", CMD_HELP, ARG_NONE},
+    {"help", CMD_HELP, ARG_NONE},         {"friend", CMD_FRIEND, ARG_WORD},
+    {"unfriend", CMD_UNFRIEND, ARG_WORD}, {"quiz", CMD_QUIZ, ARG_REST},
+    {"answer", CMD_ANSWER, ARG_NUMBER},
 };
 
 const char *cmd_list(void)
 {
 	return "/allow N, /deny N, /switch CHANNEL, /handover USER, /grab, "
-	       "/kick USER, /open, /close, /leave SERVICE, /end, /help";
+	       "/kick USER, /open, /close, /leave SERVICE, /end, /friend USER, "
+	       "/unfriend USER, /quiz QUESTION | ANSWER1 | ANSWER2, /quiz end, "
+	       "/answer N, /help";
 }
 
 static bool is_space(char c)
@@ -66,6 +71,27 @@ void cmd_parse(const char *text, size_t len, struct cmd *ret)
 	}
 	while (p < end && is_space(*p))
 		p++;
+	if (cn->arg == ARG_REST) {
+		n = (size_t)(end - p);
+		if (!n) {
+			bad(ret, "the question and its answers are missing");
+			return;
+		}
+		if (n >= CMD_ARG_MAX) {
+			bad(ret, "the argument is too long");
+			return;
+		}
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)p[i] < 0x20 && p[i] != '\t') {
+				bad(ret, "control characters in the argument");
+				return;
+			}
+		memcpy(ret->arg, p, n);
+		ret->arg[n] = '\0';
+		ret->kind =
+		    strcasecmp(ret->arg, "end") == 0 ? CMD_QUIZ_END : cn->kind;
+		return;
+	}
 	/* The argument is one word: no user id, channel or service id
 	 * has white space, and a second word is a typing mistake. */
 	for (w = p; p < end && !is_space(*p); p++)
@@ -99,6 +125,7 @@ void cmd_parse(const char *text, size_t len, struct cmd *ret)
 		ret->number = (unsigned)v;
 		break;
 	}
+	case ARG_REST: /* handled above */
 	case ARG_WORD:
 		if (!n) {
 			bad(ret, "an argument is missing");

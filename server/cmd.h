@@ -21,14 +21,19 @@ enum cmd_kind {
 	CMD_CLOSE,    /* /close */
 	CMD_LEAVE,    /* /leave SERVICEID */
 	CMD_HELP,     /* /help */
+	CMD_FRIEND,   /* /friend USER */
+	CMD_UNFRIEND, /* /unfriend USER */
+	CMD_QUIZ,     /* /quiz QUESTION | ANSWER1 | ANSWER2 ... */
+	CMD_QUIZ_END, /* /quiz end */
+	CMD_ANSWER,   /* /answer N */
 };
 
-#define CMD_ARG_MAX 128
+#define CMD_ARG_MAX 512
 
 struct cmd {
 	enum cmd_kind kind;
 	unsigned number;       /* N of /allow and /deny */
-	char arg[CMD_ARG_MAX]; /* CHANNEL, USER or SERVICEID */
+	char arg[CMD_ARG_MAX]; /* CHANNEL, USER, SERVICEID or the quiz */
 	const char *error;     /* CMD_BAD: why, for the Warning */
 };
 

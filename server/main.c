@@ -108,14 +108,20 @@ static void usage_row(void *arg, const char *service, unsigned seconds)
 	space_mgr_add_booked(d->mgr, service, seconds);
 }
 
-static void usage_loaded(void *arg, int error)
+static void friend_row(void *arg, const char *user, const char *friend)
+{
+	struct daemon *d = arg;
+
+	space_mgr_friend(d->mgr, user, friend, true);
+}
+
+static void friends_loaded(void *arg, int error)
 {
 	struct daemon *d = arg;
 	struct sipua_deps deps = {0};
 
 	if (error) {
-		log_err("cannot load today's played time (%s)",
-			strerror(-error));
+		log_err("cannot load the friend lists (%s)", strerror(-error));
 		fatal_stop(d, 1);
 		return;
 	}
@@ -132,6 +138,20 @@ static void usage_loaded(void *arg, int error)
 	}
 	if (sipua_restore(d->ua, restored, d) < 0)
 		restored(d, -ENOTCONN);
+}
+
+static void usage_loaded(void *arg, int error)
+{
+	struct daemon *d = arg;
+
+	if (error) {
+		log_err("cannot load today's played time (%s)",
+			strerror(-error));
+		fatal_stop(d, 1);
+		return;
+	}
+	if (store_load_friends(d->db, friend_row, friends_loaded, d) < 0)
+		friends_loaded(d, -ENOTCONN);
 }
 
 static void services_loaded(void *arg, int error)
@@ -152,6 +172,8 @@ static void services_loaded(void *arg, int error)
 	}
 	space_mgr_set_admission_timeout(d->mgr, d->cfg.admission_timeout);
 	space_mgr_set_host_grace(d->mgr, d->cfg.host_grace);
+	space_mgr_set_auto_admit_friends(d->mgr, d->cfg.auto_admit ==
+						     CFG_ADMIT_FRIENDS);
 	/* Played time of today so far, so the daily limit holds across a
 	 * restart. */
 	space_mgr_new_day(d->mgr, cfg_day_start(now));

@@ -12,6 +12,7 @@
 
 #include "server/catalog.h"
 #include "server/log.h"
+#include "server/quiz.h"
 
 struct space {
 	su_home_t home[1]; /* first member: owns the members and strings */
@@ -29,6 +30,11 @@ struct space {
 	struct space_member *members;
 	char *lost_host; /* whose return the space waits for, or NULL */
 	int64_t lost_at;
+	struct quiz *quiz;
+};
+
+struct friendship {
+	char *user, *friend;
 };
 
 struct booked {
@@ -46,6 +52,9 @@ struct space_mgr {
 	unsigned n_spaces;
 	unsigned admission_timeout;
 	unsigned host_grace;
+	bool auto_admit_friends;
+	struct friendship *friends;
+	unsigned n_friends, cap_friends;
 };
 
 static const char *const verdict_text[] = {
@@ -459,7 +468,8 @@ enum space_verdict space_join(struct space *sp, const char *user,
 {
 	const struct channel *ch = space_channel(sp);
 	const struct service *own;
-	struct space_member *m;
+	struct space_member *m, *host;
+	bool friend;
 	int pt;
 
 	if (space_member_by_user(sp, user))
@@ -474,12 +484,16 @@ enum space_verdict space_join(struct space *sp, const char *user,
 		return SPACE_MEDIA_MISMATCH;
 
 	own = catalog_user_service(sp->mgr->cat, user);
+	host = space_host(sp);
+	friend = !sp->open && sp->mgr->auto_admit_friends && host &&
+		 space_mgr_is_friend(sp->mgr, host->user, user);
 	m = member_new(sp, user, own ? own->id : NULL,
-		       sp->open ? SPACE_GUEST : SPACE_PENDING,
+		       sp->open || friend ? SPACE_GUEST : SPACE_PENDING,
 		       offer_delivery(offer), (unsigned)pt, offer->addr,
 		       offer->port);
 	if (!m)
 		return SPACE_FULL; /* out of memory: refuse, don't crash */
+	m->friend = friend;
 	m->handle = handle;
 	m->since = now;
 	if (m->role == SPACE_PENDING)
@@ -698,6 +712,84 @@ enum space_verdict space_grab_answer(struct space *sp, unsigned request,
 	else
 		m->grab = 0;
 	return SPACE_OK;
+}
+
+int space_mgr_friend(struct space_mgr *mgr, const char *user,
+		     const char *friend, bool on)
+{
+	struct friendship *f;
+
+	for (unsigned i = 0; i < mgr->n_friends; i++) {
+		f = &mgr->friends[i];
+		if (!su_strmatch(f->user, user) ||
+		    !su_strmatch(f->friend, friend))
+			continue;
+		if (!on) {
+			su_free(mgr->home, f->user);
+			su_free(mgr->home, f->friend);
+			*f = mgr->friends[--mgr->n_friends];
+		}
+		return 0;
+	}
+	if (!on)
+		return 0;
+	if (mgr->n_friends == mgr->cap_friends) {
+		unsigned cap = mgr->cap_friends ? 2 * mgr->cap_friends : 16;
+		struct friendship *n = su_realloc(mgr->home, mgr->friends,
+						  (isize_t)(cap * sizeof(*n)));
+
+		if (!n)
+			return -ENOMEM;
+		mgr->friends = n;
+		mgr->cap_friends = cap;
+	}
+	f = &mgr->friends[mgr->n_friends];
+	f->user = su_strdup(mgr->home, user);
+	f->friend = su_strdup(mgr->home, friend);
+	if (!f->user || !f->friend) {
+		su_free(mgr->home, f->user);
+		su_free(mgr->home, f->friend);
+		return -ENOMEM;
+	}
+	mgr->n_friends++;
+	return 0;
+}
+
+bool space_mgr_is_friend(const struct space_mgr *mgr, const char *user,
+			 const char *friend)
+{
+	for (unsigned i = 0; i < mgr->n_friends; i++)
+		if (su_strmatch(mgr->friends[i].user, user) &&
+		    su_strmatch(mgr->friends[i].friend, friend))
+			return true;
+	return false;
+}
+
+void space_mgr_set_auto_admit_friends(struct space_mgr *mgr, bool on)
+{
+	mgr->auto_admit_friends = on;
+}
+
+bool space_member_by_friendship(const struct space_member *m)
+{
+	return m->friend;
+}
+
+struct quiz *space_quiz(const struct space *sp)
+{
+	return sp->quiz;
+}
+
+void space_set_quiz(struct space *sp, struct quiz *q)
+{
+	if (sp->quiz && sp->quiz != q)
+		quiz_free(sp->home, sp->quiz);
+	sp->quiz = q;
+}
+
+su_home_t *space_home(struct space *sp)
+{
+	return sp->home;
 }
 
 void space_mgr_set_host_grace(struct space_mgr *mgr, unsigned seconds)

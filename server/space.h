@@ -77,6 +77,7 @@ struct space_member {
 	unsigned request; /* pending: the N of "/allow N" */
 	unsigned grab;    /* N of this guest's open /grab, or 0 */
 	unsigned seq;     /* order of admission, the host is 1 */
+	bool friend;      /* admitted unasked as the host's friend */
 	int64_t since;    /* asked (pending) or admitted, unix s */
 	void *handle;     /* the adapter's, never touched here */
 	struct space_member *next;
@@ -232,6 +233,30 @@ struct space *space_mgr_host_gone(const struct space_mgr *mgr, int64_t now);
  * when there is no guest.  Pending joiners' admission time starts again:
  * they are asked of the new host. */
 struct space_member *space_promote(struct space *sp, int64_t now);
+
+/* -- friends (PROTOCOL.md "Friends") ------------------------------------ */
+
+/** @a user's friend list gains (@a on) or loses @a friend. */
+int space_mgr_friend(struct space_mgr *mgr, const char *user,
+		     const char *friend, bool on);
+bool space_mgr_is_friend(const struct space_mgr *mgr, const char *user,
+			 const char *friend);
+/** auto_admit = friends: a friend of the host is admitted without asking
+ * (space_join() gives SPACE_GUEST and sets *ret_friend). */
+void space_mgr_set_auto_admit_friends(struct space_mgr *mgr, bool on);
+/** Whether @a m came in as the host's friend, unasked. */
+bool space_member_by_friendship(const struct space_member *m);
+
+/* -- the quiz ------------------------------------------------------------- */
+
+struct quiz;
+/** The space's running quiz, or NULL. */
+struct quiz *space_quiz(const struct space *sp);
+/** Attach @a q (NULL: none) as the running quiz; the space frees it with
+ * quiz_free() when replaced or when it closes.  Allocate it from
+ * space_home(). */
+void space_set_quiz(struct space *sp, struct quiz *q);
+su_home_t *space_home(struct space *sp);
 
 /** @a by (the host) opens or closes the space to joiners. */
 enum space_verdict space_set_open(struct space *sp, const char *by, bool open);

@@ -10,18 +10,9 @@ static void on_personal_command(struct sipua *ua, nua_handle_t *nh,
 
 /* A command whose 200 waits for the store: the request is saved so the
  * answer can be sent from the completion (nua_save_event). */
-struct deferred {
-	struct sipua *ua;
-	nua_handle_t *nh;
-	nua_saved_event_t saved[1];
-	uint64_t space_id;
-	const struct channel *old; /* /switch: the channel before */
-	char by[USER_MAX];
-	char to[USER_MAX];
-};
 
-static struct deferred *defer(struct sipua *ua, nua_handle_t *nh,
-			      uint64_t space_id, const char *by)
+struct deferred *ua_defer(struct sipua *ua, nua_handle_t *nh, uint64_t space_id,
+			  const char *by)
 {
 	struct deferred *d = su_zalloc(ua->home, sizeof(*d));
 
@@ -38,8 +29,8 @@ static struct deferred *defer(struct sipua *ua, nua_handle_t *nh,
 	return d;
 }
 
-static void deferred_reply(struct deferred *d, int status, const char *phrase,
-			   const char *why)
+void ua_deferred_reply(struct deferred *d, int status, const char *phrase,
+		       const char *why)
 {
 	su_home_t home[1] = {SU_HOME_INIT(home)};
 	struct sipua *ua = d->ua;
@@ -69,8 +60,8 @@ static void switch_stored(void *arg, int error)
 			strerror(-error));
 		if (sp && d->old)
 			space_set_channel(sp, d->old);
-		deferred_reply(d, SIP_503_SERVICE_UNAVAILABLE,
-			       "database unavailable, try again");
+		ua_deferred_reply(d, SIP_503_SERVICE_UNAVAILABLE,
+				  "database unavailable, try again");
 		return;
 	}
 	if (sp) {
@@ -80,7 +71,7 @@ static void switch_stored(void *arg, int error)
 	}
 	/* The host's 200 first, then the re-INVITEs: the answer says the
 	 * switch is committed, the re-INVITEs carry it out. */
-	deferred_reply(d, SIP_200_OK, NULL);
+	ua_deferred_reply(d, SIP_200_OK, NULL);
 	if (sp) {
 		ua_repoint_all(sp);
 		ua_space_changed(ua, sp, false);
@@ -97,14 +88,14 @@ static void handover_stored(void *arg, int error)
 	if (error) {
 		if (sp)
 			space_handover(sp, d->to, d->by);
-		deferred_reply(d, SIP_503_SERVICE_UNAVAILABLE,
-			       "database unavailable, try again");
+		ua_deferred_reply(d, SIP_503_SERVICE_UNAVAILABLE,
+				  "database unavailable, try again");
 		return;
 	}
 	log_info("space-%" PRIu64 " remote handed from %s to %s", d->space_id,
 		 d->by, d->to);
 	snprintf(text, sizeof(text), "%s holds the remote now", d->to);
-	deferred_reply(d, SIP_200_OK, NULL); /* frees d */
+	ua_deferred_reply(d, SIP_200_OK, NULL); /* frees d */
 	if (sp) {
 		ua_tell_all(sp, NULL, text);
 		ua_space_changed(ua, sp, false);
@@ -179,7 +170,7 @@ static void cmd_switch(struct sipua *ua, nua_handle_t *nh, struct call *c,
 		ua_reply_verdict(ua, nh, v, NULL);
 		return;
 	}
-	d = defer(ua, nh, c->space_id, c->user);
+	d = ua_defer(ua, nh, c->space_id, c->user);
 	if (!d) {
 		space_set_channel(sp, old);
 		ua_reply(ua, nh, SIP_500_INTERNAL_SERVER_ERROR,
@@ -269,7 +260,7 @@ static void store_remote_move(struct sipua *ua, nua_handle_t *nh,
 			      struct space *sp, const char *from,
 			      const char *to)
 {
-	struct deferred *d = defer(ua, nh, space_id(sp), from);
+	struct deferred *d = ua_defer(ua, nh, space_id(sp), from);
 	int err;
 
 	if (!d) {
@@ -349,6 +340,8 @@ static void on_command(struct sipua *ua, nua_handle_t *nh, struct call *c,
 	struct space *sp = m->space;
 	bool host = m->role == SPACE_HOST;
 
+	if (ua_on_social(ua, nh, c, cmd))
+		return;
 	switch (cmd->kind) {
 	case CMD_HELP:
 		ua_reply(ua, nh, SIP_200_OK, NULL);

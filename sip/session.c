@@ -590,6 +590,11 @@ static void admit_done(struct call *c, int error)
 		return;
 	}
 	ua_call_accept(c);
+	if (c->member && space_member_by_friendship(c->member))
+		ua_tell_host(c->member->space,
+			     "%s joined without asking: a friend of yours "
+			     "(auto_admit = friends)",
+			     c->user);
 	if (c->host_back && c->member && c->member->role == SPACE_HOST) {
 		struct space *sp = c->member->space;
 		char text[256];

@@ -150,6 +150,25 @@ const char *ua_warning(su_home_t *home, struct sipua *ua, const char *text);
 void ua_admit(struct sipua *ua, struct call *c);
 void ua_end_space(struct sipua *ua, struct space *sp, const char *text,
 		  struct call *except);
+/* A command answered after a commit: the request saved until then. */
+struct deferred {
+	struct sipua *ua;
+	nua_handle_t *nh;
+	nua_saved_event_t saved[1];
+	uint64_t space_id;
+	const struct channel *old; /* /switch: the channel before */
+	char by[USER_MAX];
+	char to[USER_MAX];
+};
+struct deferred *ua_defer(struct sipua *ua, nua_handle_t *nh, uint64_t space_id,
+			  const char *by);
+/* Answer the saved request (none for a remote control's key) and free. */
+void ua_deferred_reply(struct deferred *d, int status, const char *phrase,
+		       const char *why);
+/* /friend, /unfriend, /quiz and /answer (sip/social.c); false when @a cmd
+ * is none of them. */
+bool ua_on_social(struct sipua *ua, nua_handle_t *nh, struct call *c,
+		  const struct cmd *cmd);
 void ua_member_left(struct sipua *ua, struct call *c, const char *why);
 /* A member's dialog failed (@a why): a guest leaves; a host is lost and
  * the space waits host_grace for it (PROTOCOL.md "When the host is

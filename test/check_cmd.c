@@ -117,6 +117,28 @@ START_TEST(dtmf_keys_make_commands)
 }
 END_TEST
 
+START_TEST(friends_quiz_and_answers)
+{
+	struct cmd c = parse("/friend carol");
+
+	ck_assert_int_eq(c.kind, CMD_FRIEND);
+	ck_assert_str_eq(c.arg, "carol");
+	ck_assert_int_eq(parse("/unfriend carol").kind, CMD_UNFRIEND);
+	ck_assert_int_eq(parse("/friend carol dave").kind, CMD_BAD);
+	/* The quiz takes the rest of the line, words, '|' and all. */
+	c = parse("/quiz  Who scores first? | Home | Away \r\n");
+	ck_assert_int_eq(c.kind, CMD_QUIZ);
+	ck_assert_str_eq(c.arg, "Who scores first? | Home | Away");
+	ck_assert_int_eq(parse("/quiz END").kind, CMD_QUIZ_END);
+	ck_assert_int_eq(parse("/quiz").kind, CMD_BAD);
+	ck_assert_int_eq(parse("/quiz a\x01b | c | d").kind, CMD_BAD);
+	c = parse("/answer 2");
+	ck_assert_int_eq(c.kind, CMD_ANSWER);
+	ck_assert_uint_eq(c.number, 2);
+	ck_assert_int_eq(parse("/answer two").kind, CMD_BAD);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cmd");
@@ -125,6 +147,7 @@ int main(void)
 	int failed;
 
 	tcase_add_test(tc, comments_are_not_commands);
+	tcase_add_test(tc, friends_quiz_and_answers);
 	tcase_add_test(tc, allow_and_deny_take_a_number);
 	tcase_add_test(tc, word_arguments);
 	tcase_add_test(tc, bare_commands_take_nothing);

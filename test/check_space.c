@@ -611,6 +611,34 @@ START_TEST(no_guest_no_promotion)
 }
 END_TEST
 
+START_TEST(friends_of_the_host_come_in_unasked)
+{
+	struct space *sp = start("alice", 1);
+	struct space_offer o = video_offer("232.10.0.1", true);
+	struct space_member *m = NULL;
+
+	ck_assert_int_eq(space_mgr_friend(mgr, "alice", "bob", true), 0);
+	ck_assert_int_eq(space_mgr_friend(mgr, "alice", "bob", true), 0);
+	ck_assert(space_mgr_is_friend(mgr, "alice", "bob"));
+	ck_assert(!space_mgr_is_friend(mgr, "bob", "alice")); /* one way */
+	/* auto_admit = none: a friend asks like anyone */
+	ck_assert_int_eq(space_join(sp, "bob", &o, NULL, T0 + 1, &m), SPACE_OK);
+	ck_assert_int_eq(m->role, SPACE_PENDING);
+	ck_assert(!space_member_by_friendship(m));
+	space_member_remove(m);
+	space_mgr_set_auto_admit_friends(mgr, true);
+	ck_assert_int_eq(space_join(sp, "bob", &o, NULL, T0 + 2, &m), SPACE_OK);
+	ck_assert_int_eq(m->role, SPACE_GUEST);
+	ck_assert(space_member_by_friendship(m));
+	ck_assert_uint_eq(m->seq, 2);
+	ck_assert_int_eq(space_join(sp, "carol", &o, NULL, T0 + 3, &m),
+			 SPACE_OK);
+	ck_assert_int_eq(m->role, SPACE_PENDING);
+	ck_assert_int_eq(space_mgr_friend(mgr, "alice", "bob", false), 0);
+	ck_assert(!space_mgr_is_friend(mgr, "alice", "bob"));
+}
+END_TEST
+
 static Suite *space_suite(void)
 {
 	Suite *s = suite_create("space");
@@ -641,6 +669,7 @@ static Suite *space_suite(void)
 	tcase_add_test(tc, lost_host_comes_back_within_the_grace);
 	tcase_add_test(tc, earliest_guest_is_promoted);
 	tcase_add_test(tc, no_guest_no_promotion);
+	tcase_add_test(tc, friends_of_the_host_come_in_unasked);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -691,6 +691,36 @@ scenario("host_returns",
          invite("join") + PROV + answer_200() + ACK + JOINREQ +
          command(2, "/allow [$n1]") + HOLD + bye(3), ANS + ("n",))
 
+# -- friends and the quiz (test/e2e/social.sh) ------------------------------
+def refused(cseq, text, code, warning):
+    return indialog("MESSAGE", cseq, text) + final(code, warning)
+
+
+scenario("host_social",
+         "Host bob: start, /friend carol (she then joins unasked), run a quiz, wait [hold] ms for answers, /quiz end and read the tally, /unfriend carol, /friend nosuch (400), BYE.",
+         START + command(2, "/friend carol") +
+         expect_message("carol is on your friend list", "f1") +
+         expect_message("carol joined without asking: a friend of yours", "j") +
+         command(3, "/quiz Who scores first? | Home | Away") +
+         expect_message("quiz: Who scores first[?] 1[)] Home 2[)] Away - reply /answer N", "q") +
+         HOLD + command(4, "/quiz end") +
+         expect_message("quiz result: Who scores first[?] 1[)] Home: 0 2[)] Away: 1 [(]1 answer[)]", "r") +
+         command(5, "/unfriend carol") +
+         expect_message("carol is off your friend list", "f2") +
+         refused(6, "/friend nosuch", 400, "no such user") +
+         refused(7, "/answer 9", 403, "no quiz is running") +
+         bye(8), ANS + ("f1", "j", "q", "r", "f2", "warn"))
+scenario("guest_quiz",
+         "Guest carol: join (a friend of the host: no ringing), read the quiz, /answer 2, try /quiz (403), read the tally, stay until the end.",
+         invite("join") + PROV + answer_200() + ACK +
+         expect_message("quiz: Who scores first", "q") +
+         refused(2, "/answer 7", 400, "no such answer") +
+         command(3, "/answer 2") +
+         expect_message("your answer: 2[)] Away", "a") +
+         refused(4, "/quiz Again? | yes | no", 403, "only the host") +
+         expect_message("quiz result: .*Away: 1", "r") +
+         expect_bye(ENDED), ANS + ("q", "a", "r", "warn", "reason"))
+
 # -- the operator (test/e2e/admin.sh) -------------------------------------
 OP_ENDED = "cause=200;text=.space ended by the operator"
 scenario("host_open_operator",
@@ -771,7 +801,7 @@ scenario("host_relay_keys",
 
 
 # -- the pack's index -------------------------------------------------------
-def command(name):
+def run_command(name):
     """How QA runs NAME against a server on 127.0.0.1:5060 (scripts/demo.sh)."""
     base = "sipp -sf test/sipp/%s.xml -i 127.0.0.1" % name
     if name.startswith("bench_guest"):
@@ -813,4 +843,4 @@ load scenario: N guests g1..gN joining an open space (`host_open` or
         f.write("| `%s` | %s |\n" % (name, desc.replace("|", "\\|")))
     f.write("\n## Commands\n\n")
     for name, _ in _pack:
-        f.write("    %s\n" % command(name))
+        f.write("    %s\n" % run_command(name))
