@@ -14,16 +14,18 @@ VALUES ('alice', 'Alice'), ('bob', 'Bob'), ('carol', 'Carol'),
        ('dave', 'Dave'), ('erin', 'Erin'), ('frank', 'Frank')
 ON CONFLICT (user_id) DO UPDATE SET display_name = EXCLUDED.display_name;
 
+-- package: the channels a service may watch (NULL: all).  dave's basic
+-- service has neither Movies HD nor Kids Radio.
 INSERT INTO services (service_default_id, user_id, level, default_channel,
-		      is_default)
-VALUES ('svc-alice', 'alice', 1, 'news', true),
-       ('svc-bob', 'bob', 2, 'news', true),
-       ('svc-bob-premium', 'bob', 3, 'sports', false),
-       ('svc-carol', 'carol', 2, 'news', true),
-       ('svc-dave', 'dave', 1, 'news', true),
-       ('svc-erin', 'erin', 3, 'news', true),
-       ('svc-frank', 'frank', 1, 'music', true)
+		      is_default, package)
+VALUES ('svc-alice', 'alice', 1, 'news', true, NULL),
+       ('svc-bob', 'bob', 2, 'news', true, NULL),
+       ('svc-bob-premium', 'bob', 3, 'sports', false, NULL),
+       ('svc-carol', 'carol', 2, 'news', true, NULL),
+       ('svc-dave', 'dave', 1, 'news', true, '{news,sports,music}'),
+       ('svc-erin', 'erin', 3, 'news', true, NULL),
+       ('svc-frank', 'frank', 1, 'music', true, NULL)
 ON CONFLICT (service_default_id) DO UPDATE
 	SET user_id = EXCLUDED.user_id, level = EXCLUDED.level,
 	    default_channel = EXCLUDED.default_channel,
-	    is_default = EXCLUDED.is_default;
+	    is_default = EXCLUDED.is_default, package = EXCLUDED.package;

@@ -54,10 +54,12 @@ struct source {
 	enum source_kind kind;
 	unsigned pt;        /* of the channel */
 	double freq, phase; /* tone */
-	struct tsfile *ts;  /* ts: file */
-	su_time64_t t0;     /* when the ts: file started playing (ns) */
-	uint64_t skew;      /* 27 MHz skipped after the loop fell behind */
-	uint32_t ts_rtp;    /* 90 kHz time of the last chunk */
+	bool beep;          /* the slate: 200 ms of tone a second */
+	unsigned long sample;
+	struct tsfile *ts; /* ts: file */
+	su_time64_t t0;    /* when the ts: file started playing (ns) */
+	uint64_t skew;     /* 27 MHz skipped after the loop fell behind */
+	uint32_t ts_rtp;   /* 90 kHz time of the last chunk */
 	su_timer_t *timer;
 	RtpSession *out; /* a generated source's sender to its group */
 	uint32_t out_ts;
@@ -90,6 +92,7 @@ struct media {
 	su_root_t *root;
 	char *bind_addr;
 	char *mcast_if;
+	char *slate_ts;
 	unsigned port_min, port_max;
 	unsigned ttl;
 	unsigned char *used; /* one byte per even port of the range */
@@ -259,8 +262,10 @@ static void tone_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 	/* A steady tone: channels differ by pitch, so a listener hears the
 	 * switch. */
 
-	for (unsigned i = 0; i < SAMPLES; i++) {
-		pcm[i] = (int16_t)(9000.0 * sin(src->phase));
+	for (unsigned i = 0; i < SAMPLES; i++, src->sample++) {
+		bool on = !src->beep || src->sample % 8000 < 1600;
+
+		pcm[i] = on ? (int16_t)(9000.0 * sin(src->phase)) : 0;
 		src->phase += step;
 	}
 	src->phase = fmod(src->phase, 2.0 * M_PI);
@@ -610,6 +615,43 @@ int media_leg_switch(struct media_leg *leg, const char *channel_id)
 	return 0;
 }
 
+#define SLATE_AUDIO "-slate-audio"
+#define SLATE_VIDEO "-slate-video"
+
+int media_leg_slate(struct media_leg *leg)
+{
+	struct media *m = leg->m;
+	bool video = leg->pt == 33;
+	const char *id = video ? SLATE_VIDEO : SLATE_AUDIO;
+	char gen[600];
+	struct channel ch = {
+	    .id = id,
+	    .name = "not in your package",
+	    .media = video ? CHANNEL_VIDEO : CHANNEL_AUDIO,
+	    .pt = video ? 33 : 0,
+	};
+	struct source *src;
+	int err;
+
+	if (video && !m->slate_ts)
+		return -ENOENT;
+	if (video)
+		snprintf(gen, sizeof(gen), "ts:%s", m->slate_ts);
+	else
+		snprintf(gen, sizeof(gen), "tone:1000");
+	ch.generate = gen;
+	/* Sent to the legs that need it only: no group. */
+	if (!source_find(m, id) && (err = media_source_start(m, &ch)) < 0)
+		return err;
+	src = source_find(m, id);
+	if (!src)
+		return -ENOENT;
+	src->beep = !video;
+	if (src != leg->src)
+		attach(leg, src);
+	return 0;
+}
+
 int media_leg_retarget(struct media_leg *leg, const char *addr, unsigned port)
 {
 	return set_peer(leg, addr, port);
@@ -713,6 +755,9 @@ struct media *media_create(su_home_t *parent, su_root_t *root,
 	m->bind_addr = su_strdup(m->home, cfg->bind_addr);
 	m->mcast_if = su_strdup(m->home, cfg->multicast_if ? cfg->multicast_if
 							   : cfg->bind_addr);
+	m->slate_ts = cfg->slate_ts && *cfg->slate_ts
+			  ? su_strdup(m->home, cfg->slate_ts)
+			  : NULL;
 	m->port_min = cfg->port_min;
 	m->port_max = cfg->port_max;
 	m->ttl = cfg->multicast_ttl;

@@ -25,6 +25,9 @@ struct media_config {
 	 * this host. */
 	unsigned multicast_ttl;
 	const char *multicast_if; /* interface address, "127.0.0.1" */
+	/* The "not in your package" slate for MP2T legs: a transport stream
+	 * file, or NULL (audio legs get a generated one: beeps). */
+	const char *slate_ts;
 };
 
 /** Start the engine on @a root.  NULL on failure. */
@@ -48,6 +51,10 @@ int media_leg_create(struct media *m, const char *channel_id, const char *addr,
  * timestamps continue, the first packet from the new source has the marker
  * bit set. */
 int media_leg_switch(struct media_leg *leg, const char *channel_id);
+/** Point @a leg at the "not in your package" slate (PROTOCOL.md
+ * "Entitlements"), as a switch would.  -ENOENT when there is none for its
+ * payload type (an MP2T leg without slate_ts): it stays where it is. */
+int media_leg_slate(struct media_leg *leg);
 /** Change where the leg sends (a re-INVITE moved the member). */
 int media_leg_retarget(struct media_leg *leg, const char *addr, unsigned port);
 /** Close @a leg and free its port; NULL is fine. */

@@ -204,3 +204,17 @@ const struct service *catalog_user_service(const struct catalog *cat,
 	}
 	return n == 1 ? only : NULL;
 }
+
+bool catalog_service_allows(const struct service *svc, const char *id)
+{
+	size_t n = strlen(id);
+
+	if (!svc || !svc->package)
+		return true;
+	/* "news sports music": whole words only */
+	for (const char *p = svc->package; (p = strstr(p, id)); p += n)
+		if ((p == svc->package || p[-1] == ' ') &&
+		    (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}

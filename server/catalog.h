@@ -48,6 +48,9 @@ struct service {
 
 struct catalog;
 
+/** Whether @a svc's package holds channel @a id (NULL package: all). */
+bool catalog_service_allows(const struct service *svc, const char *id);
+
 /** Make an empty catalog owned by @a parent. */
 struct catalog *catalog_create(su_home_t *parent);
 /** Free the catalog and everything in it; NULL is fine. */

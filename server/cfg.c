@@ -194,6 +194,7 @@ static int apply(struct parse *p, struct cfg *cfg, const char *key,
 	STR(timezone);
 	STR(media_addr);
 	STR(control_socket);
+	STR(slate_ts);
 	STR(metrics_listen);
 #undef STR
 	if (strcmp(key, "trusted_peers") == 0)
@@ -329,6 +330,7 @@ int cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen)
 {
 	char lineup[sizeof(cfg->lineup)], guide[sizeof(cfg->guide)];
 	char control[sizeof(cfg->control_socket)];
+	char slate[sizeof(cfg->slate_ts)];
 	char *text;
 	size_t len;
 	int rc = textfile_read(path, 1 << 20, &text, &len, err, errlen);
@@ -338,6 +340,7 @@ int cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen)
 	strcpy(lineup, cfg->lineup);
 	strcpy(guide, cfg->guide);
 	strcpy(control, cfg->control_socket);
+	strcpy(slate, cfg->slate_ts);
 	rc = cfg_parse(cfg, text, len, err, errlen);
 	free(text);
 	if (rc == 0) {
@@ -345,6 +348,8 @@ int cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen)
 			resolve(cfg->lineup, sizeof(cfg->lineup), path);
 		if (strcmp(guide, cfg->guide) != 0)
 			resolve(cfg->guide, sizeof(cfg->guide), path);
+		if (strcmp(slate, cfg->slate_ts) != 0)
+			resolve(cfg->slate_ts, sizeof(cfg->slate_ts), path);
 		if (strcmp(control, cfg->control_socket) != 0)
 			resolve(cfg->control_socket,
 				sizeof(cfg->control_socket), path);

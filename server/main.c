@@ -523,6 +523,7 @@ int main(int argc, char **argv)
 		    .port_max = d.cfg.rtp_port_max,
 		    .multicast_ttl = 0,
 		    .multicast_if = d.cfg.media_addr,
+		    .slate_ts = d.cfg.slate_ts,
 		};
 
 		d.media = media_create(d.home, d.root, &mc);

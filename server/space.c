@@ -74,6 +74,7 @@ static const char *const verdict_text[] = {
     [SPACE_LIMIT_REACHED] = "daily limit reached",
     [SPACE_HOST_ALREADY] = "already the host",
     [SPACE_NO_HOST] = "the host is away; wait for them or for the next host",
+    [SPACE_NOT_ENTITLED] = "the channel is not in your package",
 };
 
 const char *space_verdict_str(enum space_verdict v)
@@ -204,6 +205,8 @@ enum space_verdict space_plan_start(const struct space_mgr *mgr,
 	pt = common_pt(offer, ch);
 	if (pt < 0)
 		return SPACE_MEDIA_MISMATCH;
+	if (!catalog_service_allows(svc, ch->id))
+		return SPACE_NOT_ENTITLED;
 	if (space_mgr_left_today(mgr, svc->id, now) == 0)
 		return SPACE_LIMIT_REACHED;
 
@@ -484,6 +487,8 @@ enum space_verdict space_join(struct space *sp, const char *user,
 		return SPACE_MEDIA_MISMATCH;
 
 	own = catalog_user_service(sp->mgr->cat, user);
+	if (own && !catalog_service_allows(own, ch->id))
+		return SPACE_NOT_ENTITLED;
 	host = space_host(sp);
 	friend = !sp->open && sp->mgr->auto_admit_friends && host &&
 		 space_mgr_is_friend(sp->mgr, host->user, user);
@@ -623,6 +628,12 @@ enum space_verdict space_switch(struct space *sp, const char *user,
 	/* Every member's session was negotiated for one media type. */
 	if (old && old->media != ch->media)
 		return SPACE_MEDIA_MISMATCH;
+	/* The host switches only to what its own service may watch. */
+	if (!catalog_service_allows(
+		sp->service_id ? catalog_service(sp->mgr->cat, sp->service_id)
+			       : NULL,
+		ch->id))
+		return SPACE_NOT_ENTITLED;
 	if (ret_old)
 		*ret_old = old;
 	space_set_channel(sp, ch);
@@ -712,6 +723,15 @@ enum space_verdict space_grab_answer(struct space *sp, unsigned request,
 	else
 		m->grab = 0;
 	return SPACE_OK;
+}
+
+bool space_member_entitled(const struct space_member *m,
+			   const struct channel *ch)
+{
+	const struct service *svc =
+	    m->service ? catalog_service(m->space->mgr->cat, m->service) : NULL;
+
+	return catalog_service_allows(svc, ch->id);
 }
 
 int space_mgr_friend(struct space_mgr *mgr, const char *user,

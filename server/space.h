@@ -34,6 +34,7 @@ enum space_verdict {
 	SPACE_LIMIT_REACHED,   /* no playback left today */
 	SPACE_HOST_ALREADY,    /* the host asked for the remote it holds */
 	SPACE_NO_HOST,         /* the host is lost; nobody to ask yet */
+	SPACE_NOT_ENTITLED,    /* the channel is not in the service's package */
 };
 
 /** A short text a person can read, for Warning headers and logs. */
@@ -233,6 +234,13 @@ struct space *space_mgr_host_gone(const struct space_mgr *mgr, int64_t now);
  * when there is no guest.  Pending joiners' admission time starts again:
  * they are asked of the new host. */
 struct space_member *space_promote(struct space *sp, int64_t now);
+
+/* -- entitlements (PROTOCOL.md "Entitlements") -------------------------- */
+
+/** Whether @a m's own service may watch @a ch (a member without a service
+ * of its own, or a service without a package, may watch every channel). */
+bool space_member_entitled(const struct space_member *m,
+			   const struct channel *ch);
 
 /* -- friends (PROTOCOL.md "Friends") ------------------------------------ */
 

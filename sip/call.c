@@ -86,6 +86,7 @@ struct verdict_map ua_verdict_status(enum space_verdict v)
 	case SPACE_LIMIT_REACHED:
 	case SPACE_HOST_ALREADY:
 	case SPACE_NO_HOST:
+	case SPACE_NOT_ENTITLED:
 		return (struct verdict_map){SIP_403_FORBIDDEN};
 	}
 	return (struct verdict_map){SIP_500_INTERNAL_SERVER_ERROR};

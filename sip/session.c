@@ -293,11 +293,50 @@ out:
 
 /* Every admitted member at once: the re-INVITEs go out together and are
  * answered independently, so one slow terminal delays nobody else. */
+/* A member whose service lacks the space's new channel is not re-pointed
+ * (PROTOCOL.md "Entitlements"): a relay member gets the slate, a multicast
+ * member keeps the stream it has; either is told why. */
+static void not_following(struct call *c, const struct channel *ch)
+{
+	char text[256];
+
+	if (c->leg && media_leg_slate(c->leg) == 0)
+		snprintf(text, sizeof(text),
+			 "%s is not in your package: you get the slate until "
+			 "the space is on a channel of yours",
+			 ch->name);
+	else
+		snprintf(text, sizeof(text),
+			 "%s is not in your package: you stay on your channel",
+			 ch->name);
+	log_info("space-%" PRIu64 " %s cannot follow to %s", c->space_id,
+		 c->user, ch->id);
+	ua_call_tell(c, text);
+}
+
 void ua_repoint_all(struct space *sp)
 {
-	for (struct space_member *m = space_members(sp); m; m = m->next)
-		if (m->role != SPACE_PENDING && m->handle)
-			ua_repoint(m->handle);
+	const struct channel *ch = space_channel(sp);
+	char cannot[512] = "";
+	size_t off = 0;
+
+	for (struct space_member *m = space_members(sp); m; m = m->next) {
+		if (m->role == SPACE_PENDING || !m->handle)
+			continue;
+		if (ch && !space_member_entitled(m, ch)) {
+			not_following(m->handle, ch);
+			if (off < sizeof(cannot))
+				off += (size_t)snprintf(
+				    cannot + off, sizeof(cannot) - off, "%s%s",
+				    off ? ", " : "", m->user);
+			continue;
+		}
+		ua_repoint(m->handle);
+	}
+	if (off)
+		ua_tell_host(sp,
+			     "cannot follow to %s (not in their package): %s",
+			     ch->name, cannot);
 }
 
 static void glare_retry(su_root_magic_t *magic, su_timer_t *t, void *arg)

@@ -639,6 +639,47 @@ START_TEST(friends_of_the_host_come_in_unasked)
 }
 END_TEST
 
+START_TEST(packages_limit_start_switch_and_join)
+{
+	struct service limited = {
+	    .id = "svc-dave",
+	    .user = "dave",
+	    .level = 1,
+	    .capacity = 4,
+	    .daily_limit = 7200,
+	    .default_channel = "news",
+	    .is_default = true,
+	    .package = "news music",
+	};
+	struct space_offer o = video_offer("232.10.0.2", true);
+	struct space_plan plan;
+	struct space *sp;
+	struct space_member *m = NULL;
+	const struct channel *old = NULL;
+
+	ck_assert_int_eq(catalog_add_service(cat, &limited), 0);
+	ck_assert(
+	    catalog_service_allows(catalog_service(cat, "svc-dave"), "news"));
+	ck_assert(
+	    !catalog_service_allows(catalog_service(cat, "svc-dave"), "new"));
+	/* dave asks for sports by its group: not his */
+	ck_assert_int_eq(space_plan_start(mgr, "dave", &o, T0, &plan),
+			 SPACE_NOT_ENTITLED);
+	/* in alice's space (no package) on news, dave may join ... */
+	sp = start("alice", 1);
+	o = video_offer("232.10.0.1", true);
+	ck_assert_int_eq(space_join(sp, "dave", &o, NULL, T0 + 1, &m),
+			 SPACE_OK);
+	ck_assert(space_member_entitled(m, space_channel(sp)));
+	ck_assert(!space_member_entitled(m, catalog_channel(cat, "sports")));
+	/* ... alice may switch to sports, where he cannot follow */
+	ck_assert_int_eq(space_switch(sp, "alice", "sports", &old), SPACE_OK);
+	/* and nobody new whose package lacks it gets in */
+	ck_assert_int_eq(space_join(sp, "dave", &o, NULL, T0 + 2, &m),
+			 SPACE_ALREADY_MEMBER);
+}
+END_TEST
+
 static Suite *space_suite(void)
 {
 	Suite *s = suite_create("space");
@@ -670,6 +711,7 @@ static Suite *space_suite(void)
 	tcase_add_test(tc, earliest_guest_is_promoted);
 	tcase_add_test(tc, no_guest_no_promotion);
 	tcase_add_test(tc, friends_of_the_host_come_in_unasked);
+	tcase_add_test(tc, packages_limit_start_switch_and_join);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -721,6 +721,31 @@ scenario("guest_quiz",
          expect_message("quiz result: .*Away: 1", "r") +
          expect_bye(ENDED), ANS + ("q", "a", "r", "warn", "reason"))
 
+# -- entitlements (test/e2e/entitlements.sh) --------------------------------
+RELAY_JOIN = invite("join", caddr="127.0.0.1", mline=AUDIO) + PROV + \
+    relay_200() + ACK
+scenario("host_relay_switch_kids",
+         "Host with a unicast audio offer (relay): start on music, /open, let guests in for 3 s, /switch kids, read who cannot follow, watch [hold] ms, BYE.",
+         invite("start", caddr="127.0.0.1", sdp_attrs=("bc_channel:music",),
+                mline=AUDIO) + PROV + relay_200() + ACK +
+         command(2, "/open") + '  <pause milliseconds="3000"/>\n' +
+         command(3, "/switch kids") +
+         expect_message("cannot follow to Kids Radio [(]not in their package[)]: dave", "nf") +
+         HOLD + bye(4), ("rc", "rm", "rd", "nf"))
+scenario("guest_relay_open",
+         "Guest with a unicast audio offer (relay): join an open space, stay until the end.",
+         RELAY_JOIN + expect_bye(ENDED), ("rc", "rm", "rd", "reason"))
+scenario("guest_relay_slate",
+         "Guest with a unicast audio offer (relay): join an open space; when it switches to a channel outside the guest's package, read why it gets the slate; stay until the end.",
+         RELAY_JOIN +
+         expect_message("Kids Radio is not in your package: you get the slate", "sl") +
+         expect_bye(ENDED), ("rc", "rm", "rd", "sl", "reason"))
+scenario("host_not_entitled",
+         "Starter: ask for a channel outside the caller's package: 403 with a Warning.",
+         invite("start", caddr="127.0.0.1", sdp_attrs=("bc_channel:kids",),
+                mline=AUDIO) + PROV +
+         final(403, "not in your package") + ACK_ERR, ("warn",))
+
 # -- the operator (test/e2e/admin.sh) -------------------------------------
 OP_ENDED = "cause=200;text=.space ended by the operator"
 scenario("host_open_operator",
