@@ -41,8 +41,10 @@
 
 #define SAMPLES    160 /* 20 ms at 8 kHz */
 #define TONE_MS    20
-#define VIDEO_STEP 3600 /* 40 ms at 90 kHz, for an unknown first gap */
-#define TS_TICK_MS 5    /* how often a ts: source looks at the clock */
+#define VIDEO_STEP 3600       /* 40 ms at 90 kHz, for an unknown first gap */
+#define TS_TICK_MS 5          /* how often a ts: source looks at the clock */
+#define ICC_MAX    (4u << 20) /* a stream without keyframes: no cache */
+#define ICC_NONE   ((size_t)-1)
 #define TS_LATE    (TS_CLOCK / 2) /* further behind than this: skip ahead */
 
 enum source_kind { SOURCE_TONE, SOURCE_TS, SOURCE_GROUP };
@@ -60,6 +62,14 @@ struct source {
 	su_time64_t t0;    /* when the ts: file started playing (ns) */
 	uint64_t skew;     /* 27 MHz skipped after the loop fell behind */
 	uint32_t ts_rtp;   /* 90 kHz time of the last chunk */
+	/* Instant channel change: the packets sent since the PAT before the
+	 * last keyframe (random_access_indicator on the PCR PID). */
+	uint8_t *icc;
+	size_t icc_len, icc_pat;
+	bool icc_ok;      /* it starts at a PAT, then a keyframe */
+	unsigned key_pid; /* the PCR PID, whose RAI marks keyframes */
+	bool icc_on;
+	size_t icc_cap;
 	su_timer_t *timer;
 	RtpSession *out; /* a generated source's sender to its group */
 	uint32_t out_ts;
@@ -93,6 +103,7 @@ struct media {
 	char *bind_addr;
 	char *mcast_if;
 	char *slate_ts;
+	bool instant_change;
 	unsigned port_min, port_max;
 	unsigned ttl;
 	unsigned char *used; /* one byte per even port of the range */
@@ -279,6 +290,63 @@ static void tone_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 		leg_send(leg, leg->pt == 8 ? a : mu, SAMPLES, SAMPLES);
 }
 
+/* Keep one sent packet for instant channel change. */
+static void icc_keep(struct source *src, const uint8_t *p)
+{
+	unsigned pid = (unsigned)(p[1] & 0x1f) << 8 | p[2];
+
+	if (pid == 0) {
+		src->icc_pat = src->icc_len; /* a place to start from */
+	}
+	else if (pid == src->key_pid && (p[1] & 0x40) && (p[3] & 0x20) &&
+		 p[4] > 0 && (p[5] & 0x40) && src->icc_pat != ICC_NONE) {
+		/* A keyframe: what came before its PAT is not needed. */
+		memmove(src->icc, src->icc + src->icc_pat,
+			src->icc_len - src->icc_pat);
+		src->icc_len -= src->icc_pat;
+		src->icc_pat = 0;
+		src->icc_ok = true;
+	}
+	if (src->icc_len + TS_PACKET > ICC_MAX) {
+		src->icc_len = 0;
+		src->icc_pat = ICC_NONE;
+		src->icc_ok = false;
+	}
+	if (src->icc_len + TS_PACKET > src->icc_cap) {
+		/* A GOP's worth, grown as the stream needs. */
+		size_t cap = src->icc_cap ? 2 * src->icc_cap : 64 * TS_PACKET;
+		uint8_t *n =
+		    su_realloc(src->m->home, src->icc,
+			       (isize_t)(cap < ICC_MAX ? cap : ICC_MAX));
+
+		if (!n)
+			return;
+		src->icc = n;
+		src->icc_cap = cap < ICC_MAX ? cap : ICC_MAX;
+	}
+	memcpy(src->icc + src->icc_len, p, TS_PACKET);
+	src->icc_len += TS_PACKET;
+}
+
+/* A leg that has just joined or switched to @a src gets the cache at once,
+ * seven packets to an RTP packet, all stamped with this moment. */
+static void icc_burst(struct media_leg *leg)
+{
+	struct source *src = leg->src;
+
+	if (!src || !src->icc_ok || leg->pt != 33)
+		return;
+	for (size_t off = 0; off < src->icc_len;
+	     off += TS_PER_RTP * TS_PACKET) {
+		size_t len = src->icc_len - off;
+
+		if (len > TS_PER_RTP * TS_PACKET)
+			len = TS_PER_RTP * TS_PACKET;
+		leg_send(leg, src->icc + off, len,
+			 leg->marker ? VIDEO_STEP : 0);
+	}
+}
+
 /* Send every chunk of the file that is due.  A loop that was held up (a
  * long database answer, a debugger) skips what it missed rather than
  * sending it in a burst a decoder's buffer would overflow with. */
@@ -296,6 +364,9 @@ static void ts_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 		uint32_t ts90 = (uint32_t)(at / 300), step = ts90 - src->ts_rtp;
 
 		src->ts_rtp = ts90;
+		if (src->icc_on)
+			for (size_t off = 0; off < len; off += TS_PACKET)
+				icc_keep(src, buf + off);
 		group_send(src, buf, len, ts90);
 		for (struct media_leg *leg = src->legs; leg; leg = leg->next)
 			if (leg->pt == 33)
@@ -321,6 +392,11 @@ static int ts_start(struct media *m, struct source *src,
 		 ch->id, tsfile_packets(src->ts),
 		 (double)tsfile_duration(src->ts) / TS_CLOCK,
 		 tsfile_bitrate(src->ts));
+	if (m->instant_change) {
+		src->icc_on = true;
+		src->icc_pat = ICC_NONE;
+		src->key_pid = tsfile_pcr_pid(src->ts);
+	}
 	src->t0 = su_monotime(NULL);
 	src->timer = su_timer_create(su_root_task(m->root), TS_TICK_MS);
 	if (!src->timer || su_timer_set_for_ever(src->timer, ts_tick, src) < 0)
@@ -355,6 +431,18 @@ static int on_group(su_root_magic_t *magic, su_wait_t *w, void *arg)
 		   ? ts - src->last_ts
 		   : (pt == 33 ? VIDEO_STEP : SAMPLES);
 	src->last_ts = ts;
+	if (src->icc_on && pt == 33 && (n - (ssize_t)off) % TS_PACKET == 0)
+		for (size_t o = off; o < (size_t)n; o += TS_PACKET) {
+			const uint8_t *p = buf + o;
+
+			/* The first PID with a PCR is the video's. */
+			if (src->key_pid > 0x1fff && p[0] == 0x47 &&
+			    (p[3] & 0x20) && p[4] >= 7 && (p[5] & 0x10))
+				src->key_pid =
+				    (unsigned)(p[1] & 0x1f) << 8 | p[2];
+			if (p[0] == 0x47)
+				icc_keep(src, p);
+		}
 	for (struct media_leg *leg = src->legs; leg; leg = leg->next)
 		if (leg->pt == pt)
 			leg_send(leg, buf + off, (size_t)n - off,
@@ -420,6 +508,7 @@ static void source_free(struct source *src)
 	if (src->out)
 		rtp_session_destroy(src->out);
 	tsfile_close(src->ts);
+	su_free(src->m->home, src->icc);
 	if (src->reg > 0)
 		su_root_deregister(src->m->root, src->reg);
 	if (src->fd >= 0)
@@ -465,6 +554,11 @@ int media_source_start(struct media *m, const struct channel *ch)
 	else {
 		src->kind = SOURCE_GROUP;
 		err = ch->group ? join_group(m, src, ch) : -EINVAL;
+		if (!err && m->instant_change && ch->pt == 33) {
+			src->icc_on = true;
+			src->icc_pat = ICC_NONE;
+			src->key_pid = 0x2000; /* learnt from the feed */
+		}
 	}
 	if (!err && src->kind != SOURCE_GROUP)
 		err = group_out_open(m, src, ch);
@@ -596,6 +690,7 @@ int media_leg_create(struct media *m, const char *channel_id, const char *addr,
 			   SU_WAIT_IN) == 0)
 		leg->reg = su_root_register(m->root, &w, on_leg, leg, 0);
 	attach(leg, src);
+	icc_burst(leg);
 	*ret_leg = leg;
 	*ret_port = leg->port;
 	return 0;
@@ -610,8 +705,10 @@ int media_leg_switch(struct media_leg *leg, const char *channel_id)
 
 	if (!src)
 		return -ENOENT;
-	if (src != leg->src)
+	if (src != leg->src) {
 		attach(leg, src);
+		icc_burst(leg);
+	}
 	return 0;
 }
 
@@ -755,6 +852,7 @@ struct media *media_create(su_home_t *parent, su_root_t *root,
 	m->bind_addr = su_strdup(m->home, cfg->bind_addr);
 	m->mcast_if = su_strdup(m->home, cfg->multicast_if ? cfg->multicast_if
 							   : cfg->bind_addr);
+	m->instant_change = cfg->instant_change;
 	m->slate_ts = cfg->slate_ts && *cfg->slate_ts
 			  ? su_strdup(m->home, cfg->slate_ts)
 			  : NULL;

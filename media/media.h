@@ -8,6 +8,7 @@
 #ifndef TVSPACE_MEDIA_H
 #define TVSPACE_MEDIA_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sofia-sip/su_alloc.h>
 #include <sofia-sip/su_wait.h>
@@ -28,6 +29,11 @@ struct media_config {
 	/* The "not in your package" slate for MP2T legs: a transport stream
 	 * file, or NULL (audio legs get a generated one: beeps). */
 	const char *slate_ts;
+	/* Instant channel change: a leg that joins or switches to a
+	 * transport stream the server plays gets at once what was sent since
+	 * the last PAT before the last keyframe, so its decoder shows a
+	 * picture without waiting for the next one. */
+	bool instant_change;
 };
 
 /** Start the engine on @a root.  NULL on failure. */

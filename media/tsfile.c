@@ -215,6 +215,11 @@ uint64_t tsfile_bitrate(const struct tsfile *f)
 	return (uint64_t)f->n * TS_PACKET * 8 * TS_CLOCK / f->duration;
 }
 
+unsigned tsfile_pcr_pid(const struct tsfile *f)
+{
+	return f->pcr_pid;
+}
+
 static size_t chunk_end(const struct tsfile *f)
 {
 	return f->next + TS_PER_RTP < f->n ? f->next + TS_PER_RTP : f->n;

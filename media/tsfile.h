@@ -31,6 +31,9 @@ struct tsfile *tsfile_close(struct tsfile *f);
 size_t tsfile_packets(const struct tsfile *f);
 uint64_t tsfile_duration(const struct tsfile *f);
 uint64_t tsfile_bitrate(const struct tsfile *f);
+/** The PID that carries the PCR: the video's, in the streams headends and
+ * ffmpeg make; its random_access_indicator marks the keyframes. */
+unsigned tsfile_pcr_pid(const struct tsfile *f);
 
 /** When the next chunk is due: the time of its last packet, counted from
  * the start of play over every pass (27 MHz). */

@@ -31,6 +31,7 @@ void cfg_defaults(struct cfg *cfg)
 	cfg->quota_warnings[2] = 60;
 	cfg->n_quota_warnings = 3;
 	cfg->book_interval = 30;
+	cfg->instant_change = true;
 	cfg->rtp_port_min = 20000;
 	cfg->rtp_port_max = 29999;
 	strcpy(cfg->media_addr, "127.0.0.1");
@@ -201,6 +202,8 @@ static int apply(struct parse *p, struct cfg *cfg, const char *key,
 		return set_peers(p, cfg, v);
 	if (strcmp(key, "trust_loopback_from") == 0)
 		return set_bool(p, key, v, &cfg->trust_loopback_from);
+	if (strcmp(key, "instant_change") == 0)
+		return set_bool(p, key, v, &cfg->instant_change);
 	if (strcmp(key, "log_syslog") == 0)
 		return set_bool(p, key, v, &cfg->log_syslog);
 	if (strcmp(key, "admission_timeout") == 0)

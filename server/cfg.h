@@ -41,6 +41,7 @@ struct cfg {
 	unsigned rtp_port_min, rtp_port_max; /* relay ports 20000..29999 */
 	char media_addr[64]; /* address the relay answers with */
 	char slate_ts[512];  /* "not in your package" for MP2T relay legs */
+	bool instant_change; /* ICC for MP2T relay legs, default yes */
 	enum cfg_grab_policy grab_policy;
 	enum cfg_host_lost host_lost;
 	enum cfg_auto_admit auto_admit;

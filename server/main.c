@@ -252,14 +252,26 @@ static void deadline(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
  * headend's would: they send to their groups whether or not a space watches
  * them, since multicast members join the group on their own.  A source that
  * cannot play (a ts: file that is not a transport stream) is the lineup's
- * error: -errno, logged. */
+ * error: -errno, logged.  With instant_change the MP2T feeds are received
+ * from the start too, so each keeps its packets since the last keyframe
+ * before anyone switches to it. */
 static int start_generated(struct daemon *d, const struct catalog *cat)
 {
 	for (unsigned i = 0; i < catalog_channel_count(cat); i++) {
 		const struct channel *ch = catalog_channel_at(cat, i);
-		int rc = ch->generate ? media_source_start(d->media, ch) : 0;
+		bool feed = !ch->generate && d->cfg.instant_change &&
+			    ch->media == CHANNEL_VIDEO && ch->group;
+		int rc =
+		    ch->generate || feed ? media_source_start(d->media, ch) : 0;
 
-		if (rc < 0) {
+		if (rc < 0 && feed) {
+			/* Not fatal: it is joined again when a relay member
+			 * needs it, without a cache to start from. */
+			log_warn("channel %s: cannot receive its group %s "
+				 "(%s)",
+				 ch->id, ch->group, strerror(-rc));
+		}
+		else if (rc < 0) {
 			log_err("channel %s: cannot play %s (%s)", ch->id,
 				ch->generate, strerror(-rc));
 			return rc;
@@ -524,6 +536,7 @@ int main(int argc, char **argv)
 		    .multicast_ttl = 0,
 		    .multicast_if = d.cfg.media_addr,
 		    .slate_ts = d.cfg.slate_ts,
+		    .instant_change = d.cfg.instant_change,
 		};
 
 		d.media = media_create(d.home, d.root, &mc);

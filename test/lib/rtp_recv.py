@@ -63,32 +63,68 @@ def send_keys(s, keys, to_port):
 
 
 def ts_check(pkts, times):
-    """The transport stream carried by the MP2T packets."""
-    out = {"ts_packets": 0, "ts_sync_errors": 0, "cc_errors": 0, "pat": 0}
-    cc = {}
+    """The transport stream carried by the MP2T packets, stretch by stretch
+    (a marker bit starts one: a switch).  Continuity counters are checked
+    within a stretch; ttff_ms is, for each stretch, the time from its first
+    packet to the first packet a decoder can start from: a video packet
+    with a payload start and the random_access_indicator, after a PAT and
+    the PMT it names (which says which PID is the video)."""
+    out = {"ts_packets": 0, "ts_sync_errors": 0, "cc_errors": 0, "pat": 0,
+           "ttff_ms": []}
     nbytes = 0
-    for p in pkts:
+    pids = set()
+    cc = {}
+    state = None
+    for p, t in zip(pkts, times):
         body = p[5]
         nbytes += len(body)
+        if p[0] or state is None:       # a new stretch
+            cc = {}
+            state = {"t0": t, "pmt_pid": None, "video": None, "done": False}
         if len(body) % 188:
             out["ts_sync_errors"] += 1
             continue
         for off in range(0, len(body), 188):
-            t = body[off:off + 188]
+            ts = body[off:off + 188]
             out["ts_packets"] += 1
-            if t[0] != 0x47:
+            if ts[0] != 0x47:
                 out["ts_sync_errors"] += 1
                 continue
-            pid = (t[1] & 0x1f) << 8 | t[2]
+            pid = (ts[1] & 0x1f) << 8 | ts[2]
+            pusi = ts[1] & 0x40
+            afc = (ts[3] >> 4) & 3
+            pay = 4 + (1 + ts[4] if afc & 2 else 0)
             if pid == 0:
                 out["pat"] += 1
-            if pid == 0x1fff or not t[3] & 0x10:
+                if pusi and pay < 180:
+                    sec = ts[pay + 1 + ts[pay]:]
+                    # first program: skip table header (8 bytes)
+                    prog = sec[8:12]
+                    if len(prog) == 4:
+                        state["pmt_pid"] = (prog[2] & 0x1f) << 8 | prog[3]
+            elif pid == state["pmt_pid"] and pusi and state["video"] is None:
+                sec = ts[pay + 1 + ts[pay]:]
+                slen = (sec[1] & 0x0f) << 8 | sec[2]
+                info = (sec[10] & 0x0f) << 8 | sec[11]
+                k, end = 12 + info, 3 + slen - 4
+                while k + 5 <= end:
+                    stype, epid = sec[k], (sec[k + 1] & 0x1f) << 8 | sec[k + 2]
+                    if stype in (0x01, 0x02, 0x10, 0x1b, 0x24):
+                        state["video"] = epid
+                        break
+                    k += 5 + ((sec[k + 3] & 0x0f) << 8 | sec[k + 4])
+            elif (pid == state["video"] and not state["done"] and pusi and
+                  afc & 2 and ts[4] > 0 and ts[5] & 0x40):
+                state["done"] = True
+                out["ttff_ms"].append(round((t - state["t0"]) * 1000, 1))
+            if pid == 0x1fff or not ts[3] & 0x10:
                 continue
-            c = t[3] & 0x0f
+            pids.add(pid)
+            c = ts[3] & 0x0f
             if pid in cc and (cc[pid] + 1) & 15 != c:
                 out["cc_errors"] += 1
             cc[pid] = c
-    out["pids"] = sorted(cc)
+    out["pids"] = sorted(pids)
     span = times[-1] - times[0] if len(times) > 1 else 0
     out["bitrate"] = round(nbytes * 8 / span) if span else 0
     return out

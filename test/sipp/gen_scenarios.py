@@ -721,6 +721,21 @@ scenario("guest_quiz",
          expect_message("quiz result: .*Away: 1", "r") +
          expect_bye(ENDED), ANS + ("q", "a", "r", "warn", "reason"))
 
+VIDEO = "m=video [rtp_port] RTP/AVP 33\n      a=rtpmap:33 MP2T/90000\n      a=recvonly"
+
+
+# -- instant channel change (test/e2e/icc.sh) -------------------------------
+_zap = ""
+for _i in range(6):
+    _zap += '  <pause milliseconds="1300"/>\n' + \
+        command(2 + _i, "/switch %s" % ("sports" if _i % 2 == 0 else "news"))
+scenario("host_relay_zapping",
+         "Host with a unicast MP2T offer (relay): start on news, switch between sports and news six times 1.3 s apart, BYE after [hold] ms.",
+         invite("start", caddr="127.0.0.1", sdp_attrs=("bc_channel:news",),
+                mline=VIDEO) + PROV +
+         relay_200().replace("m=audio [0-9]+ RTP/AVP 0", "m=video [0-9]+ RTP/AVP 33") +
+         ACK + _zap + HOLD + bye(8), ("rc", "rm", "rd"))
+
 # -- entitlements (test/e2e/entitlements.sh) --------------------------------
 RELAY_JOIN = invite("join", caddr="127.0.0.1", mline=AUDIO) + PROV + \
     relay_200() + ACK
@@ -760,7 +775,6 @@ scenario("guest_open_operator",
          "Guest: join an open space, stay until the operator ends the space (BYE with Reason).",
          OPEN_JOIN + expect_bye(OP_ENDED), ANS + ("reason",))
 
-VIDEO = "m=video [rtp_port] RTP/AVP 33\n      a=rtpmap:33 MP2T/90000\n      a=recvonly"
 scenario("host_relay_video",
          "Host with a unicast MP2T offer (relay): start on news, the server's transport stream file, BYE after [hold] ms.",
          invite("start", caddr="127.0.0.1", sdp_attrs=("bc_channel:news",),
