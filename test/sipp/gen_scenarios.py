@@ -691,6 +691,25 @@ scenario("host_returns",
          invite("join") + PROV + answer_200() + ACK + JOINREQ +
          command(2, "/allow [$n1]") + HOLD + bye(3), ANS + ("n",))
 
+# -- session timers (test/e2e/session_timer.sh) -----------------------------
+scenario("host_timer_silent",
+         "Host alice asking for RFC 4028 session timers with herself as refresher (90 s), /allow a guest, then never refresh: the server ends her dialog with BYE before the session expires.",
+         invite("start", extra_hdr="Supported: timer\n      Session-Expires: 90;refresher=uac") +
+         PROV + """  <recv response="200" rrs="true">
+    <action>
+      <ereg regexp="90;refresher=uac" search_in="hdr" header="Session-Expires:" check_it="true" assign_to="se"/>
+    </action>
+  </recv>
+""" + ACK + JOINREQ + command(2, "/allow [$n1]") +
+         '  <recv request="BYE" timeout="100000"/>\n' + OK_TO_REQ,
+         ("se", "n"))
+scenario("guest_promoted_quiet",
+         "Guest carol: join, be told the host is unreachable, then that she holds the remote; watch [hold] ms, end the space with BYE.",
+         JOIN + RING + answer_200() + ACK +
+         expect_message("the host alice is unreachable", "u") +
+         expect_message("carol holds the remote now: alice did not come back", "p") +
+         HOLD + bye(2), ANS + ("u", "p"))
+
 # -- friends and the quiz (test/e2e/social.sh) ------------------------------
 def refused(cseq, text, code, warning):
     return indialog("MESSAGE", cseq, text) + final(code, warning)
