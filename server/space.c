@@ -465,13 +465,32 @@ struct space_member *space_member_by_user(const struct space *sp,
 	return NULL;
 }
 
+/* Whether @a user's @a offer can take the space's channel: the payload
+ * type in @a ret_pt, the user's own service in @a ret_own. */
+static enum space_verdict fit_offer(const struct space *sp, const char *user,
+				    const struct space_offer *offer,
+				    int *ret_pt, const struct service **ret_own)
+{
+	const struct channel *ch = space_channel(sp);
+
+	if (!ch)
+		return SPACE_UNKNOWN_CHANNEL;
+	*ret_pt = common_pt(offer, ch);
+	if (*ret_pt < 0)
+		return SPACE_MEDIA_MISMATCH;
+	*ret_own = catalog_user_service(sp->mgr->cat, user);
+	if (*ret_own && !catalog_service_allows(*ret_own, ch->id))
+		return SPACE_NOT_ENTITLED;
+	return SPACE_OK;
+}
+
 enum space_verdict space_join(struct space *sp, const char *user,
 			      const struct space_offer *offer, void *handle,
 			      int64_t now, struct space_member **ret_member)
 {
-	const struct channel *ch = space_channel(sp);
 	const struct service *own;
 	struct space_member *m, *host;
+	enum space_verdict v;
 	bool friend;
 	int pt;
 
@@ -480,15 +499,9 @@ enum space_verdict space_join(struct space *sp, const char *user,
 	/* A lost host's seat is kept for its return. */
 	if (space_count(sp) + (sp->lost_host ? 1u : 0u) >= space_capacity(sp))
 		return SPACE_FULL;
-	if (!ch)
-		return SPACE_UNKNOWN_CHANNEL;
-	pt = common_pt(offer, ch);
-	if (pt < 0)
-		return SPACE_MEDIA_MISMATCH;
-
-	own = catalog_user_service(sp->mgr->cat, user);
-	if (own && !catalog_service_allows(own, ch->id))
-		return SPACE_NOT_ENTITLED;
+	v = fit_offer(sp, user, offer, &pt, &own);
+	if (v != SPACE_OK)
+		return v;
 	host = space_host(sp);
 	friend = !sp->open && sp->mgr->auto_admit_friends && host &&
 		 space_mgr_is_friend(sp->mgr, host->user, user);
@@ -855,19 +868,16 @@ enum space_verdict space_host_back(struct space *sp, const char *user,
 				   void *handle, int64_t now,
 				   struct space_member **ret_member)
 {
-	const struct channel *ch = space_channel(sp);
 	const struct service *own;
 	struct space_member *m;
+	enum space_verdict v;
 	int pt;
 
 	if (!sp->lost_host || !su_strmatch(sp->lost_host, user))
 		return SPACE_NOT_HOST;
-	if (!ch)
-		return SPACE_UNKNOWN_CHANNEL;
-	pt = common_pt(offer, ch);
-	if (pt < 0)
-		return SPACE_MEDIA_MISMATCH;
-	own = catalog_user_service(sp->mgr->cat, user);
+	v = fit_offer(sp, user, offer, &pt, &own);
+	if (v != SPACE_OK)
+		return v;
 	m = member_new(sp, user, own ? own->id : NULL, SPACE_HOST,
 		       offer_delivery(offer), (unsigned)pt, offer->addr,
 		       offer->port);

@@ -14,10 +14,7 @@ for p in 41000 41002 41004; do
 	python3 "$SRC/test/lib/rtp_recv.py" $p 7 >"$E2E_DIR/$p.rtp" &
 	eval "RX_$p=\$!"
 done
-for _ in $(seq 1 50); do
-	ss -lun | grep -q ':41004 ' && break
-	sleep 0.1
-done
+wait_udp 41000 41002 41004
 MEDIA_PORT=41000 sipp_start host host_relay_switch_kids erin share 5091 2500
 wait_for "select is_open from spaces" t
 MEDIA_PORT=41002 sipp_start carol guest_relay_open carol space-1 5092

@@ -17,10 +17,7 @@ run() { # yes|no
 	tv_start
 	python3 "$SRC/test/lib/rtp_recv.py" 41020 11 >"$E2E_DIR/icc-$1.rtp" &
 	local rx=$!
-	for _ in $(seq 1 50); do
-		ss -lun | grep -q ':41020 ' && break
-		sleep 0.1
-	done
+	wait_udp 41020
 	MEDIA_PORT=41020 sipp_start host host_relay_zapping alice share 5091 1000
 	sipp_wait host
 	wait "$rx"

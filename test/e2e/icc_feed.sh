@@ -23,10 +23,7 @@ python3 "$SRC/test/lib/ts_send.py" 14 \
 SENDER=$!
 python3 "$SRC/test/lib/rtp_recv.py" 41030 11 >"$E2E_DIR/feed.rtp" &
 RX=$!
-for _ in $(seq 1 50); do
-	ss -lun | grep -q ':41030 ' && break
-	sleep 0.1
-done
+wait_udp 41030
 # The feeds run a while first, so the server has seen a keyframe of each.
 sleep 2
 MEDIA_PORT=41030 sipp_start host host_relay_zapping alice share 5091 1000

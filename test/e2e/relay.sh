@@ -13,10 +13,7 @@ HOST_RTP=$!
 python3 "$SRC/test/lib/rtp_recv.py" 41002 5 >"$E2E_DIR/guest.rtp" &
 GUEST_RTP=$!
 # The receivers must be bound before the first packet is sent.
-for _ in $(seq 1 50); do
-	ss -lun | grep -q ':41000 ' && ss -lun | grep -q ':41002 ' && break
-	sleep 0.1
-done
+wait_udp 41000 41002
 MEDIA_PORT=41000 sipp_start host host_relay alice share 5091 1500
 wait_for "select count(*) from spaces where state = 'live'" 1
 sipp -sf "$SCEN/guest_relay.xml" -m 1 -nostdin -i 127.0.0.1 -p 5092 \

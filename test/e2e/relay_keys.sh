@@ -12,10 +12,7 @@ PORTFILE=$E2E_DIR/leg.port
 python3 "$SRC/test/lib/rtp_recv.py" 41000 5 "5#" 2 "$PORTFILE" \
 	>"$E2E_DIR/host.rtp" &
 RX=$!
-for _ in $(seq 1 50); do
-	ss -lun | grep -q ':41000 ' && break
-	sleep 0.1
-done
+wait_udp 41000
 MEDIA_PORT=41000 sipp_start host host_relay_keys alice share 5091 4000
 for _ in $(seq 1 50); do
 	port=$({ sed -n 's/^m=audio \([0-9]*\) RTP.*/\1/p' \

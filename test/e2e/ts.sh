@@ -15,10 +15,7 @@ python3 "$SRC/test/lib/rtp_recv.py" 232.10.0.4:5004 2 >"$E2E_DIR/music.mc" &
 MUSIC_MC=$!
 python3 "$SRC/test/lib/rtp_recv.py" 41010 7 >"$E2E_DIR/host.rtp" &
 HOST_RTP=$!
-for _ in $(seq 1 50); do
-	ss -lun | grep -q ':41010 ' && break
-	sleep 0.1
-done
+wait_udp 41010
 MEDIA_PORT=41010 sipp_start host host_relay_video alice share 5091 6500
 wait_for "select count(*) from spaces where state = 'live'" 1
 expect_sql "select channel || ':' || (select delivery from members) from spaces" \

@@ -143,6 +143,32 @@ sipp_run() {
 	sipp_wait "$1"
 }
 
+# baresip_setup USER: a configuration folder for baresip as USER in $BS
+# (test/data/baresip: SIP on port 5096, media on loopback, what it hears
+# recorded there).
+baresip_setup() {
+	command -v baresip >/dev/null || die "baresip is not installed"
+	BS=$E2E_DIR/baresip
+	mkdir -p "$BS"
+	sed -e "s|@SIP_PORT@|5096|" -e "s|@DIR@|$BS|" \
+		"$SRC/test/data/baresip/config" >"$BS/config"
+	sed "s|sip:bob@|sip:$1@|" "$SRC/test/data/baresip/accounts" \
+		>"$BS/accounts"
+	touch "$BS/contacts"
+}
+
+# wait_udp PORT...: until something listens on each UDP PORT (a receiver
+# must be bound before the first packet is sent to it).
+wait_udp() {
+	local port i
+	for port in "$@"; do
+		for i in $(seq 1 50); do
+			ss -lun | grep -q ":$port " && break
+			sleep 0.1
+		done
+	done
+}
+
 # wait_for SQL EXPECTED: poll the database until the query gives EXPECTED.
 wait_for() { # QUERY WANT [SECONDS, 10]
 	local q=$1 want=$2 secs=${3:-10} got i

@@ -711,10 +711,6 @@ scenario("guest_promoted_quiet",
          HOLD + bye(2), ANS + ("u", "p"))
 
 # -- friends and the quiz (test/e2e/social.sh) ------------------------------
-def refused(cseq, text, code, warning):
-    return indialog("MESSAGE", cseq, text) + final(code, warning)
-
-
 scenario("host_social",
          "Host bob: start, /friend carol (she then joins unasked), run a quiz, wait [hold] ms for answers, /quiz end and read the tally, /unfriend carol, /friend nosuch (400), BYE.",
          START + command(2, "/friend carol") +
@@ -726,17 +722,17 @@ scenario("host_social",
          expect_message("quiz result: Who scores first[?] 1[)] Home: 0 2[)] Away: 1 [(]1 answer[)]", "r") +
          command(5, "/unfriend carol") +
          expect_message("carol is off your friend list", "f2") +
-         refused(6, "/friend nosuch", 400, "no such user") +
-         refused(7, "/answer 9", 403, "no quiz is running") +
+         refused_command(6, "/friend nosuch", 400, "no such user") +
+         refused_command(7, "/answer 9", 403, "no quiz is running") +
          bye(8), ANS + ("f1", "j", "q", "r", "f2", "warn"))
 scenario("guest_quiz",
          "Guest carol: join (a friend of the host: no ringing), read the quiz, /answer 2, try /quiz (403), read the tally, stay until the end.",
          invite("join") + PROV + answer_200() + ACK +
          expect_message("quiz: Who scores first", "q") +
-         refused(2, "/answer 7", 400, "no such answer") +
+         refused_command(2, "/answer 7", 400, "no such answer") +
          command(3, "/answer 2") +
          expect_message("your answer: 2[)] Away", "a") +
-         refused(4, "/quiz Again? | yes | no", 403, "only the host") +
+         refused_command(4, "/quiz Again? | yes | no", 403, "only the host") +
          expect_message("quiz result: .*Away: 1", "r") +
          expect_bye(ENDED), ANS + ("q", "a", "r", "warn", "reason"))
 
