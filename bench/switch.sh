@@ -4,55 +4,15 @@
 # the re-INVITE) and relay (the first RTP packet of the new channel at the
 # member).  A release build, a private PostgreSQL, SIPp on loopback.
 #   bench/switch.sh [N...]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-SRC=$PWD
-scripts/deps.sh
-BUILD=build-bench
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DTVSPACE_TESTS=OFF >/dev/null
-cmake --build "$BUILD" -j"$(nproc)" --target tvspaced >/dev/null
-WORK=$SRC/$BUILD/run
-rm -rf "$WORK"
-mkdir -p "$WORK"
-PGDIR=$SRC/$BUILD/pg
-PGPORT=54331
-scripts/pgctl.sh start "$PGDIR" "$PGPORT"
-TV_PID=
-cleanup() {
-	[ -z "$TV_PID" ] || kill "$TV_PID" 2>/dev/null || true
-	scripts/pgctl.sh stop "$PGDIR" "$PGPORT"
-}
-trap cleanup EXIT
-CONN="host=$PGDIR/run port=$PGPORT dbname=tvbench user=postgres"
-SIP=5080
+. "$(dirname "$0")/lib.sh"
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(10 100)
 
 run() { # MODE N
 	local mode=$1 n=$2 d=$WORK/$1-$2 hold
 	mkdir -p "$d"
-	scripts/pgctl.sh createdb "$PGDIR" "$PGPORT" tvbench
-	"$BUILD/tvspaced" --db "$CONN" --migrate >/dev/null 2>&1
-	psql "$CONN" -Xq -f db/demo.sql >/dev/null
-	psql "$CONN" -Xqc "update service_levels set capacity = 5000 where level = 3" >/dev/null
-	cat >"$d/tv.conf" <<CONF
-listen = sip:127.0.0.1:$SIP
-lineup = $SRC/etc/demo-lineup.m3u
-trust_loopback_from = yes
-log_level = warn
-rtp_port_min = 30000
-rtp_port_max = 39999
-CONF
-	"$BUILD/tvspaced" --config "$d/tv.conf" --db "$CONN" >"$d/tv.log" 2>&1 &
-	TV_PID=$!
-	for _ in $(seq 1 100); do
-		grep -q "ready:" "$d/tv.log" 2>/dev/null && break
-		kill -0 "$TV_PID" 2>/dev/null || {
-			cat "$d/tv.log" >&2
-			exit 1
-		}
-		sleep 0.1
-	done
+	bench_db
+	bench_tv "$d"
 	# guests join at 100/s; the host waits for them all, then switches
 	hold=$((n * 10 + 1500))
 	local hs=bench_host gs=bench_guest
@@ -82,9 +42,7 @@ CONF
 		python3 bench/switch_times.py multicast "$d/host.msg" \
 			"$d/guests.msg" >"$d/result"
 	fi
-	kill "$TV_PID"
-	wait "$TV_PID" || true
-	TV_PID=
+	bench_tv_stop
 }
 
 # "members re-pointed": the guests, and in relay mode the host's own leg.
@@ -97,4 +55,4 @@ for n in "${SIZES[@]}"; do
 			"$p99" "$max"
 	done
 done
-echo "($(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))"
+machine

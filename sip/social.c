@@ -49,8 +49,13 @@ static void friend_stored(void *arg, int error, uint64_t done)
 static void cmd_friend(struct sipua *ua, nua_handle_t *nh, struct call *c,
 		       const char *friend, bool on)
 {
-	struct friending *f = su_zalloc(ua->home, sizeof(*f));
+	struct friending *f;
 
+	if (strlen(friend) >= sizeof(f->friend)) {
+		ua_reply(ua, nh, SIP_400_BAD_REQUEST, "no such user");
+		return;
+	}
+	f = su_zalloc(ua->home, sizeof(*f));
 	if (!f || !(f->d = ua_defer(ua, nh, c->space_id, c->user))) {
 		su_free(ua->home, f);
 		ua_reply(ua, nh, SIP_500_INTERNAL_SERVER_ERROR,

@@ -823,6 +823,19 @@ scenario("bench_guest_relay",
          _bench_guest_relay, ("rc", "rm", "rd", "reason"))
 
 
+# The join-rate benchmark (bench/join.sh): the same scenario against
+# tvspaced and its peers, so no checks on what the answer says.
+scenario("bench_join",
+         "Benchmark joiners (sipp -m N -r R -trace_logs): g1..gN dial [target], take the 200, ACK, stay [hold] ms, BYE; logs the microseconds from INVITE to 200.",
+         ('  <nop><action><gettimeofday assign_to="s0,u0"/></action></nop>\n' +
+          invite("join") + PROV + '  <recv response="180" optional="true"/>\n' +
+          '  <recv response="200" rrs="true"><action>'
+          '<gettimeofday assign_to="s1,u1"/>'
+          '<log message="join [$s0] [$u0] [$s1] [$u1]"/></action></recv>\n' +
+          ACK + HOLD + indialog("BYE", 2) +
+          '  <recv response="200"/>\n').replace("[user]", "g[call_number]"))
+
+
 def dtmf_info(cseq, key):
     return indialog("INFO", cseq, "Signal=%s\n      Duration=160" % key,
                     ctype="application/dtmf-relay") + \

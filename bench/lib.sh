@@ -1,0 +1,72 @@
+# Shared by the benchmarks (sourced): a release build of tvspaced, a
+# private PostgreSQL under build-bench/pg, a fresh database with the demo
+# subscribers for each run, and tvspaced started and stopped on it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SRC=$PWD
+scripts/deps.sh
+BUILD=build-bench
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DTVSPACE_TESTS=OFF >/dev/null
+cmake --build "$BUILD" -j"$(nproc)" --target tvspaced >/dev/null
+WORK=$SRC/$BUILD/run
+rm -rf "$WORK"
+mkdir -p "$WORK"
+PGDIR=$SRC/$BUILD/pg
+PGPORT=54331
+scripts/pgctl.sh start "$PGDIR" "$PGPORT"
+TV_PID=
+BENCH_PIDS=()
+cleanup() {
+	[ -z "$TV_PID" ] || kill "$TV_PID" 2>/dev/null || true
+	for p in "${BENCH_PIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	scripts/pgctl.sh stop "$PGDIR" "$PGPORT"
+}
+trap cleanup EXIT
+CONN="host=$PGDIR/run port=$PGPORT dbname=tvbench user=postgres"
+SIP=5080
+
+# bench_db: a fresh database with the demo data; the premium level holds
+# 5000 members, so a space can take the whole benchmark.
+bench_db() {
+	scripts/pgctl.sh createdb "$PGDIR" "$PGPORT" tvbench
+	"$BUILD/tvspaced" --db "$CONN" --migrate >/dev/null 2>&1
+	psql "$CONN" -Xq -f db/demo.sql >/dev/null
+	psql "$CONN" -Xqc "update service_levels set capacity = 5000 where level = 3" >/dev/null
+}
+
+# bench_tv DIR: tvspaced on $SIP with the demo lineup, logs in DIR.
+bench_tv() {
+	local d=$1
+	cat >"$d/tv.conf" <<CONF
+listen = sip:127.0.0.1:$SIP
+lineup = $SRC/etc/demo-lineup.m3u
+trust_loopback_from = yes
+log_level = notice
+rtp_port_min = 30000
+rtp_port_max = 39999
+CONF
+	"$BUILD/tvspaced" --config "$d/tv.conf" --db "$CONN" >"$d/tv.log" 2>&1 &
+	TV_PID=$!
+	for _ in $(seq 1 100); do
+		grep -q "ready:" "$d/tv.log" 2>/dev/null && return 0
+		kill -0 "$TV_PID" 2>/dev/null || {
+			cat "$d/tv.log" >&2
+			exit 1
+		}
+		sleep 0.1
+	done
+	echo "tvspaced did not start" >&2
+	exit 1
+}
+
+bench_tv_stop() {
+	kill "$TV_PID"
+	wait "$TV_PID" || true
+	TV_PID=
+}
+
+machine() {
+	echo "($(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))"
+}
