@@ -58,9 +58,16 @@ def main():
     mode, host = sys.argv[1], sys.argv[2]
     t0 = switch_sent(host)
     if mode == "multicast":
-        done = [t for t, d, first, body in stamps(sys.argv[3])
-                if d == "sent" and first.startswith("SIP/2.0 200")
-                and "INVITE" in body.split("CSeq:")[1].split("\n")[0]]
+        # each guest's first 200 to the re-INVITE: a re-INVITE sent again
+        # (its 200 was late) gets the 200 again, counted once
+        first = {}
+        for t, d, line, body in stamps(sys.argv[3]):
+            if d != "sent" or not line.startswith("SIP/2.0 200") or \
+                    "INVITE" not in body.split("CSeq:")[1].split("\n")[0]:
+                continue
+            call = body.split("Call-ID:")[1].split("\n")[0].strip()
+            first.setdefault(call, t)
+        done = list(first.values())
     else:
         # relay receiver log: "ssrc time" of each member's first marked
         # packet after the first one

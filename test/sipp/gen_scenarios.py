@@ -823,6 +823,17 @@ scenario("bench_guest_relay",
          _bench_guest_relay, ("rc", "rm", "rd", "reason"))
 
 
+# Members held (bench/members.sh): hosts h1..hN each open a space, members
+# g1..gM join the space their injection-file line names.
+scenario("bench_host_open",
+         "Benchmark hosts (sipp -m N): h1..hN start a space each, /open it, hold [hold] ms, BYE.",
+         (START + command(2, "/open") + HOLD + bye(3)).replace(
+             "[user]", "h[call_number]"), ANS)
+scenario("bench_member",
+         "Benchmark members (sipp -m N -inf FILE): g1..gN join the space named by field 0 of their line, hold [hold] ms, BYE.",
+         (invite("join") + PROV + answer_200() + ACK + HOLD + bye(2)).replace(
+             "[user]", "g[call_number]").replace("[target]", "[field0]"), ANS)
+
 # The join-rate benchmark (bench/join.sh): the same scenario against
 # tvspaced and its peers, so no checks on what the answer says.
 scenario("bench_join",
