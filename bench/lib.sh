@@ -46,6 +46,7 @@ trust_loopback_from = yes
 log_level = notice
 rtp_port_min = 30000
 rtp_port_max = 39999
+metrics_listen = 127.0.0.1:9480
 CONF
 	"$BUILD/tvspaced" --config "$d/tv.conf" --db "$CONN" >"$d/tv.log" 2>&1 &
 	TV_PID=$!
@@ -65,6 +66,19 @@ bench_tv_stop() {
 	kill "$TV_PID"
 	wait "$TV_PID" || true
 	TV_PID=
+}
+
+# metric NAME: one sample of tvspaced's /metrics.
+metric() {
+	python3 -c 'import sys, urllib.request
+for line in urllib.request.urlopen("http://127.0.0.1:9480/metrics").read().decode().split("\n"):
+    if line.startswith(sys.argv[1] + " "):
+        print(line.split()[1])' "$1"
+}
+
+# cpu_ticks: tvspaced's user and system time so far, in clock ticks.
+cpu_ticks() {
+	awk '{print $14 + $15}' "/proc/$TV_PID/stat"
 }
 
 machine() {
