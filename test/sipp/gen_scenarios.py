@@ -710,6 +710,33 @@ scenario("guest_promoted_quiet",
          expect_message("carol holds the remote now: alice did not come back", "p") +
          HOLD + bye(2), ANS + ("u", "p"))
 
+# -- faults (test/e2e/faults.sh) --------------------------------------------
+scenario("stranger_bye",
+         "A BYE for a dialog that does not exist (forged tags, new Call-ID) to space-1: 481, and nothing changes.",
+         """  <send retrans="500">
+    <![CDATA[
+
+      BYE sip:[target]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:[user]@[local_ip]>;tag=forged[pid]
+      To: <sip:[target]@[remote_ip]:[remote_port]>;tag=notours[pid]
+      Call-ID: [call_id]
+      CSeq: 7 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="481"/>
+""")
+scenario("guest_race",
+         "Joiners racing for the last seat (sipp -m 2 -r 1000): g1 and g2 dial an open space at once; each takes a 200 (then ACK, stays [hold] ms, BYE) or a 486 (then ACK).",
+         (invite("join") + PROV +
+          '  <recv response="486" optional="true" next="full"/>\n' +
+          '  <recv response="200" rrs="true"/>\n' + ACK + HOLD + bye(2) +
+          '  <nop next="done"/>\n  <label id="full"/>\n' + ACK_ERR +
+          '  <label id="done"/>\n').replace("[user]", "g[call_number]"))
+
 # -- friends and the quiz (test/e2e/social.sh) ------------------------------
 scenario("host_social",
          "Host bob: start, /friend carol (she then joins unasked), run a quiz, wait [hold] ms for answers, /quiz end and read the tally, /unfriend carol, /friend nosuch (400), BYE.",
