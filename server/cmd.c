@@ -42,6 +42,25 @@ static void bad(struct cmd *ret, const char *why)
 	ret->error = why;
 }
 
+/* The argument [w, w + n) into ret->arg: not too long, no control
+ * characters (tabs only inside a line of words).  False with CMD_BAD. */
+static bool copy_arg(struct cmd *ret, const char *w, size_t n, bool tabs)
+{
+	if (n >= CMD_ARG_MAX) {
+		bad(ret, "the argument is too long");
+		return false;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)w[i] < 0x20 && !(tabs && w[i] == '\t')) ||
+		    w[i] == 0x7f) {
+			bad(ret, "control characters in the argument");
+			return false;
+		}
+	memcpy(ret->arg, w, n);
+	ret->arg[n] = '\0';
+	return true;
+}
+
 void cmd_parse(const char *text, size_t len, struct cmd *ret)
 {
 	const char *p = text, *end = text + len, *w;
@@ -77,17 +96,8 @@ void cmd_parse(const char *text, size_t len, struct cmd *ret)
 			bad(ret, "the question and its answers are missing");
 			return;
 		}
-		if (n >= CMD_ARG_MAX) {
-			bad(ret, "the argument is too long");
+		if (!copy_arg(ret, p, n, true))
 			return;
-		}
-		for (size_t i = 0; i < n; i++)
-			if ((unsigned char)p[i] < 0x20 && p[i] != '\t') {
-				bad(ret, "control characters in the argument");
-				return;
-			}
-		memcpy(ret->arg, p, n);
-		ret->arg[n] = '\0';
 		ret->kind =
 		    strcasecmp(ret->arg, "end") == 0 ? CMD_QUIZ_END : cn->kind;
 		return;
@@ -131,17 +141,8 @@ void cmd_parse(const char *text, size_t len, struct cmd *ret)
 			bad(ret, "an argument is missing");
 			return;
 		}
-		if (n >= CMD_ARG_MAX) {
-			bad(ret, "the argument is too long");
+		if (!copy_arg(ret, w, n, false))
 			return;
-		}
-		for (size_t i = 0; i < n; i++)
-			if ((unsigned char)w[i] < 0x20 || w[i] == 0x7f) {
-				bad(ret, "control characters in the argument");
-				return;
-			}
-		memcpy(ret->arg, w, n);
-		ret->arg[n] = '\0';
 		break;
 	}
 	ret->kind = cn->kind;

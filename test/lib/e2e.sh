@@ -157,6 +157,17 @@ baresip_setup() {
 	touch "$BS/contacts"
 }
 
+# check_json FILE CONDITION: the JSON a receiver wrote to $E2E_DIR/FILE
+# (printed) must make the Python CONDITION on r true.
+check_json() {
+	python3 - "$E2E_DIR/$1" "$2" <<'PY' || FAILED=1
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(sys.argv[1].rsplit("/", 1)[1], r)
+sys.exit(0 if eval("(" + sys.argv[2] + ")", {"r": r}) else 1)
+PY
+}
+
 # wait_udp PORT...: until something listens on each UDP PORT (a receiver
 # must be bound before the first packet is sent to it).
 wait_udp() {
