@@ -54,10 +54,14 @@ struct db {
 	su_timer_t *retry;
 	db_state_f *state_cb;
 	void *arg;
+	char *listen; /* "LISTEN channel", sent first on each connection */
+	db_notify_f *notify_cb;
+	void *notify_arg;
 };
 
 static void db_connect(struct db *db);
 static void db_send(struct db *db);
+static void listened(void *arg, int error, const struct db_result *res);
 
 static void job_free(struct db *db, struct job *j)
 {
@@ -186,9 +190,9 @@ static void on_readable(struct db *db)
 			PQclear(db->last);
 		db->last = res;
 	}
-	/* Notices and notifications are not used; drop them. */
-	while (PQnotifies(db->conn))
-		;
+	for (PGnotify *n; (n = PQnotifies(db->conn)); PQfreemem(n))
+		if (db->notify_cb)
+			db->notify_cb(db->notify_arg, n->relname, n->extra);
 	if (PQstatus(db->conn) == CONNECTION_BAD) {
 		lost(db);
 		return;
@@ -294,6 +298,10 @@ static void db_connect(struct db *db)
 	}
 	su_timer_reset(db->retry);
 	db->state = DB_UP;
+	/* Notifications sent while we were away are lost: the listener's
+	 * state callback below is where it catches up. */
+	if (db->listen)
+		db_exec(db, db->listen, 0, NULL, listened, db);
 	if (db->state_cb)
 		db->state_cb(db->arg, true);
 	db_send(db);
@@ -424,6 +432,33 @@ int db_exec(struct db *db, const char *sql, int nparams,
 	db->tail = &j->next;
 	db_send(db);
 	return 0;
+}
+
+static void listened(void *arg, int error, const struct db_result *res)
+{
+	struct db *db = arg;
+
+	if (error)
+		log_err("%s failed; changes made by other nodes go unheard",
+			db->listen);
+}
+
+int db_listen(struct db *db, const char *channel, db_notify_f *cb, void *arg)
+{
+	size_t len = strlen(channel);
+
+	if (!len || len > 63 ||
+	    strspn(channel, "abcdefghijklmnopqrstuvwxyz"
+			    "0123456789_") != len)
+		return -EINVAL;
+	db->listen = su_sprintf(db->home, "LISTEN %s", channel);
+	if (!db->listen)
+		return -ENOMEM;
+	db->notify_cb = cb;
+	db->notify_arg = arg;
+	return db->state == DB_UP
+		   ? db_exec(db, db->listen, 0, NULL, listened, db)
+		   : 0;
 }
 
 int db_rows(const struct db_result *res)

@@ -23,6 +23,9 @@ typedef void db_done_f(void *arg, int error, const struct db_result *res);
 /** Called when the connection comes up (@a up true) or is lost. */
 typedef void db_state_f(void *arg, bool up);
 
+/** A notification (NOTIFY @a channel, @a payload) heard on the connection. */
+typedef void db_notify_f(void *arg, const char *channel, const char *payload);
+
 /** Connect to @a conninfo on @a root; connection state changes are reported
  * to @a state_cb.  NULL on OOM. */
 struct db *db_create(su_home_t *parent, su_root_t *root, const char *conninfo,
@@ -41,6 +44,11 @@ unsigned db_pending(const struct db *db);
  * 503), -ENOMEM. */
 int db_exec(struct db *db, const char *sql, int nparams,
 	    const char *const *params, db_done_f *cb, void *arg);
+
+/** LISTEN on @a channel (an SQL identifier of letters, digits and '_'),
+ * now and after every reconnection; notifications go to @a cb.  One
+ * listener per connection. */
+int db_listen(struct db *db, const char *channel, db_notify_f *cb, void *arg);
 
 /** Number of rows of @a res. */
 int db_rows(const struct db_result *res);

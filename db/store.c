@@ -26,6 +26,7 @@ struct req {
 	store_usage_f *usage;
 	store_value_f *value;
 	store_friend_f *friend;
+	store_claim_f *claim;
 	void *arg;
 	unsigned next; /* store_migrate: next migration to look at */
 	int *applied;  /* versions found applied */
@@ -313,7 +314,7 @@ int store_space_start(struct db *db, const struct store_space *space,
 		      void *arg)
 {
 	struct req *r = req_new(db, arg);
-	const char *p[4 + MEMBER_PARAMS];
+	const char *p[5 + MEMBER_PARAMS];
 	struct num n[5];
 	int err;
 
@@ -325,15 +326,16 @@ int store_space_start(struct db *db, const struct store_space *space,
 	p[2] = space->channel;
 	p[3] = i64(&n[4], space->started);
 	member_params(host, p + 4, n);
+	p[4 + MEMBER_PARAMS] = space->node;
 	err = db_exec(db,
 		      "WITH s AS (INSERT INTO spaces (host_service, host_user, "
-		      "channel, started) VALUES ($1, $2, $3, to_timestamp($4)) "
-		      "RETURNING id) "
+		      "channel, started, node_id) VALUES ($1, $2, $3, "
+		      "to_timestamp($4), $22) RETURNING id) "
 		      "INSERT INTO members (space_id, " MEMBER_COLUMNS ") "
 		      "SELECT s.id, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
 		      "$14, $15, $16, $17, $18, $19, $20, to_timestamp($21) "
 		      "FROM s RETURNING space_id",
-		      4 + MEMBER_PARAMS, p, space_started, r);
+		      5 + MEMBER_PARAMS, p, space_started, r);
 	if (err < 0)
 		req_free(r);
 	return err;
@@ -479,10 +481,11 @@ static void live_read(void *arg, int error, const struct db_result *res)
 	done_only(r, error, NULL);
 }
 
-int store_load_live(struct db *db, store_space_f *each, store_done_f *done,
-		    void *arg)
+int store_load_live(struct db *db, const char *node, store_space_f *each,
+		    store_done_f *done, void *arg)
 {
 	struct req *r = req_new(db, arg);
+	const char *p[] = {node};
 	int err;
 
 	if (!r)
@@ -501,8 +504,9 @@ int store_load_live(struct db *db, store_space_f *each, store_done_f *done,
 	    "extract(epoch FROM coalesce(s.booked_until, s.started))::bigint "
 	    "FROM spaces s LEFT JOIN members m "
 	    "ON m.space_id = s.id AND m.left_at IS NULL "
-	    "WHERE s.state = 'live' ORDER BY s.id, m.admitted_seq",
-	    0, NULL, live_read, r);
+	    "WHERE s.state = 'live' AND ($1::text IS NULL OR s.node_id = $1) "
+	    "ORDER BY s.id, m.admitted_seq",
+	    1, p, live_read, r);
 	if (err < 0)
 		req_free(r);
 	return err;
@@ -723,4 +727,86 @@ int store_quiz_add(struct db *db, const struct store_quiz *q,
 	free(answers);
 	free(tally);
 	return err;
+}
+
+/* -- nodes ------------------------------------------------------------------
+ */
+
+static void bool_read(void *arg, int error, const struct db_result *res)
+{
+	struct req *r = arg;
+	const char *v = error ? NULL : db_value(res, 0, 0);
+
+	if (r->value)
+		r->value(r->arg, error, v && v[0] == 't');
+	req_free(r);
+}
+
+int store_node_renew(struct db *db, const char *node, const char *uri,
+		     unsigned lease_s, store_value_f *done, void *arg)
+{
+	struct req *r = req_new(db, arg);
+	struct num n;
+	const char *p[] = {node, uri, u64(&n, lease_s)};
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	r->value = done;
+	err =
+	    db_exec(db, "SELECT tv_node_renew($1, $2, $3)", 3, p, bool_read, r);
+	if (err < 0)
+		req_free(r);
+	return err;
+}
+
+int store_node_release(struct db *db, const char *node, store_done_f *done,
+		       void *arg)
+{
+	const char *p[] = {node};
+
+	return exec_done(db, "SELECT tv_node_release($1)", 1, p, done, arg);
+}
+
+static void claim_read(void *arg, int error, const struct db_result *res)
+{
+	struct req *r = arg;
+
+	for (int i = 0; !error && i < db_rows(res); i++)
+		r->claim(r->arg, to_u64(db_value(res, i, 0)),
+			 db_value(res, i, 1));
+	done_only(r, error, NULL);
+}
+
+static int claim_query(struct db *db, const char *sql, const char *node,
+		       store_claim_f *each, store_done_f *done, void *arg)
+{
+	struct req *r = req_new(db, arg);
+	const char *p[] = {node};
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	r->claim = each;
+	r->done = done;
+	err = db_exec(db, sql, 1, p, claim_read, r);
+	if (err < 0)
+		req_free(r);
+	return err;
+}
+
+int store_claim(struct db *db, const char *node, store_claim_f *each,
+		store_done_f *done, void *arg)
+{
+	return claim_query(db, "SELECT space_id, old_node FROM tv_claim($1)",
+			   node, each, done, arg);
+}
+
+int store_owned(struct db *db, const char *node, store_claim_f *each,
+		store_done_f *done, void *arg)
+{
+	return claim_query(db,
+			   "SELECT id, node_id FROM spaces "
+			   "WHERE state = 'live' AND node_id = $1",
+			   node, each, done, arg);
 }

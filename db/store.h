@@ -45,6 +45,7 @@ struct store_space {
 	bool open;
 	int64_t started;      /* unix seconds */
 	int64_t booked_until; /* played time before this is in usage */
+	const char *node;     /* the node serving it; NULL alone */
 };
 
 /** Completion: 0, or a negative errno as db_done_f says. */
@@ -119,10 +120,31 @@ typedef void store_comment_f(void *arg, const char *author, int64_t at,
  * then @a done. */
 int store_comments_recent(struct db *db, uint64_t space_id, unsigned n,
 			  store_comment_f *each, store_done_f *done, void *arg);
-/** Call @a each for every live space with its current members, then
- * @a done. */
-int store_load_live(struct db *db, store_space_f *each, store_done_f *done,
-		    void *arg);
+/** Call @a each for every live space of @a node (NULL: every live space)
+ * with its current members, then @a done. */
+int store_load_live(struct db *db, const char *node, store_space_f *each,
+		    store_done_f *done, void *arg);
+
+/* -- nodes (docs/scaling.md) ---------------------------------------------- */
+
+/** Renew @a node's lease for @a lease_s seconds, recording the @a uri the
+ * proxy reaches it at; @a done gets 1 when the lease had run out before
+ * (what the node held may have been claimed), else 0. */
+int store_node_renew(struct db *db, const char *node, const char *uri,
+		     unsigned lease_s, store_value_f *done, void *arg);
+/** End @a node's lease now, so the other nodes claim its spaces. */
+int store_node_release(struct db *db, const char *node, store_done_f *done,
+		       void *arg);
+/** One space claimed, during store_claim(). */
+typedef void store_claim_f(void *arg, uint64_t space_id, const char *old_node);
+/** Claim for @a node its share of the spaces of nodes whose lease has run
+ * out: @a each for each, then @a done. */
+int store_claim(struct db *db, const char *node, store_claim_f *each,
+		store_done_f *done, void *arg);
+/** Call @a each(arg, id, node) for every live space of @a node, then
+ * @a done: what the node still owns. */
+int store_owned(struct db *db, const char *node, store_claim_f *each,
+		store_done_f *done, void *arg);
 
 /** @a user's friend list gains (@a on) or loses @a friend; @a done gets
  * 1, or 0 when @a friend is not a known user. */

@@ -7,7 +7,7 @@ PACKAGES=(
 	build-essential cmake pkg-config clang-format
 	libsofia-sip-ua-dev libortp-dev libxml2-dev libxml2-utils libpq-dev
 	check postgresql postgresql-client sip-tester tzdata python3 iproute2
-	baresip-core curl
+	baresip-core curl kamailio kamailio-postgres-modules
 )
 
 missing=()

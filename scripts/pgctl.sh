@@ -6,6 +6,8 @@
 # The cluster listens on a Unix socket in DIR/run only (no TCP), with trust
 # authentication for its superuser "postgres"; connect with
 #   host=DIR/run port=PORT dbname=DB user=postgres
+# PGCTL_TCP=1 makes it listen on 127.0.0.1:PORT too (for a client that
+# cannot use a socket folder, such as Kamailio's db_postgres).
 # Run as root, the server runs as the postgres user (PostgreSQL refuses
 # root); otherwise as the calling user.
 set -euo pipefail
@@ -42,6 +44,9 @@ psql_admin() {
 		"host=$dir/run port=$port dbname=postgres user=postgres" "$@"
 }
 
+tcp=
+[ "${PGCTL_TCP:-0}" = 1 ] && tcp=127.0.0.1
+
 case $cmd in
 start)
 	mkdir -p "$dir/run"
@@ -66,7 +71,7 @@ start)
 		exit 0
 	fi
 	as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
-		-o "-p $port -k $dir/run -c listen_addresses= -c fsync=on" \
+		-o "-p $port -k $dir/run -c listen_addresses=${tcp} -c fsync=on" \
 		start >/dev/null || {
 		tail -n 20 "$dir/log" >&2
 		exit 1

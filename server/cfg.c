@@ -39,6 +39,7 @@ void cfg_defaults(struct cfg *cfg)
 	cfg->host_lost = CFG_HOST_LOST_PROMOTE;
 	cfg->auto_admit = CFG_ADMIT_NONE;
 	cfg->log_level = LOG_INFO;
+	cfg->lease_time = 10;
 }
 
 struct parse {
@@ -197,7 +198,21 @@ static int apply(struct parse *p, struct cfg *cfg, const char *key,
 	STR(control_socket);
 	STR(slate_ts);
 	STR(metrics_listen);
+	STR(node_uri);
 #undef STR
+	if (strcmp(key, "node_id") == 0) {
+		/* it travels in NOTIFY payloads split at spaces */
+		if (strspn(v, "abcdefghijklmnopqrstuvwxyz"
+			      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+		    strlen(v))
+			return fail(p,
+				    "node_id: letters, digits, '-', '_' "
+				    "and '.' only, got '%s'",
+				    v);
+		return set_str(p, key, v, cfg->node_id, sizeof(cfg->node_id));
+	}
+	if (strcmp(key, "lease_time") == 0)
+		return set_uint(p, key, v, 3, 300, &cfg->lease_time);
 	if (strcmp(key, "trusted_peers") == 0)
 		return set_peers(p, cfg, v);
 	if (strcmp(key, "trust_loopback_from") == 0)

@@ -49,6 +49,10 @@ struct cfg {
 	char metrics_listen[64];  /* "127.0.0.1:9464" for /metrics, "" none */
 	int log_level;            /* syslog level, default LOG_INFO */
 	bool log_syslog;
+	/* Several nodes on one database (docs/scaling.md). */
+	char node_id[64];    /* this node's name; "" runs alone */
+	char node_uri[256];  /* where the proxy reaches it; "" is listen */
+	unsigned lease_time; /* seconds a node's lease lasts, default 10 */
 };
 
 /** Fill @a cfg with the defaults. */

@@ -22,6 +22,7 @@
 #include "db/store.h"
 #include "server/admin.h"
 #include "server/catalog.h"
+#include "server/cluster.h"
 #include "server/cfg.h"
 #include "server/guide.h"
 #include "server/lineup.h"
@@ -44,7 +45,8 @@ struct daemon {
 	struct space_mgr *mgr;
 	struct media *media;
 	struct sipua *ua;
-	struct admin *admin; /* control socket and metrics */
+	struct admin *admin;     /* control socket and metrics */
+	struct cluster *cluster; /* the node's lease, NOTIFY tvspace */
 	int sigfd;
 	su_timer_t *drain;    /* shutdown: waits for the store */
 	su_timer_t *deadline; /* shutdown: the most it may take */
@@ -99,6 +101,21 @@ static void restored(void *arg, int error)
 		   space_mgr_count(d->mgr), catalog_channel_count(d->cat));
 	d->ready = true;
 	admin_attach(d->admin, d->mgr, d->ua);
+	cluster_serve(d->cluster, d->mgr, d->ua);
+}
+
+/* The node holds its lease: what is still its own is loaded. */
+static void joined(void *arg, int error)
+{
+	struct daemon *d = arg;
+
+	if (error) {
+		log_err("cannot take the node's lease (%s)", strerror(-error));
+		fatal_stop(d, 1);
+		return;
+	}
+	if (sipua_restore(d->ua, restored, d) < 0)
+		restored(d, -ENOTCONN);
 }
 
 static void usage_row(void *arg, const char *service, unsigned seconds)
@@ -136,8 +153,8 @@ static void friends_loaded(void *arg, int error)
 		fatal_stop(d, 1);
 		return;
 	}
-	if (sipua_restore(d->ua, restored, d) < 0)
-		restored(d, -ENOTCONN);
+	if (cluster_join(d->cluster, joined, d) < 0)
+		joined(d, -ENOTCONN);
 }
 
 static void usage_loaded(void *arg, int error)
@@ -211,6 +228,8 @@ static void db_state(void *arg, bool up)
 	log_notice("database connected");
 	/* The first connection brings the server up; later ones only
 	 * resume service. */
+	if (d->ready)
+		cluster_db_up(d->cluster);
 	if (d->ready || d->starting)
 		return;
 	d->starting = true;
@@ -234,6 +253,9 @@ static void stopped(void *arg)
 {
 	struct daemon *d = arg;
 
+	/* After what the stop queued (ends of spaces): the other nodes
+	 * claim what is left at once. */
+	cluster_leave(d->cluster);
 	d->drain = su_timer_create(su_root_task(d->root), 100);
 	if (!d->drain ||
 	    su_timer_set_for_ever(d->drain, drain, (su_timer_arg_t *)d) < 0)
@@ -342,6 +364,14 @@ static int reload(struct daemon *d)
 	if (store_load_services(d->db, d->next_cat, reloaded, d) < 0)
 		reloaded(d, -ENOTCONN);
 	return 0;
+}
+
+/* NOTIFY services: provisioning changed the services or levels. */
+static int reload_notify(void *arg)
+{
+	struct daemon *d = arg;
+
+	return d->ready ? reload(d) : 0;
 }
 
 /* tvspacectl reload */
@@ -585,6 +615,14 @@ int main(int argc, char **argv)
 		log_err("cannot create the database connection");
 		return 1;
 	}
+	if (!d.migrate_only) {
+		d.cluster = cluster_create(d.home, d.root, &d.cfg, d.db,
+					   reload_notify, &d);
+		if (!d.cluster) {
+			log_err("cannot set up the node");
+			return 1;
+		}
+	}
 	log_notice("tvspaced %s starting, lineup %s (%u channels)",
 		   TVSPACE_VERSION, d.cfg.lineup, catalog_channel_count(d.cat));
 
@@ -597,6 +635,7 @@ int main(int argc, char **argv)
 	if (d.deadline)
 		su_timer_destroy(d.deadline);
 	d.admin = admin_destroy(d.admin);
+	d.cluster = cluster_destroy(d.cluster);
 	d.db = db_destroy(d.db);
 	d.ua = sipua_destroy(d.ua);
 	d.mgr = space_mgr_destroy(d.mgr);

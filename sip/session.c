@@ -554,6 +554,7 @@ void ua_on_start(struct sipua *ua, nua_handle_t *nh, const char *user,
 	row.host_service = c->plan.service->id;
 	row.host_user = user;
 	row.channel = c->plan.channel->id;
+	row.node = ua->cfg->node_id[0] ? ua->cfg->node_id : NULL;
 	row.started = ua_now_s();
 	m.user = user;
 	m.service = c->plan.service->id;
@@ -751,6 +752,8 @@ static void restore_space(void *arg, const struct store_space *row,
 	struct space *sp;
 	su_home_t home[1] = {SU_HOME_INIT(home)};
 
+	if (space_find(ua->mgr, row->id))
+		return; /* ours already: a load after a claim */
 	if (space_restore(ua->mgr, row->id, row->host_service, row->channel,
 			  row->open, row->started, row->booked_until,
 			  &sp) < 0) {
@@ -856,7 +859,43 @@ int sipua_restore(struct sipua *ua, void (*done)(void *arg, int error),
 {
 	ua->restore_done = done;
 	ua->restore_arg = arg;
-	return store_load_live(ua->db, restore_space, restore_done, ua);
+	return store_load_live(ua->db,
+			       ua->cfg->node_id[0] ? ua->cfg->node_id : NULL,
+			       restore_space, restore_done, ua);
+}
+
+/* Another node serves space @a id now: forget it here without a word to
+ * its members (their dialogs live on there) and free its relay ports. */
+void sipua_drop_space(struct sipua *ua, uint64_t id)
+{
+	struct space *sp = space_find(ua->mgr, id);
+
+	if (!sp)
+		return;
+	for (struct space_member *m = space_members(sp), *next; m; m = next) {
+		struct call *c = m->handle;
+
+		next = m->next;
+		ua_call_stop_media(c);
+		ua_call_unlink(c);
+		if (!c)
+			continue;
+		if (c->phase == CALL_STORING) {
+			c->cancelled = true;
+			continue;
+		}
+		c->phase = CALL_GONE;
+		if (!c->terminated) {
+			/* The handle goes without a BYE: nua_handle_destroy()
+			 * does not end the dialog at the other end. */
+			c->terminated = true;
+			ua_call_free(c);
+		}
+	}
+	log_notice("space-%" PRIu64 " is served by another node now; "
+		   "dropped here",
+		   id);
+	space_close(sp);
 }
 
 /* The answer to our re-INVITE of a restored member. */

@@ -29,16 +29,19 @@ struct sipua_deps {
 /** Bind the SIP transports of cfg->listen and start serving.  NULL when the
  * address cannot be bound. */
 struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps);
-/** Rebuild the live spaces from the store and take up their dialogs: each
- * member is re-pointed with a re-INVITE; one that answers 481 or not at all
- * is removed.  @a done runs once the spaces are loaded (error 0 or -errno).
- */
+/** Rebuild the live spaces from the store (those of this node, when
+ * cfg->node_id names one) that are not loaded yet and take up their
+ * dialogs: each member is re-pointed with a re-INVITE; one that answers 481
+ * or not at all is removed.  @a done runs once the spaces are loaded (error
+ * 0 or -errno).  Called at start, and after the node claimed spaces of
+ * another. */
 int sipua_restore(struct sipua *ua, void (*done)(void *arg, int error),
 		  void *arg);
 /** Use @a guide for the room panel from now on (a reload). */
 void sipua_set_guide(struct sipua *ua, const struct guide *guide);
-/** Use @a guide for the room panel from now on (a reload). */
-void sipua_set_guide(struct sipua *ua, const struct guide *guide);
+/** Forget space @a id without signalling its members: another node serves
+ * it now (docs/scaling.md). */
+void sipua_drop_space(struct sipua *ua, uint64_t id);
 /** Start a graceful shutdown; @a done runs when nua has finished. */
 void sipua_shutdown(struct sipua *ua, void (*done)(void *arg), void *arg);
 /** Free everything; NULL is fine. */

@@ -236,7 +236,7 @@ START_TEST(space_life_round_trip)
 	run_until(4);
 	ck_assert_int_eq(last_error, 0);
 	live_spaces = live_members = 0;
-	ck_assert_int_eq(store_load_live(db, on_space, on_done, NULL), 0);
+	ck_assert_int_eq(store_load_live(db, NULL, on_space, on_done, NULL), 0);
 	run_until(5);
 	ck_assert_int_eq(live_spaces, 1);
 	ck_assert_int_eq(live_members, 2);

@@ -905,6 +905,39 @@ scenario("host_relay_keys",
          ACK + HOLD + bye(2), ("rc", "rm", "rd"))
 
 
+# -- several nodes behind Kamailio (test/e2e/cluster.sh) ---------------------
+# A member of a space whose node dies is re-INVITEd by the node that takes
+# the space over; the others are not.  So each party waits a while for that
+# re-INVITE and goes on either way (ontimeout jumps to label 9).
+OK_REINVITE_RELAY = OK_REINVITE.replace(
+    "c=IN IP4 232.10.0.1/16", "c=IN IP4 127.0.0.1").replace(
+    "m=video 5004 RTP/AVP 33\n      a=rtpmap:33 MP2T/90000\n      a=recvonly",
+    "m=audio [field1] RTP/AVP 0\n      a=rtpmap:0 PCMU/8000\n      a=recvonly")
+TAKEOVER = """  <recv request="INVITE" timeout="15000" ontimeout="9">
+    <action>
+      <ereg regexp="m=audio [0-9]+ RTP/AVP 0" search_in="body" check_it="true" assign_to="tm"/>
+    </action>
+  </recv>
+""" + OK_REINVITE_RELAY + '  <recv request="ACK"/>\n' + \
+    '  <label id="9"/>\n'
+scenario("cluster_host",
+         "Host on a node behind Kamailio (sipp -m N -inf FILE: user;rtp_port): start a relay space on music, /open it, answer the re-INVITE of the node that takes the space over if it comes within 15 s, /switch kids, watch [hold] ms, BYE.",
+         (invite("start", caddr="127.0.0.1",
+                        sdp_attrs=("bc_channel:music",),
+                        mline=AUDIO.replace("[rtp_port]", "[field1]")) +
+          PROV + relay_200() + ACK + command(2, "/open") + TAKEOVER +
+          command(3, "/switch kids") + HOLD + bye(4)).replace(
+              "[user]", "[field0]"),
+         ("rc", "rm", "rd", "tm"))
+scenario("cluster_guest",
+         "Guest on a node behind Kamailio (sipp -m N -inf FILE: user;rtp_port;space-N): join that open space with a relay offer, answer the takeover re-INVITE if it comes within 15 s, stay until the host ends the space.",
+         (invite("join", caddr="127.0.0.1",
+                        mline=AUDIO.replace("[rtp_port]", "[field1]")) +
+          PROV + relay_200() + ACK + TAKEOVER + expect_bye(ENDED)).replace(
+              "[user]", "[field0]").replace("[target]", "[field2]"),
+         ("rc", "rm", "rd", "tm", "reason"))
+
+
 # -- the pack's index -------------------------------------------------------
 def run_command(name):
     """How QA runs NAME against a server on 127.0.0.1:5060 (scripts/demo.sh)."""

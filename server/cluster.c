@@ -1,0 +1,373 @@
+/* Nodes on one database: the lease, claims and takeover, NOTIFY tvspace.
+ * See cluster.h and docs/scaling.md.  Everything runs on the su_root loop;
+ * each database step is one statement, and at most one of each kind is in
+ * flight (a slow database delays the next renewal instead of piling them
+ * up). */
+#define LOG_MODULE "cluster"
+#include "server/cluster.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sofia-sip/su_time.h>
+
+#include "db/db.h"
+#include "db/store.h"
+#include "server/cfg.h"
+#include "server/log.h"
+#include "server/space.h"
+#include "sip/sipua.h"
+
+struct cluster {
+	su_root_t *root;
+	const struct cfg *cfg;
+	struct db *db;
+	struct space_mgr *mgr; /* NULL until serving */
+	struct sipua *ua;
+	cluster_reload_f *reload;
+	void *reload_arg;
+	su_timer_t *tick;
+	const char *node; /* cfg->node_id, or NULL when alone */
+	char uri[256];    /* what the proxy is told to use */
+	void (*then)(void *arg, int error);
+	void *then_arg;
+	bool renewing, claiming, loading, reconciling, leaving;
+	bool reload_pending;
+	/* the claim under way */
+	unsigned claimed;
+	char from[64];
+	su_time64_t claim_start;
+	/* the reconciliation under way: the live spaces still ours */
+	uint64_t *owned;
+	unsigned n_owned, cap_owned;
+};
+
+static void claim(struct cluster *cl);
+static void reconcile(struct cluster *cl);
+
+/* -- the lease ------------------------------------------------------------- */
+
+static void renewed(void *arg, int error, uint64_t was_expired)
+{
+	struct cluster *cl = arg;
+	void (*then)(void *, int) = cl->then;
+
+	cl->renewing = false;
+	if (then) {
+		cl->then = NULL;
+		if (!error)
+			log_notice("node %s holds its lease (%u s) as %s",
+				   cl->node, cl->cfg->lease_time, cl->uri);
+		then(cl->then_arg, error);
+		return;
+	}
+	if (error) {
+		log_warn("node %s: lease not renewed (%s)", cl->node,
+			 strerror(-error));
+		return;
+	}
+	if (was_expired) {
+		/* Others may have claimed our spaces while we were away;
+		 * their NOTIFYs may be lost with the old connection. */
+		log_warn("node %s: the lease had run out; checking which "
+			 "spaces are still ours",
+			 cl->node);
+		reconcile(cl);
+	}
+	claim(cl);
+}
+
+static void renew(struct cluster *cl)
+{
+	int err;
+
+	if (!cl->node || cl->renewing || cl->leaving)
+		return;
+	cl->renewing = true;
+	err = store_node_renew(cl->db, cl->node, cl->uri, cl->cfg->lease_time,
+			       renewed, cl);
+	if (err < 0)
+		renewed(cl, err, 0);
+}
+
+static void on_tick(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+	struct cluster *cl = (struct cluster *)arg;
+
+	if (cl->reload_pending && cl->reload) {
+		cl->reload_pending = false;
+		if (cl->reload(cl->reload_arg) == -EBUSY)
+			cl->reload_pending = true;
+	}
+	if (cl->mgr)
+		renew(cl);
+}
+
+/* -- claims: taking over the spaces of a node that is gone ----------------- */
+
+static void taken_up(void *arg, int error)
+{
+	struct cluster *cl = arg;
+	double ms = (double)(su_monotime(NULL) - cl->claim_start) / 1e6;
+
+	cl->loading = false;
+	if (error) {
+		log_err("node %s: claimed spaces not loaded (%s); they are "
+			"loaded at the next claim",
+			cl->node, strerror(-error));
+		return;
+	}
+	log_notice("node %s took over %u space%s of %s in %.1f ms; "
+		   "re-INVITEs sent",
+		   cl->node, cl->claimed, cl->claimed == 1 ? "" : "s", cl->from,
+		   ms);
+}
+
+static void on_claimed(void *arg, uint64_t id, const char *old)
+{
+	struct cluster *cl = arg;
+
+	log_notice("space-%" PRIu64 " of node %s claimed", id, old ? old : "?");
+	snprintf(cl->from, sizeof(cl->from), "%s", old ? old : "?");
+	cl->claimed++;
+}
+
+static void claim_done(void *arg, int error)
+{
+	struct cluster *cl = arg;
+	int err;
+
+	cl->claiming = false;
+	if (error) {
+		log_warn("node %s: claim failed (%s)", cl->node,
+			 strerror(-error));
+		return;
+	}
+	if (!cl->claimed)
+		return;
+	/* Load what is ours now and is not here yet, with the dialogs:
+	 * every member is re-INVITEd with this node's media address. */
+	cl->loading = true;
+	err = sipua_restore(cl->ua, taken_up, cl);
+	if (err < 0)
+		taken_up(cl, err);
+}
+
+static void claim(struct cluster *cl)
+{
+	int err;
+
+	if (!cl->node || !cl->ua || cl->claiming || cl->loading || cl->leaving)
+		return;
+	cl->claiming = true;
+	cl->claimed = 0;
+	cl->claim_start = su_monotime(NULL);
+	err = store_claim(cl->db, cl->node, on_claimed, claim_done, cl);
+	if (err < 0)
+		claim_done(cl, err);
+}
+
+/* -- reconciliation: drop what another node claimed ------------------------ */
+
+static void owned_row(void *arg, uint64_t id, const char *node)
+{
+	struct cluster *cl = arg;
+
+	if (cl->n_owned == cl->cap_owned) {
+		unsigned cap = cl->cap_owned ? 2 * cl->cap_owned : 64;
+		uint64_t *n = realloc(cl->owned, cap * sizeof(*n));
+
+		if (!n)
+			return; /* then it is kept: dropping needs certainty */
+		cl->owned = n;
+		cl->cap_owned = cap;
+	}
+	cl->owned[cl->n_owned++] = id;
+}
+
+struct lost_spaces {
+	struct cluster *cl;
+	uint64_t ids[64];
+	unsigned n;
+};
+
+static void find_lost(void *arg, struct space *sp)
+{
+	struct lost_spaces *l = arg;
+	uint64_t id = space_id(sp);
+
+	for (unsigned i = 0; i < l->cl->n_owned; i++)
+		if (l->cl->owned[i] == id)
+			return;
+	if (l->n < sizeof(l->ids) / sizeof(l->ids[0]))
+		l->ids[l->n++] = id;
+}
+
+static void owned_done(void *arg, int error)
+{
+	struct cluster *cl = arg;
+	struct lost_spaces l = {.cl = cl};
+
+	cl->reconciling = false;
+	if (!error && cl->mgr) {
+		/* In rounds of 64: dropping closes spaces, which the walk
+		 * must not see happen. */
+		do {
+			l.n = 0;
+			space_mgr_foreach(cl->mgr, find_lost, &l);
+			for (unsigned i = 0; i < l.n; i++)
+				sipua_drop_space(cl->ua, l.ids[i]);
+		} while (l.n == sizeof(l.ids) / sizeof(l.ids[0]));
+	}
+	cl->n_owned = 0;
+}
+
+static void reconcile(struct cluster *cl)
+{
+	if (!cl->node || !cl->ua || cl->reconciling)
+		return;
+	cl->reconciling = true;
+	cl->n_owned = 0;
+	if (store_owned(cl->db, cl->node, owned_row, owned_done, cl) < 0)
+		cl->reconciling = false;
+}
+
+/* -- NOTIFY tvspace -------------------------------------------------------- */
+
+/* "claim NEW OLD 1,2,3": spaces of OLD now served by NEW. */
+static void heard_claim(struct cluster *cl, const char *args)
+{
+	char new_node[64], old_node[64];
+	const char *ids;
+	int n = 0;
+
+	if (sscanf(args, "%63s %63s %n", new_node, old_node, &n) != 2 || !n)
+		return;
+	if (!cl->node || !cl->ua || strcmp(old_node, cl->node) != 0)
+		return;
+	for (ids = args + n; *ids;) {
+		char *end;
+		uint64_t id = strtoull(ids, &end, 10);
+
+		if (end == ids)
+			break;
+		log_warn("space-%" PRIu64 " was claimed by node %s", id,
+			 new_node);
+		sipua_drop_space(cl->ua, id);
+		ids = *end == ',' ? end + 1 : end;
+	}
+}
+
+static void on_notify(void *arg, const char *channel, const char *payload)
+{
+	struct cluster *cl = arg;
+	char who[64], friend[64], on[4];
+
+	log_debug("NOTIFY %s '%s'", channel, payload);
+	if (strncmp(payload, "claim ", 6) == 0) {
+		heard_claim(cl, payload + 6);
+	}
+	else if (sscanf(payload, "release %63s", who) == 1) {
+		if (cl->node && strcmp(who, cl->node) != 0) {
+			log_notice("node %s released its spaces", who);
+			claim(cl);
+		}
+	}
+	else if (sscanf(payload, "friend %63s %63s %3s", who, friend, on) ==
+		 3) {
+		if (cl->mgr)
+			space_mgr_friend(cl->mgr, who, friend,
+					 strcmp(on, "on") == 0);
+	}
+	else if (strcmp(payload, "services") == 0) {
+		log_notice("services changed in the database; loading them "
+			   "again");
+		cl->reload_pending = true;
+		on_tick(NULL, NULL, (su_timer_arg_t *)cl);
+	}
+}
+
+/* -- life ------------------------------------------------------------------ */
+
+struct cluster *cluster_create(su_home_t *home, su_root_t *root,
+			       const struct cfg *cfg, struct db *db,
+			       cluster_reload_f *reload, void *arg)
+{
+	struct cluster *cl = su_zalloc(home, sizeof(*cl));
+	unsigned period;
+
+	if (!cl)
+		return NULL;
+	cl->root = root;
+	cl->cfg = cfg;
+	cl->db = db;
+	cl->reload = reload;
+	cl->reload_arg = arg;
+	cl->node = cfg->node_id[0] ? cfg->node_id : NULL;
+	snprintf(cl->uri, sizeof(cl->uri), "%s",
+		 cfg->node_uri[0] ? cfg->node_uri : cfg->listen);
+	/* A lease is renewed three times in its life: one lost renewal
+	 * does not lose it. */
+	period = cl->node ? cfg->lease_time * 1000 / 3 : 1000;
+	cl->tick = su_timer_create(su_root_task(root), period);
+	if (!cl->tick ||
+	    su_timer_set_for_ever(cl->tick, on_tick, (su_timer_arg_t *)cl) <
+		0 ||
+	    db_listen(db, "tvspace", on_notify, cl) < 0)
+		return cluster_destroy(cl);
+	return cl;
+}
+
+int cluster_join(struct cluster *cl, void (*then)(void *arg, int error),
+		 void *arg)
+{
+	if (!cl->node) {
+		then(arg, 0);
+		return 0;
+	}
+	cl->then = then;
+	cl->then_arg = arg;
+	cl->renewing = true;
+	return store_node_renew(cl->db, cl->node, cl->uri, cl->cfg->lease_time,
+				renewed, cl);
+}
+
+void cluster_serve(struct cluster *cl, struct space_mgr *mgr, struct sipua *ua)
+{
+	cl->mgr = mgr;
+	cl->ua = ua;
+	claim(cl); /* a node that died while none was up */
+}
+
+void cluster_db_up(struct cluster *cl)
+{
+	if (!cl->mgr)
+		return;
+	renew(cl);
+	reconcile(cl);
+}
+
+struct cluster *cluster_destroy(struct cluster *cl)
+{
+	if (cl) {
+		if (cl->tick)
+			su_timer_destroy(cl->tick);
+		cl->tick = NULL;
+		free(cl->owned);
+		cl->owned = NULL;
+	}
+	return NULL;
+}
+
+void cluster_leave(struct cluster *cl)
+{
+	if (!cl->node || cl->leaving)
+		return;
+	cl->leaving = true;
+	if (store_node_release(cl->db, cl->node, NULL, NULL) == 0)
+		log_notice("node %s gives up its lease", cl->node);
+}
