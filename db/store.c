@@ -52,6 +52,16 @@ static void req_free(struct req *r)
 	}
 }
 
+/* The node this process is (NULL alone): a node books played time and ends
+ * only the spaces it serves, so one that was away while its spaces were
+ * claimed cannot write over the node that serves them now. */
+static const char *store_node;
+
+void store_set_node(const char *node)
+{
+	store_node = node && *node ? node : NULL;
+}
+
 /* Decimal text of numbers, for text parameters. */
 struct num {
 	char s[24];
@@ -390,21 +400,23 @@ int store_space_end(struct db *db, uint64_t space_id, const char *reason,
 {
 	struct num n[2];
 	const char *p[] = {u64(&n[0], space_id), reason, service, day,
-			   u64(&n[1], played)};
+			   u64(&n[1], played), store_node};
 
 	/* Played time is booked only by the statement that ends a live
-	 * space, so an end stored twice books it once. */
+	 * space, so an end stored twice books it once; and only by the node
+	 * that serves it. */
 	return exec_done(
 	    db,
 	    "WITH s AS (UPDATE spaces SET state = 'ended', ended = now(), "
-	    "end_reason = $2 WHERE id = $1 AND state = 'live' RETURNING id), "
+	    "end_reason = $2 WHERE id = $1 AND state = 'live' "
+	    "AND node_id IS NOT DISTINCT FROM $6 RETURNING id), "
 	    "m AS (UPDATE members SET left_at = now(), leave_reason = $2 "
-	    "WHERE space_id = $1 AND left_at IS NULL) "
+	    "WHERE space_id IN (SELECT id FROM s) AND left_at IS NULL) "
 	    "INSERT INTO usage (service_default_id, day, seconds) "
 	    "SELECT $3, $4::date, $5::integer FROM s WHERE $5::integer > 0 "
 	    "ON CONFLICT (service_default_id, day) DO UPDATE "
 	    "SET seconds = usage.seconds + EXCLUDED.seconds",
-	    5, p, done, arg);
+	    6, p, done, arg);
 }
 
 int store_space_update(struct db *db, uint64_t space_id, const char *channel,
@@ -520,17 +532,18 @@ int store_usage_book(struct db *db, uint64_t space_id, const char *service,
 {
 	struct num n[3];
 	const char *p[] = {u64(&n[0], space_id), service, day,
-			   u64(&n[1], seconds), i64(&n[2], until)};
+			   u64(&n[1], seconds), i64(&n[2], until), store_node};
 
 	return exec_done(
 	    db,
 	    "WITH s AS (UPDATE spaces SET booked_until = to_timestamp($5) "
-	    "WHERE id = $1 AND state = 'live' RETURNING id) "
+	    "WHERE id = $1 AND state = 'live' "
+	    "AND node_id IS NOT DISTINCT FROM $6 RETURNING id) "
 	    "INSERT INTO usage (service_default_id, day, seconds) "
 	    "SELECT $2, $3::date, $4::integer FROM s WHERE $4::integer > 0 "
 	    "ON CONFLICT (service_default_id, day) DO UPDATE "
 	    "SET seconds = usage.seconds + EXCLUDED.seconds",
-	    5, p, done, arg);
+	    6, p, done, arg);
 }
 
 static void usage_read(void *arg, int error, const struct db_result *res)

@@ -127,6 +127,11 @@ int store_load_live(struct db *db, const char *node, store_space_f *each,
 
 /* -- nodes (docs/scaling.md) ---------------------------------------------- */
 
+/** This process is node @a node (NULL or "": it runs alone); set once at
+ * start.  Ending a space and booking its time then apply only to the
+ * spaces this node serves. */
+void store_set_node(const char *node);
+
 /** Renew @a node's lease for @a lease_s seconds, recording the @a uri the
  * proxy reaches it at; @a done gets 1 when the lease had run out before
  * (what the node held may have been claimed), else 0. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sofia-sip/su_time.h>
 
@@ -37,6 +38,7 @@ struct cluster {
 	void *then_arg;
 	bool renewing, claiming, loading, reconciling, leaving;
 	bool reload_pending;
+	bool owned_failed;
 	/* the claim under way */
 	unsigned claimed;
 	char from[64];
@@ -171,7 +173,7 @@ static void claim(struct cluster *cl)
 		claim_done(cl, err);
 }
 
-/* -- reconciliation: drop what another node claimed ------------------------ */
+/* -- reconciliation: is what we serve still ours? ------------------------- */
 
 static void owned_row(void *arg, uint64_t id, const char *node)
 {
@@ -181,49 +183,55 @@ static void owned_row(void *arg, uint64_t id, const char *node)
 		unsigned cap = cl->cap_owned ? 2 * cl->cap_owned : 64;
 		uint64_t *n = realloc(cl->owned, cap * sizeof(*n));
 
-		if (!n)
-			return; /* then it is kept: dropping needs certainty */
+		if (!n) {
+			cl->owned_failed = true; /* no fencing on half a list */
+			return;
+		}
 		cl->owned = n;
 		cl->cap_owned = cap;
 	}
 	cl->owned[cl->n_owned++] = id;
 }
 
-struct lost_spaces {
-	struct cluster *cl;
-	uint64_t ids[64];
-	unsigned n;
-};
+/* Spaces of ours were claimed by another node while we were away (stopped,
+ * or cut off from the database past the lease).  Their members' dialogs are
+ * served there now; sofia-sip cannot let a dialog go without a BYE, and one
+ * BYE from here would end a member's session.  So the node stops at once,
+ * as a SIGKILL would, and says nothing to anyone; its supervisor (systemd's
+ * Restart=) starts it again, and the new process serves only what is still
+ * its own (docs/scaling.md, "Fencing"). */
+static void fence(struct cluster *cl, const char *by, const char *what)
+{
+	log_err("node %s: %s claimed by %s while this node was away; "
+		"stopping at once so that no member of them hears from "
+		"here (status %d: start the node again)",
+		cl->node, what, by, CLUSTER_FENCED);
+	fflush(NULL);
+	_exit(CLUSTER_FENCED);
+}
 
 static void find_lost(void *arg, struct space *sp)
 {
-	struct lost_spaces *l = arg;
+	struct cluster *cl = arg;
 	uint64_t id = space_id(sp);
+	char what[48];
 
-	for (unsigned i = 0; i < l->cl->n_owned; i++)
-		if (l->cl->owned[i] == id)
+	for (unsigned i = 0; i < cl->n_owned; i++)
+		if (cl->owned[i] == id)
 			return;
-	if (l->n < sizeof(l->ids) / sizeof(l->ids[0]))
-		l->ids[l->n++] = id;
+	snprintf(what, sizeof(what), "space-%" PRIu64, id);
+	fence(cl, "another node", what);
 }
 
 static void owned_done(void *arg, int error)
 {
 	struct cluster *cl = arg;
-	struct lost_spaces l = {.cl = cl};
 
 	cl->reconciling = false;
-	if (!error && cl->mgr) {
-		/* In rounds of 64: dropping closes spaces, which the walk
-		 * must not see happen. */
-		do {
-			l.n = 0;
-			space_mgr_foreach(cl->mgr, find_lost, &l);
-			for (unsigned i = 0; i < l.n; i++)
-				sipua_drop_space(cl->ua, l.ids[i]);
-		} while (l.n == sizeof(l.ids) / sizeof(l.ids[0]));
-	}
+	if (!error && !cl->owned_failed && cl->mgr && !cl->leaving)
+		space_mgr_foreach(cl->mgr, find_lost, cl);
 	cl->n_owned = 0;
+	cl->owned_failed = false;
 }
 
 static void reconcile(struct cluster *cl)
@@ -241,25 +249,16 @@ static void reconcile(struct cluster *cl)
 /* "claim NEW OLD 1,2,3": spaces of OLD now served by NEW. */
 static void heard_claim(struct cluster *cl, const char *args)
 {
-	char new_node[64], old_node[64];
-	const char *ids;
+	char new_node[64], old_node[64], what[96];
 	int n = 0;
 
 	if (sscanf(args, "%63s %63s %n", new_node, old_node, &n) != 2 || !n)
 		return;
-	if (!cl->node || !cl->ua || strcmp(old_node, cl->node) != 0)
+	if (!cl->node || !cl->mgr || cl->leaving ||
+	    strcmp(old_node, cl->node) != 0)
 		return;
-	for (ids = args + n; *ids;) {
-		char *end;
-		uint64_t id = strtoull(ids, &end, 10);
-
-		if (end == ids)
-			break;
-		log_warn("space-%" PRIu64 " was claimed by node %s", id,
-			 new_node);
-		sipua_drop_space(cl->ua, id);
-		ids = *end == ',' ? end + 1 : end;
-	}
+	snprintf(what, sizeof(what), "spaces %s", args + n);
+	fence(cl, new_node, what);
 }
 
 static void on_notify(void *arg, const char *channel, const char *payload)
@@ -340,7 +339,9 @@ void cluster_serve(struct cluster *cl, struct space_mgr *mgr, struct sipua *ua)
 {
 	cl->mgr = mgr;
 	cl->ua = ua;
-	claim(cl); /* a node that died while none was up */
+	/* A claim that raced our first renewal is not missed: */
+	reconcile(cl);
+	claim(cl); /* and a node that died while none was up is served */
 }
 
 void cluster_db_up(struct cluster *cl)

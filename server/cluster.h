@@ -1,15 +1,19 @@
 /* One node among several on one database (docs/scaling.md): the node's
  * lease, renewed on a timer; claiming the spaces of nodes whose lease ran
  * out and taking up their dialogs; and what the other nodes say through
- * NOTIFY tvspace (db/schema/005_nodes.sql): spaces claimed away from this
- * node are dropped here, a released node's spaces are claimed at once,
- * friend lists and services follow the database.  A server that runs
+ * NOTIFY tvspace (db/schema/005_nodes.sql): a node whose spaces were
+ * claimed while it lived stops at once (fencing), a released node's spaces
+ * are claimed at once, friend lists and services follow the database.  A server that runs
  * alone (no node_id) still listens, for the friends and services. */
 #ifndef TVSPACE_CLUSTER_H
 #define TVSPACE_CLUSTER_H
 
 #include <sofia-sip/su_alloc.h>
 #include <sofia-sip/su_wait.h>
+
+/** Exit status of a node that stopped itself because its spaces were
+ * claimed while it was away (EX_TEMPFAIL: start it again). */
+#define CLUSTER_FENCED 75
 
 struct cfg;
 struct db;

@@ -615,6 +615,7 @@ int main(int argc, char **argv)
 		log_err("cannot create the database connection");
 		return 1;
 	}
+	store_set_node(d.cfg.node_id);
 	if (!d.migrate_only) {
 		d.cluster = cluster_create(d.home, d.root, &d.cfg, d.db,
 					   reload_notify, &d);

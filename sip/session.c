@@ -864,40 +864,6 @@ int sipua_restore(struct sipua *ua, void (*done)(void *arg, int error),
 			       restore_space, restore_done, ua);
 }
 
-/* Another node serves space @a id now: forget it here without a word to
- * its members (their dialogs live on there) and free its relay ports. */
-void sipua_drop_space(struct sipua *ua, uint64_t id)
-{
-	struct space *sp = space_find(ua->mgr, id);
-
-	if (!sp)
-		return;
-	for (struct space_member *m = space_members(sp), *next; m; m = next) {
-		struct call *c = m->handle;
-
-		next = m->next;
-		ua_call_stop_media(c);
-		ua_call_unlink(c);
-		if (!c)
-			continue;
-		if (c->phase == CALL_STORING) {
-			c->cancelled = true;
-			continue;
-		}
-		c->phase = CALL_GONE;
-		if (!c->terminated) {
-			/* The handle goes without a BYE: nua_handle_destroy()
-			 * does not end the dialog at the other end. */
-			c->terminated = true;
-			ua_call_free(c);
-		}
-	}
-	log_notice("space-%" PRIu64 " is served by another node now; "
-		   "dropped here",
-		   id);
-	space_close(sp);
-}
-
 /* The answer to our re-INVITE of a restored member. */
 void ua_on_resumed(struct sipua *ua, struct call *c, int status)
 {

@@ -39,9 +39,6 @@ int sipua_restore(struct sipua *ua, void (*done)(void *arg, int error),
 		  void *arg);
 /** Use @a guide for the room panel from now on (a reload). */
 void sipua_set_guide(struct sipua *ua, const struct guide *guide);
-/** Forget space @a id without signalling its members: another node serves
- * it now (docs/scaling.md). */
-void sipua_drop_space(struct sipua *ua, uint64_t id);
 /** Start a graceful shutdown; @a done runs when nua has finished. */
 void sipua_shutdown(struct sipua *ua, void (*done)(void *arg), void *arg);
 /** Free everything; NULL is fine. */

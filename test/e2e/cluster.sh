@@ -10,98 +10,19 @@
 # Kamailio, served by their new node: every space ends as its host ends it,
 # every member leaves, nothing is lost.
 . "$(dirname "$0")/../lib/e2e.sh"
-command -v kamailio >/dev/null || die "kamailio is not installed"
-KAM_MODULES=$(dirname "$(dpkg -L kamailio | grep '/tm\.so$')")
-[ -f "$KAM_MODULES/db_postgres.so" ] ||
-	die "kamailio-postgres-modules is not installed"
-
-# A cluster of its own that listens on TCP: Kamailio's db_postgres cannot
-# use a socket folder.
-PGPORT_NUM=54339
-PGCLUSTER=$E2E_DIR/pg
-PGHOST_DIR=$PGCLUSTER/run
-CONN="host=$PGHOST_DIR port=$PGPORT_NUM dbname=$DBNAME user=postgres"
-PGCTL_TCP=1 "$SRC/scripts/pgctl.sh" start "$PGCLUSTER" $PGPORT_NUM
-db_fresh
-
-NODES=(n1 n2 n3)
-declare -A NODE_PID NODE_PORT
-KAM_PID=
-cluster_cleanup() {
-	local n
-	for n in "${NODES[@]}"; do
-		[ -z "${NODE_PID[$n]:-}" ] || kill -KILL "${NODE_PID[$n]}" 2>/dev/null || true
-	done
-	[ -z "$KAM_PID" ] || kill "$KAM_PID" 2>/dev/null || true
-	e2e_cleanup
-	"$SRC/scripts/pgctl.sh" stop "$PGCLUSTER" $PGPORT_NUM
-}
-trap cluster_cleanup EXIT
-
-sql "INSERT INTO users (user_id)
-     SELECT 'h' || i FROM generate_series(1, 6) i UNION ALL
-     SELECT 'g' || i FROM generate_series(1, 6) i;
-     INSERT INTO services (service_default_id, user_id, level,
-			   default_channel, is_default)
-     SELECT 'svc-' || user_id, user_id, 3, 'music', true FROM users
-      WHERE user_id ~ '^[hg][0-9]$'"
-
-i=0
-for n in "${NODES[@]}"; do
-	i=$((i + 1))
-	NODE_PORT[$n]=$((SIP_PORT + i))
-	cat >"$E2E_DIR/$n.conf" <<CONF
-listen = sip:127.0.0.1:${NODE_PORT[$n]}
-domain = tvspace.test
-lineup = $SRC/etc/demo-lineup.m3u
-trust_loopback_from = yes
-node_id = $n
-lease_time = 3
-rtp_port_min = $((20000 + i * 1000))
-rtp_port_max = $((20999 + i * 1000))
-log_level = debug
-CONF
-	"$TVSPACED" --config "$E2E_DIR/$n.conf" --db "$CONN" \
-		>"$E2E_DIR/$n.log" 2>&1 &
-	NODE_PID[$n]=$!
-done
-for n in "${NODES[@]}"; do
-	for i in $(seq 1 100); do
-		grep -q "ready:" "$E2E_DIR/$n.log" && break
-		kill -0 "${NODE_PID[$n]}" 2>/dev/null || die "node $n exited"
-		sleep 0.1
-	done
-	grep -q "ready:" "$E2E_DIR/$n.log" || die "node $n did not become ready"
-done
+. "$(dirname "$0")/../lib/cluster.sh"
+cluster_db
+nodes_start 3
 expect_sql "select string_agg(node_id || '=' || sip_uri, ' ' order by node_id) from nodes" \
 	"n1=sip:127.0.0.1:$((SIP_PORT + 1)) n2=sip:127.0.0.1:$((SIP_PORT + 2)) n3=sip:127.0.0.1:$((SIP_PORT + 3))"
-
-for n in "${NODES[@]}"; do
-	echo "1 sip:127.0.0.1:${NODE_PORT[$n]}"
-done >"$E2E_DIR/nodes.list"
-kamailio -f "$SRC/etc/kamailio-tvspace.cfg" -L "$KAM_MODULES" -D -E -n 2 \
-	-A "LISTEN=udp:127.0.0.1:$SIP_PORT" \
-	-A "DBURL=\"tv=>postgres://postgres@127.0.0.1:$PGPORT_NUM/$DBNAME\"" \
-	-A "NODES=\"$E2E_DIR/nodes.list\"" -P "$E2E_DIR/kamailio.pid" \
-	>"$E2E_DIR/kamailio.log" 2>&1 &
-KAM_PID=$!
-wait_udp "$SIP_PORT"
-sleep 2 # dispatcher's first OPTIONS round: every node answers
+kamailio_start
 
 # The hosts h1..h6 (RTP ports 30001..30006), one sipp through Kamailio.
 {
 	echo SEQUENTIAL
 	for i in 1 2 3 4 5 6; do echo "h$i;$((30000 + i))"; done
 } >"$E2E_DIR/hosts.csv"
-sipp -sf "$SCEN/cluster_host.xml" -inf "$E2E_DIR/hosts.csv" -key target share \
-	-m 6 -r 10 \
-	-l 6 -nostdin -i 127.0.0.1 -p 5191 -d 2000 \
-	-timeout 60s -timeout_error -recv_timeout 40000 \
-	-trace_err -error_file "$E2E_DIR/hosts.errors" \
-	-trace_msg -message_file "$E2E_DIR/hosts.msg" \
-	"127.0.0.1:$SIP_PORT" >"$E2E_DIR/hosts.out" 2>&1 &
-SIPP_hosts=$!
-SIPP_PIDS+=("$SIPP_hosts")
+sipp_party hosts cluster_host hosts.csv 5191 6 2000 -key target share
 wait_for "select count(*) from spaces where state = 'live' and is_open" 6
 expect_sql "select count(distinct node_id) from spaces" 3
 
@@ -114,14 +35,7 @@ expect_sql "select count(distinct node_id) from spaces" 3
 		echo "g$i;$((30010 + i));space-$id"
 	done
 } >"$E2E_DIR/guests.csv"
-sipp -sf "$SCEN/cluster_guest.xml" -inf "$E2E_DIR/guests.csv" -m 6 -r 10 \
-	-l 6 -nostdin -i 127.0.0.1 -p 5192 \
-	-timeout 60s -timeout_error -recv_timeout 40000 \
-	-trace_err -error_file "$E2E_DIR/guests.errors" \
-	-trace_msg -message_file "$E2E_DIR/guests.msg" \
-	"127.0.0.1:$SIP_PORT" >"$E2E_DIR/guests.out" 2>&1 &
-SIPP_guests=$!
-SIPP_PIDS+=("$SIPP_guests")
+sipp_party guests cluster_guest guests.csv 5192 6
 wait_for "select count(*) from members where left_at is null and local_tag is not null" 12
 
 # The victim: the node serving h1's space; h1's port is watched.
@@ -182,10 +96,5 @@ print("cluster: takeover: claimed %.2f s, dialogs resumed %.2f s after "
       (c - k, r - k, max(gaps) if gaps else "none"))
 PY
 
-for n in "${NODES[@]}"; do
-	[ -n "${NODE_PID[$n]}" ] || continue
-	kill -TERM "${NODE_PID[$n]}"
-	wait "${NODE_PID[$n]}" || fail "node $n exited with status $?"
-	NODE_PID[$n]=
-done
+nodes_stop
 e2e_finish
