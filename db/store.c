@@ -399,8 +399,8 @@ int store_space_end(struct db *db, uint64_t space_id, const char *reason,
 		    store_done_f *done, void *arg)
 {
 	struct num n[2];
-	const char *p[] = {u64(&n[0], space_id), reason, service, day,
-			   u64(&n[1], played), store_node};
+	const char *p[] = {u64(&n[0], space_id), reason,    service, day,
+			   u64(&n[1], played),   store_node};
 
 	/* Played time is booked only by the statement that ends a live
 	 * space, so an end stored twice books it once; and only by the node
@@ -531,8 +531,8 @@ int store_usage_book(struct db *db, uint64_t space_id, const char *service,
 		     store_done_f *done, void *arg)
 {
 	struct num n[3];
-	const char *p[] = {u64(&n[0], space_id), service, day,
-			   u64(&n[1], seconds), i64(&n[2], until), store_node};
+	const char *p[] = {u64(&n[0], space_id), service,           day,
+			   u64(&n[1], seconds),  i64(&n[2], until), store_node};
 
 	return exec_done(
 	    db,

@@ -3,8 +3,8 @@
  * out and taking up their dialogs; and what the other nodes say through
  * NOTIFY tvspace (db/schema/005_nodes.sql): a node whose spaces were
  * claimed while it lived stops at once (fencing), a released node's spaces
- * are claimed at once, friend lists and services follow the database.  A server that runs
- * alone (no node_id) still listens, for the friends and services. */
+ * are claimed at once, friend lists and services follow the database.  A
+ * server that runs alone (no node_id) still listens, for the services. */
 #ifndef TVSPACE_CLUSTER_H
 #define TVSPACE_CLUSTER_H
 

@@ -15,6 +15,7 @@ for f in sbin/tvspaced bin/tvspacectl share/man/man8/tvspaced.8 \
 	share/tvspace/schema/001_init.sql \
 	share/tvspace/examples/demo-lineup.m3u \
 	share/tvspace/examples/demo-news.ts \
+	share/tvspace/examples/kamailio-tvspace.cfg \
 	lib/systemd/system/tvspaced.service lib/sysusers.d/tvspace.conf; do
 	if [ -e "$dest/$f" ]; then
 		echo "ok: $f"

@@ -96,5 +96,22 @@ print("cluster: takeover: claimed %.2f s, dialogs resumed %.2f s after "
       (c - k, r - k, max(gaps) if gaps else "none"))
 PY
 
+# Provisioning reaches every live node: a change of the service levels makes
+# each load its services again, and a friendship made on one is heard by
+# all (they keep the friend lists in memory).
+sql "UPDATE service_levels SET capacity = capacity + 1 WHERE level = 3"
+sql "SELECT tv_friend('h2', 'g2', true)"
+for n in "${NODES[@]}"; do
+	[ -n "${NODE_PID[$n]}" ] || continue
+	for i in $(seq 1 50); do
+		grep -q "reloaded:" "$E2E_DIR/$n.log" &&
+			grep -q "NOTIFY tvspace 'friend h2 g2 on'" "$E2E_DIR/$n.log" &&
+			break
+		sleep 0.1
+	done
+	grep -q "reloaded:" "$E2E_DIR/$n.log" || fail "$n did not load the services again"
+	grep -q "NOTIFY tvspace 'friend h2 g2 on'" "$E2E_DIR/$n.log" ||
+		fail "$n did not hear of the friendship"
+done
 nodes_stop
 e2e_finish

@@ -913,30 +913,46 @@ OK_REINVITE_RELAY = OK_REINVITE.replace(
     "c=IN IP4 232.10.0.1/16", "c=IN IP4 127.0.0.1").replace(
     "m=video 5004 RTP/AVP 33\n      a=rtpmap:33 MP2T/90000\n      a=recvonly",
     "m=audio [field1] RTP/AVP 0\n      a=rtpmap:0 PCMU/8000\n      a=recvonly")
-TAKEOVER = """  <recv request="INVITE" timeout="15000" ontimeout="9">
+def takeover(ms):
+    """The takeover re-INVITE if it comes within ms, answered; label 9."""
+    return """  <recv request="INVITE" timeout="%d" ontimeout="9">
     <action>
       <ereg regexp="m=audio [0-9]+ RTP/AVP 0" search_in="body" check_it="true" assign_to="tm"/>
     </action>
   </recv>
-""" + OK_REINVITE_RELAY + '  <recv request="ACK"/>\n' + \
-    '  <label id="9"/>\n'
+""" % ms + OK_REINVITE_RELAY + '  <recv request="ACK"/>\n' + \
+        '  <label id="9"/>\n'
+
+
+def cluster_host(ms):
+    return (invite("start", caddr="127.0.0.1",
+                   sdp_attrs=("bc_channel:music",),
+                   mline=AUDIO.replace("[rtp_port]", "[field1]")) +
+            PROV + relay_200() + ACK + command(2, "/open") + takeover(ms) +
+            command(3, "/switch kids") + HOLD + bye(4)).replace(
+                "[user]", "[field0]")
+
+
+def cluster_guest(ms):
+    return (invite("join", caddr="127.0.0.1",
+                   mline=AUDIO.replace("[rtp_port]", "[field1]")) +
+            PROV + relay_200() + ACK + takeover(ms) +
+            expect_bye(ENDED)).replace("[user]", "[field0]").replace(
+                "[target]", "[field2]")
+
+
 scenario("cluster_host",
          "Host on a node behind Kamailio (sipp -m N -inf FILE: user;rtp_port): start a relay space on music, /open it, answer the re-INVITE of the node that takes the space over if it comes within 15 s, /switch kids, watch [hold] ms, BYE.",
-         (invite("start", caddr="127.0.0.1",
-                        sdp_attrs=("bc_channel:music",),
-                        mline=AUDIO.replace("[rtp_port]", "[field1]")) +
-          PROV + relay_200() + ACK + command(2, "/open") + TAKEOVER +
-          command(3, "/switch kids") + HOLD + bye(4)).replace(
-              "[user]", "[field0]"),
-         ("rc", "rm", "rd", "tm"))
+         cluster_host(15000), ("rc", "rm", "rd", "tm"))
 scenario("cluster_guest",
          "Guest on a node behind Kamailio (sipp -m N -inf FILE: user;rtp_port;space-N): join that open space with a relay offer, answer the takeover re-INVITE if it comes within 15 s, stay until the host ends the space.",
-         (invite("join", caddr="127.0.0.1",
-                        mline=AUDIO.replace("[rtp_port]", "[field1]")) +
-          PROV + relay_200() + ACK + TAKEOVER + expect_bye(ENDED)).replace(
-              "[user]", "[field0]").replace("[target]", "[field2]"),
-         ("rc", "rm", "rd", "tm", "reason"))
-
+         cluster_guest(15000), ("rc", "rm", "rd", "tm", "reason"))
+scenario("bench_cluster_host",
+         "Benchmark hosts behind Kamailio (bench/takeover.sh): cluster_host, waiting up to 40 s for the takeover.",
+         cluster_host(40000), ("rc", "rm", "rd", "tm"))
+scenario("bench_cluster_guest",
+         "Benchmark guests behind Kamailio (bench/takeover.sh): cluster_guest, waiting up to 40 s for the takeover.",
+         cluster_guest(40000), ("rc", "rm", "rd", "tm", "reason"))
 
 # -- the pack's index -------------------------------------------------------
 def run_command(name):
