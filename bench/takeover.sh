@@ -77,7 +77,7 @@ party() { # NAME SCENARIO CSV PORT CALLS RATE
 	echo SEQUENTIAL
 	for i in $(seq 1 "$SPACES"); do echo "h$i;40000"; done
 } >"$WORK/hosts.csv"
-party hosts bench_cluster_host hosts.csv 5181 "$SPACES" 100
+party hosts bench_cluster_host hosts.csv 5185 "$SPACES" 100
 until [ "$(q "select count(*) from spaces where is_open")" -ge "$SPACES" ]; do
 	sleep 0.2
 done
@@ -91,7 +91,7 @@ done
 		done
 	done
 } >"$WORK/guests.csv"
-party guests bench_cluster_guest guests.csv 5182 $((SPACES * GUESTS)) 200
+party guests bench_cluster_guest guests.csv 5186 $((SPACES * GUESTS)) 200
 want=$((SPACES * (GUESTS + 1)))
 until [ "$(q "select count(*) from members where left_at is null and local_tag is not null")" -ge $want ]; do
 	sleep 0.2
