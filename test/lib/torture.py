@@ -300,6 +300,22 @@ HOSTILE = [
 STACK = ("Content-Length past the datagram",)
 
 
+def stranger(method, transport):
+    """A request inside a dialog that does not exist (unknown tags)."""
+    body = b"/switch sports" if method != b"BYE" else b""
+    return (b"%s sip:space-1@tvspace.test SIP/2.0\r\n"
+            b"Via: SIP/2.0/%s 127.0.0.1:5060;branch=z9hG4bK-stranger-%s-%d;"
+            b"rport\r\nMax-Forwards: 70\r\n"
+            b"From: <sip:mallory@tvspace.test>;tag=forged-from\r\n"
+            b"To: <sip:space-1@tvspace.test>;tag=forged-to\r\n"
+            b"Call-ID: stranger-%s-%d@127.0.0.1\r\nCSeq: 7 %s\r\n"
+            b"%sContent-Length: %d\r\n\r\n%s") % (
+                method, transport.upper().encode(), method, os.getpid(),
+                method, os.getpid(), method,
+                b"Content-Type: text/plain\r\n" if body else b"",
+                len(body), body)
+
+
 def hostile(transport):
     party = Party(transport)
     ok = 0
@@ -328,6 +344,25 @@ def hostile(transport):
             bad.append(name + ": " + "; ".join(problems))
         else:
             ok += 1
+    # 481 (RFC 3261 12.2.2).  sofia-sip's nua answers a BYE or MESSAGE
+    # like this itself, before tvspaced sees it: no Warning can be added
+    # (docs/sip-interface.md); an INFO it passes on, and tvspaced says why.
+    for method in (b"BYE", b"INFO", b"MESSAGE"):
+        msg = exchange(party, stranger(method, transport), WAIT)
+        if transport == "tcp":
+            party.close_stream()
+        warning = warning_of(msg) if msg else None
+        good = status_of(msg or b"") == 481 and \
+            (warning is not None or method != b"INFO")
+        print("%-34s %-32s %s%s" % (
+            method.decode() + " with unknown tags", summary_of(msg)[:32],
+            "ok" if good else "MISMATCH",
+            "  Warning: " + warning if warning else "  (no Warning)"))
+        if good:
+            ok += 1
+        else:
+            bad.append(method.decode() + " with unknown tags: want 481, "
+                       "got " + summary_of(msg))
     total = ok + len(bad)
     print("hostile bodies: %d/%d as expected over %s" %
           (ok, total, transport.upper()))
