@@ -10,9 +10,12 @@
 The server is at 127.0.0.1:$SIP_PORT (5070).  Over UDP the server answers
 where the top Via says: the RFC's messages name hosts of their own, so the
 answer comes to 127.0.0.1 and the Via's port (5060 unless it names one, the
-source port with rport); this helper listens on each such port.  Each
-message is sent once; an INVITE's final answer is acknowledged so that the
-server does not retransmit it.  Prints one line per message and a summary;
+source port with rport); this helper listens on each such port, 5060 and
+5050.  Over TCP each message has a connection of its own and the answer
+comes on it.  The top Via of an RFC message is made to name the transport
+it goes over (README.md of the data).  Each message is sent once; an
+INVITE's final answer is acknowledged so that the server does not
+retransmit it.  Prints one line per message and a summary;
 exit status 0 when every answer was as expected."""
 import os
 import re
@@ -46,7 +49,8 @@ class Party:
         self.transport = transport
         self.socks = []
         if transport == "udp":
-            for port in sorted(set(via_ports)):
+            # Requests leave from 5060, the first.
+            for port in sorted(set(via_ports), key=lambda p: p != 5060):
                 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 s.bind(("127.0.0.1", port))
@@ -251,25 +255,22 @@ def rfc4475(folder, transport):
     return 0 if not bad else 1
 
 
-def invite(body, ctype=b"application/sdp", length=None, n=[0]):
-    """An INVITE from alice to the factory URI."""
-    n[0] += 1
+def invite(transport, label, body, ctype=b"application/sdp", length=None):
+    """alice's INVITE to the factory URI; Call-ID and branch from label."""
     if length is None:
         length = len(body)
-    head = (b"INVITE sip:share@tvspace.test SIP/2.0\r\n"
-            b"Via: SIP/2.0/%s 127.0.0.1:5060;branch=z9hG4bK-hostile-%d-%d;"
-            b"rport\r\n"
+    return (b"INVITE sip:share@tvspace.test SIP/2.0\r\n"
+            b"Via: SIP/2.0/%s 127.0.0.1:5060;branch=z9hG4bK-%s-%d;rport\r\n"
             b"Max-Forwards: 70\r\n"
-            b"From: <sip:alice@tvspace.test>;tag=h%d\r\n"
+            b"From: <sip:alice@tvspace.test>;tag=%s\r\n"
             b"To: <sip:share@tvspace.test>\r\n"
-            b"Call-ID: hostile-%d-%d@127.0.0.1\r\n"
+            b"Call-ID: %s-%d@127.0.0.1\r\n"
             b"CSeq: 1 INVITE\r\n"
             b"Contact: <sip:alice@127.0.0.1:5060>\r\n"
             b"Content-Type: %s\r\n"
             b"Content-Length: %d\r\n\r\n") % (
-                b"%s", os.getpid(), n[0], n[0], os.getpid(), n[0], ctype,
-                length)
-    return head, body
+                transport.upper().encode(), label, os.getpid(), label, label,
+                os.getpid(), ctype, length) + body
 
 
 def sdp(media=b"m=video 5000 RTP/AVP 33\r\n", conn=b"c=IN IP4 232.10.0.1\r\n",
@@ -278,24 +279,23 @@ def sdp(media=b"m=video 5000 RTP/AVP 33\r\n", conn=b"c=IN IP4 232.10.0.1\r\n",
             b"t=0 0\r\n" + media + extra)
 
 
+# name, SDP or other body, keyword arguments of invite(), answers allowed
 HOSTILE = [
-    # name, head and body, codes allowed, transport (None: the run's)
-    ("no c= line", invite(sdp(conn=b"")), "488"),
-    ("m= port 99999", invite(sdp(b"m=video 99999 RTP/AVP 33\r\n")), "488"),
-    ("payload 4294967296",
-     invite(sdp(b"m=video 5000 RTP/AVP 4294967296\r\n")), "488"),
-    ("NUL bytes in SDP",
-     invite(sdp(extra=b"a=bc_channel:ne\x00ws\r\n")), "488"),
-    ("unknown transport TCP/FOO",
-     invite(sdp(b"m=video 5000 TCP/FOO 33\r\n")), "488"),
-    ("200 m= lines", invite(sdp(b"m=video 5000 RTP/AVP 33\r\n" * 200)),
+    ("no c= line", sdp(conn=b""), {}, "488"),
+    ("m= port 99999", sdp(b"m=video 99999 RTP/AVP 33\r\n"), {}, "488"),
+    ("payload 4294967296", sdp(b"m=video 5000 RTP/AVP 4294967296\r\n"), {},
      "488"),
-    ("oversized body",
-     invite(sdp(extra=b"a=x-padding:" + b"x" * 20000 + b"\r\n")), "413"),
-    ("unsupported Content-Type",
-     invite(b"<offer/>", ctype=b"application/x-tv-offer"), "415"),
+    ("NUL bytes in SDP", sdp(extra=b"a=bc_channel:ne\x00ws\r\n"), {}, "488"),
+    ("unknown transport TCP/FOO", sdp(b"m=video 5000 TCP/FOO 33\r\n"), {},
+     "488"),
+    ("200 m= lines", sdp(b"m=video 5000 RTP/AVP 33\r\n" * 200), {}, "488"),
+    ("oversized body", sdp(extra=b"a=x-padding:" + b"x" * 20000 + b"\r\n"),
+     {}, "413"),
+    ("unsupported Content-Type", b"<offer/>",
+     {"ctype": b"application/x-tv-offer"}, "415"),
     # Refused by sofia-sip's parser before tvspaced sees it: no Warning.
-    ("Content-Length past the datagram", invite(sdp(), length=9999), "400"),
+    # On a stream it is a body still to come: UDP only.
+    ("Content-Length past the datagram", sdp(), {"length": 9999}, "400"),
 ]
 STACK = ("Content-Length past the datagram",)
 
@@ -320,11 +320,11 @@ def hostile(transport):
     party = Party(transport)
     ok = 0
     bad = []
-    for name, (head, body), want in HOSTILE:
-        if transport == "tcp" and name.startswith("Content-Length past"):
-            continue    # on a stream that is a body still to come
-        data = head.replace(b"%s", transport.upper().encode()) + body
-        msg = exchange(party, data, WAIT)
+    for i, (name, body, args, want) in enumerate(HOSTILE):
+        if transport == "tcp" and name in STACK:
+            continue
+        msg = exchange(party, invite(transport, b"hostile-%d" % i, body,
+                                     **args), WAIT)
         if transport == "tcp":
             party.close_stream()
         code = status_of(msg) if msg else None
@@ -393,11 +393,7 @@ def start(transport):
     tp = transport.upper().encode()
     tag = os.getpid()
     cid = b"start-%d@127.0.0.1" % tag
-    body = sdp()
-    head, _ = invite(body)
-    data = (head.replace(b"%s", tp).replace(
-        re.search(rb"Call-ID: (\S+)", head).group(1), cid) + body)
-    ok = exchange(party, data, WAIT)
+    ok = exchange(party, invite(transport, b"start", sdp()), WAIT)
     print("INVITE to the factory over %s: %s" % (transport.upper(),
                                                summary_of(ok)))
     if status_of(ok or b"") != 200:
