@@ -414,6 +414,14 @@ void ua_on_text(struct sipua *ua, nua_handle_t *nh, struct call *c,
 	struct cmd cmd;
 	su_home_t home[1] = {SU_HOME_INIT(home)};
 
+	if (!c && sip->sip_to && sip->sip_to->a_tag) {
+		/* RFC 3261 §12.2.2: in a dialog we do not have.  nua
+		 * answers a BYE or MESSAGE like this itself; an INFO it
+		 * passes on. */
+		ua_refuse(ua, nh, SIP_481_NO_TRANSACTION,
+			  "no dialog with these tags", TAG_END());
+		return;
+	}
 	if (!c || ((!c->member || c->member->role == SPACE_PENDING) &&
 		   c->phase != CALL_PERSONAL)) {
 		ua_refuse(ua, nh, SIP_403_FORBIDDEN,

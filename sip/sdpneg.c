@@ -53,6 +53,7 @@ int sdpneg_parse_offer(su_home_t *home, const char *sdp, size_t len,
 	const sdp_connection_t *c;
 	struct space_offer o = {0};
 	const char *v;
+	unsigned n;
 	int err = -EBADMSG;
 
 	if (!sdp || !len) {
@@ -71,6 +72,14 @@ int sdpneg_parse_offer(su_home_t *home, const char *sdp, size_t len,
 		*ret_error = su_strdup(home, sdp_parsing_error(p));
 		if (!*ret_error)
 			*ret_error = "malformed SDP";
+		goto out;
+	}
+	n = 0;
+	for (m = s->sdp_media; m; m = m->m_next)
+		n++;
+	if (n > SDPNEG_MAX_MEDIA) {
+		*ret_error =
+		    su_sprintf(home, "more than %u m= lines", SDPNEG_MAX_MEDIA);
 		goto out;
 	}
 	for (m = s->sdp_media; m; m = m->m_next)

@@ -12,6 +12,13 @@
 
 struct channel;
 
+/** The largest offer read, in bytes (a terminal's is well under 2 KiB);
+ * a larger one is refused with 413 before it is parsed. */
+#define SDPNEG_MAX_LEN 16384
+
+/** The most m= lines an offer may have: RFC 3264 §6 answers each one. */
+#define SDPNEG_MAX_MEDIA 16
+
 /** Read @a len bytes of SDP into @a ret; strings are allocated in @a home.
  * The first audio or video m= line is the one tvspace serves.  Returns 0,
  * or -EBADMSG with a reason for the Warning in @a ret_error. */

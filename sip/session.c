@@ -492,6 +492,17 @@ static bool read_offer(struct sipua *ua, nua_handle_t *nh, struct call *c,
 			  SIPTAG_ACCEPT_STR("application/sdp"), TAG_END());
 		return false;
 	}
+	if (sip->sip_payload->pl_len > SDPNEG_MAX_LEN) {
+		su_home_t home[1] = {SU_HOME_INIT(home)};
+
+		ua_refuse(ua, nh, SIP_413_REQUEST_TOO_LARGE,
+			  su_sprintf(home,
+				     "an SDP offer holds at most %u bytes",
+				     SDPNEG_MAX_LEN),
+			  TAG_END());
+		su_home_deinit(home);
+		return false;
+	}
 	if (sdpneg_parse_offer(c->home, sip->sip_payload->pl_data,
 			       sip->sip_payload->pl_len, &c->offer, &why) < 0) {
 		ua_refuse(ua, nh, SIP_488_NOT_ACCEPTABLE, why, TAG_END());

@@ -108,6 +108,19 @@ START_TEST(bad_offers_say_why)
 	ck_assert_int_eq(sdpneg_parse_offer(home, "v=0\r\n\0x", 7, &o, &why),
 			 -EBADMSG);
 	ck_assert_int_eq(sdpneg_parse_offer(home, NULL, 0, &o, &why), -EBADMSG);
+
+	/* One m= line too many, each of them one a terminal could send. */
+	char many[2048] = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+			  "c=IN IP4 232.10.0.1\r\nt=0 0\r\n";
+	for (int i = 0; i <= SDPNEG_MAX_MEDIA; i++)
+		strcat(many, "m=video 5004 RTP/AVP 33\r\n");
+	why = NULL;
+	ck_assert_int_eq(sdpneg_parse_offer(home, many, strlen(many), &o, &why),
+			 -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(why, "m= lines"));
+	*strrchr(many, 'm') = '\0';
+	ck_assert_int_eq(sdpneg_parse_offer(home, many, strlen(many), &o, &why),
+			 0);
 }
 END_TEST
 
