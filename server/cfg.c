@@ -22,6 +22,9 @@ void cfg_defaults(struct cfg *cfg)
 	strcpy(cfg->db, "dbname=tvspace");
 	strcpy(cfg->lineup, "/etc/tvspace/lineup.m3u");
 	cfg->admission_timeout = 60;
+	cfg->nonce_lifetime = 300;
+	cfg->rate_limit = 20;
+	cfg->rate_burst = 40;
 	cfg->host_grace = 60;
 	cfg->session_expires = 1800;
 	cfg->max_body = 1024;
@@ -197,6 +200,7 @@ static int apply(struct parse *p, struct cfg *cfg, const char *key,
 	STR(control_socket);
 	STR(slate_ts);
 	STR(metrics_listen);
+	STR(auth_realm);
 #undef STR
 	if (strcmp(key, "trusted_peers") == 0)
 		return set_peers(p, cfg, v);
@@ -218,6 +222,15 @@ static int apply(struct parse *p, struct cfg *cfg, const char *key,
 				    key);
 		return err;
 	}
+	if (strcmp(key, "nonce_lifetime") == 0)
+		return set_uint(p, key, v, 10, 86400, &cfg->nonce_lifetime);
+	if (strcmp(key, "rate_limit") == 0)
+		return set_uint(p, key, v, 0, 100000, &cfg->rate_limit);
+	if (strcmp(key, "rate_burst") == 0)
+		return set_uint(p, key, v, 1, 1000000, &cfg->rate_burst);
+	if (strcmp(key, "rate_limit_trusted") == 0)
+		return set_uint(p, key, v, 0, 1000000,
+				&cfg->rate_limit_trusted);
 	if (strcmp(key, "max_body") == 0)
 		return set_uint(p, key, v, 16, 65536, &cfg->max_body);
 	if (strcmp(key, "comment_history") == 0)
@@ -358,6 +371,11 @@ int cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen)
 				sizeof(cfg->control_socket), path);
 	}
 	return rc;
+}
+
+const char *cfg_realm(const struct cfg *cfg)
+{
+	return cfg->auth_realm[0] ? cfg->auth_realm : cfg->domain;
 }
 
 bool cfg_is_trusted_peer(const struct cfg *cfg, const char *addr)
