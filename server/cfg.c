@@ -23,6 +23,9 @@ void cfg_defaults(struct cfg *cfg)
 	strcpy(cfg->lineup, "/etc/tvspace/lineup.m3u");
 	cfg->admission_timeout = 60;
 	cfg->nonce_lifetime = 300;
+	cfg->digest_algorithms[0] = CFG_DIGEST_SHA256;
+	cfg->digest_algorithms[1] = CFG_DIGEST_MD5;
+	cfg->n_digest_algorithms = 2;
 	cfg->rate_limit = 20;
 	cfg->rate_burst = 40;
 	cfg->host_grace = 60;
@@ -137,6 +140,38 @@ static int set_peers(struct parse *p, struct cfg *cfg, const char *v)
 	return 0;
 }
 
+/* "SHA-256, MD5": the digest algorithms, preferred first. */
+static int set_digest(struct parse *p, struct cfg *cfg, const char *v)
+{
+	char copy[128], *save = NULL, *tok;
+	unsigned n = 0;
+	enum cfg_digest algs[2], a;
+
+	if (strlen(v) >= sizeof(copy))
+		return fail(p, "digest_algorithms: the list is too long");
+	strcpy(copy, v);
+	for (tok = strtok_r(copy, ", \t", &save); tok;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		if (strcasecmp(tok, "SHA-256") == 0)
+			a = CFG_DIGEST_SHA256;
+		else if (strcasecmp(tok, "MD5") == 0)
+			a = CFG_DIGEST_MD5;
+		else
+			return fail(p,
+				    "digest_algorithms: '%s' is not SHA-256 "
+				    "or MD5",
+				    tok);
+		if (n == 2 || (n == 1 && algs[0] == a))
+			return fail(p, "digest_algorithms: '%s' twice", tok);
+		algs[n++] = a;
+	}
+	if (n == 0)
+		return fail(p, "digest_algorithms: name SHA-256, MD5 or both");
+	memcpy(cfg->digest_algorithms, algs, sizeof(algs));
+	cfg->n_digest_algorithms = n;
+	return 0;
+}
+
 /* "600, 300, 60": seconds left at which members are warned, kept in
  * descending order. */
 static int set_warnings(struct parse *p, struct cfg *cfg, const char *v)
@@ -222,6 +257,8 @@ static int apply(struct parse *p, struct cfg *cfg, const char *key,
 				    key);
 		return err;
 	}
+	if (strcmp(key, "digest_algorithms") == 0)
+		return set_digest(p, cfg, v);
 	if (strcmp(key, "nonce_lifetime") == 0)
 		return set_uint(p, key, v, 10, 86400, &cfg->nonce_lifetime);
 	if (strcmp(key, "rate_limit") == 0)

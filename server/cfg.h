@@ -10,6 +10,7 @@
 enum cfg_grab_policy { CFG_GRAB_ASK, CFG_GRAB_FREE };
 enum cfg_host_lost { CFG_HOST_LOST_PROMOTE, CFG_HOST_LOST_END };
 enum cfg_auto_admit { CFG_ADMIT_NONE, CFG_ADMIT_FRIENDS };
+enum cfg_digest { CFG_DIGEST_SHA256, CFG_DIGEST_MD5 };
 
 #define CFG_MAX_PEERS    16
 #define CFG_MAX_WARNINGS 8
@@ -33,6 +34,10 @@ struct cfg {
 	 * long a nonce is good for, in seconds (default 300). */
 	char auth_realm[128];
 	unsigned nonce_lifetime;
+	/* The algorithms challenged with, preferred first (default SHA-256
+	 * then MD5); credentials of any other are refused. */
+	enum cfg_digest digest_algorithms[2];
+	unsigned n_digest_algorithms;
 	/* Requests outside a dialog per second and source address, and the
 	 * burst allowed (defaults 20 and 40; rate_limit 0 turns it off);
 	 * trusted peers carry everyone's traffic: rate_limit_trusted, 0

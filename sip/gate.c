@@ -49,10 +49,19 @@ struct gate_nc {
 	int64_t until; /* the nonce is stale after this anyway */
 };
 
+/* A refused REFER's handle, ended a while after its answer. */
+struct gate_later {
+	struct sipua *ua;
+	nua_handle_t *nh;
+	su_timer_t *timer;
+	struct gate_later *next;
+};
+
 struct gate {
 	su_home_t home[1]; /* first: su_home_new() */
 	struct ratelimit *rl;
 	struct gate_wait *waits;
+	struct gate_later *later;
 	struct gate_wait *replay; /* the request being handed on */
 	struct gate_nc nc[NC_SLOTS];
 };
@@ -61,6 +70,9 @@ static void gate_destructor(void *arg)
 {
 	struct gate *g = arg;
 
+	/* The handles themselves go with nua. */
+	for (struct gate_later *l = g->later; l; l = l->next)
+		su_timer_destroy(l->timer);
 	g->rl = ratelimit_free(g->rl);
 }
 
@@ -84,6 +96,46 @@ void ua_gate_destroy(struct sipua *ua)
 	if (ua->gate)
 		su_home_unref(ua->gate->home);
 	ua->gate = NULL;
+}
+
+static void later_expired(su_root_magic_t *magic, su_timer_t *t, void *arg)
+{
+	struct gate_later *l = arg, **pp;
+	struct sipua *ua = l->ua;
+
+	for (pp = &ua->gate->later; *pp; pp = &(*pp)->next)
+		if (*pp == l) {
+			*pp = l->next;
+			break;
+		}
+	su_timer_destroy(l->timer);
+	nua_handle_destroy(l->nh);
+	su_free(ua->gate->home, l);
+}
+
+/* sofia-sip 1.12.11 crashes (a timer of the stack's thread, some seconds
+ * later) when the handle of a REFER refused outside a dialog is destroyed
+ * right after the answer; it is destroyed once the transaction is surely
+ * over (RFC 3261 Timer J: 32 s over UDP). */
+void ua_gate_destroy_later(struct sipua *ua, nua_handle_t *nh)
+{
+	struct gate *g = ua->gate;
+	struct gate_later *l = su_zalloc(g->home, sizeof(*l));
+
+	if (l)
+		l->timer = su_timer_create(su_root_task(ua->root), 40000);
+	if (!l || !l->timer || su_timer_set(l->timer, later_expired, l) < 0) {
+		/* Out of memory: keep the handle until nua goes, rather
+		 * than crash. */
+		if (l && l->timer)
+			su_timer_destroy(l->timer);
+		su_free(g->home, l);
+		return;
+	}
+	l->ua = ua;
+	l->nh = nh;
+	l->next = g->later;
+	g->later = l;
 }
 
 msg_t *ua_request(struct sipua *ua)
@@ -138,33 +190,43 @@ static void answer(struct sipua *ua, struct gate_wait *w, nua_handle_t *nh,
 {
 	su_home_t home[1] = {SU_HOME_INIT(home)};
 	const char *realm = cfg_realm(ua->cfg);
-	char sha[300], md5[300], ra[16];
+	char chal[2][300], ra[16];
+	unsigned n = ua->cfg->n_digest_algorithms;
 	int64_t now = ua_now_s();
 	bool challenge = status == 401;
 
 	/* RFC 8760 §2.4 and RFC 7616 §3.7: one challenge per algorithm, the
 	 * preferred first. */
-	if (challenge && (digest_challenge(sha, sizeof(sha), DIGEST_SHA256,
-					   realm, now, stale) < 0 ||
-			  digest_challenge(md5, sizeof(md5), DIGEST_MD5, realm,
-					   now, stale) < 0)) {
-		status = 500;
-		phrase = sip_500_Internal_server_error;
-		why = "cannot make a challenge (auth_realm too long?)";
-		challenge = false;
+	for (unsigned i = 0; challenge && i < ua->cfg->n_digest_algorithms;
+	     i++) {
+		enum digest_alg alg =
+		    ua->cfg->digest_algorithms[i] == CFG_DIGEST_SHA256
+			? DIGEST_SHA256
+			: DIGEST_MD5;
+
+		if (digest_challenge(chal[i], sizeof(chal[i]), alg, realm, now,
+				     stale) < 0) {
+			status = 500;
+			phrase = sip_500_Internal_server_error;
+			why = "cannot make a challenge (auth_realm too long?)";
+			challenge = false;
+		}
 	}
 	snprintf(ra, sizeof(ra), "%u", retry_after);
 	stats_refusal((unsigned)status);
-	nua_respond(nh, status, phrase,
-		    NUTAG_WITH(w ? nua_saved_event_request(w->saved)
-				 : nua_current_request(ua->nua)),
-		    SIPTAG_WARNING_STR(ua_warning(home, ua, why)),
-		    TAG_IF(challenge, SIPTAG_WWW_AUTHENTICATE_STR(sha)),
-		    TAG_IF(challenge, SIPTAG_WWW_AUTHENTICATE_STR(md5)),
-		    TAG_IF(retry_after, SIPTAG_RETRY_AFTER_STR(ra)), TAG_END());
+	nua_respond(
+	    nh, status, phrase,
+	    NUTAG_WITH(w ? nua_saved_event_request(w->saved)
+			 : nua_current_request(ua->nua)),
+	    SIPTAG_WARNING_STR(ua_warning(home, ua, why)),
+	    TAG_IF(challenge, SIPTAG_WWW_AUTHENTICATE_STR(chal[0])),
+	    TAG_IF(challenge && n > 1, SIPTAG_WWW_AUTHENTICATE_STR(chal[1])),
+	    TAG_IF(retry_after, SIPTAG_RETRY_AFTER_STR(ra)), TAG_END());
 	/* An INVITE's handle ends with its transaction (on_state); others
 	 * end here. */
-	if (event != nua_i_invite)
+	if (event == nua_i_refer)
+		ua_gate_destroy_later(ua, nh);
+	else if (event != nua_i_invite)
 		nua_handle_destroy(nh);
 	su_home_deinit(home);
 }
@@ -283,6 +345,30 @@ out:
 	su_free(ua->home, w);
 }
 
+/* The credentials' uri is the Request-URI, or (as SIPp and some phones
+ * send it) the Request-URI's host and port without a user: either way
+ * credentials for another server are not taken. */
+static bool same_target(const url_t *uri, const url_t *ruri)
+{
+	if (url_cmp(uri, ruri) == 0)
+		return true;
+	return !uri->url_user && uri->url_type == ruri->url_type &&
+	       uri->url_host && ruri->url_host &&
+	       su_casematch(uri->url_host, ruri->url_host) &&
+	       su_strmatch(url_port(uri), url_port(ruri));
+}
+
+static bool offered(const struct cfg *cfg, enum digest_alg alg)
+{
+	enum cfg_digest want =
+	    alg == DIGEST_SHA256 ? CFG_DIGEST_SHA256 : CFG_DIGEST_MD5;
+
+	for (unsigned i = 0; i < cfg->n_digest_algorithms; i++)
+		if (cfg->digest_algorithms[i] == want)
+			return true;
+	return false;
+}
+
 /* Check the credentials of a request with an Authorization for us; the
  * secrets are asked of the store. */
 static void authenticate(struct sipua *ua, nua_event_t event, nua_handle_t *nh,
@@ -305,9 +391,14 @@ static void authenticate(struct sipua *ua, nua_event_t event, nua_handle_t *nh,
 		answer(ua, NULL, nh, event, SIP_403_FORBIDDEN, why, false, 0);
 		goto fail;
 	}
+	if (!offered(ua->cfg, w->cred.alg)) {
+		answer(ua, NULL, nh, event, SIP_403_FORBIDDEN,
+		       "credentials: algorithm not offered", false, 0);
+		goto fail;
+	}
 	/* RFC 7616 §3.4.6: the uri names the request's target. */
 	uri = url_make(home, w->cred.uri);
-	if (!uri || url_cmp(uri, sip->sip_request->rq_url) != 0) {
+	if (!uri || !same_target(uri, sip->sip_request->rq_url)) {
 		answer(ua, NULL, nh, event, SIP_403_FORBIDDEN,
 		       "credentials: uri is not the request-URI", false, 0);
 		goto fail;

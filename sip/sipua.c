@@ -224,7 +224,7 @@ void ua_dispatch(nua_event_t event, int status, char const *phrase,
 		if (sip)
 			ua_on_refer(ua, nh, c, sip, tags);
 		if (!c)
-			nua_handle_destroy(nh);
+			ua_gate_destroy_later(ua, nh);
 		break;
 	case nua_i_subscribe:
 		if (sip)

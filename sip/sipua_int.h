@@ -161,6 +161,8 @@ void ua_gate_destroy(struct sipua *ua);
  * are read (it is then handed to ua_dispatch() once authenticated). */
 bool ua_gate(struct sipua *ua, nua_event_t event, nua_handle_t *nh,
 	     const sip_t *sip);
+/* End the handle of a REFER refused outside a dialog, later. */
+void ua_gate_destroy_later(struct sipua *ua, nua_handle_t *nh);
 /* @a nh was cancelled or ended: a request held for it is dropped. */
 void ua_gate_forget(struct sipua *ua, nua_handle_t *nh);
 /* The request being handled: the stack's current one, or the one the gate

@@ -40,6 +40,8 @@ START_TEST(defaults)
 }
 END_TEST
 
+static void expect_error(const char *text, const char *want);
+
 START_TEST(auth_and_rate_keys)
 {
 	ck_assert_int_eq(parse("auth_realm = tv.example.net\n"
@@ -53,6 +55,18 @@ START_TEST(auth_and_rate_keys)
 	ck_assert_uint_eq(cfg.rate_limit, 0);
 	ck_assert_uint_eq(cfg.rate_burst, 5);
 	ck_assert_uint_eq(cfg.rate_limit_trusted, 2000);
+	ck_assert_uint_eq(cfg.n_digest_algorithms, 2);
+	ck_assert_int_eq(cfg.digest_algorithms[0], CFG_DIGEST_SHA256);
+	ck_assert_int_eq(parse("digest_algorithms = md5"), 0);
+	ck_assert_uint_eq(cfg.n_digest_algorithms, 1);
+	ck_assert_int_eq(cfg.digest_algorithms[0], CFG_DIGEST_MD5);
+	ck_assert_int_eq(parse("digest_algorithms = MD5, SHA-256"), 0);
+	ck_assert_uint_eq(cfg.n_digest_algorithms, 2);
+	ck_assert_int_eq(cfg.digest_algorithms[1], CFG_DIGEST_SHA256);
+	expect_error("digest_algorithms = SHA-1",
+		     "digest_algorithms: 'SHA-1' is not SHA-256 or MD5");
+	expect_error("digest_algorithms = MD5 md5",
+		     "digest_algorithms: 'md5' twice");
 	ck_assert_int_eq(parse("nonce_lifetime = 1"), -EINVAL);
 	ck_assert_int_eq(parse("rate_burst = 0"), -EINVAL);
 }
