@@ -109,7 +109,11 @@ void ua_on_subscribe(struct sipua *ua, nua_handle_t *nh, struct call *c,
 	}
 	ident_source_addr(ua_request(ua), src, sizeof(src));
 	trusted = src[0] && cfg_is_trusted_peer(ua->cfg, src);
-	if (ua_ident(ua, sip, user, sizeof(user)) != IDENT_NONE)
+	/* Inside a member's dialog the dialog says who it is (it was
+	 * authenticated when it was made); outside, the request does. */
+	if (c && c->member)
+		m = c->member;
+	else if (ua_ident(ua, sip, user, sizeof(user)) != IDENT_NONE)
 		m = space_member_by_user(sp, user);
 	/* The room's state is for its members (a pending joiner sees the
 	 * room it asked for) and for the operator's trusted peers. */
