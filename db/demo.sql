@@ -9,10 +9,17 @@ ON CONFLICT (level) DO UPDATE
 	    daily_limit_s = EXCLUDED.daily_limit_s,
 	    features = EXCLUDED.features;
 
-INSERT INTO users (user_id, display_name)
-VALUES ('alice', 'Alice'), ('bob', 'Bob'), ('carol', 'Carol'),
-       ('dave', 'Dave'), ('erin', 'Erin'), ('frank', 'Frank')
-ON CONFLICT (user_id) DO UPDATE SET display_name = EXCLUDED.display_name;
+-- Every demo user's SIP digest password is "tvspace", in the demo realm
+-- tvspace.test (the domain of etc/demo.conf and the tests): HA1 =
+-- H(user:realm:password), RFC 7616 §3.4.2, with MD5 and with SHA-256.
+INSERT INTO users (user_id, display_name, ha1_md5, ha1_sha256)
+SELECT u, d, md5(u || ':tvspace.test:tvspace'),
+       encode(sha256(convert_to(u || ':tvspace.test:tvspace', 'UTF8')), 'hex')
+FROM (VALUES ('alice', 'Alice'), ('bob', 'Bob'), ('carol', 'Carol'),
+             ('dave', 'Dave'), ('erin', 'Erin'), ('frank', 'Frank')) v (u, d)
+ON CONFLICT (user_id) DO UPDATE
+	SET display_name = EXCLUDED.display_name,
+	    ha1_md5 = EXCLUDED.ha1_md5, ha1_sha256 = EXCLUDED.ha1_sha256;
 
 -- package: the channels a service may watch (NULL: all).  dave's basic
 -- service has neither Movies HD nor Kids Radio.

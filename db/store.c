@@ -27,6 +27,7 @@ struct req {
 	store_value_f *value;
 	store_friend_f *friend;
 	store_claim_f *claim;
+	store_secrets_f *secrets;
 	void *arg;
 	unsigned next; /* store_migrate: next migration to look at */
 	int *applied;  /* versions found applied */
@@ -822,4 +823,36 @@ int store_owned(struct db *db, const char *node, store_claim_f *each,
 			   "SELECT id, node_id FROM spaces "
 			   "WHERE state = 'live' AND node_id = $1",
 			   node, each, done, arg);
+}
+
+/* -- users ---------------------------------------------------------------- */
+
+static void secrets_read(void *arg, int error, const struct db_result *res)
+{
+	struct req *r = arg;
+	bool one = !error && db_rows(res) == 1;
+
+	r->secrets(r->arg, error, one ? db_value(res, 0, 0) : NULL,
+		   one ? db_value(res, 0, 1) : NULL);
+	req_free(r);
+}
+
+int store_user_secrets(struct db *db, const char *user, store_secrets_f *done,
+		       void *arg)
+{
+	struct req *r = req_new(db, arg);
+	const char *p[] = {user};
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	r->secrets = done;
+	/* The same statement, whether the user exists or not (the timing of
+	 * the answer must not tell). */
+	err = db_exec(
+	    db, "SELECT ha1_md5, ha1_sha256 FROM users WHERE user_id = $1", 1,
+	    p, secrets_read, r);
+	if (err < 0)
+		req_free(r);
+	return err;
 }

@@ -52,6 +52,11 @@ struct store_space {
 typedef void store_done_f(void *arg, int error);
 /** Completion of store_space_start(): the new space's id. */
 typedef void store_started_f(void *arg, int error, uint64_t space_id);
+/** Completion of store_user_secrets(): the user's digest secrets (RFC
+ * 7616 HA1, lowercase hex), NULL when the user has none or does not exist;
+ * valid only during the call. */
+typedef void store_secrets_f(void *arg, int error, const char *ha1_md5,
+			     const char *ha1_sha256);
 /** Completion with the number a statement answered. */
 typedef void store_value_f(void *arg, int error, uint64_t value);
 /** One friendship, during store_load_friends(). */
@@ -173,5 +178,9 @@ struct store_quiz {
 };
 int store_quiz_add(struct db *db, const struct store_quiz *q,
 		   store_done_f *done, void *arg);
+
+/** Read the digest secrets of @a user (SIP digest authentication). */
+int store_user_secrets(struct db *db, const char *user, store_secrets_f *done,
+		       void *arg);
 
 #endif

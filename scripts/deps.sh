@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
 	build-essential cmake pkg-config clang-format
 	libsofia-sip-ua-dev libortp-dev libxml2-dev libxml2-utils libpq-dev
+	libssl-dev
 	check postgresql postgresql-client sip-tester tzdata python3 iproute2
 	baresip-core curl kamailio kamailio-postgres-modules
 )

@@ -22,6 +22,12 @@ void cfg_defaults(struct cfg *cfg)
 	strcpy(cfg->db, "dbname=tvspace");
 	strcpy(cfg->lineup, "/etc/tvspace/lineup.m3u");
 	cfg->admission_timeout = 60;
+	cfg->nonce_lifetime = 300;
+	cfg->digest_algorithms[0] = CFG_DIGEST_SHA256;
+	cfg->digest_algorithms[1] = CFG_DIGEST_MD5;
+	cfg->n_digest_algorithms = 2;
+	cfg->rate_limit = 20;
+	cfg->rate_burst = 40;
 	cfg->host_grace = 60;
 	cfg->session_expires = 1800;
 	cfg->max_body = 1024;
@@ -135,6 +141,38 @@ static int set_peers(struct parse *p, struct cfg *cfg, const char *v)
 	return 0;
 }
 
+/* "SHA-256, MD5": the digest algorithms, preferred first. */
+static int set_digest(struct parse *p, struct cfg *cfg, const char *v)
+{
+	char copy[128], *save = NULL, *tok;
+	unsigned n = 0;
+	enum cfg_digest algs[2], a;
+
+	if (strlen(v) >= sizeof(copy))
+		return fail(p, "digest_algorithms: the list is too long");
+	strcpy(copy, v);
+	for (tok = strtok_r(copy, ", \t", &save); tok;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		if (strcasecmp(tok, "SHA-256") == 0)
+			a = CFG_DIGEST_SHA256;
+		else if (strcasecmp(tok, "MD5") == 0)
+			a = CFG_DIGEST_MD5;
+		else
+			return fail(p,
+				    "digest_algorithms: '%s' is not SHA-256 "
+				    "or MD5",
+				    tok);
+		if (n == 2 || (n == 1 && algs[0] == a))
+			return fail(p, "digest_algorithms: '%s' twice", tok);
+		algs[n++] = a;
+	}
+	if (n == 0)
+		return fail(p, "digest_algorithms: name SHA-256, MD5 or both");
+	memcpy(cfg->digest_algorithms, algs, sizeof(algs));
+	cfg->n_digest_algorithms = n;
+	return 0;
+}
+
 /* "600, 300, 60": seconds left at which members are warned, kept in
  * descending order. */
 static int set_warnings(struct parse *p, struct cfg *cfg, const char *v)
@@ -199,6 +237,7 @@ static int apply(struct parse *p, struct cfg *cfg, const char *key,
 	STR(slate_ts);
 	STR(metrics_listen);
 	STR(node_uri);
+	STR(auth_realm);
 #undef STR
 	if (strcmp(key, "node_id") == 0) {
 		/* it travels in NOTIFY payloads split at spaces */
@@ -233,6 +272,17 @@ static int apply(struct parse *p, struct cfg *cfg, const char *key,
 				    key);
 		return err;
 	}
+	if (strcmp(key, "digest_algorithms") == 0)
+		return set_digest(p, cfg, v);
+	if (strcmp(key, "nonce_lifetime") == 0)
+		return set_uint(p, key, v, 10, 86400, &cfg->nonce_lifetime);
+	if (strcmp(key, "rate_limit") == 0)
+		return set_uint(p, key, v, 0, 100000, &cfg->rate_limit);
+	if (strcmp(key, "rate_burst") == 0)
+		return set_uint(p, key, v, 1, 1000000, &cfg->rate_burst);
+	if (strcmp(key, "rate_limit_trusted") == 0)
+		return set_uint(p, key, v, 0, 1000000,
+				&cfg->rate_limit_trusted);
 	if (strcmp(key, "max_body") == 0)
 		return set_uint(p, key, v, 16, 65536, &cfg->max_body);
 	if (strcmp(key, "comment_history") == 0)
@@ -373,6 +423,11 @@ int cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen)
 				sizeof(cfg->control_socket), path);
 	}
 	return rc;
+}
+
+const char *cfg_realm(const struct cfg *cfg)
+{
+	return cfg->auth_realm[0] ? cfg->auth_realm : cfg->domain;
 }
 
 bool cfg_is_trusted_peer(const struct cfg *cfg, const char *addr)

@@ -10,6 +10,7 @@
 enum cfg_grab_policy { CFG_GRAB_ASK, CFG_GRAB_FREE };
 enum cfg_host_lost { CFG_HOST_LOST_PROMOTE, CFG_HOST_LOST_END };
 enum cfg_auto_admit { CFG_ADMIT_NONE, CFG_ADMIT_FRIENDS };
+enum cfg_digest { CFG_DIGEST_SHA256, CFG_DIGEST_MD5 };
 
 #define CFG_MAX_PEERS    16
 #define CFG_MAX_WARNINGS 8
@@ -28,6 +29,20 @@ struct cfg {
 	/* Trust the From URI of requests from loopback addresses (development
 	 * and the demo); never the default. */
 	bool trust_loopback_from;
+	/* SIP digest authentication (RFC 7616): the realm of the challenges
+	 * ("" for the domain; the users' HA1s are computed with it) and how
+	 * long a nonce is good for, in seconds (default 300). */
+	char auth_realm[128];
+	unsigned nonce_lifetime;
+	/* The algorithms challenged with, preferred first (default SHA-256
+	 * then MD5); credentials of any other are refused. */
+	enum cfg_digest digest_algorithms[2];
+	unsigned n_digest_algorithms;
+	/* Requests outside a dialog per second and source address, and the
+	 * burst allowed (defaults 20 and 40; rate_limit 0 turns it off);
+	 * trusted peers carry everyone's traffic: rate_limit_trusted, 0
+	 * (the default) exempts them. */
+	unsigned rate_limit, rate_burst, rate_limit_trusted;
 	unsigned admission_timeout; /* seconds, default 60 */
 	unsigned host_grace;        /* seconds, default 60 */
 	unsigned session_expires;   /* RFC 4028 interval, default 1800 */
@@ -70,6 +85,9 @@ void cfg_apply_timezone(const struct cfg *cfg);
 long long cfg_day_start(long long t);
 /** The local day of @a t as "YYYY-MM-DD" in @a buf. */
 void cfg_day_name(long long t, char *buf, size_t len);
+
+/** The realm of digest challenges: auth_realm, else the domain. */
+const char *cfg_realm(const struct cfg *cfg);
 
 /** True when @a addr (numeric IPv4/IPv6 text) is a trusted peer. */
 bool cfg_is_trusted_peer(const struct cfg *cfg, const char *addr);

@@ -42,7 +42,7 @@ void ua_refuse(struct sipua *ua, nua_handle_t *nh, int status,
 	}
 	stats_refusal((unsigned)status);
 	ta_start(ta, tag, value);
-	nua_respond(nh, status, phrase, NUTAG_WITH_THIS(ua->nua),
+	nua_respond(nh, status, phrase, NUTAG_WITH(ua_request(ua)),
 		    SIPTAG_WARNING_STR(ua_warning(home, ua, why)), ta_tags(ta));
 	ta_end(ta);
 	su_home_deinit(home);
@@ -377,7 +377,7 @@ void ua_reply(struct sipua *ua, nua_handle_t *nh, int status,
 	if (!nh && status < 300)
 		return;
 	if (status < 300)
-		nua_respond(nh, status, phrase, NUTAG_WITH_THIS(ua->nua),
+		nua_respond(nh, status, phrase, NUTAG_WITH(ua_request(ua)),
 			    TAG_END());
 	else
 		ua_refuse(ua, nh, status, phrase, why, TAG_END());

@@ -185,7 +185,7 @@ void ua_on_comment(struct sipua *ua, nua_handle_t *nh,
 		return;
 	}
 	cm = su_zalloc(ua->home, sizeof(*cm));
-	if (!cm || nua_save_event(ua->nua, cm->saved) < 1) {
+	if (!cm || ua_save_event(ua, cm->saved) < 1) {
 		su_free(ua->home, cm);
 		ua_reply(ua, nh, SIP_500_INTERNAL_SERVER_ERROR,
 			 "out of memory");
@@ -214,8 +214,7 @@ void ua_on_stray_message(struct sipua *ua, nua_handle_t *nh, const sip_t *sip)
 	char user[USER_MAX];
 	struct cmd cmd;
 
-	if (sp && ident_user(ua->cfg, nua_current_request(ua->nua), sip, user,
-			     sizeof(user)) != IDENT_NONE)
+	if (sp && ua_ident(ua, sip, user, sizeof(user)) != IDENT_NONE)
 		m = space_member_by_user(sp, user);
 	if (!m || m->role == SPACE_PENDING) {
 		ua_refuse(ua, nh, SIP_403_FORBIDDEN,

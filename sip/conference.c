@@ -91,7 +91,7 @@ void ua_on_subscribe(struct sipua *ua, nua_handle_t *nh, struct call *c,
 	if (c && c->subscribed) {
 		/* A refresh or (Expires: 0) the end; nua keeps the timer. */
 		sp = space_find(ua->mgr, c->sub_space);
-		nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(ua->nua),
+		nua_respond(nh, SIP_200_OK, NUTAG_WITH(ua_request(ua)),
 			    TAG_END());
 		if (sip->sip_expires && sip->sip_expires->ex_delta == 0) {
 			ua_sub_unlink(c);
@@ -107,10 +107,13 @@ void ua_on_subscribe(struct sipua *ua, nua_handle_t *nh, struct call *c,
 			  TAG_END());
 		return;
 	}
-	ident_source_addr(nua_current_request(ua->nua), src, sizeof(src));
+	ident_source_addr(ua_request(ua), src, sizeof(src));
 	trusted = src[0] && cfg_is_trusted_peer(ua->cfg, src);
-	if (ident_user(ua->cfg, nua_current_request(ua->nua), sip, user,
-		       sizeof(user)) != IDENT_NONE)
+	/* Inside a member's dialog the dialog says who it is (it was
+	 * authenticated when it was made); outside, the request does. */
+	if (c && c->member)
+		m = c->member;
+	else if (ua_ident(ua, sip, user, sizeof(user)) != IDENT_NONE)
 		m = space_member_by_user(sp, user);
 	/* The room's state is for its members (a pending joiner sees the
 	 * room it asked for) and for the operator's trusted peers. */
@@ -133,6 +136,6 @@ void ua_on_subscribe(struct sipua *ua, nua_handle_t *nh, struct call *c,
 	c->sub_space = space_id(sp);
 	c->sub_next = ua->subs;
 	ua->subs = c;
-	nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(ua->nua), TAG_END());
+	nua_respond(nh, SIP_200_OK, NUTAG_WITH(ua_request(ua)), TAG_END());
 	sub_notify(c, sp, false);
 }

@@ -18,7 +18,7 @@ struct deferred *ua_defer(struct sipua *ua, nua_handle_t *nh, uint64_t space_id,
 
 	if (!d)
 		return NULL;
-	if (nh && nua_save_event(ua->nua, d->saved) < 1) {
+	if (nh && ua_save_event(ua, d->saved) < 1) {
 		su_free(ua->home, d);
 		return NULL;
 	}
@@ -535,7 +535,8 @@ static void invite_into_space(struct sipua *ua, nua_handle_t *nh,
 			  "out of memory", TAG_END());
 		goto out;
 	}
-	nua_respond(nh, SIP_202_ACCEPTED, NUTAG_WITH_THIS(ua->nua), TAG_END());
+	nua_respond(nh, SIP_202_ACCEPTED, NUTAG_WITH(ua_request(ua)),
+		    TAG_END());
 	g->space_id = host->space_id;
 	g->member = m;
 	m->handle = g;
@@ -760,7 +761,7 @@ void ua_on_refer(struct sipua *ua, nua_handle_t *nh, struct call *c,
 	/* The service URI: sip:svc-SERVICEID@DOMAIN. */
 	svc = strncmp(user, "svc-", 4) == 0 ? user + 4 : NULL;
 	if (svc && !method[0]) {
-		nua_respond(nh, SIP_202_ACCEPTED, NUTAG_WITH_THIS(ua->nua),
+		nua_respond(nh, SIP_202_ACCEPTED, NUTAG_WITH(ua_request(ua)),
 			    TAG_END());
 		/* Service ids that begin with "svc-" themselves are named
 		 * with or without the prefix. */
@@ -783,7 +784,7 @@ void ua_on_refer(struct sipua *ua, nua_handle_t *nh, struct call *c,
 				  TAG_END());
 			return;
 		}
-		nua_respond(nh, SIP_202_ACCEPTED, NUTAG_WITH_THIS(ua->nua),
+		nua_respond(nh, SIP_202_ACCEPTED, NUTAG_WITH(ua_request(ua)),
 			    TAG_END());
 		remove_member(ua, m, c->user, "host");
 		refer_outcome(nh, ev, SIP_200_OK);

@@ -1,8 +1,8 @@
 /* Who is asking: the user ID of a request, trusted only as PROTOCOL.md
  * "Who is asking" says.  P-Asserted-Identity (RFC 3325) from a configured
  * trusted peer; the From URI from loopback when the configuration says so;
- * nothing else (digest authentication is the next source).  Called by the
- * SIP adapter on the su_root thread. */
+ * nothing else here (the From authenticated by digest is sip/gate.c's).
+ * Called by the SIP adapter on the su_root thread. */
 #ifndef TVSPACE_IDENT_H
 #define TVSPACE_IDENT_H
 
@@ -13,7 +13,12 @@
 
 struct cfg;
 
-enum ident_source { IDENT_NONE, IDENT_PAI, IDENT_FROM };
+enum ident_source {
+	IDENT_NONE,
+	IDENT_PAI,   /* a trusted peer's P-Asserted-Identity */
+	IDENT_FROM,  /* the From of a loopback request, development mode */
+	IDENT_DIGEST /* the From, authenticated by digest (sip/gate.c) */
+};
 
 /** Write the user ID of request @a sip (received as @a msg) into @a buf:
  * the user part of the identity URI (of a tel: URI, its number).  Returns

@@ -71,8 +71,7 @@ static void on_invite(struct sipua *ua, nua_handle_t *nh, struct call *c,
 		su_home_deinit(home);
 		return;
 	}
-	if (ident_user(ua->cfg, nua_current_request(ua->nua), sip, user,
-		       sizeof(user)) == IDENT_NONE) {
+	if (ua_ident(ua, sip, user, sizeof(user)) == IDENT_NONE) {
 		ua_refuse(ua, nh, SIP_403_FORBIDDEN,
 			  "identity not asserted by a trusted peer", TAG_END());
 		return;
@@ -97,7 +96,7 @@ static void on_invite(struct sipua *ua, nua_handle_t *nh, struct call *c,
 }
 
 static void on_state(struct sipua *ua, nua_handle_t *nh, struct call *c,
-		     tagi_t const *tags)
+		     tagi_t const tags[])
 {
 	int state = nua_callstate_init;
 
@@ -105,6 +104,7 @@ static void on_state(struct sipua *ua, nua_handle_t *nh, struct call *c,
 	if (state != nua_callstate_terminated)
 		return;
 	if (!c) {
+		ua_gate_forget(ua, nh);
 		nua_handle_destroy(nh);
 		return;
 	}
@@ -122,12 +122,10 @@ static void on_state(struct sipua *ua, nua_handle_t *nh, struct call *c,
 	ua_call_free(c);
 }
 
-static void event_cb(nua_event_t event, int status, char const *phrase,
-		     nua_t *nua, struct sipua *ua, nua_handle_t *nh,
-		     struct call *c, sip_t const *sip, tagi_t tags[])
+void ua_dispatch(nua_event_t event, int status, char const *phrase,
+		 struct sipua *ua, nua_handle_t *nh, struct call *c,
+		 sip_t const *sip, tagi_t const tags[])
 {
-	log_debug("%s %d %s%s%s", nua_event_name(event), status, phrase,
-		  c ? " user " : "", c ? c->user : "");
 	switch (event) {
 	case nua_i_invite:
 		if (sip)
@@ -226,7 +224,7 @@ static void event_cb(nua_event_t event, int status, char const *phrase,
 		if (sip)
 			ua_on_refer(ua, nh, c, sip, tags);
 		if (!c)
-			nua_handle_destroy(nh);
+			ua_gate_destroy_later(ua, nh);
 		break;
 	case nua_i_subscribe:
 		if (sip)
@@ -264,12 +262,39 @@ static void event_cb(nua_event_t event, int status, char const *phrase,
 	}
 }
 
+static void event_cb(nua_event_t event, int status, char const *phrase,
+		     nua_t *nua, struct sipua *ua, nua_handle_t *nh,
+		     struct call *c, sip_t const *sip, tagi_t tags[])
+{
+	log_debug("%s %d %s%s%s", nua_event_name(event), status, phrase,
+		  c ? " user " : "", c ? c->user : "");
+	switch (event) {
+	case nua_i_invite:
+	case nua_i_subscribe:
+	case nua_i_message:
+	case nua_i_refer:
+		/* Outside a dialog: rate limits and who is asking first
+		 * (sip/gate.c).  Inside one, the dialog says who it is. */
+		if (!c && sip && !ua_gate(ua, event, nh, sip))
+			return;
+		break;
+	case nua_i_cancel:
+		if (!c)
+			ua_gate_forget(ua, nh);
+		break;
+	default:
+		break;
+	}
+	ua_dispatch(event, status, phrase, ua, nh, c, sip, tags);
+}
+
 static void ua_destructor(void *arg)
 {
 	struct sipua *ua = arg;
 
 	if (ua->tick)
 		su_timer_destroy(ua->tick);
+	ua_gate_destroy(ua);
 	/* nua may only be destroyed once its shutdown has completed; a
 	 * second signal or the shutdown deadline stops the daemon before
 	 * that, and the stack's memory goes with the process. */
@@ -313,6 +338,8 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps)
 	ua->media = deps->media;
 	ua->guide = deps->guide;
 	make_hostport(ua);
+	if (ua_gate_init(ua) < 0)
+		goto fail;
 
 	ua->nua = nua_create(
 	    ua->root, event_cb, ua, NUTAG_URL(cfg->listen),

@@ -41,6 +41,7 @@
 #define RETRY_AFTER "5"
 
 struct leaving;
+struct gate;
 
 struct sipua {
 	su_home_t home[1];
@@ -53,6 +54,7 @@ struct sipua {
 	const struct guide *guide;
 	su_timer_t *tick;
 	struct call *subs;  /* calls carrying a conference subscription */
+	struct gate *gate;  /* rate limits and digest authentication */
 	char hostport[160]; /* where we are reached: for Contact */
 	void (*shutdown_done)(void *arg);
 	void *shutdown_arg;
@@ -145,6 +147,33 @@ void ua_tell_host(struct space *sp, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 struct verdict_map ua_verdict_status(enum space_verdict v);
 const char *ua_warning(su_home_t *home, struct sipua *ua, const char *text);
+
+/* sipua.c: a request, or an event, to its handler */
+void ua_dispatch(nua_event_t event, int status, char const *phrase,
+		 struct sipua *ua, nua_handle_t *nh, struct call *c,
+		 sip_t const *sip, tagi_t const tags[]);
+
+/* gate.c: rate limits and who is asking (PROTOCOL.md "Who is asking") */
+int ua_gate_init(struct sipua *ua);
+void ua_gate_destroy(struct sipua *ua);
+/* A request outside a dialog: true when it may go on now; false when the
+ * gate answered it (503, 401, 403) or holds it while the user's secrets
+ * are read (it is then handed to ua_dispatch() once authenticated). */
+bool ua_gate(struct sipua *ua, nua_event_t event, nua_handle_t *nh,
+	     const sip_t *sip);
+/* End the handle of a REFER refused outside a dialog, later. */
+void ua_gate_destroy_later(struct sipua *ua, nua_handle_t *nh);
+/* @a nh was cancelled or ended: a request held for it is dropped. */
+void ua_gate_forget(struct sipua *ua, nua_handle_t *nh);
+/* The request being handled: the stack's current one, or the one the gate
+ * hands on (answer with NUTAG_WITH(ua_request(ua))). */
+msg_t *ua_request(struct sipua *ua);
+/* nua_save_event() for the request being handled. */
+int ua_save_event(struct sipua *ua, nua_saved_event_t saved[1]);
+/* The user ID of the request being handled (ident_user(), or the digest
+ * username the gate authenticated). */
+enum ident_source ua_ident(struct sipua *ua, const sip_t *sip, char *buf,
+			   size_t len);
 
 /* session.c: the life of spaces */
 void ua_admit(struct sipua *ua, struct call *c);

@@ -31,6 +31,44 @@ START_TEST(defaults)
 	ck_assert_int_eq(cfg.grab_policy, CFG_GRAB_ASK);
 	ck_assert_int_eq(cfg.host_lost, CFG_HOST_LOST_PROMOTE);
 	ck_assert_int_eq(cfg.log_level, LOG_INFO);
+	/* Digest realm: the domain unless set; rate limiting on. */
+	ck_assert_str_eq(cfg_realm(&cfg), "tvspace.test");
+	ck_assert_uint_eq(cfg.nonce_lifetime, 300);
+	ck_assert_uint_eq(cfg.rate_limit, 20);
+	ck_assert_uint_eq(cfg.rate_burst, 40);
+	ck_assert_uint_eq(cfg.rate_limit_trusted, 0);
+}
+END_TEST
+
+static void expect_error(const char *text, const char *want);
+
+START_TEST(auth_and_rate_keys)
+{
+	ck_assert_int_eq(parse("auth_realm = tv.example.net\n"
+			       "nonce_lifetime = 60\n"
+			       "rate_limit = 0\n"
+			       "rate_burst = 5\n"
+			       "rate_limit_trusted = 2000\n"),
+			 0);
+	ck_assert_str_eq(cfg_realm(&cfg), "tv.example.net");
+	ck_assert_uint_eq(cfg.nonce_lifetime, 60);
+	ck_assert_uint_eq(cfg.rate_limit, 0);
+	ck_assert_uint_eq(cfg.rate_burst, 5);
+	ck_assert_uint_eq(cfg.rate_limit_trusted, 2000);
+	ck_assert_uint_eq(cfg.n_digest_algorithms, 2);
+	ck_assert_int_eq(cfg.digest_algorithms[0], CFG_DIGEST_SHA256);
+	ck_assert_int_eq(parse("digest_algorithms = md5"), 0);
+	ck_assert_uint_eq(cfg.n_digest_algorithms, 1);
+	ck_assert_int_eq(cfg.digest_algorithms[0], CFG_DIGEST_MD5);
+	ck_assert_int_eq(parse("digest_algorithms = MD5, SHA-256"), 0);
+	ck_assert_uint_eq(cfg.n_digest_algorithms, 2);
+	ck_assert_int_eq(cfg.digest_algorithms[1], CFG_DIGEST_SHA256);
+	expect_error("digest_algorithms = SHA-1",
+		     "digest_algorithms: 'SHA-1' is not SHA-256 or MD5");
+	expect_error("digest_algorithms = MD5 md5",
+		     "digest_algorithms: 'md5' twice");
+	ck_assert_int_eq(parse("nonce_lifetime = 1"), -EINVAL);
+	ck_assert_int_eq(parse("rate_burst = 0"), -EINVAL);
 }
 END_TEST
 
@@ -190,6 +228,7 @@ int main(void)
 
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, values_of_every_kind);
+	tcase_add_test(tc, auth_and_rate_keys);
 	tcase_add_test(tc, errors_name_the_line);
 	tcase_add_test(tc, nul_and_long_lines);
 	tcase_add_test(tc, the_day_starts_at_local_midnight);

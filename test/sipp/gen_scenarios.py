@@ -737,6 +737,33 @@ scenario("guest_race",
           '  <nop next="done"/>\n  <label id="full"/>\n' + ACK_ERR +
           '  <label id="done"/>\n').replace("[user]", "g[call_number]"))
 
+# -- authentication and rate limits (test/e2e/auth.sh, rate_limit.sh) -------
+# Against a server that does not trust loopback (trust_loopback_from = no):
+# the party answers the digest challenge with sipp's -au USER -ap PASSWORD.
+# sipp computes MD5 only and reads the first WWW-Authenticate alone, so the
+# server must offer MD5 first (digest_algorithms = MD5, SHA-256).
+AUTH_INVITE = (invite("start")
+               .replace("CSeq: 1 INVITE", "CSeq: 2 INVITE\n      [authentication]")
+               .replace("branch=z9hG4bK[pid]i[call_number]", "branch=[branch]"))
+CHALLENGED = ('  <recv response="401" auth="true">\n    <action>\n'
+              '      <ereg regexp="Digest realm=&quot;[^&quot;]+&quot;, nonce=&quot;[0-9a-f]+&quot;, algorithm=MD5, qop=&quot;auth&quot;" search_in="hdr" header="WWW-Authenticate:" check_it="true" assign_to="md5"/>\n'
+              '    </action>\n  </recv>\n')
+scenario("auth_host_start",
+         "Host with digest (MD5; the server must offer it first): start a space, answer the 401 with -au/-ap credentials, watch [hold] ms, BYE.",
+         invite("start") + PROV + CHALLENGED + ACK_ERR + AUTH_INVITE + PROV +
+         answer_200() + ACK.replace("CSeq: 1 ACK", "CSeq: 2 ACK") + HOLD +
+         bye(3), ANS + ("md5",))
+scenario("auth_flood",
+         "A source starting spaces without credentials (sipp -r above rate_limit): each INVITE gets a 401 challenge or, over the limit, 503 with Retry-After; ACK either.",
+         invite("start") + PROV +
+         '  <recv response="503" optional="true" next="over">\n'
+         '    <action>\n'
+         '      <ereg regexp="[0-9]+" search_in="hdr" header="Retry-After:" check_it="true" assign_to="ra"/>\n'
+         '    </action>\n  </recv>\n' +
+         '  <recv response="401"/>\n' + ACK_ERR +
+         '  <nop next="done"/>\n  <label id="over"/>\n' + ACK_ERR +
+         '  <label id="done"/>\n', ("ra",))
+
 # -- friends and the quiz (test/e2e/social.sh) ------------------------------
 scenario("host_social",
          "Host bob: start, /friend carol (she then joins unasked), run a quiz, wait [hold] ms for answers, /quiz end and read the tally, /unfriend carol, /friend nosuch (400), BYE.",
@@ -958,6 +985,11 @@ scenario("bench_cluster_guest",
 def run_command(name):
     """How QA runs NAME against a server on 127.0.0.1:5060 (scripts/demo.sh)."""
     base = "sipp -sf test/sipp/%s.xml -i 127.0.0.1" % name
+    if name == "auth_host_start":
+        return base + (" -m 1 -p 5091 -key user alice -key target share"
+                       " -au alice -ap tvspace -d 5000 127.0.0.1:5060")
+    if name == "auth_flood":
+        return base + " -m 300 -r 100 -p 5091 -key user alice -key target share 127.0.0.1:5060"
     if name.startswith("bench_guest"):
         return base + " -m 100 -r 20 -p 5094 -key target space-1 127.0.0.1:5060"
     if name.startswith("host") or name.startswith("bench_host"):
@@ -988,7 +1020,9 @@ requests), `target` the request URI's user (`share` starts a space,
 its guests run in separate shells; a host that admits (`host_allow`)
 waits for its guest's join request.  `bench_guest` with `-m N -r R` is the
 load scenario: N guests g1..gN joining an open space (`host_open` or
-`bench_host`) at R a second.
+`bench_host`) at R a second.  The `auth_` scenarios are for a server that
+challenges loopback (`trust_loopback_from = no`, as test/e2e/auth.sh runs
+it); the demo users' digest password is `tvspace`.
 
 | scenario | what it does |
 |---|---|
