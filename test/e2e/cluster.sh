@@ -17,22 +17,22 @@ expect_sql "select string_agg(node_id || '=' || sip_uri, ' ' order by node_id) f
 	"n1=sip:127.0.0.1:$((SIP_PORT + 1)) n2=sip:127.0.0.1:$((SIP_PORT + 2)) n3=sip:127.0.0.1:$((SIP_PORT + 3))"
 kamailio_start
 
-# The hosts h1..h6 (RTP ports 30001..30006), one sipp through Kamailio.
+# The hosts h1..h6 (RTP ports 46001..46006), one sipp through Kamailio.
 {
 	echo SEQUENTIAL
-	for i in 1 2 3 4 5 6; do echo "h$i;$((30000 + i))"; done
+	for i in 1 2 3 4 5 6; do echo "h$i;$((46000 + i))"; done
 } >"$E2E_DIR/hosts.csv"
 sipp_party hosts cluster_host hosts.csv 5191 6 2000 -key target share
 wait_for "select count(*) from spaces where state = 'live' and is_open" 6
 expect_sql "select count(distinct node_id) from spaces" 3
 
-# A guest in each space (RTP ports 30011..30016).
+# A guest in each space (RTP ports 46011..46016).
 {
 	echo SEQUENTIAL
 	i=0
 	for id in $(sql "select id from spaces order by id"); do
 		i=$((i + 1))
-		echo "g$i;$((30010 + i));space-$id"
+		echo "g$i;$((46010 + i));space-$id"
 	done
 } >"$E2E_DIR/guests.csv"
 sipp_party guests cluster_guest guests.csv 5192 6
@@ -43,7 +43,7 @@ H1_SPACE=$(sql "select id from spaces where host_user = 'h1'")
 VICTIM=$(sql "select node_id from spaces where id = $H1_SPACE")
 MOVED=$(sql "select string_agg(id::text, ',' order by id) from spaces where node_id = '$VICTIM'")
 log "h1's space-$H1_SPACE is on $VICTIM, which serves spaces $MOVED"
-python3 "$SRC/test/lib/rtp_sources.py" 30001 12 "$E2E_DIR/h1_rtp.json" &
+python3 "$SRC/test/lib/rtp_sources.py" 46001 12 "$E2E_DIR/h1_rtp.json" &
 RX=$!
 SIPP_PIDS+=("$RX")
 sleep 1.5

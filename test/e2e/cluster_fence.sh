@@ -16,15 +16,15 @@ cluster_db
 NODE_CONF="book_interval = 1" nodes_start 2
 kamailio_start
 
-printf 'SEQUENTIAL\nh1;30001\n' >"$E2E_DIR/hosts.csv"
+printf 'SEQUENTIAL\nh1;46001\n' >"$E2E_DIR/hosts.csv"
 sipp_party host cluster_host hosts.csv 5191 1 6000 -key target share
 wait_for "select count(*) from spaces where state = 'live' and is_open" 1
-printf 'SEQUENTIAL\ng1;30011;space-1\n' >"$E2E_DIR/guests.csv"
+printf 'SEQUENTIAL\ng1;46011;space-1\n' >"$E2E_DIR/guests.csv"
 sipp_party guest cluster_guest guests.csv 5192 1
 wait_for "select count(*) from members where left_at is null and local_tag is not null" 2
 
 VICTIM=$(sql "select node_id from spaces where id = 1")
-python3 "$SRC/test/lib/rtp_sources.py" 30001 16 "$E2E_DIR/h1_rtp.json" &
+python3 "$SRC/test/lib/rtp_sources.py" 46001 16 "$E2E_DIR/h1_rtp.json" &
 RX=$!
 SIPP_PIDS+=("$RX")
 sleep 1
