@@ -17,8 +17,8 @@ fi
 RATES=("$@")
 [ ${#RATES[@]} -gt 0 ] || RATES=(100 400 800 1200 1600)
 SECONDS_PER_STEP=5
-UAS_PORT=5093
-KAM_PORT=5094
+UAS_PORT=5183
+KAM_PORT=5184
 
 # step NAME PORT RATE: one rate against one target; prints a result line.
 step() {
@@ -27,7 +27,7 @@ step() {
 	n=$((rate * SECONDS_PER_STEP))
 	c0=$(cpu_ticks)
 	(cd "$d" && sipp -sf "$SRC/test/sipp/bench_join.xml" -m "$n" -r "$rate" \
-		-l $((rate * 4)) -nostdin -i 127.0.0.1 -p 5092 \
+		-l $((rate * 4)) -nostdin -i 127.0.0.1 -p 5182 \
 		-key target space-1 -d 1000 -timeout 60s \
 		-trace_logs -trace_stat -fd 1 \
 		"127.0.0.1:$port" >sipp.out 2>&1) || rc=$?
@@ -40,7 +40,7 @@ step() {
 bench_db
 mkdir -p "$WORK/tv"
 bench_tv "$WORK/tv"
-sipp -sf test/sipp/host_open.xml -m 1 -nostdin -i 127.0.0.1 -p 5091 \
+sipp -sf test/sipp/host_open.xml -m 1 -nostdin -i 127.0.0.1 -p 5181 \
 	-key user erin -key target share -d 600000 -timeout 700s \
 	127.0.0.1:$SIP >"$WORK/tv/host.out" 2>&1 &
 BENCH_PIDS+=($!)

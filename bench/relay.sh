@@ -58,6 +58,18 @@ print('$name', $members, (pb - pa) / (tb - ta),
 }
 
 : >"$WORK/results"
+# tvspaced with no space at all: what its generated channels (sent to their
+# groups, as a headend does) and its loop cost before any relay leg.
+d=$WORK/idle
+mkdir -p "$d"
+bench_db
+bench_tv "$d"
+sleep 1
+c0=$(cpu_ticks)
+sleep $WINDOW
+idle=$(awk -v c="$(($(cpu_ticks) - c0))" -v hz="$HZ" -v w="$WINDOW" \
+	'BEGIN { printf "%.1f", 100 * c / hz / w }')
+bench_tv_stop
 for n in "${SIZES[@]}"; do
 	members=$((n + 1))
 	# tvspace: a host and n guests, every leg sending to one port
@@ -68,12 +80,12 @@ for n in "${SIZES[@]}"; do
 	rx_start "$d"
 	hold=$((n / 200 * 1000 + WINDOW * 1000 + 8000))
 	sipp -sf test/sipp/bench_host_relay.xml -m 1 -nostdin -i 127.0.0.1 \
-		-p 5091 -key user erin -key target share -key rtp_port $RX_PORT \
+		-p 5181 -key user erin -key target share -key rtp_port $RX_PORT \
 		-d "$hold" -timeout 120s 127.0.0.1:$SIP >"$d/host.out" 2>&1 &
 	HOST=$!
 	sleep 0.5
 	sipp -sf test/sipp/bench_guest_relay.xml -m "$n" -l "$n" -r 200 \
-		-nostdin -i 127.0.0.1 -p 5092 -key target space-1 \
+		-nostdin -i 127.0.0.1 -p 5182 -key target space-1 \
 		-key rtp_port $RX_PORT -timeout 120s 127.0.0.1:$SIP \
 		>"$d/guests.out" 2>&1 &
 	GUESTS=$!
@@ -116,6 +128,7 @@ for n in "${SIZES[@]}"; do
 	rx_stop
 done
 echo "load: $(cat /proc/loadavg)"
+echo "tvspaced with no space: $idle % of a core (in its figures below)"
 python3 - "$WORK/results" <<'PY'
 import sys
 rows = {}
