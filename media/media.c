@@ -89,6 +89,7 @@ struct media_leg {
 	struct media *m;
 	struct source *src;
 	RtpSession *rtp;
+	int fd; /* its RTP socket (ortp's lookup of it costs, once a packet) */
 	unsigned port, pt;
 	struct sockaddr_storage peer;
 	uint32_t ssrc, ts; /* the leg's own timeline */
@@ -209,8 +210,7 @@ static void leg_send(struct media_leg *leg, const uint8_t *payload, size_t len,
 	h[11] = (uint8_t)leg->ssrc;
 	leg->marker = false;
 	leg->seq++;
-	if (sendmsg(rtp_session_get_rtp_socket(leg->rtp), &msg, MSG_DONTWAIT) >=
-	    0)
+	if (sendmsg(leg->fd, &msg, MSG_DONTWAIT) >= 0)
 		leg->m->packets_out++;
 }
 
@@ -628,8 +628,8 @@ static int on_leg(su_root_magic_t *magic, su_wait_t *w, void *arg)
 	uint8_t buf[1500];
 	struct sockaddr_storage from;
 	socklen_t fl = sizeof(from);
-	ssize_t n = recvfrom(rtp_session_get_rtp_socket(leg->rtp), buf,
-			     sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+	ssize_t n = recvfrom(leg->fd, buf, sizeof(buf), 0,
+			     (struct sockaddr *)&from, &fl);
 	size_t off;
 
 	if (n < 12)
@@ -660,9 +660,10 @@ static int set_peer(struct media_leg *leg, const char *addr, unsigned port)
 	sin->sin_port = htons((uint16_t)port);
 	if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1)
 		return -EINVAL;
-	return rtp_session_set_remote_addr(leg->rtp, addr, (int)port) < 0
-		   ? -EINVAL
-		   : 0;
+	if (rtp_session_set_remote_addr(leg->rtp, addr, (int)port) < 0)
+		return -EINVAL;
+	leg->fd = rtp_session_get_rtp_socket(leg->rtp);
+	return 0;
 }
 
 int media_leg_create(struct media *m, const char *channel_id, const char *addr,
@@ -708,8 +709,7 @@ int media_leg_create(struct media *m, const char *channel_id, const char *addr,
 		media_leg_destroy(leg);
 		return -EINVAL;
 	}
-	if (su_wait_create(&w, rtp_session_get_rtp_socket(leg->rtp),
-			   SU_WAIT_IN) == 0)
+	if (su_wait_create(&w, leg->fd, SU_WAIT_IN) == 0)
 		leg->reg = su_root_register(m->root, &w, on_leg, leg, 0);
 	attach(leg, src);
 	icc_burst(leg);
