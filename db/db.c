@@ -177,8 +177,10 @@ static void finish_busy(struct db *db)
 	struct job *done = db->busy, *j, *last = NULL;
 	bool rolled_back = false;
 
+	if (db->batch && !PQexitPipelineMode(db->conn))
+		log_warn("cannot leave pipeline mode: %s",
+			 PQerrorMessage(db->conn));
 	if (db->batch) {
-		PQexitPipelineMode(db->conn);
 		for (j = done; j; j = j->next) {
 			rolled_back |= j->failed;
 			last = j;
@@ -237,6 +239,8 @@ static void on_readable(struct db *db)
 		case PGRES_PIPELINE_ABORTED:
 			if (db->recv)
 				db->recv->failed = true;
+			else if (db->busy) /* the commit itself failed */
+				db->busy->failed = true;
 			break;
 		default:
 			break;
