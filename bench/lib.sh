@@ -5,8 +5,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$PWD
 scripts/deps.sh
+# BENCH_PERF=fp (or dwarf): the same release build with frame pointers
+# and debug information (its own directory), and each tvspaced run
+# recorded by perf record --call-graph fp (dwarf: through the libraries
+# built without frame pointers) into its run directory (perf.data).
 BUILD=build-bench
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DTVSPACE_TESTS=OFF >/dev/null
+CFLAGS_BENCH=
+if [ -n "${BENCH_PERF:-}" ]; then
+	BUILD=build-bench-perf
+	CFLAGS_BENCH="-g -fno-omit-frame-pointer"
+fi
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DTVSPACE_TESTS=OFF \
+	-DCMAKE_C_FLAGS="$CFLAGS_BENCH" >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" --target tvspaced >/dev/null
 WORK=$SRC/$BUILD/run
 rm -rf "$WORK"
@@ -15,8 +25,10 @@ PGDIR=$SRC/$BUILD/pg
 PGPORT=54331
 scripts/pgctl.sh start "$PGDIR" "$PGPORT"
 TV_PID=
+PERF_PID=
 BENCH_PIDS=()
 cleanup() {
+	[ -z "$PERF_PID" ] || kill -INT "$PERF_PID" 2>/dev/null || true
 	[ -z "$TV_PID" ] || kill "$TV_PID" 2>/dev/null || true
 	for p in "${BENCH_PIDS[@]}"; do
 		kill "$p" 2>/dev/null || true
@@ -51,7 +63,15 @@ CONF
 	"$BUILD/tvspaced" --config "$d/tv.conf" --db "$CONN" >"$d/tv.log" 2>&1 &
 	TV_PID=$!
 	for _ in $(seq 1 100); do
-		grep -q "ready:" "$d/tv.log" 2>/dev/null && return 0
+		if grep -q "ready:" "$d/tv.log" 2>/dev/null; then
+			[ -z "${BENCH_PERF:-}" ] || {
+				perf record -q --call-graph "$BENCH_PERF" \
+					-F 499 -p "$TV_PID" \
+					-o "$d/perf.data" 2>"$d/perf.log" &
+				PERF_PID=$!
+			}
+			return 0
+		fi
 		kill -0 "$TV_PID" 2>/dev/null || {
 			cat "$d/tv.log" >&2
 			exit 1
@@ -63,6 +83,11 @@ CONF
 }
 
 bench_tv_stop() {
+	if [ -n "$PERF_PID" ]; then
+		kill -INT "$PERF_PID"
+		wait "$PERF_PID" || true
+		PERF_PID=
+	fi
 	kill "$TV_PID"
 	wait "$TV_PID" || true
 	TV_PID=
@@ -76,9 +101,10 @@ for line in urllib.request.urlopen("http://127.0.0.1:9480/metrics").read().decod
         print(line.split()[1])' "$1"
 }
 
-# cpu_ticks: tvspaced's user and system time so far, in clock ticks.
+# cpu_ticks [PID]: the user and system time so far of tvspaced (or of PID,
+# all its threads), in clock ticks.
 cpu_ticks() {
-	awk '{print $14 + $15}' "/proc/$TV_PID/stat"
+	awk '{print $14 + $15}' "/proc/${1:-$TV_PID}/stat"
 }
 
 machine() {

@@ -35,7 +35,7 @@ before=$(rss_kib)
 	done
 } >"$d/targets.csv"
 sipp -sf test/sipp/bench_host_open.xml -m "$SPACES" -r 200 -l "$SPACES" \
-	-nostdin -i 127.0.0.1 -p 5091 -key target share -d "$HOLD" \
+	-nostdin -i 127.0.0.1 -p 5181 -key target share -d "$HOLD" \
 	-timeout 600s 127.0.0.1:$SIP >"$d/hosts.out" 2>&1 &
 HOSTS=$!
 BENCH_PIDS+=("$HOSTS")
@@ -44,7 +44,7 @@ for _ in $(seq 1 600); do
 	sleep 0.1
 done
 sipp -sf test/sipp/bench_member.xml -inf "$d/targets.csv" -m "$MEMBERS" \
-	-r 500 -l "$MEMBERS" -nostdin -i 127.0.0.1 -p 5092 \
+	-r 500 -l "$MEMBERS" -nostdin -i 127.0.0.1 -p 5182 \
 	-d "$MEMBER_HOLD" -timeout 600s \
 	127.0.0.1:$SIP >"$d/members.out" 2>&1 &
 GUESTS=$!

@@ -23,14 +23,14 @@ run() { # MODE N
 		RX=$!
 		sleep 0.5
 	fi
-	sipp -sf test/sipp/$hs.xml -m 1 -nostdin -i 127.0.0.1 -p 5091 \
+	sipp -sf test/sipp/$hs.xml -m 1 -nostdin -i 127.0.0.1 -p 5181 \
 		-key user erin -key target share -key rtp_port 43000 -d "$hold" \
 		-timeout 120s -trace_msg -message_file "$d/host.msg" \
 		127.0.0.1:$SIP >"$d/host.out" 2>&1 &
 	local HOST=$!
 	sleep 0.5
 	sipp -sf test/sipp/$gs.xml -m "$n" -l "$n" -r 100 -nostdin \
-		-i 127.0.0.1 -p 5092 -key target space-1 -key rtp_port 43000 \
+		-i 127.0.0.1 -p 5182 -key target space-1 -key rtp_port 43000 \
 		-timeout 120s -trace_msg -message_file "$d/guests.msg" \
 		127.0.0.1:$SIP >"$d/guests.out" 2>&1 || true
 	wait "$HOST" || true

@@ -2,12 +2,23 @@
  *
  * One connection, non-blocking from the connect on (PQconnectStart and
  * PQconnectPoll), its socket registered with the root.  Jobs wait in a FIFO
- * and go one at a time: a job is one statement, hence one transaction, or a
- * parameterless BEGIN...COMMIT script.  When the connection drops, the job
- * in flight and the queued ones fail with -ENOTCONN (the caller answers
- * 503; a statement in flight may or may not have committed, and the
- * statements are written so that either outcome is consistent), and a
- * timer reconnects every second. */
+ * and go in order: a job is one statement, hence one transaction, or a
+ * parameterless BEGIN...COMMIT script.
+ *
+ * Group commit: the statements that queued up while one was in flight go
+ * together, up to DB_BATCH of them, in libpq's pipeline mode with one Sync
+ * at the end, which makes them one transaction with one commit (one WAL
+ * flush) instead of one each; under load, joins no longer wait for each
+ * other's fsync.  Their callbacks run after that commit, in order, so an
+ * answer still goes out only once its change is durable.  When one of them
+ * fails, the transaction rolls back whole: they go again one by one, and
+ * only the one at fault fails.  A lone statement and a script go as before.
+ * now() is the transaction's start, so statements of one batch share it.
+ *
+ * When the connection drops, the jobs in flight and the queued ones fail
+ * with -ENOTCONN (the caller answers 503; a statement in flight may or may
+ * not have committed, and the statements are written so that either outcome
+ * is consistent), and a timer reconnects every second. */
 #define LOG_MODULE      "db"
 #define SU_TIMER_ARG_T  void
 #define SU_WAKEUP_ARG_T void
@@ -27,6 +38,8 @@ struct db_result {
 	PGresult *res;
 };
 
+#define DB_BATCH 64 /* statements in one group commit, at most */
+
 struct job {
 	struct job *next;
 	char *sql;
@@ -35,6 +48,9 @@ struct job {
 	db_done_f *cb;
 	void *arg;
 	su_time64_t queued; /* for the metrics */
+	PGresult *res;      /* its last result, once in flight */
+	bool failed;        /* an SQL error (or skipped after one) */
+	bool alone;         /* its batch rolled back: it goes on its own */
 };
 
 enum db_state { DB_DOWN, DB_CONNECTING, DB_UP };
@@ -48,9 +64,9 @@ struct db {
 	int sock;
 	enum db_state state;
 	struct job *head, **tail;
-	struct job *busy; /* in flight */
-	PGresult *last;   /* last result of the job in flight */
-	int failed;       /* an SQL error in the job in flight */
+	struct job *busy; /* in flight: one job, or a batch in order */
+	struct job *recv; /* of a batch: the job whose results come next */
+	bool batch;       /* busy is a pipeline, one transaction */
 	su_timer_t *retry;
 	db_state_f *state_cb;
 	void *arg;
@@ -67,6 +83,8 @@ static void job_free(struct db *db, struct job *j)
 {
 	if (!j)
 		return;
+	if (j->res)
+		PQclear(j->res);
 	for (int i = 0; i < j->nparams; i++)
 		su_free(db->home, j->params[i]);
 	su_free(db->home, j->params);
@@ -87,12 +105,10 @@ static void fail_all(struct db *db, int error)
 {
 	struct job *j;
 
-	if (db->last) {
-		PQclear(db->last);
-		db->last = NULL;
-	}
-	if ((j = db->busy)) {
-		db->busy = NULL;
+	db->recv = NULL;
+	db->batch = false;
+	while ((j = db->busy)) {
+		db->busy = j->next;
 		tv_stats.db_errors++;
 		if (j->cb)
 			j->cb(j->arg, error, NULL);
@@ -141,27 +157,62 @@ static void set_mask(struct db *db, int events)
 }
 
 /* One job is done: its callback gets the last result. */
-static void finish_job(struct db *db)
+static void finish_job(struct db *db, struct job *j)
 {
-	struct job *j = db->busy;
-	struct db_result r = {db->last};
-	int error = db->failed ? -EIO : 0;
+	struct db_result r = {j->res};
+	int error = j->failed ? -EIO : 0;
 
-	db->busy = NULL;
-	db->last = NULL;
-	if (db->failed) {
-		log_debug("statement failed: %s", PQerrorMessage(db->conn));
+	if (j->failed) {
+		log_debug("statement failed: %s",
+			  j->res ? PQresultErrorMessage(j->res)
+				 : PQerrorMessage(db->conn));
 		tv_stats.db_errors++;
 	}
-	if (j)
-		stats_observe(&tv_stats.db_query,
-			      (double)(su_monotime(NULL) - j->queued) / 1e9);
-	db->failed = 0;
-	if (j && j->cb)
+	stats_observe(&tv_stats.db_query,
+		      (double)(su_monotime(NULL) - j->queued) / 1e9);
+	if (j->cb)
 		j->cb(j->arg, error, error ? NULL : &r);
-	if (r.res)
-		PQclear(r.res);
 	job_free(db, j);
+}
+
+/* The jobs in flight are done (a batch: committed, or rolled back). */
+static void finish_busy(struct db *db)
+{
+	struct job *done = db->busy, *j, *last = NULL;
+	bool rolled_back = false;
+
+	if (db->batch && !PQexitPipelineMode(db->conn))
+		log_warn("cannot leave pipeline mode: %s",
+			 PQerrorMessage(db->conn));
+	if (db->batch) {
+		for (j = done; j; j = j->next) {
+			rolled_back |= j->failed;
+			last = j;
+		}
+	}
+	db->busy = db->recv = NULL;
+	db->batch = false;
+	if (rolled_back) {
+		/* Nothing of the batch was kept: each goes again on its own,
+		 * in the same order, ahead of what queued since. */
+		log_debug("a batch rolled back: its statements go one by one");
+		for (j = done; j; j = j->next) {
+			if (j->res)
+				PQclear(j->res);
+			j->res = NULL;
+			j->failed = false;
+			j->alone = true;
+		}
+		last->next = db->head;
+		if (!db->head)
+			db->tail = &last->next;
+		db->head = done;
+		return;
+	}
+	while ((j = done)) {
+		done = j->next;
+		finish_job(db, j);
+	}
 }
 
 static void on_readable(struct db *db)
@@ -174,21 +225,37 @@ static void on_readable(struct db *db)
 	}
 	while (db->busy && !PQisBusy(db->conn)) {
 		res = PQgetResult(db->conn);
-		if (!res) {
-			finish_job(db);
+		if (!res && !db->batch) {
+			finish_busy(db);
 			break;
 		}
+		if (!res) { /* a statement of the batch is through */
+			db->recv = db->recv ? db->recv->next : NULL;
+			continue;
+		}
 		switch (PQresultStatus(res)) {
+		case PGRES_PIPELINE_SYNC: /* the batch's commit (or rollback) */
+			PQclear(res);
+			finish_busy(db);
+			continue;
 		case PGRES_FATAL_ERROR:
 		case PGRES_BAD_RESPONSE:
-			db->failed = 1;
+		case PGRES_PIPELINE_ABORTED:
+			if (db->recv)
+				db->recv->failed = true;
+			else if (db->busy) /* the commit itself failed */
+				db->busy->failed = true;
 			break;
 		default:
 			break;
 		}
-		if (db->last)
-			PQclear(db->last);
-		db->last = res;
+		if (!db->recv) {
+			PQclear(res);
+			continue;
+		}
+		if (db->recv->res)
+			PQclear(db->recv->res);
+		db->recv->res = res;
 	}
 	for (PGnotify *n; (n = PQnotifies(db->conn)); PQfreemem(n))
 		if (db->notify_cb)
@@ -309,23 +376,36 @@ static void db_connect(struct db *db)
 
 static void db_send(struct db *db)
 {
-	struct job *j;
-	int ok, f;
+	struct job *j, **pp;
+	unsigned n = 0;
+	int ok = 1, f;
 
 	if (db->state != DB_UP || db->busy || !db->head)
 		return;
-	j = db->head;
-	db->head = j->next;
+	/* What queued up goes together; a script, or a statement whose batch
+	 * rolled back, goes on its own. */
+	for (j = db->head; j && n < DB_BATCH && j->nparams && !j->alone;
+	     j = j->next)
+		n++;
+	db->batch = n > 1 && PQenterPipelineMode(db->conn);
+	if (!db->batch)
+		n = 1;
+	for (pp = &db->busy; n > 0; n--, pp = &(*pp)->next) {
+		*pp = db->head;
+		db->head = db->head->next;
+		(*pp)->next = NULL;
+	}
 	if (!db->head)
 		db->tail = &db->head;
-	db->busy = j;
-	db->failed = 0;
-	if (j->nparams)
-		ok = PQsendQueryParams(db->conn, j->sql, j->nparams, NULL,
-				       (const char *const *)j->params, NULL,
-				       NULL, 0);
-	else
-		ok = PQsendQuery(db->conn, j->sql);
+	db->recv = db->busy;
+	for (j = db->busy; j && ok; j = j->next)
+		ok = j->nparams
+			 ? PQsendQueryParams(db->conn, j->sql, j->nparams, NULL,
+					     (const char *const *)j->params,
+					     NULL, NULL, 0)
+			 : PQsendQuery(db->conn, j->sql);
+	if (ok && db->batch)
+		ok = PQpipelineSync(db->conn);
 	if (!ok) {
 		lost(db);
 		return;
@@ -391,8 +471,10 @@ bool db_is_up(const struct db *db)
 
 unsigned db_pending(const struct db *db)
 {
-	unsigned n = db->busy ? 1 : 0;
+	unsigned n = 0;
 
+	for (const struct job *j = db->busy; j; j = j->next)
+		n++;
 	for (const struct job *j = db->head; j; j = j->next)
 		n++;
 	return n;

@@ -1,7 +1,9 @@
 /* Asynchronous PostgreSQL on the su_root loop: one libpq connection in
  * non-blocking mode, its socket registered with the root, a FIFO of queued
- * statements sent one after another (each statement is its own transaction,
- * or a BEGIN..COMMIT sequence sent as one job).  Reconnects by itself.
+ * statements sent in order (a statement is its own transaction, or a
+ * BEGIN..COMMIT sequence sent as one job; statements that queued up while
+ * another was in flight go together and commit as one transaction, each
+ * callback after that commit).  Reconnects by itself.
  * The only module besides store.c that includes libpq-fe.h. */
 #ifndef TVSPACE_DB_H
 #define TVSPACE_DB_H

@@ -3,6 +3,7 @@
  * failures, and a database that is not there. */
 #include <check.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,6 +298,99 @@ START_TEST(constraints_fail_whole_and_the_next_job_runs)
 }
 END_TEST
 
+/* Each completion's error, in the order the callbacks ran. */
+static int errors[8], n_errors;
+
+static void on_each(void *arg, int error)
+{
+	ck_assert_int_eq((int)(intptr_t)arg, n_errors);
+	if (n_errors < 8)
+		errors[n_errors++] = error;
+	done_count++;
+}
+
+/* Statements queued while one is in flight go as one transaction: the
+ * rows they insert share their transaction id. */
+START_TEST(queued_statements_commit_together)
+{
+	static const char *users[] = {"bob", "carol", "dave", "erin"};
+	struct store_member m[4];
+	uint64_t id;
+
+	seed();
+	exec_sql("INSERT INTO users (user_id) VALUES ('carol'), ('dave'), "
+		 "('erin')");
+	id = start_space();
+	done_count = n_errors = 0;
+	for (int i = 0; i < 4; i++) {
+		m[i] = member(id, users[i], "guest", 2 + (unsigned)i);
+		ck_assert_int_eq(
+		    store_member_add(db, &m[i], on_each, (void *)(intptr_t)i),
+		    0);
+	}
+	ck_assert_uint_eq(db_pending(db), 4);
+	run_until(4);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(errors[i], 0);
+	/* bob went alone; carol, dave and erin had queued behind him */
+	ck_assert_int_eq(sql_count("SELECT count(DISTINCT xmin::text) FROM "
+				   "members WHERE user_id IN ('carol', "
+				   "'dave', 'erin')"),
+			 1);
+	ck_assert_int_eq(sql_count("SELECT count(DISTINCT xmin::text) FROM "
+				   "members WHERE user_id IN ('bob', "
+				   "'carol')"),
+			 2);
+}
+END_TEST
+
+/* One statement of a batch fails: the batch rolls back and each goes
+ * again on its own, so the others are kept and only that one fails. */
+START_TEST(a_failed_statement_fails_alone)
+{
+	struct store_member m[4];
+	uint64_t id;
+
+	seed();
+	exec_sql("INSERT INTO users (user_id) VALUES ('carol'), ('erin')");
+	id = start_space();
+	done_count = n_errors = 0;
+	m[0] = member(id, "bob", "guest", 2);
+	m[1] = member(id, "carol", "guest", 3);
+	m[2] = member(id, "bob", "host", 4); /* a second host: refused */
+	m[3] = member(id, "erin", "guest", 5);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(
+		    store_member_add(db, &m[i], on_each, (void *)(intptr_t)i),
+		    0);
+	run_until(4);
+	ck_assert_int_eq(errors[0], 0);
+	ck_assert_int_eq(errors[1], 0);
+	ck_assert_int_eq(errors[2], -EIO);
+	ck_assert_int_eq(errors[3], 0);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM members WHERE "
+				   "role = 'guest'"),
+			 3);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM members WHERE "
+				   "role = 'host'"),
+			 1);
+	/* the next statements go together again */
+	done_count = n_errors = 0;
+	exec_sql("INSERT INTO users (user_id) VALUES ('f1'), ('f2'), ('f3')");
+	m[0] = member(id, "f1", "guest", 6);
+	m[1] = member(id, "f2", "guest", 7);
+	m[2] = member(id, "f3", "guest", 8);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(
+		    store_member_add(db, &m[i], on_each, (void *)(intptr_t)i),
+		    0);
+	run_until(3);
+	ck_assert_int_eq(sql_count("SELECT count(DISTINCT xmin::text) FROM "
+				   "members WHERE user_id IN ('f2', 'f3')"),
+			 1);
+}
+END_TEST
+
 static int n_comments;
 
 static void on_comment(void *arg, const char *author, int64_t at,
@@ -366,6 +460,8 @@ int main(void)
 	tcase_add_test(tc, services_load_with_their_level);
 	tcase_add_test(tc, space_life_round_trip);
 	tcase_add_test(tc, constraints_fail_whole_and_the_next_job_runs);
+	tcase_add_test(tc, queued_statements_commit_together);
+	tcase_add_test(tc, a_failed_statement_fails_alone);
 	tcase_add_test(tc, comments_are_stored_verbatim);
 	tcase_add_test(tc, no_database_means_enotconn);
 	suite_add_tcase(s, tc);
