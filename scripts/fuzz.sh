@@ -38,6 +38,13 @@ case $SECONDS_EACH in
 	;;
 esac
 
+for p in clang libclang-rt-14-dev; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		grep -q "install ok installed"; then
+		echo "$p is missing: apt-get install clang libclang-rt-14-dev" >&2
+		exit 2
+	fi
+done
 mkdir -p "$BUILD"
 if ! { CC=${CC:-clang} cmake -S . -B "$BUILD" \
 	-DCMAKE_BUILD_TYPE=RelWithDebInfo -DTVSPACE_FUZZ=ON \
