@@ -5,8 +5,10 @@
 #include "sip/sdpneg.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,6 +46,38 @@ static int is_multicast(const char *addr)
 	return 0;
 }
 
+/* Whether every m= line of @a sdp holds only what RFC 4566 §9 allows
+ * there: tokens, '/' and spaces.  sofia-sip 1.12.11 (Debian's) never
+ * returns from sdp_parse() on an m= line whose format list has another
+ * character ("m=video 5004 RTP/A001:db8::7": it adds empty formats
+ * without moving on, until memory runs out), so such an offer must not
+ * reach it. */
+static bool media_lines_are_tokens(const char *sdp, size_t len)
+{
+	static const char extra[] = "-!#$%&'*+.^_`{|}~/ ";
+	bool bol = true, media = false;
+
+	/* The text is not NUL-terminated: no str*() on it. */
+	for (size_t i = 0; i < len; i++) {
+		char c = sdp[i];
+
+		if (c == '\r' || c == '\n') {
+			bol = true;
+			media = false;
+			continue;
+		}
+		if (bol && c == 'm' && i + 1 < len && sdp[i + 1] == '=') {
+			media = true;
+			i++;
+		}
+		else if (media && !isalnum((unsigned char)c) &&
+			 !strchr(extra, c))
+			return false;
+		bol = false;
+	}
+	return true;
+}
+
 int sdpneg_parse_offer(su_home_t *home, const char *sdp, size_t len,
 		       struct space_offer *ret, const char **ret_error)
 {
@@ -61,6 +95,10 @@ int sdpneg_parse_offer(su_home_t *home, const char *sdp, size_t len,
 	}
 	if (memchr(sdp, '\0', len)) {
 		*ret_error = "NUL byte in SDP";
+		return -EBADMSG;
+	}
+	if (!media_lines_are_tokens(sdp, len)) {
+		*ret_error = "m= line with a character that is not a token's";
 		return -EBADMSG;
 	}
 	/* Strict parsing: a terminal that cannot write SDP gets told so
