@@ -3,14 +3,15 @@
 #   scripts/fuzz.sh [TARGET|all] [SECONDS]
 # TARGET is one of test/fuzz/fuzz_TARGET.c (sdp, cmd, confinfo, lineup,
 # guide); all (the default) runs each in turn, one process at a time,
-# SECONDS each (default 60).  Builds build-fuzz/ (or $BUILD); the seed corpus
-# test/fuzz/corpus/TARGET is only read: new inputs go to
+# SECONDS each (default 60).  Builds build-fuzz/ (or $BUILD); the seed
+# corpus test/fuzz/corpus/TARGET is only read: new inputs go to
 # build-fuzz/work/TARGET, and a minimized merge of both to
 # build-fuzz/merged/TARGET.  A crash is saved in build-fuzz/crashes/TARGET
-# (replay it with the target binary and the file).  Prints a table per
-# target and fails when any target crashed.  Needs clang and Debian's
-# libclang-rt-14-dev (libFuzzer's runtime); CI only replays the corpora
-# (the fuzz_TARGET CTests of the normal build).
+# (replay it with the target binary and the file).  Prints a table, one
+# row per target (the seconds it ran: a crash stops it), and fails when
+# any target crashed.  Needs clang and Debian's libclang-rt-14-dev
+# (libFuzzer's runtime); CI only replays the corpora (the fuzz_TARGET
+# CTests of the normal build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -71,9 +72,11 @@ for t in "${targets[@]}"; do
 	# One process (the machine is shared); a slow input (over 10 s) or
 	# one over 2 GB counts as a crash.
 	rc=0
+	start=$(date +%s)
 	"$bin" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$crashes/" \
 		"$work" "test/fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
+	ran=$(($(date +%s) - start))
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" |
 		tail -1)
 	secs=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
@@ -87,7 +90,7 @@ for t in "${targets[@]}"; do
 		awk '{n += $1} END {print n + 0}')
 	found=$(($(find "$crashes" -type f | wc -l) - before))
 	[ "$rc" -eq 0 ] && [ "$found" -eq 0 ] || failed=1
-	rows+=("$t $SECONDS_EACH ${execs:-?} ${secs:-?} $files $bytes $found")
+	rows+=("$t $ran ${execs:-?} ${secs:-?} $files $bytes $found")
 done
 
 printf '\n%-10s %8s %12s %10s %8s %10s %8s\n' target seconds executions \

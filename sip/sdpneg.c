@@ -46,16 +46,18 @@ static int is_multicast(const char *addr)
 	return 0;
 }
 
-/* Whether every m= line of @a sdp holds only what RFC 4566 §9 allows
- * there: tokens, '/' and spaces.  sofia-sip 1.12.11 (Debian's) never
- * returns from sdp_parse() on an m= line whose format list has another
- * character ("m=video 5004 RTP/A001:db8::7": it adds empty formats
- * without moving on, until memory runs out), so such an offer must not
- * reach it. */
+/* Whether every m= line of @a sdp is made as RFC 4566 §9 says: "m="
+ * media SP port ["/" integer] SP proto 1*(SP fmt), each a token (the
+ * proto tokens joined by '/').  sofia-sip 1.12.11 (Debian's) never returns
+ * from sdp_parse() when a format of a proto other than RTP has another
+ * character ("m=video 5004 RTP/A001:db8::7", "m=audio 4000 RTP0 /AVP 8":
+ * it adds empty formats without moving on, until memory runs out), so
+ * such an offer must not reach it. */
 static bool media_lines_are_tokens(const char *sdp, size_t len)
 {
-	static const char extra[] = "-!#$%&'*+.^_`{|}~/ ";
-	bool bol = true, media = false;
+	static const char token[] = "-!#$%&'*+.^_`{|}~";
+	unsigned field = 0; /* in an m= line: 1 media ... 4 the formats */
+	bool bol = true, space = false;
 
 	/* The text is not NUL-terminated: no str*() on it. */
 	for (size_t i = 0; i < len; i++) {
@@ -63,17 +65,30 @@ static bool media_lines_are_tokens(const char *sdp, size_t len)
 
 		if (c == '\r' || c == '\n') {
 			bol = true;
-			media = false;
+			field = 0;
 			continue;
 		}
 		if (bol && c == 'm' && i + 1 < len && sdp[i + 1] == '=') {
-			media = true;
+			bol = false;
+			field = 1;
+			space = false;
 			i++;
+			continue;
 		}
-		else if (media && !isalnum((unsigned char)c) &&
-			 !strchr(extra, c))
-			return false;
 		bol = false;
+		if (!field)
+			continue;
+		if (c == ' ') {
+			space = true;
+			continue;
+		}
+		if (space && field < 4)
+			field++;
+		space = false;
+		if (isalnum((unsigned char)c) || (c && strchr(token, c)) ||
+		    (c == '/' && field < 4))
+			continue;
+		return false;
 	}
 	return true;
 }
