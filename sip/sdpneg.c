@@ -46,49 +46,78 @@ static int is_multicast(const char *addr)
 	return 0;
 }
 
-/* Whether every m= line of @a sdp is made as RFC 4566 §9 says: "m="
- * media SP port ["/" integer] SP proto 1*(SP fmt), each a token (the
- * proto tokens joined by '/').  sofia-sip 1.12.11 (Debian's) never returns
- * from sdp_parse() when a format of a proto other than RTP has another
- * character ("m=video 5004 RTP/A001:db8::7", "m=audio 4000 RTP0 /AVP 8":
- * it adds empty formats without moving on, until memory runs out), so
- * such an offer must not reach it. */
-static bool media_lines_are_tokens(const char *sdp, size_t len)
+static bool is_token(char c)
 {
-	static const char token[] = "-!#$%&'*+.^_`{|}~";
-	unsigned field = 0; /* in an m= line: 1 media ... 4 the formats */
-	bool bol = true, space = false;
+	return isalnum((unsigned char)c) ||
+	       (c && strchr("-!#$%&'*+.^_`{|}~", c));
+}
+
+/* Characters of [*p, end) that @a ok accepts: how many, and *p past them. */
+static size_t span(const char **p, const char *end, bool (*ok)(char))
+{
+	const char *s = *p;
+
+	while (*p < end && ok(**p))
+		(*p)++;
+	return (size_t)(*p - s);
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool is_proto(char c)
+{
+	return c == '/' || is_token(c);
+}
+
+static bool is_sp(char c)
+{
+	return c == ' ';
+}
+
+/* Whether the m= line [p, end) (after "m=") is what RFC 4566 §9 says:
+ * media SP port ["/" integer] SP proto 1*(SP fmt), tokens all, the proto
+ * tokens joined by '/'. */
+static bool media_line_ok(const char *p, const char *end)
+{
+	if (!span(&p, end, is_token) || !span(&p, end, is_sp) ||
+	    !span(&p, end, is_digit))
+		return false;
+	if (p < end && *p == '/' && (++p, !span(&p, end, is_digit)))
+		return false;
+	if (!span(&p, end, is_sp) || !span(&p, end, is_proto))
+		return false;
+	while (p < end)
+		if (!span(&p, end, is_sp) ||
+		    (p < end && !span(&p, end, is_token)))
+			return false;
+	return true;
+}
+
+/* Whether every m= line of @a sdp is well made.  sofia-sip 1.12.11
+ * (Debian's) never returns from sdp_parse() when a format of a proto other
+ * than RTP/AVP has a character that is not a token's ("m=video 5004
+ * RTP/A001:db8::7", "m=audio 4000 RTP0 /AVP 8", "m=video 5004PRT /AVP
+ * 33"): it adds empty formats without moving on, until memory runs out.
+ * Such an offer must not reach it. */
+static bool media_lines_ok(const char *sdp, size_t len)
+{
+	const char *p = sdp, *end = sdp + len;
 
 	/* The text is not NUL-terminated: no str*() on it. */
-	for (size_t i = 0; i < len; i++) {
-		char c = sdp[i];
+	while (p < end) {
+		const char *eol = p;
 
-		if (c == '\r' || c == '\n') {
-			bol = true;
-			field = 0;
-			continue;
-		}
-		if (bol && c == 'm' && i + 1 < len && sdp[i + 1] == '=') {
-			bol = false;
-			field = 1;
-			space = false;
-			i++;
-			continue;
-		}
-		bol = false;
-		if (!field)
-			continue;
-		if (c == ' ') {
-			space = true;
-			continue;
-		}
-		if (space && field < 4)
-			field++;
-		space = false;
-		if (isalnum((unsigned char)c) || (c && strchr(token, c)) ||
-		    (c == '/' && field < 4))
-			continue;
-		return false;
+		while (eol < end && *eol != '\r' && *eol != '\n')
+			eol++;
+		if (eol - p >= 2 && p[0] == 'm' && p[1] == '=' &&
+		    !media_line_ok(p + 2, eol))
+			return false;
+		p = eol;
+		while (p < end && (*p == '\r' || *p == '\n'))
+			p++;
 	}
 	return true;
 }
@@ -112,8 +141,8 @@ int sdpneg_parse_offer(su_home_t *home, const char *sdp, size_t len,
 		*ret_error = "NUL byte in SDP";
 		return -EBADMSG;
 	}
-	if (!media_lines_are_tokens(sdp, len)) {
-		*ret_error = "m= line with a character that is not a token's";
+	if (!media_lines_ok(sdp, len)) {
+		*ret_error = "malformed m= line";
 		return -EBADMSG;
 	}
 	/* Strict parsing: a terminal that cannot write SDP gets told so

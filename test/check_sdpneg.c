@@ -121,23 +121,31 @@ START_TEST(m_line_that_stalls_sofia_is_refused)
 	static const char slash[] = "v=0\r\no=a 1 1 IN IP4 192.0.2.7\r\ns=-\r\n"
 				    "c=IN IP4 192.0.2.7\r\nt=0 0\r\n"
 				    "m=audio 40000 RTP0 /AVP 8 101\r\n";
+	static const char run_in[] =
+	    "v=0\r\no=a 1 1 IN IP4 192.0.2.7\r\ns=-\r\n"
+	    "c=IN IP4 192.0.2.7\r\nt=0 0\r\n"
+	    "m=video 5004PRT /AVP 33\r\n";
 	struct space_offer o;
 	const char *why = NULL;
 
 	ck_assert_int_eq(
 	    sdpneg_parse_offer(home, offer, sizeof(offer) - 1, &o, &why),
 	    -EBADMSG);
-	ck_assert_str_eq(why, "m= line with a character that is not a token's");
+	ck_assert_str_eq(why, "malformed m= line");
 	/* the same line without its end of line, the text not
 	 * NUL-terminated */
 	ck_assert_int_eq(
 	    sdpneg_parse_offer(home, offer, sizeof(offer) - 3, &o, &why),
 	    -EBADMSG);
+	/* a proto run into the port */
+	ck_assert_int_eq(
+	    sdpneg_parse_offer(home, run_in, sizeof(run_in) - 1, &o, &why),
+	    -EBADMSG);
 	/* a format with a '/' (only the proto may have one) */
 	ck_assert_int_eq(
 	    sdpneg_parse_offer(home, slash, sizeof(slash) - 1, &o, &why),
 	    -EBADMSG);
-	ck_assert_str_eq(why, "m= line with a character that is not a token's");
+	ck_assert_str_eq(why, "malformed m= line");
 }
 END_TEST
 
