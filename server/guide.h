@@ -35,5 +35,7 @@ const struct programme *guide_now(const struct guide *g, const char *channel,
 				  int64_t now);
 /** Number of programmes. */
 unsigned guide_count(const struct guide *g);
+/** The @a i-th programme in the file's order, or NULL past the end. */
+const struct programme *guide_at(const struct guide *g, unsigned i);
 
 #endif

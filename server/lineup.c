@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,60 @@ static int parse_uint(const char *s, unsigned max, unsigned *ret)
 	}
 	*ret = (unsigned)v;
 	return 0;
+}
+
+/* Why @a s (@a n bytes) cannot be a channel's text, or NULL.  Ids and
+ * names go into SIP messages and the conference-info XML of every NOTIFY
+ * (sip/confinfo.c): a control character or a byte that is not UTF-8 would
+ * make that document not well-formed for every subscriber. */
+static const char *bad_text(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned more, min;
+		uint32_t cp;
+
+		if ((u[i] < 0x20 && u[i] != '\t') || u[i] == 0x7f)
+			return "control character in the line";
+		if (u[i] < 0x80)
+			continue;
+		if ((u[i] & 0xe0) == 0xc0)
+			more = 1, min = 0x80, cp = u[i] & 0x1fu;
+		else if ((u[i] & 0xf0) == 0xe0)
+			more = 2, min = 0x800, cp = u[i] & 0x0fu;
+		else if ((u[i] & 0xf8) == 0xf0)
+			more = 3, min = 0x10000, cp = u[i] & 0x07u;
+		else
+			return "the line is not UTF-8";
+		if (n - i <= more)
+			return "the line is not UTF-8";
+		for (unsigned k = 1; k <= more; k++) {
+			if ((u[i + k] & 0xc0) != 0x80)
+				return "the line is not UTF-8";
+			cp = cp << 6 | (u[i + k] & 0x3fu);
+		}
+		/* overlong forms, UTF-16 surrogates, past U+10FFFF */
+		if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return "the line is not UTF-8";
+		i += more;
+	}
+	return NULL;
+}
+
+/* Copy @a s into @a buf of @a size, cut (if it must be) before a UTF-8
+ * sequence rather than inside one. */
+static void copy_utf8(char *buf, size_t size, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n >= size) {
+		n = size - 1;
+		while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(buf, s, n);
+	buf[n] = '\0';
 }
 
 /* key="value" attributes of an #EXTINF line, then ",title". */
@@ -143,7 +198,7 @@ static int parse_extinf(struct lp *p, const char *s, struct entry *e)
 		s++;
 		while (*s == ' ' || *s == '\t')
 			s++;
-		snprintf(e->title, sizeof(e->title), "%s", s);
+		copy_utf8(e->title, sizeof(e->title), s);
 	}
 	return 0;
 }
@@ -287,6 +342,7 @@ static int parse(struct lp *p, const char *text, size_t len)
 {
 	const char *s = text, *end = text + len;
 	struct entry e;
+	const char *why;
 	int have = 0, rc;
 	unsigned position = 0;
 
@@ -314,6 +370,10 @@ static int parse(struct lp *p, const char *text, size_t len)
 			return fail(p, "NUL byte in the line");
 		if (!n)
 			continue;
+		/* comments are not read: only what becomes a channel */
+		if ((line[0] != '#' || strncmp(line, "#EXTINF:", 8) == 0) &&
+		    (why = bad_text(line, n)))
+			return fail(p, "%s", why);
 		if (strncmp(line, "#EXTINF:", 8) == 0) {
 			if (have)
 				return fail(p,

@@ -28,8 +28,13 @@ int ident_url_user(const url_t *url, char *buf, size_t len)
 	n = strlen(user);
 	if (n >= len)
 		return -EINVAL;
+	/* RFC 3261 §25.1: a user part is ASCII (anything else is
+	 * %-escaped).  The id goes into SIP headers, the database and the
+	 * conference-info XML, where a stray byte of 0x80 or more would
+	 * not be UTF-8. */
 	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)user[i] < 0x21 || user[i] == 0x7f)
+		if ((unsigned char)user[i] < 0x21 || user[i] == 0x7f ||
+		    (unsigned char)user[i] >= 0x80)
 			return -EINVAL;
 	memcpy(buf, user, n + 1);
 	return 0;

@@ -5,8 +5,10 @@
 #include "sip/sdpneg.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,6 +46,82 @@ static int is_multicast(const char *addr)
 	return 0;
 }
 
+static bool is_token(char c)
+{
+	return isalnum((unsigned char)c) ||
+	       (c && strchr("-!#$%&'*+.^_`{|}~", c));
+}
+
+/* Characters of [*p, end) that @a ok accepts: how many, and *p past them. */
+static size_t span(const char **p, const char *end, bool (*ok)(char))
+{
+	const char *s = *p;
+
+	while (*p < end && ok(**p))
+		(*p)++;
+	return (size_t)(*p - s);
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool is_proto(char c)
+{
+	return c == '/' || is_token(c);
+}
+
+static bool is_sp(char c)
+{
+	return c == ' ';
+}
+
+/* Whether the m= line [p, end) (after "m=") is what RFC 4566 §9 says:
+ * media SP port ["/" integer] SP proto 1*(SP fmt), tokens all, the proto
+ * tokens joined by '/'. */
+static bool media_line_ok(const char *p, const char *end)
+{
+	if (!span(&p, end, is_token) || !span(&p, end, is_sp) ||
+	    !span(&p, end, is_digit))
+		return false;
+	if (p < end && *p == '/' && (++p, !span(&p, end, is_digit)))
+		return false;
+	if (!span(&p, end, is_sp) || !span(&p, end, is_proto))
+		return false;
+	while (p < end)
+		if (!span(&p, end, is_sp) ||
+		    (p < end && !span(&p, end, is_token)))
+			return false;
+	return true;
+}
+
+/* Whether every m= line of @a sdp is well made.  sofia-sip 1.12.11
+ * (Debian's) never returns from sdp_parse() when a format of a proto other
+ * than RTP/AVP has a character that is not a token's ("m=video 5004
+ * RTP/A001:db8::7", "m=audio 4000 RTP0 /AVP 8", "m=video 5004PRT /AVP
+ * 33"): it adds empty formats without moving on, until memory runs out.
+ * Such an offer must not reach it. */
+static bool media_lines_ok(const char *sdp, size_t len)
+{
+	const char *p = sdp, *end = sdp + len;
+
+	/* The text is not NUL-terminated: no str*() on it. */
+	while (p < end) {
+		const char *eol = p;
+
+		while (eol < end && *eol != '\r' && *eol != '\n')
+			eol++;
+		if (eol - p >= 2 && p[0] == 'm' && p[1] == '=' &&
+		    !media_line_ok(p + 2, eol))
+			return false;
+		p = eol;
+		while (p < end && (*p == '\r' || *p == '\n'))
+			p++;
+	}
+	return true;
+}
+
 int sdpneg_parse_offer(su_home_t *home, const char *sdp, size_t len,
 		       struct space_offer *ret, const char **ret_error)
 {
@@ -62,6 +140,10 @@ int sdpneg_parse_offer(su_home_t *home, const char *sdp, size_t len,
 	}
 	if (memchr(sdp, '\0', len)) {
 		*ret_error = "NUL byte in SDP";
+		return -EBADMSG;
+	}
+	if (!media_lines_ok(sdp, len)) {
+		*ret_error = "malformed m= line";
 		return -EBADMSG;
 	}
 	/* Strict parsing: a terminal that cannot write SDP gets told so

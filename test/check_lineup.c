@@ -142,6 +142,49 @@ START_TEST(hostile_bytes_do_no_harm)
 }
 END_TEST
 
+/* Names go into the conference-info XML of every NOTIFY: text that XML
+ * cannot carry is refused where the operator can see which line. */
+START_TEST(names_are_utf8_without_control_characters)
+{
+	char title[420];
+	const struct channel *ch;
+	size_t n;
+
+	expect_error("#EXTINF:-1 tvg-name=\"A\x01\",A\nrtp://@232.1.1.1:1\n",
+		     "line 1: control character in the line");
+	expect_error("#EXTINF:-1,A\x7f\nrtp://@232.1.1.1:1\n",
+		     "line 1: control character in the line");
+	expect_error("#EXTINF:-1,A\nrtp://@232.1.1.1:1\x1b\n",
+		     "line 2: control character in the line");
+	expect_error("#EXTINF:-1 tvg-name=\"\xc3\x28\",A\nrtp://@232.1.1.1:1\n",
+		     "line 1: the line is not UTF-8");
+	expect_error("#EXTINF:-1,\xe2\x82\nrtp://@232.1.1.1:1\n",
+		     "line 1: the line is not UTF-8");
+	expect_error("#EXTINF:-1,\xc0\xaf\nrtp://@232.1.1.1:1\n",
+		     "the line is not UTF-8"); /* overlong '/' */
+	expect_error("#EXTINF:-1,\xed\xa0\x80\nrtp://@232.1.1.1:1\n",
+		     "the line is not UTF-8"); /* a surrogate */
+	/* comments are not read; tabs are white space */
+	ck_assert_msg(
+	    parse("#EXTM3U\n# caf\xe9 \x01\n"
+		  "#EXTINF:-1\ttvg-id=\"a\",Caf\xc3\xa9 \xf0\x9f\x93\xba\n"
+		  "rtp://@232.1.1.1:1\n") == 0,
+	    "%s", err);
+	ck_assert_str_eq(catalog_channel(cat, "a")->name,
+			 "Caf\xc3\xa9 \xf0\x9f\x93\xba");
+	/* a title too long for the field is cut before a character */
+	n = (size_t)snprintf(title, sizeof(title),
+			     "#EXTINF:-1 tvg-id=\"b\" tvg-chno=\"2\",x");
+	for (int i = 0; i < 150; i++, n += 2)
+		memcpy(title + n, "\xc3\xa9", 2);
+	snprintf(title + n, sizeof(title) - n, "\nrtp://@232.1.1.2:1\n");
+	ck_assert_msg(parse(title) == 0, "%s", err);
+	ch = catalog_channel(cat, "b");
+	ck_assert_uint_eq(strlen(ch->name), 255); /* 'x' and 127 'é' */
+	ck_assert_str_eq(ch->name + 253, "\xc3\xa9");
+}
+END_TEST
+
 START_TEST(demo_lineup_loads)
 {
 	const char *src = getenv("TVSPACE_SOURCE_DIR");
@@ -167,6 +210,7 @@ int main(void)
 	tcase_add_test(tc, errors_name_the_line);
 	tcase_add_test(tc, duplicates_are_refused);
 	tcase_add_test(tc, hostile_bytes_do_no_harm);
+	tcase_add_test(tc, names_are_utf8_without_control_characters);
 	tcase_add_test(tc, demo_lineup_loads);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

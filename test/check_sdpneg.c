@@ -124,6 +124,44 @@ START_TEST(bad_offers_say_why)
 }
 END_TEST
 
+/* Found by fuzz_sdp: sofia-sip's sdp_parse() never returns on such an
+ * m= line (it allocates until memory runs out). */
+START_TEST(m_line_that_stalls_sofia_is_refused)
+{
+	static const char offer[] = "v=0\r\no=a 1 1 IN IP4 192.0.2.7\r\ns=-\r\n"
+				    "c=IN IP4 192.0.2.7\r\nt=0 0\r\n"
+				    "m=video 5004 RTP/A001:db8::7\r\n";
+	static const char slash[] = "v=0\r\no=a 1 1 IN IP4 192.0.2.7\r\ns=-\r\n"
+				    "c=IN IP4 192.0.2.7\r\nt=0 0\r\n"
+				    "m=audio 40000 RTP0 /AVP 8 101\r\n";
+	static const char run_in[] =
+	    "v=0\r\no=a 1 1 IN IP4 192.0.2.7\r\ns=-\r\n"
+	    "c=IN IP4 192.0.2.7\r\nt=0 0\r\n"
+	    "m=video 5004PRT /AVP 33\r\n";
+	struct space_offer o;
+	const char *why = NULL;
+
+	ck_assert_int_eq(
+	    sdpneg_parse_offer(home, offer, sizeof(offer) - 1, &o, &why),
+	    -EBADMSG);
+	ck_assert_str_eq(why, "malformed m= line");
+	/* the same line without its end of line, the text not
+	 * NUL-terminated */
+	ck_assert_int_eq(
+	    sdpneg_parse_offer(home, offer, sizeof(offer) - 3, &o, &why),
+	    -EBADMSG);
+	/* a proto run into the port */
+	ck_assert_int_eq(
+	    sdpneg_parse_offer(home, run_in, sizeof(run_in) - 1, &o, &why),
+	    -EBADMSG);
+	/* a format with a '/' (only the proto may have one) */
+	ck_assert_int_eq(
+	    sdpneg_parse_offer(home, slash, sizeof(slash) - 1, &o, &why),
+	    -EBADMSG);
+	ck_assert_str_eq(why, "malformed m= line");
+}
+END_TEST
+
 START_TEST(multicast_answer_carries_the_group)
 {
 	struct channel ch = {
@@ -218,6 +256,7 @@ int main(void)
 	tcase_add_test(tc, project_attributes_at_both_levels);
 	tcase_add_test(tc, softphone_audio_offer);
 	tcase_add_test(tc, bad_offers_say_why);
+	tcase_add_test(tc, m_line_that_stalls_sofia_is_refused);
 	tcase_add_test(tc, multicast_answer_carries_the_group);
 	tcase_add_test(tc, relay_answer_carries_our_address);
 	suite_add_tcase(s, tc);

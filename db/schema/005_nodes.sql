@@ -48,15 +48,19 @@ END;
 $$;
 
 -- NODE claims its share of the live spaces whose node's lease has run out:
--- at most as many as there are such spaces divided by the live nodes, so
--- the survivors share the work.  A node whose own lease has run out claims
--- nothing.  Rows locked by a concurrent claim are skipped, and a space
--- claimed meanwhile no longer matches, so each space moves once.
+-- as many as bring it up to the live nodes' average of live spaces, so the
+-- survivors end up with even loads (in one round each, when they all look
+-- within a lease).  A node whose own lease has run out claims nothing.
+-- Rows locked by a concurrent claim are skipped, and a space claimed
+-- meanwhile no longer matches, so each space moves once.
 CREATE FUNCTION tv_claim(p_node text)
 RETURNS TABLE (space_id bigint, old_node text) LANGUAGE plpgsql AS $$
 DECLARE
 	orphans integer;
 	alive integer;
+	total integer;
+	mine integer;
+	share integer;
 	r record;
 	ids text := '';
 	prev text := NULL;
@@ -72,13 +76,19 @@ BEGIN
 		RETURN;
 	END IF;
 	SELECT count(*) INTO alive FROM nodes WHERE lease_until > now();
+	SELECT count(*), count(*) FILTER (WHERE node_id = p_node)
+	  INTO total, mine FROM spaces WHERE state = 'live';
+	share := ceil(total::numeric / greatest(alive, 1)) - mine;
+	IF share <= 0 THEN
+		RETURN;
+	END IF;
 	FOR r IN
 		WITH picked AS (
 			SELECT s.id, s.node_id
 			  FROM spaces s JOIN nodes n ON n.node_id = s.node_id
 			 WHERE s.state = 'live' AND n.lease_until <= now()
 			 ORDER BY s.node_id, s.id
-			 LIMIT ceil(orphans::numeric / greatest(alive, 1))
+			 LIMIT share
 			 FOR UPDATE OF s SKIP LOCKED)
 		UPDATE spaces s SET node_id = p_node
 		  FROM picked p WHERE s.id = p.id

@@ -1,0 +1,153 @@
+/* Fuzz target: what the server does with an INVITE's SDP offer, as
+ * sip/session.c and sip/call.c do it: sdpneg_parse_offer(), the refusals of
+ * read_offer() (port 0), the core's choice of service, channel, delivery
+ * and payload type for a host starting a space and for a guest joining it,
+ * and the answer sdpneg_answer() prints for each.  The catalog is the demo
+ * lineup (etc/demo-lineup.m3u) read by lineup_parse(), with two services.
+ * Checks: a refusal has a reason for the Warning; an accepted offer has an
+ * address and a port that fits; every answer is SDP that sofia-sip's strict
+ * parser reads back, on the channel and payload type chosen. */
+#include <string.h>
+
+#include <sofia-sip/sdp.h>
+
+#include "server/catalog.h"
+#include "server/lineup.h"
+#include "server/space.h"
+#include "sip/sdpneg.h"
+#include "test/fuzz/fuzz.h"
+
+static const char lineup[] =
+    "#EXTM3U\n"
+    "#EXTINF:-1 tvg-id=\"news\" tvg-name=\"Demo News\" tvg-chno=\"1\" "
+    "group-title=\"Demo\",Demo News\n"
+    "rtp://@232.10.0.1:5004\n"
+    "#EXTINF:-1 tvg-id=\"sports\" tvg-name=\"Demo Sports\" tvg-chno=\"2\" "
+    "group-title=\"Demo\",Demo Sports\n"
+    "rtp://@232.10.0.2:5004\n"
+    "#EXTINF:-1 tvg-id=\"movies\" tvg-name=\"Movies HD\" tvg-chno=\"3\" "
+    "group-title=\"Demo\",Movies HD\n"
+    "rtp://10.0.0.9@232.10.0.3:5004\n"
+    "#EXTINF:-1 tvg-id=\"music\" tvg-name=\"Music Radio\" tvg-chno=\"4\" "
+    "tvspace-media=\"audio\" tvspace-pt=\"0\" group-title=\"Radio\",Music "
+    "Radio\n"
+    "rtp://@232.10.0.4:5004\n"
+    "#EXTINF:-1 tvg-id=\"kids\" tvg-name=\"Kids Radio\" tvg-chno=\"5\" "
+    "tvspace-media=\"audio\" tvspace-pt=\"8\" group-title=\"Radio\",Kids "
+    "Radio\n"
+    "rtp://@232.10.0.5:5004\n";
+
+static su_home_t home[1];
+static struct space_mgr *mgr;
+
+static void setup(void)
+{
+	static const struct service services[] = {
+	    {.id = "svc-alice-basic",
+	     .user = "alice",
+	     .level = 1,
+	     .capacity = 4,
+	     .default_channel = "news",
+	     .is_default = true},
+	    {.id = "svc-bob-premium",
+	     .user = "bob",
+	     .level = 2,
+	     .capacity = 8,
+	     .default_channel = "sports",
+	     .is_default = true,
+	     .package = "news sports music"},
+	};
+	struct catalog *cat;
+	char err[256];
+
+	su_home_init(home);
+	cat = catalog_create(home);
+	FUZZ_CHECK(cat);
+	FUZZ_CHECK(lineup_parse(cat, lineup, sizeof(lineup) - 1, err,
+				sizeof(err)) == 0);
+	for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++)
+		FUZZ_CHECK(catalog_add_service(cat, &services[i]) == 0);
+	mgr = space_mgr_create(home, cat);
+	FUZZ_CHECK(mgr);
+}
+
+/* The answer ua_call_answer() prints for a member, read back strictly. */
+static void answer(su_home_t *h, const struct channel *ch,
+		   enum space_delivery delivery, unsigned pt, unsigned event_pt)
+{
+	struct sdpneg_answer a = {
+	    .session_id = 42,
+	    .version = 1,
+	    .origin_addr = "192.0.2.1",
+	    .channel = ch,
+	    .delivery = delivery,
+	    .pt = pt,
+	    .relay_addr = "192.0.2.1",
+	    .relay_port = 40000,
+	    .session_name = "tvspace space-1",
+	    .event_pt = delivery == SPACE_RELAY ? event_pt : 0,
+	};
+	char *text = sdpneg_answer(h, &a);
+	sdp_parser_t *p;
+	sdp_session_t *s;
+
+	FUZZ_CHECK(text);
+	p = sdp_parse(h, text, (isize_t)strlen(text), sdp_f_strict);
+	s = sdp_session(p);
+	FUZZ_CHECK(s && s->sdp_media);
+	FUZZ_CHECK(s->sdp_media->m_rtpmaps &&
+		   s->sdp_media->m_rtpmaps->rm_pt == pt);
+	FUZZ_CHECK(s->sdp_media->m_port ==
+		   (delivery == SPACE_MULTICAST ? ch->port : 40000));
+	sdp_parser_free(p);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	su_home_t h[1] = {SU_HOME_INIT(h)};
+	struct space_offer o = {0};
+	struct space_plan plan;
+	struct space *sp = NULL;
+	struct space_member *m;
+	const char *why = NULL;
+
+	if (!mgr)
+		setup();
+	if (sdpneg_parse_offer(h, (const char *)data, size, &o, &why) < 0) {
+		FUZZ_CHECK(why && *why);
+		goto out;
+	}
+	FUZZ_CHECK(o.media && o.addr && o.port <= 65535);
+	FUZZ_CHECK(o.n_pts <= SPACE_MAX_PT);
+	if (o.port == 0) /* read_offer(): 488, the stream is refused */
+		goto out;
+	/* alice starts a space with it ... */
+	if (space_plan_start(mgr, "alice", &o, 1000, &plan) == SPACE_OK) {
+		FUZZ_CHECK(plan.service && plan.channel);
+		FUZZ_CHECK(space_open(mgr, 1, "alice", &plan, o.addr, o.port,
+				      NULL, 1000, &sp) == 0);
+		answer(h, plan.channel, plan.delivery, plan.pt, o.event_pt);
+	}
+	/* ... or, in a space on news that she started, bob joins with it. */
+	else {
+		struct space_offer news = {.media = "video",
+					   .port = 5004,
+					   .addr = "232.10.0.1",
+					   .multicast = true,
+					   .pts = {33},
+					   .n_pts = 1};
+
+		FUZZ_CHECK(space_plan_start(mgr, "alice", &news, 1000, &plan) ==
+			   SPACE_OK);
+		FUZZ_CHECK(space_open(mgr, 1, "alice", &plan, news.addr,
+				      news.port, NULL, 1000, &sp) == 0);
+	}
+	if (space_join(sp, "bob", &o, NULL, 1001, &m) == SPACE_OK) {
+		FUZZ_CHECK(m->addr && !strcmp(m->addr, o.addr));
+		answer(h, space_channel(sp), m->delivery, m->pt, o.event_pt);
+	}
+	space_close(sp);
+out:
+	su_home_deinit(h);
+	return 0;
+}
