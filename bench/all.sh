@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every benchmark of tvspace, one after the other, each printing its table:
 # switch time (10, 100 and 1,000 members), join rate beside a SIPp UAS and
-# Kamailio, members held, relay throughput beside rtpengine.  About seven
-# minutes on 2 cores.
+# Kamailio, members held, relay throughput beside rtpengine, takeover of a
+# killed node's spaces.  About eight minutes on 2 cores.
 #   bench/all.sh
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -14,3 +14,5 @@ echo "== members held"
 bash members.sh
 echo "== relay throughput"
 bash relay.sh
+echo "== takeover (three nodes behind Kamailio, one killed)"
+bash takeover.sh

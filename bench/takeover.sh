@@ -69,6 +69,7 @@ party() { # NAME SCENARIO CSV PORT CALLS RATE
 		-nostdin -i 127.0.0.1 -p "$4" -d 2000 -key target share \
 		-timeout 120s -timeout_error -recv_timeout 60000 \
 		-trace_err -error_file "$WORK/$1.errors" \
+		-trace_msg -message_file "$WORK/$1.msg" \
 		"127.0.0.1:$SIP" >"$WORK/$1.out" 2>&1 &
 	BENCH_PIDS+=($!)
 	printf -v "P_$1" '%s' $!
@@ -116,7 +117,8 @@ split=$(q "select string_agg(node_id || ' ' || n, ', ' order by node_id) from (s
 
 wait "$P_hosts" && hosts_ok=yes || hosts_ok=no
 wait "$P_guests" && guests_ok=yes || guests_ok=no
-until [ "$(q "select count(*) from spaces where state = 'live'")" = 0 ]; do
+for _ in $(seq 1 150); do
+	[ "$(q "select count(*) from spaces where state = 'live'")" = 0 ] && break
 	sleep 0.2
 done
 ended=$(q "select count(*) from spaces where end_reason = 'space ended by host'")
@@ -141,4 +143,4 @@ print("| 3 ($per_node) | $SPACES | $want | ${LEASE} s | $moved spaces, $moved_me
     claim - kill, max(took) - kill if took else float("nan"),
     max(res) - kill if res else float("nan"), len(res)))
 PY
-echo "afterwards: hosts' SIPp passed: $hosts_ok, guests': $guests_ok; spaces ended by their hosts: $ended of $SPACES; members left: $left of $want"
+echo "afterwards: hosts' SIPp passed: $hosts_ok, guests': $guests_ok; spaces ended by their hosts: $ended of $SPACES; members left: $left of $want; still live: $(q "select count(*) from spaces where state = 'live'")"
