@@ -10,6 +10,8 @@
 
 #include "server/cfg.h"
 
+#include "check_run.h"
+
 static struct cfg cfg;
 static char err[256];
 
@@ -223,8 +225,6 @@ int main(void)
 {
 	Suite *s = suite_create("cfg");
 	TCase *tc = tcase_create("file");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, values_of_every_kind);
@@ -235,9 +235,5 @@ int main(void)
 	tcase_add_test(tc, a_file_too_large_is_refused_not_cut);
 	tcase_add_test(tc, demo_config_loads_with_paths_beside_it);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -6,6 +6,8 @@
 
 #include "server/cmd.h"
 
+#include "check_run.h"
+
 static struct cmd parse(const char *text)
 {
 	struct cmd c;
@@ -143,8 +145,6 @@ int main(void)
 {
 	Suite *s = suite_create("cmd");
 	TCase *tc = tcase_create("parse");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, comments_are_not_commands);
 	tcase_add_test(tc, friends_quiz_and_answers);
@@ -154,9 +154,5 @@ int main(void)
 	tcase_add_test(tc, unknown_and_hostile_commands);
 	tcase_add_test(tc, dtmf_keys_make_commands);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

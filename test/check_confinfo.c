@@ -15,6 +15,8 @@
 #include "server/space.h"
 #include "sip/confinfo.h"
 
+#include "check_run.h"
+
 static su_home_t home[1];
 static struct catalog *cat;
 static struct space_mgr *mgr;
@@ -205,17 +207,13 @@ int main(void)
 {
 	Suite *s = suite_create("confinfo");
 	TCase *tc = tcase_create("rfc4575");
-	SRunner *sr;
-	int failed;
+	int rc;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, document_is_valid_rfc4575_and_panel);
 	tcase_add_test(tc, deleted_document_is_valid);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = check_run(s);
 	xmlCleanupParser();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return rc;
 }

@@ -7,6 +7,8 @@
 
 #include "sip/digest.h"
 
+#include "check_run.h"
+
 /* RFC 7616 §3.9.1. */
 static struct digest_cred mufasa(enum digest_alg alg, const char *response)
 {
@@ -179,8 +181,6 @@ int main(void)
 {
 	Suite *s = suite_create("digest");
 	TCase *tc = tcase_create("digest");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, rfc7616_examples);
@@ -188,9 +188,5 @@ int main(void)
 	tcase_add_test(tc, challenge_text);
 	tcase_add_test(tc, credentials_parsed_and_refused);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -8,6 +8,8 @@
 
 #include "server/guide.h"
 
+#include "check_run.h"
+
 static su_home_t home[1];
 static struct guide *g;
 static char err[256];
@@ -164,8 +166,6 @@ int main(void)
 {
 	Suite *s = suite_create("guide");
 	TCase *tc = tcase_create("xmltv");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 10);
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -175,9 +175,5 @@ int main(void)
 	tcase_add_test(tc, entity_expansion_is_refused_at_once);
 	tcase_add_test(tc, nesting_is_bounded);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

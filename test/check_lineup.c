@@ -8,6 +8,8 @@
 #include "server/catalog.h"
 #include "server/lineup.h"
 
+#include "check_run.h"
+
 static su_home_t home[1];
 static struct catalog *cat;
 static char err[256];
@@ -202,8 +204,6 @@ int main(void)
 {
 	Suite *s = suite_create("lineup");
 	TCase *tc = tcase_create("m3u");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, operator_lineup_with_attributes);
@@ -213,9 +213,5 @@ int main(void)
 	tcase_add_test(tc, names_are_utf8_without_control_characters);
 	tcase_add_test(tc, demo_lineup_loads);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -7,6 +7,8 @@
 
 #include "server/quiz.h"
 
+#include "check_run.h"
+
 static su_home_t home[1];
 
 static void setup(void)
@@ -94,8 +96,6 @@ int main(void)
 {
 	Suite *s = suite_create("quiz");
 	TCase *tc = tcase_create("quiz");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, question_and_answers);
@@ -103,9 +103,5 @@ int main(void)
 	tcase_add_test(tc, one_answer_each_the_last_counts);
 	tcase_add_test(tc, texts_fit_their_buffer);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -6,6 +6,8 @@
 
 #include "server/ratelimit.h"
 
+#include "check_run.h"
+
 START_TEST(burst_then_rate)
 {
 	struct ratelimit *rl = ratelimit_new(64);
@@ -69,16 +71,10 @@ int main(void)
 {
 	Suite *s = suite_create("ratelimit");
 	TCase *tc = tcase_create("ratelimit");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, burst_then_rate);
 	tcase_add_test(tc, slow_rate_waits_whole_seconds);
 	tcase_add_test(tc, table_stays_bounded);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

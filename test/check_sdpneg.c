@@ -10,6 +10,8 @@
 #include "server/catalog.h"
 #include "sip/sdpneg.h"
 
+#include "check_run.h"
+
 static su_home_t home[1];
 
 static void setup(void)
@@ -248,8 +250,6 @@ int main(void)
 {
 	Suite *s = suite_create("sdpneg");
 	TCase *tc = tcase_create("offer-answer");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, multicast_offer_names_its_group);
@@ -260,9 +260,5 @@ int main(void)
 	tcase_add_test(tc, multicast_answer_carries_the_group);
 	tcase_add_test(tc, relay_answer_carries_our_address);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -7,6 +7,8 @@
 #include "server/catalog.h"
 #include "server/space.h"
 
+#include "check_run.h"
+
 static su_home_t home[1];
 static struct catalog *cat;
 static struct space_mgr *mgr;
@@ -718,11 +720,5 @@ static Suite *space_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(space_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(space_suite());
 }

@@ -17,6 +17,8 @@
 #include "db/store.h"
 #include "server/catalog.h"
 
+#include "check_run.h"
+
 static su_home_t home[1];
 static su_root_t *root;
 static struct db *db;
@@ -451,8 +453,6 @@ int main(void)
 {
 	Suite *s = suite_create("store");
 	TCase *tc = tcase_create("postgresql");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -465,9 +465,5 @@ int main(void)
 	tcase_add_test(tc, comments_are_stored_verbatim);
 	tcase_add_test(tc, no_database_means_enotconn);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -10,6 +10,8 @@
 
 #include "media/tsfile.h"
 
+#include "check_run.h"
+
 static su_home_t home[1];
 static char err[256];
 static char path[256];
@@ -229,8 +231,6 @@ int main(void)
 {
 	Suite *s = suite_create("tsfile");
 	TCase *tc = tcase_create("tsfile");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, paced_by_pcr);
@@ -239,9 +239,5 @@ int main(void)
 	tcase_add_test(tc, files_that_cannot_play);
 	tcase_add_test(tc, pcr_wraps);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -112,28 +112,22 @@ BEGIN
 END;
 $$;
 
--- Friend lists are held in memory by every node: tell them of a change.
-CREATE OR REPLACE FUNCTION tv_friend(p_user text, p_friend text,
-				     p_on boolean)
-RETURNS integer LANGUAGE plpgsql AS $$
+-- Friend lists are held in memory by every node: tell them of a change,
+-- whoever makes it (tv_friend() or provisioning).
+CREATE FUNCTION tv_friends_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-	IF p_user = p_friend OR
-	   NOT EXISTS (SELECT 1 FROM users WHERE user_id = p_friend) THEN
-		RETURN 0;
-	END IF;
-	IF p_on THEN
-		INSERT INTO friends (user_id, friend_id)
-		VALUES (p_user, p_friend) ON CONFLICT DO NOTHING;
+	IF TG_OP = 'INSERT' THEN
+		PERFORM pg_notify('tvspace', format('friend %s %s on',
+						  NEW.user_id, NEW.friend_id));
 	ELSE
-		DELETE FROM friends
-		 WHERE user_id = p_user AND friend_id = p_friend;
+		PERFORM pg_notify('tvspace', format('friend %s %s off',
+						  OLD.user_id, OLD.friend_id));
 	END IF;
-	PERFORM pg_notify('tvspace', format('friend %s %s %s', p_user,
-					  p_friend,
-					  CASE WHEN p_on THEN 'on' ELSE 'off' END));
-	RETURN 1;
+	RETURN NULL;
 END;
 $$;
+CREATE TRIGGER friends_changed AFTER INSERT OR DELETE ON friends
+	FOR EACH ROW EXECUTE FUNCTION tv_friends_changed();
 
 -- Provisioning writes services and levels; every node loads them again.
 CREATE FUNCTION tv_services_changed() RETURNS trigger LANGUAGE plpgsql AS $$
