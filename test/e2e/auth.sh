@@ -9,11 +9,8 @@
 . "$(dirname "$0")/../lib/e2e.sh"
 NONCE_LIFETIME=10
 db_fresh
-tv_config
-sed -i 's/^trust_loopback_from = yes/trust_loopback_from = no/' \
-	"$E2E_DIR/tvspace.conf"
+tv_config_digest
 cat >>"$E2E_DIR/tvspace.conf" <<CONF
-trusted_peers = 127.0.0.2
 nonce_lifetime = $NONCE_LIFETIME
 CONF
 tv_start

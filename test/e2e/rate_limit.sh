@@ -8,11 +8,8 @@
 . "$(dirname "$0")/../lib/e2e.sh"
 METRICS=127.0.0.1:9471
 db_fresh
-tv_config
-sed -i 's/^trust_loopback_from = yes/trust_loopback_from = no/' \
-	"$E2E_DIR/tvspace.conf"
+tv_config_digest
 cat >>"$E2E_DIR/tvspace.conf" <<CONF
-trusted_peers = 127.0.0.2
 rate_limit = 20
 rate_burst = 40
 # SIPp answers the first challenge only, and only MD5.

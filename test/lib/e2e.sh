@@ -75,6 +75,16 @@ log_level = debug
 CONF
 }
 
+# tv_config_digest: the configuration without the development mode: the
+# From of loopback requests is not believed (clients authenticate by
+# digest) and 127.0.0.2 is the trusted peer whose P-Asserted-Identity is.
+tv_config_digest() {
+	tv_config
+	sed -i 's/^trust_loopback_from = yes/trust_loopback_from = no/' \
+		"$E2E_DIR/tvspace.conf"
+	echo "trusted_peers = 127.0.0.2" >>"$E2E_DIR/tvspace.conf"
+}
+
 # Start tvspaced and wait until it serves.
 tv_start() {
 	local before i
