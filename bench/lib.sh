@@ -33,6 +33,10 @@ cleanup() {
 	for p in "${BENCH_PIDS[@]}"; do
 		kill "$p" 2>/dev/null || true
 	done
+	# Gone before the next benchmark binds the same ports.
+	for p in $TV_PID "${BENCH_PIDS[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
 	scripts/pgctl.sh stop "$PGDIR" "$PGPORT"
 }
 trap cleanup EXIT
