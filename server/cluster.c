@@ -24,7 +24,6 @@
 #include "sip/sipua.h"
 
 struct cluster {
-	su_root_t *root;
 	const struct cfg *cfg;
 	struct db *db;
 	struct space_mgr *mgr; /* NULL until serving */
@@ -301,7 +300,6 @@ struct cluster *cluster_create(su_home_t *home, su_root_t *root,
 
 	if (!cl)
 		return NULL;
-	cl->root = root;
 	cl->cfg = cfg;
 	cl->db = db;
 	cl->reload = reload;
