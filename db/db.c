@@ -70,6 +70,9 @@ struct db {
 	su_timer_t *retry;
 	db_state_f *state_cb;
 	void *arg;
+	unsigned n_jobs; /* queued and in flight */
+	unsigned soft_jobs, hard_jobs;
+	su_duration_t max_age; /* ms */
 	char *listen; /* "LISTEN channel", sent first on each connection */
 	db_notify_f *notify_cb;
 	void *notify_arg;
@@ -83,6 +86,7 @@ static void job_free(struct db *db, struct job *j)
 {
 	if (!j)
 		return;
+	db->n_jobs--;
 	if (j->res)
 		PQclear(j->res);
 	for (int i = 0; i < j->nparams; i++)
@@ -471,13 +475,31 @@ bool db_is_up(const struct db *db)
 
 unsigned db_pending(const struct db *db)
 {
-	unsigned n = 0;
+	return db->n_jobs;
+}
 
-	for (const struct job *j = db->busy; j; j = j->next)
-		n++;
-	for (const struct job *j = db->head; j; j = j->next)
-		n++;
-	return n;
+unsigned db_queue_len(const struct db *db)
+{
+	return db->n_jobs;
+}
+
+void db_set_limits(struct db *db, unsigned soft_jobs, unsigned hard_jobs,
+		   unsigned max_age_ms)
+{
+	db->soft_jobs = soft_jobs;
+	db->hard_jobs = hard_jobs;
+	db->max_age = (su_duration_t)max_age_ms;
+}
+
+bool db_overloaded(const struct db *db)
+{
+	const struct job *oldest = db->busy ? db->busy : db->head;
+
+	if (db->soft_jobs && db->n_jobs >= db->soft_jobs)
+		return true;
+	return db->max_age && oldest &&
+	       (int64_t)((su_monotime(NULL) - oldest->queued) / 1000000) >
+		   (int64_t)db->max_age;
 }
 
 int db_exec(struct db *db, const char *sql, int nparams,
@@ -487,9 +509,12 @@ int db_exec(struct db *db, const char *sql, int nparams,
 
 	if (db->state != DB_UP)
 		return -ENOTCONN;
+	if (db->hard_jobs && db->n_jobs >= db->hard_jobs)
+		return -EBUSY;
 	j = su_zalloc(db->home, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
+	db->n_jobs++;
 	j->sql = su_strdup(db->home, sql);
 	j->params = nparams
 			? su_zalloc(db->home,

@@ -39,6 +39,16 @@ bool db_is_up(const struct db *db);
 /** Jobs queued or in flight (a clean shutdown waits for them). */
 unsigned db_pending(const struct db *db);
 
+/** Bounds of the queue: past @a hard_jobs db_exec() refuses with -EBUSY;
+ * db_overloaded() is true from @a soft_jobs, or while the oldest job has
+ * waited @a max_age_ms. */
+void db_set_limits(struct db *db, unsigned soft_jobs, unsigned hard_jobs,
+		   unsigned max_age_ms);
+/** Whether new work should be refused now (the caller answers 503). */
+bool db_overloaded(const struct db *db);
+/** Jobs queued or in flight. */
+unsigned db_queue_len(const struct db *db);
+
 /** Queue @a sql with @a nparams text parameters (NULL for SQL NULL).
  * Parameters are copied.  @a cb runs from the loop when the job completes.
  * A job whose text holds several statements (BEGIN; ...; COMMIT) must not

@@ -12,7 +12,6 @@
 
 #include "db/db.h"
 #include "db/schema.h"
-#include "server/catalog.h"
 #include "server/log.h"
 
 /* What a completion needs; freed by the completion. */
@@ -28,6 +27,8 @@ struct req {
 	store_friend_f *friend;
 	store_claim_f *claim;
 	store_secrets_f *secrets;
+	store_service_f *service;
+	store_level_f *level;
 	void *arg;
 	unsigned next; /* store_migrate: next migration to look at */
 	int *applied;  /* versions found applied */
@@ -223,54 +224,111 @@ int store_migrate(struct db *db, store_done_f *done, void *arg)
 	return err;
 }
 
-/* -- services ------------------------------------------------------------ */
+/* -- services and levels -------------------------------------------------- */
 
-static void services_read(void *arg, int error, const struct db_result *res)
+static void service_read(void *arg, int error, const struct db_result *res)
 {
 	struct req *r = arg;
-	int n = db_rows(res), err = error;
+	struct store_service s;
 
-	for (int i = 0; !err && i < n; i++) {
-		struct service s = {
-		    .id = db_value(res, i, 0),
-		    .user = db_value(res, i, 1),
-		    .level = to_uint(db_value(res, i, 2)),
-		    .capacity = to_uint(db_value(res, i, 3)),
-		    .daily_limit = to_uint(db_value(res, i, 4)),
-		    .default_channel = db_value(res, i, 5),
-		    .is_default =
-			db_value(res, i, 6) && db_value(res, i, 6)[0] == 't',
-		    .features = to_uint(db_value(res, i, 7)),
-		    .package = db_value(res, i, 8),
-		};
-
-		err = catalog_add_service(r->cat, &s);
+	if (error || db_rows(res) != 1) {
+		r->service(r->arg, error, NULL);
+		req_free(r);
+		return;
 	}
-	if (!err)
-		log_info("%d services loaded", n);
-	done_only(r, err, NULL);
+	s = (struct store_service){
+	    .id = db_value(res, 0, 0),
+	    .user = db_value(res, 0, 1),
+	    .level = to_uint(db_value(res, 0, 2)),
+	    .default_channel = db_value(res, 0, 3),
+	    .is_default = db_value(res, 0, 4) && db_value(res, 0, 4)[0] == 't',
+	    .package = db_value(res, 0, 5),
+	    .played_today = to_uint(db_value(res, 0, 6)),
+	};
+	r->service(r->arg, 0, &s);
+	req_free(r);
 }
 
-int store_load_services(struct db *db, struct catalog *cat, store_done_f *done,
-			void *arg)
+#define SERVICE_COLUMNS                                                        \
+	"s.service_default_id, s.user_id, s.level, s.default_channel, "        \
+	"s.is_default, array_to_string(s.package, ' '), "                      \
+	"coalesce((SELECT u.seconds FROM usage u WHERE "                       \
+	"u.service_default_id = s.service_default_id AND u.day = $2::date), "  \
+	"0) "
+
+static int service_query(struct db *db, const char *sql, const char *key,
+			 const char *day, store_service_f *done, void *arg)
+{
+	struct req *r = req_new(db, arg);
+	const char *p[] = {key, day};
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	r->service = done;
+	err = db_exec(db, sql, 2, p, service_read, r);
+	if (err < 0)
+		req_free(r);
+	return err;
+}
+
+int store_service_get(struct db *db, const char *id, const char *day,
+		      store_service_f *done, void *arg)
+{
+	return service_query(db,
+			     "SELECT " SERVICE_COLUMNS
+			     "FROM services s WHERE s.service_default_id = $1",
+			     id, day, done, arg);
+}
+
+int store_service_of_user(struct db *db, const char *user, const char *day,
+			  store_service_f *done, void *arg)
+{
+	/* The default one, else the only one: two rows at most, and then
+	 * neither is default and there is no answer. */
+	return service_query(
+	    db,
+	    "SELECT " SERVICE_COLUMNS "FROM services s WHERE s.user_id = $1 "
+	    "AND (s.is_default OR (SELECT count(*) FROM services o "
+	    "WHERE o.user_id = $1) = 1)",
+	    user, day, done, arg);
+}
+
+static void levels_read(void *arg, int error, const struct db_result *res)
+{
+	struct req *r = arg;
+	int n = db_rows(res);
+
+	for (int i = 0; !error && i < n; i++) {
+		struct store_level l = {
+		    .level = to_uint(db_value(res, i, 0)),
+		    .name = db_value(res, i, 1),
+		    .capacity = to_uint(db_value(res, i, 2)),
+		    .daily_limit = to_uint(db_value(res, i, 3)),
+		    .features = to_uint(db_value(res, i, 4)),
+		};
+
+		r->level(r->arg, &l);
+	}
+	done_only(r, error, NULL);
+}
+
+int store_load_levels(struct db *db, store_level_f *each, store_done_f *done,
+		      void *arg)
 {
 	struct req *r = req_new(db, arg);
 	int err;
 
 	if (!r)
 		return -ENOMEM;
-	r->cat = cat;
+	r->level = each;
 	r->done = done;
 	err = db_exec(db,
-		      "SELECT s.service_default_id, s.user_id, s.level, "
-		      "l.capacity, l.daily_limit_s, s.default_channel, "
-		      "s.is_default, "
-		      "(CASE WHEN 'quiz' = ANY (l.features) THEN 1 ELSE 0 END"
-		      " + CASE WHEN 'relay' = ANY (l.features) THEN 2 "
-		      "ELSE 0 END), array_to_string(s.package, ' ') "
-		      "FROM services s JOIN service_levels l USING (level) "
-		      "ORDER BY s.service_default_id",
-		      0, NULL, services_read, r);
+		      "SELECT level, name, capacity, daily_limit_s, "
+		      "(CASE WHEN 'quiz' = ANY (features) THEN 1 ELSE 0 END"
+		      " + CASE WHEN 'relay' = ANY (features) THEN 2 "
+		      "ELSE 0 END) FROM service_levels ORDER BY level",
+		      0, NULL, levels_read, r);
 	if (err < 0)
 		req_free(r);
 	return err;
@@ -381,6 +439,28 @@ int store_member_dialog(struct db *db, uint64_t space_id, const char *user,
 	    3, p, done, arg);
 }
 
+int store_space_forget(struct db *db, uint64_t space_id, store_done_f *done,
+		       void *arg)
+{
+	struct num n;
+	const char *p[] = {u64(&n, space_id)};
+
+	return exec_done(db, "DELETE FROM spaces WHERE id = $1", 1, p, done,
+			 arg);
+}
+
+int store_member_forget(struct db *db, uint64_t space_id, const char *user,
+			store_done_f *done, void *arg)
+{
+	struct num n;
+	const char *p[] = {u64(&n, space_id), user};
+
+	return exec_done(db,
+			 "DELETE FROM members WHERE space_id = $1 "
+			 "AND user_id = $2 AND left_at IS NULL",
+			 2, p, done, arg);
+}
+
 int store_member_leave(struct db *db, uint64_t space_id, const char *user,
 		       const char *reason, store_done_f *done, void *arg)
 {
@@ -460,6 +540,10 @@ static void live_read(void *arg, int error, const struct db_result *res)
 		    .open = db_value(res, i, 4)[0] == 't',
 		    .started = (int64_t)to_u64(db_value(res, i, 5)),
 		    .booked_until = (int64_t)to_u64(db_value(res, i, 23)),
+		    .host_level = to_uint(db_value(res, i, 24)),
+		    .host_default_channel = db_value(res, i, 25),
+		    .host_package = db_value(res, i, 26),
+		    .played_today = to_uint(db_value(res, i, 27)),
 		};
 		unsigned n = 0;
 
@@ -486,6 +570,7 @@ static void live_read(void *arg, int error, const struct db_result *res)
 			m->remote_target = db_value(res, i, 20);
 			m->route_set = db_value(res, i, 21);
 			m->joined = (int64_t)to_u64(db_value(res, i, 22));
+			m->package = db_value(res, i, 28);
 			n++;
 		}
 		r->each(r->arg, &s, members, n);
@@ -494,11 +579,11 @@ static void live_read(void *arg, int error, const struct db_result *res)
 	done_only(r, error, NULL);
 }
 
-int store_load_live(struct db *db, const char *node, store_space_f *each,
-		    store_done_f *done, void *arg)
+int store_load_live(struct db *db, const char *node, const char *day,
+		    store_space_f *each, store_done_f *done, void *arg)
 {
 	struct req *r = req_new(db, arg);
-	const char *p[] = {node};
+	const char *p[] = {node, day};
 	int err;
 
 	if (!r)
@@ -514,12 +599,19 @@ int store_load_live(struct db *db, const char *node, store_space_f *each,
 	    "m.admitted_seq, m.call_id, m.local_tag, m.remote_tag, "
 	    "m.local_uri, m.remote_uri, m.remote_target, m.route_set, "
 	    "extract(epoch FROM m.joined)::bigint, "
-	    "extract(epoch FROM coalesce(s.booked_until, s.started))::bigint "
-	    "FROM spaces s LEFT JOIN members m "
-	    "ON m.space_id = s.id AND m.left_at IS NULL "
+	    "extract(epoch FROM coalesce(s.booked_until, s.started))::bigint, "
+	    "hs.level, hs.default_channel, array_to_string(hs.package, ' '), "
+	    "coalesce(u.seconds, 0), array_to_string(ms.package, ' ') "
+	    "FROM spaces s "
+	    "LEFT JOIN services hs ON hs.service_default_id = s.host_service "
+	    "LEFT JOIN usage u ON u.service_default_id = s.host_service "
+	    "AND u.day = $2::date "
+	    "LEFT JOIN members m ON m.space_id = s.id AND m.left_at IS NULL "
+	    "LEFT JOIN services ms "
+	    "ON ms.service_default_id = m.service_default_id "
 	    "WHERE s.state = 'live' AND ($1::text IS NULL OR s.node_id = $1) "
 	    "ORDER BY s.id, m.admitted_seq",
-	    1, p, live_read, r);
+	    2, p, live_read, r);
 	if (err < 0)
 		req_free(r);
 	return err;
@@ -652,6 +744,25 @@ int store_friend(struct db *db, const char *user, const char *friend, bool on,
 		return -ENOMEM;
 	r->value = done;
 	err = db_exec(db, "SELECT tv_friend($1, $2, $3)", 3, p, value_read, r);
+	if (err < 0)
+		req_free(r);
+	return err;
+}
+
+int store_friendship(struct db *db, const char *user, const char *friend,
+		     store_value_f *done, void *arg)
+{
+	struct req *r = req_new(db, arg);
+	const char *p[] = {user, friend};
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	r->value = done;
+	err = db_exec(db,
+		      "SELECT count(*) FROM friends WHERE user_id = $1 "
+		      "AND friend_id = $2",
+		      2, p, value_read, r);
 	if (err < 0)
 		req_free(r);
 	return err;

@@ -34,6 +34,7 @@ struct store_member {
 	const char *remote_target; /* its Contact */
 	const char *route_set;     /* Record-Route, comma separated, or NULL */
 	int64_t joined;            /* unix seconds */
+	const char *package;       /* loaded: its own service's package */
 };
 
 /** A live space as stored. */
@@ -46,6 +47,10 @@ struct store_space {
 	int64_t started;      /* unix seconds */
 	int64_t booked_until; /* played time before this is in usage */
 	const char *node;     /* the node serving it; NULL alone */
+	/* loaded: the host service's row and its played time that day */
+	unsigned host_level;
+	const char *host_default_channel, *host_package;
+	unsigned played_today;
 };
 
 /** Completion: 0, or a negative errno as db_done_f says. */
@@ -71,9 +76,44 @@ typedef void store_space_f(void *arg, const struct store_space *space,
  * in the binary), in order, each in its own transaction. */
 int store_migrate(struct db *db, store_done_f *done, void *arg);
 
-/** Load every service with its level's capacity and limit into @a cat. */
-int store_load_services(struct db *db, struct catalog *cat, store_done_f *done,
-			void *arg);
+/** A subscriber's service as stored (patent table 2) and what it played on
+ * the day asked; strings valid only during the callback. */
+struct store_service {
+	const char *id; /* Service Default ID */
+	const char *user;
+	unsigned level;
+	const char *default_channel; /* or NULL */
+	bool is_default;
+	const char *package;   /* channel ids, space separated; NULL: all */
+	unsigned played_today; /* usage.seconds of that day, 0 if none */
+};
+/** @a svc is NULL when there is none: no such service; a user with no
+ * service, or with several and none marked default. */
+typedef void store_service_f(void *arg, int error,
+			     const struct store_service *svc);
+/** Service @a id, with its usage of @a day ("YYYY-MM-DD"). */
+int store_service_get(struct db *db, const char *id, const char *day,
+		      store_service_f *done, void *arg);
+/** The default service of @a user (or its only one), with its usage of
+ * @a day. */
+int store_service_of_user(struct db *db, const char *user, const char *day,
+			  store_service_f *done, void *arg);
+
+/** A service level (a small table kept in memory). */
+struct store_level {
+	unsigned level;
+	const char *name;
+	unsigned capacity;
+	unsigned daily_limit;
+	unsigned features; /* 1 quiz, 2 relay */
+};
+typedef void store_level_f(void *arg, const struct store_level *l);
+/** Every service level, to @a each, then @a done. */
+int store_load_levels(struct db *db, store_level_f *each, store_done_f *done,
+		      void *arg);
+/** Whether @a friend is on @a user's friend list: @a done gets 1 or 0. */
+int store_friendship(struct db *db, const char *user, const char *friend,
+		     store_value_f *done, void *arg);
 
 /** Create a live space with its host, in one transaction; the id comes back
  * through @a done.  @a host->space_id is ignored. */
@@ -86,6 +126,13 @@ int store_member_add(struct db *db, const struct store_member *m,
 /** Record our tag of @a user's dialog (known once the ACK arrives). */
 int store_member_dialog(struct db *db, uint64_t space_id, const char *user,
 			const char *local_tag, store_done_f *done, void *arg);
+/** Leave no trace of a start whose INVITE was cancelled while it was
+ * being committed: the space and what hangs off it are deleted. */
+int store_space_forget(struct db *db, uint64_t space_id, store_done_f *done,
+		       void *arg);
+/** The same for a membership: @a user's current row in @a space_id. */
+int store_member_forget(struct db *db, uint64_t space_id, const char *user,
+			store_done_f *done, void *arg);
 /** Mark @a user's membership of @a space_id ended, with @a reason. */
 int store_member_leave(struct db *db, uint64_t space_id, const char *user,
 		       const char *reason, store_done_f *done, void *arg);
@@ -126,9 +173,10 @@ typedef void store_comment_f(void *arg, const char *author, int64_t at,
 int store_comments_recent(struct db *db, uint64_t space_id, unsigned n,
 			  store_comment_f *each, store_done_f *done, void *arg);
 /** Call @a each for every live space of @a node (NULL: every live space)
- * with its current members, then @a done. */
-int store_load_live(struct db *db, const char *node, store_space_f *each,
-		    store_done_f *done, void *arg);
+ * with its current members and the services it needs (played time of
+ * @a day, "YYYY-MM-DD"), then @a done. */
+int store_load_live(struct db *db, const char *node, const char *day,
+		    store_space_f *each, store_done_f *done, void *arg);
 
 /* -- nodes (docs/scaling.md) ---------------------------------------------- */
 

@@ -134,7 +134,7 @@ static void space_line(void *arg, struct space *sp)
 	struct listing *l = arg;
 	const struct channel *ch = space_channel(sp);
 	const struct space_member *host = space_host(sp);
-	const struct service *svc = space_service(sp);
+	const struct space_service *svc = space_service(sp);
 
 	if (l->json) {
 		fprintf(l->out, "%s{\"id\":%" PRIu64 ",\"channel\":",
@@ -261,7 +261,9 @@ int admin_command(struct admin *a, const char *line, FILE *out)
 {
 	char buf[REQ_MAX + 1], *argv[4] = {0}, *save = NULL, *tok;
 	int argc = 0, json = 0;
-	struct listing l = {.out = out, .first = true, .now = time(NULL)};
+	struct listing l = {.out = out,
+			    .first = true,
+			    .now = (int64_t)(su_monotime(NULL) / 1000000)};
 	struct stats_now now;
 	uint64_t id = 0;
 	int rc;

@@ -1,26 +1,64 @@
-/* The catalog: channels in lineup order and services, held in one su_home.
- * A reload builds a new catalog and swaps it in, so entries are never
- * changed in place and pointers handed out stay valid for the catalog's
- * life. */
+/* The catalog: channels in lineup order and the service levels, in one
+ * su_home.  A reload builds a new catalog and swaps it in, so entries are
+ * never changed in place and pointers handed out stay valid for the
+ * catalog's life.  Channels are found by id, number and group through
+ * hash tables. */
 #include "server/catalog.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sofia-sip/su_string.h>
 
-struct catalog {
-	su_home_t home[1]; /* first member: owns every entry */
-	struct channel *channels;
-	unsigned n_channels, cap_channels;
-	struct service *services;
-	unsigned n_services, cap_services;
+#include "server/hash.h"
+
+/* A channel as the catalog keeps it, in its three indexes. */
+struct entry {
+	struct channel ch;
+	struct hash_node by_id, by_number, by_group;
 };
+
+struct catalog {
+	su_home_t home[1];       /* first member: owns every entry */
+	struct entry **channels; /* lineup order */
+	unsigned n_channels, cap_channels;
+	struct hash_table ids, numbers, groups;
+	struct level *levels;
+	unsigned n_levels;
+};
+
+static hash_value_t group_hash(const char *group, unsigned port)
+{
+	return hash_str(group) * 31u + port;
+}
+
+bool catalog_package_allows(const char *package, const char *id)
+{
+	size_t n = strlen(id);
+
+	if (!package)
+		return true;
+	/* "news sports music": whole words only */
+	for (const char *p = package; (p = strstr(p, id)); p += n)
+		if ((p == package || p[-1] == ' ') &&
+		    (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
 
 struct catalog *catalog_create(su_home_t *parent)
 {
-	return su_home_clone(parent, sizeof(struct catalog));
+	struct catalog *cat = su_home_clone(parent, sizeof(*cat));
+
+	if (cat && (hash_init(&cat->ids, cat->home) < 0 ||
+		    hash_init(&cat->numbers, cat->home) < 0 ||
+		    hash_init(&cat->groups, cat->home) < 0)) {
+		su_home_unref(cat->home);
+		return NULL;
+	}
+	return cat;
 }
 
 struct catalog *catalog_destroy(struct catalog *cat)
@@ -28,26 +66,6 @@ struct catalog *catalog_destroy(struct catalog *cat)
 	if (cat)
 		su_home_unref(cat->home);
 	return NULL;
-}
-
-/* Grow @a *array of @a size-byte entries to hold one more.  Growing moves
- * the array, so catalogs are filled before anyone holds pointers into
- * them (the loaders fill a fresh catalog). */
-static int grow(su_home_t *home, void **array, unsigned n, unsigned *cap,
-		size_t size)
-{
-	void *p;
-	unsigned ncap;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	p = su_realloc(home, *array, (isize_t)(ncap * size));
-	if (!p)
-		return -ENOMEM;
-	*array = p;
-	*cap = ncap;
-	return 0;
 }
 
 static const char *dup_or_null(su_home_t *home, const char *s, int *oom)
@@ -64,7 +82,7 @@ static const char *dup_or_null(su_home_t *home, const char *s, int *oom)
 
 int catalog_add_channel(struct catalog *cat, const struct channel *ch)
 {
-	struct channel *c;
+	struct entry *e;
 	int oom = 0;
 
 	if (!ch->id || !*ch->id || !ch->port || ch->port > 65535)
@@ -72,79 +90,110 @@ int catalog_add_channel(struct catalog *cat, const struct channel *ch)
 	if (catalog_channel(cat, ch->id) ||
 	    (ch->number && catalog_channel_by_number(cat, ch->number)))
 		return -EEXIST;
-	if (grow(cat->home, (void **)&cat->channels, cat->n_channels,
-		 &cat->cap_channels, sizeof(*c)) < 0)
+	if (cat->n_channels == cat->cap_channels) {
+		unsigned cap = cat->cap_channels ? 2 * cat->cap_channels : 16;
+		struct entry **n = su_realloc(cat->home, cat->channels,
+					      (isize_t)(cap * sizeof(*n)));
+
+		if (!n)
+			return -ENOMEM;
+		cat->channels = n;
+		cat->cap_channels = cap;
+	}
+	e = su_zalloc(cat->home, sizeof(*e));
+	if (!e)
 		return -ENOMEM;
-	c = &cat->channels[cat->n_channels];
-	*c = *ch;
-	c->id = dup_or_null(cat->home, ch->id, &oom);
-	c->name = dup_or_null(cat->home, ch->name ? ch->name : ch->id, &oom);
-	c->group = dup_or_null(cat->home, ch->group, &oom);
-	c->source = dup_or_null(cat->home, ch->source, &oom);
-	c->generate = dup_or_null(cat->home, ch->generate, &oom);
+	e->ch = *ch;
+	e->ch.id = dup_or_null(cat->home, ch->id, &oom);
+	e->ch.name = dup_or_null(cat->home, ch->name ? ch->name : ch->id, &oom);
+	e->ch.group = dup_or_null(cat->home, ch->group, &oom);
+	e->ch.source = dup_or_null(cat->home, ch->source, &oom);
+	e->ch.generate = dup_or_null(cat->home, ch->generate, &oom);
 	if (oom)
 		return -ENOMEM;
-	if (!c->number)
-		c->number = cat->n_channels + 1;
-	if (!c->ttl)
-		c->ttl = 16;
-	cat->n_channels++;
+	if (!e->ch.number)
+		e->ch.number = cat->n_channels + 1;
+	if (!e->ch.ttl)
+		e->ch.ttl = 16;
+	cat->channels[cat->n_channels++] = e;
+	hash_insert(&cat->ids, &e->by_id, hash_str(e->ch.id));
+	hash_insert(&cat->numbers, &e->by_number, e->ch.number);
+	if (e->ch.group)
+		hash_insert(&cat->groups, &e->by_group,
+			    group_hash(e->ch.group, e->ch.port));
 	return 0;
 }
 
-int catalog_add_service(struct catalog *cat, const struct service *svc)
+int catalog_add_level(struct catalog *cat, const struct level *l)
 {
-	struct service *s = NULL;
+	struct level *x = NULL, *n;
 	int oom = 0;
 
-	if (!svc->id || !*svc->id || !svc->user || !*svc->user)
-		return -EINVAL;
-	for (unsigned i = 0; i < cat->n_services; i++)
-		if (su_strmatch(cat->services[i].id, svc->id))
-			s = &cat->services[i];
-	if (!s) {
-		if (grow(cat->home, (void **)&cat->services, cat->n_services,
-			 &cat->cap_services, sizeof(*s)) < 0)
+	for (unsigned i = 0; i < cat->n_levels; i++)
+		if (cat->levels[i].level == l->level)
+			x = &cat->levels[i];
+	if (!x) {
+		n = su_realloc(cat->home, cat->levels,
+			       (isize_t)((cat->n_levels + 1) * sizeof(*n)));
+		if (!n)
 			return -ENOMEM;
-		s = &cat->services[cat->n_services++];
+		cat->levels = n;
+		x = &cat->levels[cat->n_levels++];
 	}
-	*s = *svc;
-	s->id = dup_or_null(cat->home, svc->id, &oom);
-	s->user = dup_or_null(cat->home, svc->user, &oom);
-	s->default_channel = dup_or_null(cat->home, svc->default_channel, &oom);
-	s->package = dup_or_null(cat->home, svc->package, &oom);
+	*x = *l;
+	x->name = dup_or_null(cat->home, l->name ? l->name : "", &oom);
 	return oom ? -ENOMEM : 0;
+}
+
+void catalog_clear_levels(struct catalog *cat)
+{
+	cat->n_levels = 0;
 }
 
 const struct channel *catalog_channel(const struct catalog *cat, const char *id)
 {
+	hash_value_t hv;
+
 	if (!id)
 		return NULL;
-	for (unsigned i = 0; i < cat->n_channels; i++)
-		if (su_strmatch(cat->channels[i].id, id))
-			return &cat->channels[i];
+	hv = hash_str(id);
+	for (struct hash_node *x = hash_bucket(&cat->ids, hv); x; x = x->next) {
+		struct entry *e = hash_entry(x, struct entry, by_id);
+
+		if (x->hv == hv && su_strmatch(e->ch.id, id))
+			return &e->ch;
+	}
 	return NULL;
 }
 
 const struct channel *catalog_channel_by_number(const struct catalog *cat,
 						unsigned number)
 {
-	for (unsigned i = 0; i < cat->n_channels; i++)
-		if (cat->channels[i].number == number)
-			return &cat->channels[i];
+	for (struct hash_node *x = hash_bucket(&cat->numbers, number); x;
+	     x = x->next) {
+		struct entry *e = hash_entry(x, struct entry, by_number);
+
+		if (e->ch.number == number)
+			return &e->ch;
+	}
 	return NULL;
 }
 
 const struct channel *catalog_channel_by_group(const struct catalog *cat,
 					       const char *group, unsigned port)
 {
+	hash_value_t hv;
+
 	if (!group)
 		return NULL;
-	for (unsigned i = 0; i < cat->n_channels; i++) {
-		const struct channel *c = &cat->channels[i];
+	hv = group_hash(group, port);
+	for (struct hash_node *x = hash_bucket(&cat->groups, hv); x;
+	     x = x->next) {
+		struct entry *e = hash_entry(x, struct entry, by_group);
 
-		if (c->group && su_strmatch(c->group, group) && c->port == port)
-			return c;
+		if (x->hv == hv && e->ch.port == port &&
+		    su_strmatch(e->ch.group, group))
+			return &e->ch;
 	}
 	return NULL;
 }
@@ -166,7 +215,7 @@ const struct channel *catalog_channel_lookup(const struct catalog *cat,
 
 const struct channel *catalog_channel_at(const struct catalog *cat, unsigned i)
 {
-	return i < cat->n_channels ? &cat->channels[i] : NULL;
+	return i < cat->n_channels ? &cat->channels[i]->ch : NULL;
 }
 
 unsigned catalog_channel_count(const struct catalog *cat)
@@ -174,47 +223,52 @@ unsigned catalog_channel_count(const struct catalog *cat)
 	return cat->n_channels;
 }
 
-const struct service *catalog_service(const struct catalog *cat, const char *id)
+const struct level *catalog_level(const struct catalog *cat, unsigned level)
 {
-	if (!id)
-		return NULL;
-	for (unsigned i = 0; i < cat->n_services; i++)
-		if (su_strmatch(cat->services[i].id, id))
-			return &cat->services[i];
+	for (unsigned i = 0; i < cat->n_levels; i++)
+		if (cat->levels[i].level == level)
+			return &cat->levels[i];
 	return NULL;
 }
 
-const struct service *catalog_user_service(const struct catalog *cat,
-					   const char *user)
+unsigned catalog_level_count(const struct catalog *cat)
 {
-	const struct service *only = NULL;
-	unsigned n = 0;
-
-	if (!user)
-		return NULL;
-	for (unsigned i = 0; i < cat->n_services; i++) {
-		const struct service *s = &cat->services[i];
-
-		if (!su_strmatch(s->user, user))
-			continue;
-		if (s->is_default)
-			return s;
-		only = s;
-		n++;
-	}
-	return n == 1 ? only : NULL;
+	return cat->n_levels;
 }
 
-bool catalog_service_allows(const struct service *svc, const char *id)
+static size_t len0(const char *s)
 {
-	size_t n = strlen(id);
+	return s ? strlen(s) + 1 : 0;
+}
 
-	if (!svc || !svc->package)
-		return true;
-	/* "news sports music": whole words only */
-	for (const char *p = svc->package; (p = strstr(p, id)); p += n)
-		if ((p == svc->package || p[-1] == ' ') &&
-		    (p[n] == ' ' || p[n] == '\0'))
-			return true;
-	return false;
+/* Put @a s at *@a p in the copy's block and move past it. */
+static const char *place(char **p, const char *s)
+{
+	char *d = *p;
+	size_t n = len0(s);
+
+	if (!s)
+		return NULL;
+	memcpy(d, s, n);
+	*p += n;
+	return d;
+}
+
+struct channel *catalog_channel_copy(su_home_t *home, const struct channel *ch)
+{
+	size_t n = sizeof(*ch) + len0(ch->id) + len0(ch->name) +
+		   len0(ch->group) + len0(ch->source) + len0(ch->generate);
+	struct channel *c = su_alloc(home, (isize_t)n);
+	char *p;
+
+	if (!c)
+		return NULL;
+	*c = *ch;
+	p = (char *)(c + 1);
+	c->id = place(&p, ch->id);
+	c->name = place(&p, ch->name);
+	c->group = place(&p, ch->group);
+	c->source = place(&p, ch->source);
+	c->generate = place(&p, ch->generate);
+	return c;
 }

@@ -1,7 +1,9 @@
-/* The catalog: channels (from the lineup) and services with their levels
- * (from the database), held in memory so the core decides without I/O.
- * Built by the loaders at start and on SIGHUP, read by the space manager and
- * the SIP adapter; one su_root thread. */
+/* The catalog: channels (from the lineup) and service levels (a small
+ * table of the database), held in memory so the core decides without I/O.
+ * Subscribers and their services are not here: they are looked up when a
+ * subscriber acts (sip/lookup.c, behind a bounded cache).  Built by the
+ * loaders at start and on reload, read by the space manager and the SIP
+ * adapter; one su_root thread. */
 #ifndef TVSPACE_CATALOG_H
 #define TVSPACE_CATALOG_H
 
@@ -13,7 +15,8 @@ enum channel_media {
 	CHANNEL_AUDIO, /* G.711: PCMU (0) or PCMA (8) */
 };
 
-/** One lineup entry.  Strings are owned by the catalog's home. */
+/** One lineup entry.  Strings are owned by the catalog's home (or, for a
+ * copy, by the copy's one block). */
 struct channel {
 	const char *id;   /* tvg-id, unique: "news.demo" */
 	unsigned number;  /* tvg-chno, or position in the lineup from 1 */
@@ -28,18 +31,13 @@ struct channel {
 			       * "ts:FILE", or NULL for an external feed */
 };
 
-/** A subscriber's service (patent table 2), with its level's settings. */
-struct service {
-	const char *id;   /* Service Default ID */
-	const char *user; /* subscriber user id: "alice@tv.example" */
+/** A service level (patent table 2): what a service of it may do. */
+struct level {
 	unsigned level;
-	unsigned capacity;    /* members a space of this service can hold */
+	const char *name;
+	unsigned capacity;    /* members a space of this level can hold */
 	unsigned daily_limit; /* seconds of playback a day, 0: unlimited */
-	const char *default_channel;
-	bool is_default;     /* the user's default service */
-	unsigned features;   /* SERVICE_QUIZ ... of its level */
-	const char *package; /* channel ids it may watch, space separated;
-			      * NULL for all */
+	unsigned features;    /* SERVICE_QUIZ ... */
 };
 
 /* Features a service level turns on (service_levels.features). */
@@ -48,8 +46,9 @@ struct service {
 
 struct catalog;
 
-/** Whether @a svc's package holds channel @a id (NULL package: all). */
-bool catalog_service_allows(const struct service *svc, const char *id);
+/** Whether @a package (channel ids, space separated; NULL for all) holds
+ * channel @a id. */
+bool catalog_package_allows(const char *package, const char *id);
 
 /** Make an empty catalog owned by @a parent. */
 struct catalog *catalog_create(su_home_t *parent);
@@ -59,10 +58,13 @@ struct catalog *catalog_destroy(struct catalog *cat);
 /** Copy @a ch into the catalog.  -EEXIST for a duplicate id or number,
  * -EINVAL for a channel without id or port. */
 int catalog_add_channel(struct catalog *cat, const struct channel *ch);
-/** Copy @a svc into the catalog; a later entry with the same id replaces. */
-int catalog_add_service(struct catalog *cat, const struct service *svc);
+/** Copy @a l into the catalog; a later entry with the same level
+ * replaces. */
+int catalog_add_level(struct catalog *cat, const struct level *l);
+/** Forget every level (before they are loaded again). */
+void catalog_clear_levels(struct catalog *cat);
 
-/** Channel by id, or NULL. */
+/** Channel by id, or NULL.  A hash lookup, as are the others. */
 const struct channel *catalog_channel(const struct catalog *cat,
 				      const char *id);
 /** Channel by number, or NULL. */
@@ -80,11 +82,13 @@ const struct channel *catalog_channel_at(const struct catalog *cat, unsigned i);
 /** Number of channels. */
 unsigned catalog_channel_count(const struct catalog *cat);
 
-/** Service by Service Default ID, or NULL. */
-const struct service *catalog_service(const struct catalog *cat,
-				      const char *id);
-/** The default service of @a user (or its only one), or NULL. */
-const struct service *catalog_user_service(const struct catalog *cat,
-					   const char *user);
+/** Level @a level, or NULL. */
+const struct level *catalog_level(const struct catalog *cat, unsigned level);
+/** Number of levels. */
+unsigned catalog_level_count(const struct catalog *cat);
+
+/** A copy of @a ch in one block of @a home (free it with su_free()), so
+ * it outlives the catalog it came from.  NULL on OOM. */
+struct channel *catalog_channel_copy(su_home_t *home, const struct channel *ch);
 
 #endif

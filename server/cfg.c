@@ -32,6 +32,15 @@ void cfg_defaults(struct cfg *cfg)
 	cfg->session_expires = 1800;
 	cfg->max_body = 1024;
 	cfg->comment_history = 10;
+	cfg->notify_interval = 100;
+	cfg->member_notices = true;
+	cfg->service_cache_size = 10000;
+	cfg->service_cache_ttl = 60;
+	cfg->reinvite_window = 64;
+	cfg->max_loop_lag = 200;
+	cfg->db_queue_soft = 2000;
+	cfg->db_queue_hard = 20000;
+	cfg->db_max_age = 1000;
 	cfg->quota_warnings[0] = 600;
 	cfg->quota_warnings[1] = 300;
 	cfg->quota_warnings[2] = 60;
@@ -258,6 +267,8 @@ static int apply(struct parse *p, struct cfg *cfg, const char *key,
 		return set_bool(p, key, v, &cfg->trust_loopback_from);
 	if (strcmp(key, "instant_change") == 0)
 		return set_bool(p, key, v, &cfg->instant_change);
+	if (strcmp(key, "member_notices") == 0)
+		return set_bool(p, key, v, &cfg->member_notices);
 	if (strcmp(key, "log_syslog") == 0)
 		return set_bool(p, key, v, &cfg->log_syslog);
 	if (strcmp(key, "admission_timeout") == 0)
@@ -287,6 +298,23 @@ static int apply(struct parse *p, struct cfg *cfg, const char *key,
 		return set_uint(p, key, v, 16, 65536, &cfg->max_body);
 	if (strcmp(key, "comment_history") == 0)
 		return set_uint(p, key, v, 0, 100, &cfg->comment_history);
+	if (strcmp(key, "notify_interval") == 0)
+		return set_uint(p, key, v, 0, 60000, &cfg->notify_interval);
+	if (strcmp(key, "service_cache_size") == 0)
+		return set_uint(p, key, v, 0, 10000000,
+				&cfg->service_cache_size);
+	if (strcmp(key, "service_cache_ttl") == 0)
+		return set_uint(p, key, v, 1, 86400, &cfg->service_cache_ttl);
+	if (strcmp(key, "reinvite_window") == 0)
+		return set_uint(p, key, v, 1, 100000, &cfg->reinvite_window);
+	if (strcmp(key, "max_loop_lag") == 0)
+		return set_uint(p, key, v, 10, 60000, &cfg->max_loop_lag);
+	if (strcmp(key, "db_queue_soft") == 0)
+		return set_uint(p, key, v, 1, 10000000, &cfg->db_queue_soft);
+	if (strcmp(key, "db_queue_hard") == 0)
+		return set_uint(p, key, v, 1, 10000000, &cfg->db_queue_hard);
+	if (strcmp(key, "db_max_age") == 0)
+		return set_uint(p, key, v, 10, 600000, &cfg->db_max_age);
 	if (strcmp(key, "quota_warnings") == 0)
 		return set_warnings(p, cfg, v);
 	if (strcmp(key, "book_interval") == 0)

@@ -48,6 +48,25 @@ struct cfg {
 	unsigned session_expires;   /* RFC 4028 interval, default 1800 */
 	unsigned max_body;          /* bytes of a comment, default 1024 */
 	unsigned comment_history;   /* comments a new member is sent, 10 */
+	/* Room panel NOTIFYs: changes within this many ms go in one (RFC
+	 * 4575 subscribers of a busy room), default 100; 0 sends each. */
+	unsigned notify_interval;
+	/* Members are told by MESSAGE when someone leaves or is removed
+	 * ("bob left"); default yes. */
+	bool member_notices;
+	/* Services looked up on demand are kept this many (default 10000)
+	 * for this many seconds (60), and forgotten row by row when the
+	 * database says a row changed. */
+	unsigned service_cache_size, service_cache_ttl;
+	/* Re-INVITEs that re-point members: at most this many unanswered at
+	 * once (default 64); the rest wait their turn. */
+	unsigned reinvite_window;
+	/* Overload (docs/operations.md): new dialogs get 503 while the loop
+	 * runs this many ms late (default 200), while the database queue
+	 * holds db_queue_soft jobs (default 2000) or its oldest is older than
+	 * db_max_age ms (default 1000); it never holds more than
+	 * db_queue_hard (default 20000). */
+	unsigned max_loop_lag, db_queue_soft, db_queue_hard, db_max_age;
 	/* Members are told when this many seconds of the host service's
 	 * daily playback are left (descending; default 600, 300, 60). */
 	unsigned quota_warnings[CFG_MAX_WARNINGS];

@@ -263,7 +263,7 @@ static void heard_claim(struct cluster *cl, const char *args)
 static void on_notify(void *arg, const char *channel, const char *payload)
 {
 	struct cluster *cl = arg;
-	char who[64], friend[64], on[4];
+	char who[64], user[256];
 
 	log_debug("NOTIFY %s '%s'", channel, payload);
 	if (strncmp(payload, "claim ", 6) == 0) {
@@ -275,15 +275,22 @@ static void on_notify(void *arg, const char *channel, const char *payload)
 			claim(cl);
 		}
 	}
-	else if (sscanf(payload, "friend %63s %63s %3s", who, friend, on) ==
-		 3) {
-		if (cl->mgr)
-			space_mgr_friend(cl->mgr, who, friend,
-					 strcmp(on, "on") == 0);
+	else if (sscanf(payload, "service %63s %255s", who, user) == 2) {
+		/* One row of services changed: the cache forgets it. */
+		if (cl->ua)
+			sipua_service_changed(cl->ua, who, user);
 	}
-	else if (strcmp(payload, "services") == 0) {
-		log_notice("services changed in the database; loading them "
-			   "again");
+	else if (strcmp(payload, "services *") == 0) {
+		/* Many rows at once (provisioning in bulk). */
+		if (cl->ua)
+			sipua_service_changed(cl->ua, NULL, NULL);
+	}
+	else if (strcmp(payload, "levels") == 0 ||
+		 strcmp(payload, "services") == 0) {
+		log_notice("service levels changed in the database; loading "
+			   "them again");
+		if (cl->ua)
+			sipua_service_changed(cl->ua, NULL, NULL);
 		cl->reload_pending = true;
 		on_tick(NULL, NULL, (su_timer_arg_t *)cl);
 	}

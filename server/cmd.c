@@ -20,13 +20,14 @@ static const struct cmd_name names[] = {
     {"close", CMD_CLOSE, ARG_NONE},       {"leave", CMD_LEAVE, ARG_WORD},
     {"help", CMD_HELP, ARG_NONE},         {"friend", CMD_FRIEND, ARG_WORD},
     {"unfriend", CMD_UNFRIEND, ARG_WORD}, {"quiz", CMD_QUIZ, ARG_REST},
-    {"answer", CMD_ANSWER, ARG_NUMBER},
+    {"answer", CMD_ANSWER, ARG_NUMBER},   {"unban", CMD_UNBAN, ARG_WORD},
 };
 
 const char *cmd_list(void)
 {
 	return "/allow N, /deny N, /switch CHANNEL, /handover USER, /grab, "
-	       "/kick USER, /open, /close, /leave SERVICE, /end, /friend USER, "
+	       "/kick USER, /unban USER, /open, /close, /leave SERVICE, /end, "
+	       "/friend USER, "
 	       "/unfriend USER, /quiz QUESTION | ANSWER1 | ANSWER2, /quiz end, "
 	       "/answer N, /help";
 }

@@ -26,6 +26,7 @@ enum cmd_kind {
 	CMD_QUIZ,     /* /quiz QUESTION | ANSWER1 | ANSWER2 ... */
 	CMD_QUIZ_END, /* /quiz end */
 	CMD_ANSWER,   /* /answer N */
+	CMD_UNBAN,    /* /unban USER: a removed user may ask again */
 };
 
 #define CMD_ARG_MAX 512

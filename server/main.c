@@ -5,10 +5,12 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,6 +50,9 @@ struct daemon {
 	struct admin *admin;     /* control socket and metrics */
 	struct cluster *cluster; /* the node's lease, NOTIFY tvspace */
 	int sigfd;
+	int reload_fd;           /* a reload's reading is done */
+	struct reading *reading; /* a reload's files being read */
+	pthread_t reader;
 	su_timer_t *drain;    /* shutdown: waits for the store */
 	su_timer_t *deadline; /* shutdown: the most it may take */
 	bool stopping;
@@ -118,30 +123,59 @@ static void joined(void *arg, int error)
 		restored(d, -ENOTCONN);
 }
 
-static void usage_row(void *arg, const char *service, unsigned seconds)
+/* The core's policies, from the configuration. */
+static void set_policy(struct daemon *d)
 {
-	struct daemon *d = arg;
+	const struct cfg *c = &d->cfg;
+	struct space_policy p = {
+	    .admission_timeout = (int64_t)c->admission_timeout * 1000,
+	    .host_grace = (int64_t)c->host_grace * 1000,
+	    .host_lost_end = c->host_lost == CFG_HOST_LOST_END,
+	    .grab_free = c->grab_policy == CFG_GRAB_FREE,
+	    .auto_admit_friends = c->auto_admit == CFG_ADMIT_FRIENDS,
+	    .book_interval = (int64_t)c->book_interval * 1000,
+	    .n_warnings = c->n_quota_warnings,
+	};
 
-	space_mgr_add_booked(d->mgr, service, seconds);
+	for (unsigned i = 0; i < c->n_quota_warnings && i < 8; i++)
+		p.warnings[i] = c->quota_warnings[i];
+	space_mgr_set_policy(d->mgr, &p, su_monotime(NULL) / 1000000);
 }
 
-static void friend_row(void *arg, const char *user, const char *friend)
+static void level_row(void *arg, const struct store_level *l)
 {
 	struct daemon *d = arg;
+	struct level lv = {
+	    .level = l->level,
+	    .name = l->name,
+	    .capacity = l->capacity,
+	    .daily_limit = l->daily_limit,
+	    .features = l->features,
+	};
 
-	space_mgr_friend(d->mgr, user, friend, true);
+	catalog_add_level(d->next_cat ? d->next_cat : d->cat, &lv);
 }
 
-static void friends_loaded(void *arg, int error)
+/* The service levels are in the catalog: the core can decide. */
+static void levels_loaded(void *arg, int error)
 {
 	struct daemon *d = arg;
 	struct sipua_deps deps = {0};
 
 	if (error) {
-		log_err("cannot load the friend lists (%s)", strerror(-error));
+		log_err("cannot load the service levels (%s)",
+			strerror(-error));
 		fatal_stop(d, 1);
 		return;
 	}
+	d->mgr = space_mgr_create(d->home, d->cat);
+	if (!d->mgr) {
+		fatal_stop(d, 1);
+		return;
+	}
+	set_policy(d);
+	db_set_limits(d->db, d->cfg.db_queue_soft, d->cfg.db_queue_hard,
+		      d->cfg.db_max_age);
 	deps.root = d->root;
 	deps.cfg = &d->cfg;
 	deps.mgr = d->mgr;
@@ -157,48 +191,6 @@ static void friends_loaded(void *arg, int error)
 		joined(d, -ENOTCONN);
 }
 
-static void usage_loaded(void *arg, int error)
-{
-	struct daemon *d = arg;
-
-	if (error) {
-		log_err("cannot load today's played time (%s)",
-			strerror(-error));
-		fatal_stop(d, 1);
-		return;
-	}
-	if (store_load_friends(d->db, friend_row, friends_loaded, d) < 0)
-		friends_loaded(d, -ENOTCONN);
-}
-
-static void services_loaded(void *arg, int error)
-{
-	struct daemon *d = arg;
-	long long now = (long long)time(NULL);
-	char day[16];
-
-	if (error) {
-		log_err("cannot load the services (%s)", strerror(-error));
-		fatal_stop(d, 1);
-		return;
-	}
-	d->mgr = space_mgr_create(d->home, d->cat);
-	if (!d->mgr) {
-		fatal_stop(d, 1);
-		return;
-	}
-	space_mgr_set_admission_timeout(d->mgr, d->cfg.admission_timeout);
-	space_mgr_set_host_grace(d->mgr, d->cfg.host_grace);
-	space_mgr_set_auto_admit_friends(d->mgr, d->cfg.auto_admit ==
-						     CFG_ADMIT_FRIENDS);
-	/* Played time of today so far, so the daily limit holds across a
-	 * restart. */
-	space_mgr_new_day(d->mgr, cfg_day_start(now));
-	cfg_day_name(now, day, sizeof(day));
-	if (store_load_usage(d->db, day, usage_row, usage_loaded, d) < 0)
-		usage_loaded(d, -ENOTCONN);
-}
-
 static void migrated(void *arg, int error)
 {
 	struct daemon *d = arg;
@@ -208,8 +200,10 @@ static void migrated(void *arg, int error)
 		su_root_break(d->root);
 		return;
 	}
+	/* Subscribers and their services are not loaded: they are looked up
+	 * when they act.  Levels are a small table. */
 	if (error ||
-	    store_load_services(d->db, d->cat, services_loaded, d) < 0) {
+	    store_load_levels(d->db, level_row, levels_loaded, d) < 0) {
 		log_err("cannot apply the schema (%s)",
 			strerror(error ? -error : ENOTCONN));
 		fatal_stop(d, 1);
@@ -307,8 +301,8 @@ static void reloaded(void *arg, int error)
 	struct daemon *d = arg;
 
 	if (error) {
-		log_err("reload: cannot load the services (%s); keeping the "
-			"old lineup, guide and services",
+		log_err("reload: cannot load the service levels (%s); "
+			"keeping the old lineup, guide and levels",
 			strerror(-error));
 		d->next_cat = catalog_destroy(d->next_cat);
 		d->next_guide = guide_destroy(d->next_guide);
@@ -333,36 +327,94 @@ static void reloaded(void *arg, int error)
 		   catalog_channel_count(d->cat), guide_count(d->guide));
 }
 
-/* SIGHUP: the lineup, the guide and the services again, without touching
- * the live spaces (they keep their channel and service by id). */
+/* A reload's files are read and parsed off the loop (a guide may be
+ * megabytes of XML): a thread fills a catalog and a guide of their own
+ * homes and says so on an eventfd the loop watches. */
+struct reading {
+	char lineup[512], guide_path[512];
+	struct catalog *cat;
+	struct guide *guide;
+	char err[256];
+	int rc_lineup, rc_guide;
+	int fd;
+};
+
+static void *read_files(void *arg)
+{
+	struct reading *r = arg;
+	uint64_t one = 1;
+
+	r->cat = catalog_create(NULL);
+	r->rc_lineup =
+	    r->cat ? lineup_load(r->cat, r->lineup, r->err, sizeof(r->err))
+		   : -ENOMEM;
+	if (!r->rc_lineup && r->guide_path[0]) {
+		r->guide = guide_create(NULL);
+		r->rc_guide = r->guide ? guide_load(r->guide, r->guide_path,
+						    r->err, sizeof(r->err))
+				       : -ENOMEM;
+	}
+	if (write(r->fd, &one, sizeof(one)) != sizeof(one))
+		abort(); /* an eventfd takes this write */
+	return NULL;
+}
+
+static int files_read(su_root_magic_t *magic, su_wait_t *w,
+		      su_wakeup_arg_t *arg)
+{
+	struct daemon *d = (struct daemon *)arg;
+	struct reading *r = d->reading;
+	uint64_t n;
+
+	if (read(d->reload_fd, &n, sizeof(n)) != sizeof(n) || !r)
+		return 0;
+	pthread_join(d->reader, NULL);
+	d->reading = NULL;
+	if (r->rc_lineup < 0) {
+		log_err("reload: lineup %s: %s; keeping the old one",
+			d->cfg.lineup, r->err);
+		catalog_destroy(r->cat);
+		free(r);
+		return 0;
+	}
+	if (r->rc_guide < 0) {
+		log_err("reload: guide %s: %s; keeping the old one",
+			d->cfg.guide, r->err);
+		r->guide = guide_destroy(r->guide);
+	}
+	d->next_cat = r->cat;
+	d->next_guide = r->guide;
+	free(r);
+	if (store_load_levels(d->db, level_row, reloaded, d) < 0)
+		reloaded(d, -ENOTCONN);
+	return 0;
+}
+
+/* SIGHUP: the lineup, the guide and the service levels again, without
+ * touching the live spaces (each keeps the channel it plays). */
 static int reload(struct daemon *d)
 {
-	char err[256];
+	struct reading *r;
+	int err;
 
-	if (!d->ready || d->next_cat) {
+	if (!d->ready || d->next_cat || d->reading) {
 		log_warn("reload: not now (starting, or a reload under way)");
 		return -EBUSY;
 	}
-	d->next_cat = catalog_create(d->home);
-	if (!d->next_cat)
+	r = calloc(1, sizeof(*r));
+	if (!r)
 		return -ENOMEM;
-	if (lineup_load(d->next_cat, d->cfg.lineup, err, sizeof(err)) < 0) {
-		log_err("reload: lineup %s: %s; keeping the old one",
-			d->cfg.lineup, err);
-		d->next_cat = catalog_destroy(d->next_cat);
-		return -EINVAL;
+	snprintf(r->lineup, sizeof(r->lineup), "%s", d->cfg.lineup);
+	snprintf(r->guide_path, sizeof(r->guide_path), "%s", d->cfg.guide);
+	r->fd = d->reload_fd;
+	d->reading = r;
+	err = pthread_create(&d->reader, NULL, read_files, r);
+	if (err) {
+		d->reading = NULL;
+		free(r);
+		log_err("reload: cannot start reading (%s)", strerror(err));
+		return -err;
 	}
-	if (d->cfg.guide[0]) {
-		d->next_guide = guide_create(d->home);
-		if (d->next_guide && guide_load(d->next_guide, d->cfg.guide,
-						err, sizeof(err)) < 0) {
-			log_err("reload: guide %s: %s; keeping the old one",
-				d->cfg.guide, err);
-			d->next_guide = guide_destroy(d->next_guide);
-		}
-	}
-	if (store_load_services(d->db, d->next_cat, reloaded, d) < 0)
-		reloaded(d, -ENOTCONN);
 	return 0;
 }
 
@@ -423,6 +475,7 @@ static int setup_signals(struct daemon *d)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	/* Blocked before any thread starts, so none of them takes one. */
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
@@ -431,6 +484,13 @@ static int setup_signals(struct daemon *d)
 		return -errno;
 	if (su_wait_create(&w, d->sigfd, SU_WAIT_IN) < 0 ||
 	    su_root_register(d->root, &w, on_signal, (su_wakeup_arg_t *)d, 0) <
+		0)
+		return -EIO;
+	d->reload_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (d->reload_fd < 0)
+		return -errno;
+	if (su_wait_create(&w, d->reload_fd, SU_WAIT_IN) < 0 ||
+	    su_root_register(d->root, &w, files_read, (su_wakeup_arg_t *)d, 0) <
 		0)
 		return -EIO;
 	return 0;
@@ -463,7 +523,7 @@ int main(int argc, char **argv)
 	};
 	const char *config = NULL, *listen = NULL, *db = NULL, *lineup = NULL,
 		   *domain = NULL;
-	struct daemon d = {.sigfd = -1};
+	struct daemon d = {.sigfd = -1, .reload_fd = -1};
 	char err[256];
 	int opt, verbose = 0;
 	bool check_only = false;
@@ -640,12 +700,25 @@ int main(int argc, char **argv)
 	d.db = db_destroy(d.db);
 	d.ua = sipua_destroy(d.ua);
 	d.mgr = space_mgr_destroy(d.mgr);
+	/* A reload's catalogs and guides have homes of their own. */
+	d.old_cat = catalog_destroy(d.old_cat);
+	d.cat = catalog_destroy(d.cat);
+	d.old_guide = guide_destroy(d.old_guide);
+	d.guide = guide_destroy(d.guide);
 	d.media = media_destroy(d.media);
 	su_root_destroy(d.root);
 	su_home_deinit(d.home);
 	su_deinit();
+	if (d.reading) {
+		pthread_join(d.reader, NULL);
+		catalog_destroy(d.reading->cat);
+		guide_destroy(d.reading->guide);
+		free(d.reading);
+	}
 	if (d.sigfd >= 0)
 		close(d.sigfd);
+	if (d.reload_fd >= 0)
+		close(d.reload_fd);
 	log_notice("stopped");
 	return d.exit_code;
 }

@@ -1,60 +1,83 @@
-/* The space manager: spaces, members, roles, admissions and capacity.
- * Pure state: every decision depends only on the arguments and the state
- * held here, so check_space.c can drive it with a fake clock. */
-#define LOG_MODULE "space"
+/* The space manager: spaces, members, roles, admissions, capacity, the
+ * daily limit's accounting and the policies that follow from time.  Pure
+ * state: every decision depends only on the arguments and the state held
+ * here, so check_space.c drives it with a fake clock.
+ *
+ * Indexes: spaces by id, members by (space, user), and the services that
+ * have live spaces here by id, each a hash table (hash.h); every space's
+ * next deadline in one binary heap.  No event walks all spaces or all
+ * members. */
 #include "server/space.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sofia-sip/su_string.h>
 
 #include "server/catalog.h"
-#include "server/log.h"
+#include "server/hash.h"
 #include "server/quiz.h"
+
+#define MAX_BANNED 256
+
+/* A service with live spaces here: its day's accounting.  Played time
+ * counts against the host service's daily limit. */
+struct service_day {
+	struct hash_node node; /* in mgr->days */
+	char *service;
+	unsigned booked;      /* seconds of today in the store */
+	struct space *spaces; /* its live spaces, through day_next */
+	unsigned n;
+};
 
 struct space {
 	su_home_t home[1]; /* first member: owns the members and strings */
 	struct space_mgr *mgr;
-	struct space *next;
 	uint64_t id;
-	const char *service_id;
-	const char *channel_id;
-	bool open;
-	int64_t started;
-	int64_t counted_from;  /* played time before this is booked */
-	uint32_t warned;       /* quota warnings sent today, by index */
+	struct hash_node node;    /* in mgr->spaces */
+	struct space_service svc; /* the host's service, a copy */
+	struct channel *ch;       /* the channel it plays, a copy */
+	struct service_day *day;
+	struct space *day_next;
+	bool open, ending;
+	int64_t started;       /* ms, monotonic */
+	int64_t started_unix;  /* for the room panel */
+	int64_t counted_from;  /* ms: played time before this is booked */
+	uint32_t warned;       /* quota warnings said today, by index */
 	unsigned next_request; /* N of the next "/allow N" */
 	unsigned next_seq;     /* admission order */
-	struct space_member *members;
+	struct space_member *members, *last; /* admitted, then pending */
+	struct space_member *first_pending;
+	unsigned n_admitted, n_pending;
 	char *lost_host; /* whose return the space waits for, or NULL */
 	int64_t lost_at;
 	struct quiz *quiz;
+	char **banned;
+	unsigned n_banned;
+	int64_t deadline;  /* next thing to do, ms; -1 for none */
+	size_t heap_index; /* in mgr->heap from 1; 0 when not there */
 };
 
-struct friendship {
-	char *user, *friend;
-};
-
-struct booked {
-	char *service;
-	unsigned seconds;
+/* A member with its place in the index. */
+struct member {
+	struct space_member pub;
+	struct hash_node node; /* in mgr->members */
 };
 
 struct space_mgr {
 	su_home_t home[1];
-	int64_t day_start;
-	struct booked *booked; /* seconds booked today, per service */
-	unsigned n_booked;
 	const struct catalog *cat;
-	struct space *spaces;
-	unsigned n_spaces;
-	unsigned admission_timeout;
-	unsigned host_grace;
-	bool auto_admit_friends;
-	struct friendship *friends;
-	unsigned n_friends, cap_friends;
+	struct space_policy policy;
+	struct hash_table spaces, members, days;
+	/* Every space with a deadline, soonest first: a binary heap from
+	 * index 1, each space knowing its index. */
+	struct space **heap;
+	size_t heap_used, heap_size;
+	unsigned n_spaces, n_members;
 };
 
 static const char *const verdict_text[] = {
@@ -75,6 +98,8 @@ static const char *const verdict_text[] = {
     [SPACE_HOST_ALREADY] = "already the host",
     [SPACE_NO_HOST] = "the host is away; wait for them or for the next host",
     [SPACE_NOT_ENTITLED] = "the channel is not in your package",
+    [SPACE_BANNED] = "removed from this space by the host",
+    [SPACE_ENDING] = "the space is ending",
 };
 
 const char *space_verdict_str(enum space_verdict v)
@@ -103,6 +128,10 @@ const char *space_delivery_str(enum space_delivery d)
 	return d == SPACE_RELAY ? "relay" : "multicast";
 }
 
+/* -- the manager ---------------------------------------------------------- */
+
+static void reschedule(struct space *sp, int64_t now);
+
 struct space_mgr *space_mgr_create(su_home_t *parent, const struct catalog *cat)
 {
 	struct space_mgr *mgr = su_home_clone(parent, sizeof(*mgr));
@@ -110,17 +139,53 @@ struct space_mgr *space_mgr_create(su_home_t *parent, const struct catalog *cat)
 	if (!mgr)
 		return NULL;
 	mgr->cat = cat;
-	mgr->admission_timeout = 60;
-	mgr->host_grace = 60;
+	mgr->policy.admission_timeout = 60000;
+	mgr->policy.host_grace = 60000;
+	mgr->policy.book_interval = 30000;
+	if (hash_init(&mgr->spaces, mgr->home) < 0 ||
+	    hash_init(&mgr->members, mgr->home) < 0 ||
+	    hash_init(&mgr->days, mgr->home) < 0) {
+		su_home_unref(mgr->home);
+		return NULL;
+	}
 	return mgr;
+}
+
+/* The ids of the live spaces, in a malloc'd array: a walk that may close
+ * spaces (and so move the table's entries) goes by id. */
+static uint64_t *live_ids(const struct space_mgr *mgr, unsigned *ret_n)
+{
+	uint64_t *ids = malloc((mgr->n_spaces + 1) * sizeof(*ids));
+	unsigned n = 0;
+
+	if (!ids)
+		return NULL;
+	for (size_t i = 0; i < mgr->spaces.n_buckets; i++)
+		for (struct hash_node *x = mgr->spaces.buckets[i]; x;
+		     x = x->next)
+			ids[n++] = hash_entry(x, struct space, node)->id;
+	*ret_n = n;
+	return ids;
 }
 
 struct space_mgr *space_mgr_destroy(struct space_mgr *mgr)
 {
+	struct space *sp;
+
 	if (!mgr)
 		return NULL;
-	while (mgr->spaces)
-		space_close(mgr->spaces);
+	/* Without memory for the walk, the spaces go with the home. */
+	while (mgr->n_spaces) {
+		unsigned n = 0;
+		uint64_t *ids = live_ids(mgr, &n);
+
+		if (!ids)
+			break;
+		for (unsigned i = 0; i < n; i++)
+			if ((sp = space_find(mgr, ids[i])))
+				space_close(sp);
+		free(ids);
+	}
 	su_home_zap(mgr->home);
 	return NULL;
 }
@@ -135,9 +200,16 @@ const struct catalog *space_mgr_catalog(const struct space_mgr *mgr)
 	return mgr->cat;
 }
 
-void space_mgr_set_admission_timeout(struct space_mgr *mgr, unsigned seconds)
+void space_mgr_set_policy(struct space_mgr *mgr, const struct space_policy *p,
+			  int64_t now)
 {
-	mgr->admission_timeout = seconds;
+	mgr->policy = *p;
+	if (mgr->policy.n_warnings > 8)
+		mgr->policy.n_warnings = 8;
+	for (size_t i = 0; i < mgr->spaces.n_buckets; i++)
+		for (struct hash_node *x = mgr->spaces.buckets[i]; x;
+		     x = x->next)
+			reschedule(hash_entry(x, struct space, node), now);
 }
 
 unsigned space_mgr_count(const struct space_mgr *mgr)
@@ -145,12 +217,303 @@ unsigned space_mgr_count(const struct space_mgr *mgr)
 	return mgr->n_spaces;
 }
 
+unsigned space_mgr_members(const struct space_mgr *mgr)
+{
+	return mgr->n_members;
+}
+
+/* -- services' days ------------------------------------------------------- */
+
+static struct service_day *day_find(const struct space_mgr *mgr,
+				    const char *service)
+{
+	hash_value_t hv = hash_str(service);
+
+	for (struct hash_node *x = hash_bucket(&mgr->days, hv); x;
+	     x = x->next) {
+		struct service_day *d = hash_entry(x, struct service_day, node);
+
+		if (x->hv == hv && su_strmatch(d->service, service))
+			return d;
+	}
+	return NULL;
+}
+
+/* Count @a sp against its service's day; the first space of a service
+ * brings the store's figure of what it played today. */
+static int day_attach(struct space *sp, unsigned played_today)
+{
+	struct space_mgr *mgr = sp->mgr;
+	struct service_day *d = day_find(mgr, sp->svc.id);
+
+	if (!d) {
+		d = su_zalloc(mgr->home, sizeof(*d));
+		if (!d || !(d->service = su_strdup(mgr->home, sp->svc.id))) {
+			su_free(mgr->home, d);
+			return -ENOMEM;
+		}
+		d->booked = played_today;
+		hash_insert(&mgr->days, &d->node, hash_str(d->service));
+	}
+	sp->day = d;
+	sp->day_next = d->spaces;
+	d->spaces = sp;
+	d->n++;
+	return 0;
+}
+
+static void day_detach(struct space *sp)
+{
+	struct service_day *d = sp->day;
+	struct space **pp;
+
+	if (!d)
+		return;
+	for (pp = &d->spaces; *pp && *pp != sp; pp = &(*pp)->day_next)
+		;
+	if (*pp)
+		*pp = sp->day_next;
+	sp->day = NULL;
+	if (--d->n == 0) {
+		hash_remove(&sp->mgr->days, &d->node);
+		su_free(sp->mgr->home, d->service);
+		su_free(sp->mgr->home, d);
+	}
+}
+
+/* Played time of the service today, in ms. */
+static int64_t day_played_ms(const struct service_day *d, int64_t now)
+{
+	int64_t total = (int64_t)d->booked * 1000;
+
+	for (const struct space *sp = d->spaces; sp; sp = sp->day_next)
+		if (now > sp->counted_from)
+			total += now - sp->counted_from;
+	return total;
+}
+
+static const struct level *level_of(const struct space *sp)
+{
+	return catalog_level(sp->mgr->cat, sp->svc.level);
+}
+
+unsigned space_mgr_played_today(const struct space_mgr *mgr,
+				const char *service, int64_t now)
+{
+	const struct service_day *d = day_find(mgr, service);
+	int64_t ms = d ? day_played_ms(d, now) : 0;
+
+	return ms / 1000 > UINT32_MAX ? UINT32_MAX : (unsigned)(ms / 1000);
+}
+
+/* Ms of playback left today for @a sp's service; INT64_MAX: no limit. */
+static int64_t left_ms(const struct space *sp, int64_t now)
+{
+	const struct level *l = level_of(sp);
+	int64_t left;
+
+	if (!l || !l->daily_limit || !sp->day)
+		return INT64_MAX;
+	left = (int64_t)l->daily_limit * 1000 - day_played_ms(sp->day, now);
+	return left > 0 ? left : 0;
+}
+
+unsigned space_left_today(const struct space *sp, int64_t now)
+{
+	int64_t left = left_ms(sp, now);
+
+	if (left == INT64_MAX)
+		return UINT32_MAX;
+	return (unsigned)(left / 1000);
+}
+
+/* Another space of the service came: each of them spends the day faster
+ * now.  (One that goes needs nothing: a deadline that comes early finds
+ * nothing to do and is computed again.) */
+static void day_reschedule(struct service_day *d, int64_t now)
+{
+	for (struct space *sp = d->spaces; sp; sp = sp->day_next)
+		reschedule(sp, now);
+}
+
+/* -- spaces ---------------------------------------------------------------- */
+
+static int copy_service(su_home_t *home, struct space_service *dst,
+			const struct space_service *src)
+{
+	dst->level = src->level;
+	dst->id = su_strdup(home, src->id);
+	dst->user = su_strdup(home, src->user);
+	dst->default_channel =
+	    src->default_channel ? su_strdup(home, src->default_channel) : NULL;
+	dst->package = src->package ? su_strdup(home, src->package) : NULL;
+	if (!dst->id || !dst->user ||
+	    (src->default_channel && !dst->default_channel) ||
+	    (src->package && !dst->package))
+		return -ENOMEM;
+	return 0;
+}
+
+static struct space *space_new(struct space_mgr *mgr, uint64_t id,
+			       const struct space_service *svc,
+			       unsigned played_today, const struct channel *ch,
+			       int64_t now, int64_t started_unix)
+{
+	struct space *sp;
+
+	if (space_find(mgr, id))
+		return NULL;
+	sp = su_home_clone(mgr->home, sizeof(*sp));
+	if (!sp)
+		return NULL;
+	sp->mgr = mgr;
+	sp->id = id;
+	sp->started = now;
+	sp->started_unix = started_unix;
+	sp->counted_from = now;
+	sp->next_request = 1;
+	sp->next_seq = 1;
+	sp->deadline = -1;
+	sp->ch = catalog_channel_copy(sp->home, ch);
+	if (!sp->ch || copy_service(sp->home, &sp->svc, svc) < 0 ||
+	    day_attach(sp, played_today) < 0) {
+		su_home_unref(sp->home);
+		return NULL;
+	}
+	hash_insert(&mgr->spaces, &sp->node, hash_u64(id));
+	mgr->n_spaces++;
+	return sp;
+}
+
+/* Members stay in admission order with the pending ones at the end, so a
+ * walk of the list is the order of the conference NOTIFY and of promotion.
+ * An admission (the largest seq yet) goes before the first pending one. */
+static void member_link(struct space *sp, struct space_member *m)
+{
+	struct space_member *at;
+
+	if (m->role == SPACE_PENDING) {
+		at = NULL; /* the end */
+	}
+	else {
+		struct space_member *prev;
+
+		/* Before the first pending one; only a restore brings seqs
+		 * out of order, and walks back. */
+		at = sp->first_pending;
+		prev = at ? at->prev : sp->last;
+		while (prev && prev->seq > m->seq) {
+			at = prev;
+			prev = at->prev;
+		}
+	}
+	m->next = at;
+	m->prev = at ? at->prev : sp->last;
+	if (m->prev)
+		m->prev->next = m;
+	else
+		sp->members = m;
+	if (at)
+		at->prev = m;
+	else
+		sp->last = m;
+	if (m->role == SPACE_PENDING) {
+		if (!sp->first_pending)
+			sp->first_pending = m;
+		sp->n_pending++;
+	}
+	else {
+		sp->n_admitted++;
+	}
+}
+
+static void member_unlink(struct space_member *m)
+{
+	struct space *sp = m->space;
+
+	if (sp->first_pending == m)
+		sp->first_pending = m->next;
+	if (m->prev)
+		m->prev->next = m->next;
+	else
+		sp->members = m->next;
+	if (m->next)
+		m->next->prev = m->prev;
+	else
+		sp->last = m->prev;
+	m->next = m->prev = NULL;
+	if (m->role == SPACE_PENDING)
+		sp->n_pending--;
+	else
+		sp->n_admitted--;
+}
+
+static hash_value_t member_hash(uint64_t space, const char *user)
+{
+	return hash_u64(space) ^ hash_str(user);
+}
+
+static struct space_member *member_new(struct space *sp, const char *user,
+				       const char *service, const char *package,
+				       enum space_role role,
+				       enum space_delivery delivery,
+				       unsigned pt, const char *addr,
+				       unsigned port)
+{
+	struct space_mgr *mgr = sp->mgr;
+	struct member *x;
+	struct space_member *m;
+
+	x = su_zalloc(sp->home, sizeof(*x));
+	if (!x)
+		return NULL;
+	m = &x->pub;
+	m->space = sp;
+	m->user = su_strdup(sp->home, user);
+	m->service = service ? su_strdup(sp->home, service) : NULL;
+	m->package = package ? su_strdup(sp->home, package) : NULL;
+	m->addr = addr ? su_strdup(sp->home, addr) : NULL;
+	m->role = role;
+	m->delivery = delivery;
+	m->pt = pt;
+	m->port = port;
+	if (!m->user || (addr && !m->addr) || (service && !m->service) ||
+	    (package && !m->package)) {
+		su_free(sp->home, (void *)m->user);
+		su_free(sp->home, (void *)m->service);
+		su_free(sp->home, (void *)m->package);
+		su_free(sp->home, (void *)m->addr);
+		su_free(sp->home, x);
+		return NULL;
+	}
+	hash_insert(&mgr->members, &x->node, member_hash(sp->id, m->user));
+	mgr->n_members++;
+	return m;
+}
+
+static void member_free(struct space_member *m)
+{
+	struct space *sp = m->space;
+	su_home_t *home = sp->home;
+
+	hash_remove(&sp->mgr->members, &((struct member *)m)->node);
+	sp->mgr->n_members--;
+	su_free(home, (void *)m->user);
+	su_free(home, (void *)m->service);
+	su_free(home, (void *)m->package);
+	su_free(home, (void *)m->addr);
+	su_free(home, m);
+}
+
 /* The payload type the offer and the channel share, or -1.  RFC 3264 §6:
- * the answer may only use formats of the offer. */
+ * the answer may only use formats of the offer.  Without an offer the
+ * server offers the channel's own. */
 static int common_pt(const struct space_offer *offer, const struct channel *ch)
 {
 	const char *want = ch->media == CHANNEL_AUDIO ? "audio" : "video";
 
+	if (offer->none)
+		return (int)ch->pt;
 	if (!offer->media || !su_casematch(offer->media, want))
 		return -1;
 	for (unsigned i = 0; i < offer->n_pts && i < SPACE_MAX_PT; i++)
@@ -161,169 +524,82 @@ static int common_pt(const struct space_offer *offer, const struct channel *ch)
 
 static enum space_delivery offer_delivery(const struct space_offer *offer)
 {
-	return offer->multicast || offer->want_multicast ? SPACE_MULTICAST
-							 : SPACE_RELAY;
+	return offer->none || offer->multicast || offer->want_multicast
+		   ? SPACE_MULTICAST
+		   : SPACE_RELAY;
 }
 
 enum space_verdict space_plan_start(const struct space_mgr *mgr,
 				    const char *user,
+				    const struct space_service *svc,
+				    unsigned played_today,
 				    const struct space_offer *offer,
 				    int64_t now, struct space_plan *ret)
 {
-	const struct service *svc;
+	const struct catalog *cat = mgr->cat;
 	const struct channel *ch = NULL;
+	const struct service_day *d;
+	const struct level *l;
+	int64_t played;
 	int pt;
 
-	if (offer->bc_service) {
-		svc = catalog_service(mgr->cat, offer->bc_service);
-		if (!svc)
-			return SPACE_UNKNOWN_SERVICE;
-		if (!su_strmatch(svc->user, user))
-			return SPACE_NOT_SUBSCRIBED;
-	}
-	else {
-		svc = catalog_user_service(mgr->cat, user);
-		if (!svc)
-			return SPACE_NO_SERVICE;
-	}
+	if (!svc)
+		return offer->bc_service ? SPACE_UNKNOWN_SERVICE
+					 : SPACE_NO_SERVICE;
+	if (!su_strmatch(svc->user, user))
+		return SPACE_NOT_SUBSCRIBED;
+	l = catalog_level(cat, svc->level);
+	if (!l)
+		return SPACE_NO_SERVICE;
 
 	/* Patent 0041: the terminal names the channel it wants by the
 	 * multicast address in its offer. */
 	if (offer->multicast && offer->addr)
-		ch = catalog_channel_by_group(mgr->cat, offer->addr,
-					      offer->port);
-	if (!ch && offer->bc_channel) {
-		ch = catalog_channel_lookup(mgr->cat, offer->bc_channel);
+		ch = catalog_channel_by_group(cat, offer->addr, offer->port);
+	if (!ch && offer->channel) {
+		ch = catalog_channel_lookup(cat, offer->channel);
 		if (!ch)
 			return SPACE_UNKNOWN_CHANNEL;
 	}
 	if (!ch && svc->default_channel)
-		ch = catalog_channel(mgr->cat, svc->default_channel);
+		ch = catalog_channel(cat, svc->default_channel);
 	if (!ch)
 		return SPACE_UNKNOWN_CHANNEL;
 
 	pt = common_pt(offer, ch);
 	if (pt < 0)
 		return SPACE_MEDIA_MISMATCH;
-	if (!catalog_service_allows(svc, ch->id))
+	if (!catalog_package_allows(svc->package, ch->id))
 		return SPACE_NOT_ENTITLED;
-	if (space_mgr_left_today(mgr, svc->id, now) == 0)
+	/* Another space of the service here knows its day better than the
+	 * store's figure (it has time not booked yet). */
+	d = day_find(mgr, svc->id);
+	played = d ? day_played_ms(d, now) / 1000 : played_today;
+	if (l->daily_limit && played >= l->daily_limit)
 		return SPACE_LIMIT_REACHED;
 
-	ret->service = svc;
 	ret->channel = ch;
 	ret->delivery = offer_delivery(offer);
 	ret->pt = (unsigned)pt;
 	return SPACE_OK;
 }
 
-static struct space *space_new(struct space_mgr *mgr, uint64_t id,
-			       const char *service, const char *channel,
-			       bool open, int64_t started)
-{
-	struct space *sp = su_home_clone(mgr->home, sizeof(*sp));
-
-	if (!sp)
-		return NULL;
-	sp->mgr = mgr;
-	sp->id = id;
-	sp->service_id = su_strdup(sp->home, service);
-	sp->channel_id = su_strdup(sp->home, channel);
-	sp->open = open;
-	sp->started = started;
-	sp->counted_from = started;
-	sp->next_request = 1;
-	sp->next_seq = 1;
-	if (!sp->service_id || !sp->channel_id) {
-		su_home_unref(sp->home);
-		return NULL;
-	}
-	sp->next = mgr->spaces;
-	mgr->spaces = sp;
-	mgr->n_spaces++;
-	return sp;
-}
-
-/* Members stay in admission order with the pending ones at the end, so a
- * walk of the list is the order of the conference NOTIFY and of promotion. */
-static void member_link(struct space *sp, struct space_member *m)
-{
-	struct space_member **pp = &sp->members;
-
-	if (m->role == SPACE_PENDING) {
-		while (*pp)
-			pp = &(*pp)->next;
-	}
-	else {
-		while (*pp && (*pp)->role != SPACE_PENDING &&
-		       (*pp)->seq < m->seq)
-			pp = &(*pp)->next;
-	}
-	m->next = *pp;
-	*pp = m;
-}
-
-static void member_unlink(struct space_member *m)
-{
-	struct space_member **pp = &m->space->members;
-
-	while (*pp && *pp != m)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = m->next;
-	m->next = NULL;
-}
-
-static struct space_member *
-member_new(struct space *sp, const char *user, const char *service,
-	   enum space_role role, enum space_delivery delivery, unsigned pt,
-	   const char *addr, unsigned port)
-{
-	struct space_member *m = su_zalloc(sp->home, sizeof(*m));
-
-	if (!m)
-		return NULL;
-	m->space = sp;
-	m->user = su_strdup(sp->home, user);
-	m->service = service ? su_strdup(sp->home, service) : NULL;
-	m->addr = addr ? su_strdup(sp->home, addr) : NULL;
-	m->role = role;
-	m->delivery = delivery;
-	m->pt = pt;
-	m->port = port;
-	if (!m->user || (addr && !m->addr) || (service && !m->service)) {
-		su_free(sp->home, (void *)m->user);
-		su_free(sp->home, m);
-		return NULL;
-	}
-	return m;
-}
-
-static void member_free(struct space_member *m)
-{
-	su_home_t *home = m->space->home;
-
-	su_free(home, (void *)m->user);
-	su_free(home, (void *)m->service);
-	su_free(home, (void *)m->addr);
-	su_free(home, m);
-}
-
 int space_open(struct space_mgr *mgr, uint64_t id, const char *user,
-	       const struct space_plan *plan, const char *addr, unsigned port,
-	       void *handle, int64_t now, struct space **ret_space)
+	       const struct space_service *svc, unsigned played_today,
+	       const struct space_plan *plan, const struct space_offer *offer,
+	       void *handle, int64_t now, int64_t started,
+	       struct space **ret_space)
 {
 	struct space *sp;
 	struct space_member *host;
 
 	if (space_find(mgr, id))
 		return -EEXIST;
-	sp = space_new(mgr, id, plan->service->id, plan->channel->id, false,
-		       now);
+	sp = space_new(mgr, id, svc, played_today, plan->channel, now, started);
 	if (!sp)
 		return -ENOMEM;
-	host = member_new(sp, user, plan->service->id, SPACE_HOST,
-			  plan->delivery, plan->pt, addr, port);
+	host = member_new(sp, user, svc->id, svc->package, SPACE_HOST,
+			  plan->delivery, plan->pt, offer->addr, offer->port);
 	if (!host) {
 		space_close(sp);
 		return -ENOMEM;
@@ -332,32 +608,38 @@ int space_open(struct space_mgr *mgr, uint64_t id, const char *user,
 	host->since = now;
 	host->handle = handle;
 	member_link(sp, host);
+	day_reschedule(sp->day, now);
 	*ret_space = sp;
 	return 0;
 }
 
-int space_restore(struct space_mgr *mgr, uint64_t id, const char *service,
-		  const char *channel, bool open, int64_t started,
-		  int64_t counted_from, struct space **ret_space)
+int space_restore(struct space_mgr *mgr, uint64_t id,
+		  const struct space_service *svc, unsigned played_today,
+		  const struct channel *ch, bool open, int64_t played_ms,
+		  int64_t unbooked_ms, int64_t now, int64_t started,
+		  struct space **ret_space)
 {
 	struct space *sp;
 
 	if (space_find(mgr, id))
 		return -EEXIST;
-	sp = space_new(mgr, id, service, channel, open, started);
+	sp = space_new(mgr, id, svc, played_today, ch, now, started);
 	if (!sp)
 		return -ENOMEM;
-	if (counted_from > started)
-		sp->counted_from = counted_from;
+	sp->open = open;
+	sp->started = now - (played_ms > 0 ? played_ms : 0);
+	sp->counted_from = now - (unbooked_ms > 0 ? unbooked_ms : 0);
+	day_reschedule(sp->day, now);
 	*ret_space = sp;
 	return 0;
 }
 
 int space_restore_member(struct space *sp, const char *user,
-			 const char *service, enum space_role role,
-			 enum space_delivery delivery, unsigned pt,
-			 const char *addr, unsigned port, unsigned seq,
-			 int64_t since, struct space_member **ret_member)
+			 const char *service, const char *package,
+			 enum space_role role, enum space_delivery delivery,
+			 unsigned pt, const char *addr, unsigned port,
+			 unsigned seq, int64_t now,
+			 struct space_member **ret_member)
 {
 	struct space_member *m;
 
@@ -367,11 +649,12 @@ int space_restore_member(struct space *sp, const char *user,
 		return -EEXIST;
 	if (role == SPACE_HOST && space_host(sp))
 		return -EEXIST;
-	m = member_new(sp, user, service, role, delivery, pt, addr, port);
+	m = member_new(sp, user, service, package, role, delivery, pt, addr,
+		       port);
 	if (!m)
 		return -ENOMEM;
 	m->seq = seq;
-	m->since = since;
+	m->since = now;
 	if (seq >= sp->next_seq)
 		sp->next_seq = seq + 1;
 	member_link(sp, m);
@@ -381,20 +664,42 @@ int space_restore_member(struct space *sp, const char *user,
 
 struct space *space_find(const struct space_mgr *mgr, uint64_t id)
 {
-	for (struct space *sp = mgr->spaces; sp; sp = sp->next)
+	hash_value_t hv = hash_u64(id);
+
+	for (struct hash_node *x = hash_bucket(&mgr->spaces, hv); x;
+	     x = x->next) {
+		struct space *sp = hash_entry(x, struct space, node);
+
 		if (sp->id == id)
 			return sp;
+	}
 	return NULL;
 }
 
 void space_mgr_foreach(struct space_mgr *mgr,
 		       void (*fn)(void *arg, struct space *sp), void *arg)
 {
+	unsigned n = 0;
+	uint64_t *ids = live_ids(mgr, &n);
+	struct space *sp;
+
+	if (!ids)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		if ((sp = space_find(mgr, ids[i])))
+			fn(arg, sp);
+	free(ids);
+}
+
+void space_mgr_foreach_of_service(struct space_mgr *mgr, const char *service,
+				  void (*fn)(void *arg, struct space *sp),
+				  void *arg)
+{
+	struct service_day *d = day_find(mgr, service);
 	struct space *sp, *next;
 
-	/* fn may close the space it is given. */
-	for (sp = mgr->spaces; sp; sp = next) {
-		next = sp->next;
+	for (sp = d ? d->spaces : NULL; sp; sp = next) {
+		next = sp->day_next;
 		fn(arg, sp);
 	}
 }
@@ -406,17 +711,55 @@ uint64_t space_id(const struct space *sp)
 
 const struct channel *space_channel(const struct space *sp)
 {
-	return catalog_channel(sp->mgr->cat, sp->channel_id);
+	return sp->ch;
 }
 
-const struct service *space_service(const struct space *sp)
+const struct space_service *space_service(const struct space *sp)
 {
-	return catalog_service(sp->mgr->cat, sp->service_id);
+	return &sp->svc;
+}
+
+bool space_mgr_has_service(const struct space_mgr *mgr, const char *service)
+{
+	return day_find(mgr, service) != NULL;
+}
+
+struct svc_change {
+	const struct space_service *svc;
+	int err;
+};
+
+static void apply_service(void *arg, struct space *sp)
+{
+	struct svc_change *c = arg;
+	struct space_service n = {0};
+
+	/* New strings first: a failure keeps the old settings whole. */
+	if (copy_service(sp->home, &n, c->svc) < 0) {
+		c->err = -ENOMEM;
+		return;
+	}
+	su_free(sp->home, (void *)sp->svc.id);
+	su_free(sp->home, (void *)sp->svc.user);
+	su_free(sp->home, (void *)sp->svc.default_channel);
+	su_free(sp->home, (void *)sp->svc.package);
+	sp->svc = n;
+}
+
+int space_mgr_service_changed(struct space_mgr *mgr,
+			      const struct space_service *svc)
+{
+	struct svc_change c = {svc, 0};
+
+	space_mgr_foreach_of_service(mgr, svc->id, apply_service, &c);
+	return c.err;
 }
 
 struct space_member *space_host(const struct space *sp)
 {
-	for (struct space_member *m = sp->members; m; m = m->next)
+	/* The host is admitted: among the first few in admission order. */
+	for (struct space_member *m = sp->members; m && m != sp->first_pending;
+	     m = m->next)
 		if (m->role == SPACE_HOST)
 			return m;
 	return NULL;
@@ -429,21 +772,35 @@ struct space_member *space_members(const struct space *sp)
 
 unsigned space_count(const struct space *sp)
 {
-	unsigned n = 0;
+	return sp->n_admitted;
+}
 
-	for (struct space_member *m = sp->members; m; m = m->next)
-		if (m->role != SPACE_PENDING)
-			n++;
-	return n;
+unsigned space_pending_count(const struct space *sp)
+{
+	return sp->n_pending;
 }
 
 unsigned space_capacity(const struct space *sp)
 {
-	const struct service *svc = space_service(sp);
+	const struct level *l = level_of(sp);
 
-	/* A service removed from the table by a reload keeps its space
-	 * running but admits no one new. */
-	return svc ? svc->capacity : 0;
+	/* A level removed from the table keeps its spaces running but they
+	 * admit no one new. */
+	return l ? l->capacity : 0;
+}
+
+unsigned space_daily_limit(const struct space *sp)
+{
+	const struct level *l = level_of(sp);
+
+	return l ? l->daily_limit : 0;
+}
+
+unsigned space_features(const struct space *sp)
+{
+	const struct level *l = level_of(sp);
+
+	return l ? l->features : 0;
 }
 
 bool space_is_open(const struct space *sp)
@@ -453,62 +810,74 @@ bool space_is_open(const struct space *sp)
 
 int64_t space_started(const struct space *sp)
 {
-	return sp->started;
+	return sp->started_unix;
 }
 
 struct space_member *space_member_by_user(const struct space *sp,
 					  const char *user)
 {
-	for (struct space_member *m = sp->members; m; m = m->next)
-		if (su_strmatch(m->user, user))
-			return m;
+	const struct space_mgr *mgr = sp->mgr;
+	hash_value_t hv = member_hash(sp->id, user);
+
+	for (struct hash_node *x = hash_bucket(&mgr->members, hv); x;
+	     x = x->next) {
+		struct member *m = hash_entry(x, struct member, node);
+
+		if (x->hv == hv && m->pub.space == sp &&
+		    su_strmatch(m->pub.user, user))
+			return &m->pub;
+	}
 	return NULL;
 }
 
-/* Whether @a user's @a offer can take the space's channel: the payload
- * type in @a ret_pt, the user's own service in @a ret_own. */
-static enum space_verdict fit_offer(const struct space *sp, const char *user,
+/* Whether @a offer can take the space's channel, for a member whose own
+ * package is @a package: the payload type in @a ret_pt. */
+static enum space_verdict fit_offer(const struct space *sp, const char *package,
 				    const struct space_offer *offer,
-				    int *ret_pt, const struct service **ret_own)
+				    int *ret_pt)
 {
-	const struct channel *ch = space_channel(sp);
-
-	if (!ch)
-		return SPACE_UNKNOWN_CHANNEL;
-	*ret_pt = common_pt(offer, ch);
+	*ret_pt = common_pt(offer, sp->ch);
 	if (*ret_pt < 0)
 		return SPACE_MEDIA_MISMATCH;
-	*ret_own = catalog_user_service(sp->mgr->cat, user);
-	if (*ret_own && !catalog_service_allows(*ret_own, ch->id))
+	if (!catalog_package_allows(package, sp->ch->id))
 		return SPACE_NOT_ENTITLED;
 	return SPACE_OK;
 }
 
+/* A lost host's seat is kept for its return. */
+static bool has_seat(const struct space *sp)
+{
+	return sp->n_admitted + (sp->lost_host ? 1u : 0u) < space_capacity(sp);
+}
+
 enum space_verdict space_join(struct space *sp, const char *user,
+			      const struct space_service *own, bool friend,
 			      const struct space_offer *offer, void *handle,
 			      int64_t now, struct space_member **ret_member)
 {
-	const struct service *own;
-	struct space_member *m, *host;
+	struct space_member *m;
 	enum space_verdict v;
-	bool friend;
+	bool unasked;
 	int pt;
 
+	if (sp->ending)
+		return SPACE_ENDING;
 	if (space_member_by_user(sp, user))
 		return SPACE_ALREADY_MEMBER;
-	/* A lost host's seat is kept for its return. */
-	if (space_count(sp) + (sp->lost_host ? 1u : 0u) >= space_capacity(sp))
+	if (space_is_banned(sp, user))
+		return SPACE_BANNED;
+	if (!has_seat(sp))
 		return SPACE_FULL;
-	v = fit_offer(sp, user, offer, &pt, &own);
+	v = fit_offer(sp, own ? own->package : NULL, offer, &pt);
 	if (v != SPACE_OK)
 		return v;
-	host = space_host(sp);
-	friend = !sp->open && sp->mgr->auto_admit_friends && host &&
-		 space_mgr_is_friend(sp->mgr, host->user, user);
-	m = member_new(sp, user, own ? own->id : NULL,
-		       sp->open || friend ? SPACE_GUEST : SPACE_PENDING,
-		       offer_delivery(offer), (unsigned)pt, offer->addr,
-		       offer->port);
+	friend = friend && !sp->open && sp->mgr->policy.auto_admit_friends &&
+		 !sp->lost_host;
+	unasked = sp->open || friend;
+	m = member_new(
+	    sp, user, own ? own->id : NULL, own ? own->package : NULL,
+	    unasked ? SPACE_GUEST : SPACE_PENDING, offer_delivery(offer),
+	    (unsigned)pt, offer->addr, offer->port);
 	if (!m)
 		return SPACE_FULL; /* out of memory: refuse, don't crash */
 	m->friend = friend;
@@ -519,6 +888,48 @@ enum space_verdict space_join(struct space *sp, const char *user,
 	else
 		m->seq = sp->next_seq++;
 	member_link(sp, m);
+	reschedule(sp, now);
+	*ret_member = m;
+	return SPACE_OK;
+}
+
+static bool is_host(const struct space *sp, const char *user)
+{
+	struct space_member *h = space_host(sp);
+
+	return h && su_strmatch(h->user, user);
+}
+
+static void unban(struct space *sp, const char *user);
+
+enum space_verdict space_invite(struct space *sp, const char *by,
+				const char *user,
+				const struct space_service *own, int64_t now,
+				struct space_member **ret_member)
+{
+	struct space_member *m;
+
+	if (!is_host(sp, by))
+		return SPACE_NOT_HOST;
+	if (sp->ending)
+		return SPACE_ENDING;
+	if (space_member_by_user(sp, user))
+		return SPACE_ALREADY_MEMBER;
+	if (!has_seat(sp))
+		return SPACE_FULL;
+	if (own && !catalog_package_allows(own->package, sp->ch->id))
+		return SPACE_NOT_ENTITLED;
+	/* The host asking a user in is the host's word on a ban. */
+	unban(sp, user);
+	/* The server offers the channel: the invitee answers. */
+	m = member_new(sp, user, own ? own->id : NULL,
+		       own ? own->package : NULL, SPACE_GUEST, SPACE_MULTICAST,
+		       sp->ch->pt, NULL, 0);
+	if (!m)
+		return SPACE_FULL;
+	m->since = now;
+	m->seq = sp->next_seq++;
+	member_link(sp, m);
 	*ret_member = m;
 	return SPACE_OK;
 }
@@ -526,8 +937,8 @@ enum space_verdict space_join(struct space *sp, const char *user,
 static struct space_member *pending_by_request(const struct space *sp,
 					       unsigned request)
 {
-	for (struct space_member *m = sp->members; m; m = m->next)
-		if (m->role == SPACE_PENDING && m->request == request)
+	for (struct space_member *m = sp->first_pending; m; m = m->next)
+		if (m->request == request)
 			return m;
 	return NULL;
 }
@@ -540,13 +951,14 @@ enum space_verdict space_admit(struct space *sp, unsigned request, int64_t now,
 	if (!m)
 		return SPACE_NO_SUCH_REQUEST;
 	*ret_member = m;
-	if (space_count(sp) >= space_capacity(sp))
+	if (!has_seat(sp))
 		return SPACE_FULL;
 	member_unlink(m);
 	m->role = SPACE_GUEST;
 	m->seq = sp->next_seq++;
 	m->since = now;
 	member_link(sp, m);
+	reschedule(sp, now);
 	return SPACE_OK;
 }
 
@@ -561,77 +973,127 @@ enum space_verdict space_pending(struct space *sp, unsigned request,
 	return SPACE_OK;
 }
 
-void space_unadmit(struct space_member *m)
+void space_member_remove(struct space_member *m, int64_t now)
 {
-	member_unlink(m);
-	m->role = SPACE_PENDING;
-	member_link(m->space, m);
-}
+	struct space *sp = m->space;
 
-void space_member_remove(struct space_member *m)
-{
 	member_unlink(m);
 	member_free(m);
+	reschedule(sp, now);
 }
 
-struct space_member *space_mgr_expired(const struct space_mgr *mgr, int64_t now)
+/* A host again: joiners waiting are asked of it from now. */
+static void host_found(struct space *sp, int64_t now)
 {
-	int64_t limit = (int64_t)mgr->admission_timeout;
-
-	/* Without a host, joiners wait for the next one. */
-	for (struct space *sp = mgr->spaces; sp; sp = sp->next)
-		for (struct space_member *m = sp->members; m && !sp->lost_host;
-		     m = m->next)
-			if (m->role == SPACE_PENDING && now - m->since >= limit)
-				return m;
-	return NULL;
+	su_free(sp->home, sp->lost_host);
+	sp->lost_host = NULL;
+	for (struct space_member *x = sp->first_pending; x; x = x->next)
+		x->since = now;
 }
 
-int64_t space_mgr_next_deadline(const struct space_mgr *mgr, int64_t now)
+static void drop_grabs(struct space *sp)
 {
-	int64_t best = -1;
-	int64_t limit = (int64_t)mgr->admission_timeout;
+	for (struct space_member *x = sp->members; x; x = x->next)
+		x->grab = 0; /* open requests were for the old host */
+}
 
-	for (struct space *sp = mgr->spaces; sp; sp = sp->next) {
-		if (sp->lost_host) {
-			int64_t left =
-			    sp->lost_at + (int64_t)mgr->host_grace - now;
+int space_lose_host(struct space *sp, const char *user, int64_t now)
+{
+	struct space_member *host = space_host(sp);
+	const char *name = user ? user : host ? host->user : NULL;
+	char *who = name ? su_strdup(sp->home, name) : NULL;
 
-			if (left < 0)
-				left = 0;
-			if (best < 0 || left < best)
-				best = left;
-			continue;
-		}
-		for (struct space_member *m = sp->members; m; m = m->next) {
-			int64_t left;
-
-			if (m->role != SPACE_PENDING)
-				continue;
-			left = m->since + limit - now;
-			if (left < 0)
-				left = 0;
-			if (best < 0 || left < best)
-				best = left;
-		}
+	if (!who)
+		return -ENOENT;
+	if (host) {
+		member_unlink(host);
+		member_free(host);
 	}
-	return best;
+	drop_grabs(sp);
+	su_free(sp->home, sp->lost_host);
+	sp->lost_host = who;
+	sp->lost_at = now;
+	reschedule(sp, now);
+	return 0;
 }
 
-static void pass_remote(struct space *sp, struct space_member *m);
-
-static bool is_host(const struct space *sp, const char *user)
+enum space_leave_verdict space_leave(struct space_member *m, bool failed,
+				     int64_t now)
 {
-	struct space_member *h = space_host(sp);
+	struct space *sp = m->space;
 
-	return h && su_strmatch(h->user, user);
+	if (m->role != SPACE_HOST) {
+		space_member_remove(m, now);
+		return SPACE_LEFT;
+	}
+	if (!failed || sp->ending) {
+		/* Claim 5: the host hanging up ends the space. */
+		space_set_ending(sp);
+		return SPACE_END;
+	}
+	/* Not a BYE: the space plays on and waits for the host. */
+	space_lose_host(sp, m->user, now);
+	return SPACE_HOST_LOST;
+}
+
+const char *space_lost_host(const struct space *sp)
+{
+	return sp->lost_host;
+}
+
+enum space_verdict space_host_back(struct space *sp, const char *user,
+				   const struct space_service *own,
+				   const struct space_offer *offer,
+				   void *handle, int64_t now,
+				   struct space_member **ret_member)
+{
+	struct space_member *m;
+	enum space_verdict v;
+	int pt;
+
+	if (!sp->lost_host || !su_strmatch(sp->lost_host, user))
+		return SPACE_NOT_HOST;
+	v = fit_offer(sp, own ? own->package : NULL, offer, &pt);
+	if (v != SPACE_OK)
+		return v;
+	m = member_new(sp, user, own ? own->id : NULL,
+		       own ? own->package : NULL, SPACE_HOST,
+		       offer_delivery(offer), (unsigned)pt, offer->addr,
+		       offer->port);
+	if (!m)
+		return SPACE_FULL;
+	m->handle = handle;
+	m->since = now;
+	m->seq = sp->next_seq++;
+	member_link(sp, m);
+	host_found(sp, now);
+	reschedule(sp, now);
+	*ret_member = m;
+	return SPACE_OK;
+}
+
+/* The earliest-admitted guest becomes host; NULL when there is none. */
+static struct space_member *promote(struct space *sp, int64_t now)
+{
+	struct space_member *m;
+
+	for (m = sp->members; m && m != sp->first_pending; m = m->next)
+		if (m->role == SPACE_GUEST)
+			break;
+	if (!m || m == sp->first_pending)
+		return NULL;
+	m->role = SPACE_HOST;
+	drop_grabs(sp);
+	host_found(sp, now);
+	return m;
 }
 
 enum space_verdict space_switch(struct space *sp, const char *user,
-				const char *id_or_number,
-				const struct channel **ret_old)
+				const char *id_or_number, su_home_t *home,
+				struct channel **ret_old)
 {
-	const struct channel *ch, *old = space_channel(sp);
+	const struct channel *ch;
+	struct channel *old = NULL;
 
 	if (!is_host(sp, user))
 		return SPACE_NOT_HOST;
@@ -639,28 +1101,42 @@ enum space_verdict space_switch(struct space *sp, const char *user,
 	if (!ch)
 		return SPACE_UNKNOWN_CHANNEL;
 	/* Every member's session was negotiated for one media type. */
-	if (old && old->media != ch->media)
+	if (sp->ch->media != ch->media)
 		return SPACE_MEDIA_MISMATCH;
 	/* The host switches only to what its own service may watch. */
-	if (!catalog_service_allows(
-		sp->service_id ? catalog_service(sp->mgr->cat, sp->service_id)
-			       : NULL,
-		ch->id))
+	if (!catalog_package_allows(sp->svc.package, ch->id))
 		return SPACE_NOT_ENTITLED;
+	if (ret_old && !(old = catalog_channel_copy(home, sp->ch)))
+		return SPACE_FULL;
+	if (space_set_channel(sp, ch) < 0) {
+		su_free(home, old);
+		return SPACE_FULL;
+	}
 	if (ret_old)
 		*ret_old = old;
-	space_set_channel(sp, ch);
 	return SPACE_OK;
 }
 
-void space_set_channel(struct space *sp, const struct channel *ch)
+int space_set_channel(struct space *sp, const struct channel *ch)
 {
-	const char *id = su_strdup(sp->home, ch->id);
+	struct channel *c = catalog_channel_copy(sp->home, ch);
 
-	if (!id)
-		return; /* keep the old channel rather than none */
-	su_free(sp->home, (void *)sp->channel_id);
-	sp->channel_id = id;
+	if (!c)
+		return -ENOMEM; /* keep the old channel rather than none */
+	su_free(sp->home, sp->ch);
+	sp->ch = c;
+	return 0;
+}
+
+/* The remote moves from the host to @a m. */
+static void pass_remote(struct space *sp, struct space_member *m)
+{
+	struct space_member *host = space_host(sp);
+
+	if (host)
+		host->role = SPACE_GUEST;
+	m->role = SPACE_HOST;
+	drop_grabs(sp);
 }
 
 enum space_verdict space_handover(struct space *sp, const char *by,
@@ -679,19 +1155,7 @@ enum space_verdict space_handover(struct space *sp, const char *by,
 	return SPACE_OK;
 }
 
-/* The remote moves from the host to @a m. */
-static void pass_remote(struct space *sp, struct space_member *m)
-{
-	struct space_member *host = space_host(sp);
-
-	if (host)
-		host->role = SPACE_GUEST;
-	m->role = SPACE_HOST;
-	for (struct space_member *x = sp->members; x; x = x->next)
-		x->grab = 0; /* open requests were for the old host */
-}
-
-enum space_verdict space_grab(struct space *sp, const char *user, bool at_once,
+enum space_verdict space_grab(struct space *sp, const char *user,
 			      unsigned *ret_request)
 {
 	struct space_member *m = space_member_by_user(sp, user);
@@ -702,7 +1166,7 @@ enum space_verdict space_grab(struct space *sp, const char *user, bool at_once,
 		return SPACE_HOST_ALREADY;
 	if (sp->lost_host)
 		return SPACE_NO_HOST;
-	if (at_once) {
+	if (sp->mgr->policy.grab_free) {
 		pass_remote(sp, m);
 		*ret_request = 0;
 		return SPACE_OK;
@@ -717,7 +1181,8 @@ struct space_member *space_grabber(const struct space *sp, unsigned request)
 {
 	if (!request)
 		return NULL;
-	for (struct space_member *m = sp->members; m; m = m->next)
+	for (struct space_member *m = sp->members; m && m != sp->first_pending;
+	     m = m->next)
 		if (m->grab == request && m->role == SPACE_GUEST)
 			return m;
 	return NULL;
@@ -741,72 +1206,89 @@ enum space_verdict space_grab_answer(struct space *sp, unsigned request,
 bool space_member_entitled(const struct space_member *m,
 			   const struct channel *ch)
 {
-	const struct service *svc =
-	    m->service ? catalog_service(m->space->mgr->cat, m->service) : NULL;
-
-	return catalog_service_allows(svc, ch->id);
-}
-
-int space_mgr_friend(struct space_mgr *mgr, const char *user,
-		     const char *friend, bool on)
-{
-	struct friendship *f;
-
-	for (unsigned i = 0; i < mgr->n_friends; i++) {
-		f = &mgr->friends[i];
-		if (!su_strmatch(f->user, user) ||
-		    !su_strmatch(f->friend, friend))
-			continue;
-		if (!on) {
-			su_free(mgr->home, f->user);
-			su_free(mgr->home, f->friend);
-			*f = mgr->friends[--mgr->n_friends];
-		}
-		return 0;
-	}
-	if (!on)
-		return 0;
-	if (mgr->n_friends == mgr->cap_friends) {
-		unsigned cap = mgr->cap_friends ? 2 * mgr->cap_friends : 16;
-		struct friendship *n = su_realloc(mgr->home, mgr->friends,
-						  (isize_t)(cap * sizeof(*n)));
-
-		if (!n)
-			return -ENOMEM;
-		mgr->friends = n;
-		mgr->cap_friends = cap;
-	}
-	f = &mgr->friends[mgr->n_friends];
-	f->user = su_strdup(mgr->home, user);
-	f->friend = su_strdup(mgr->home, friend);
-	if (!f->user || !f->friend) {
-		su_free(mgr->home, f->user);
-		su_free(mgr->home, f->friend);
-		return -ENOMEM;
-	}
-	mgr->n_friends++;
-	return 0;
-}
-
-bool space_mgr_is_friend(const struct space_mgr *mgr, const char *user,
-			 const char *friend)
-{
-	for (unsigned i = 0; i < mgr->n_friends; i++)
-		if (su_strmatch(mgr->friends[i].user, user) &&
-		    su_strmatch(mgr->friends[i].friend, friend))
-			return true;
-	return false;
-}
-
-void space_mgr_set_auto_admit_friends(struct space_mgr *mgr, bool on)
-{
-	mgr->auto_admit_friends = on;
+	return catalog_package_allows(m->package, ch->id);
 }
 
 bool space_member_by_friendship(const struct space_member *m)
 {
 	return m->friend;
 }
+
+/* -- the deny list (RFC 6501) --------------------------------------------- */
+
+bool space_is_banned(const struct space *sp, const char *user)
+{
+	for (unsigned i = 0; i < sp->n_banned; i++)
+		if (su_strmatch(sp->banned[i], user))
+			return true;
+	return false;
+}
+
+static void unban(struct space *sp, const char *user)
+{
+	for (unsigned i = 0; i < sp->n_banned; i++)
+		if (su_strmatch(sp->banned[i], user)) {
+			su_free(sp->home, sp->banned[i]);
+			sp->banned[i] = sp->banned[--sp->n_banned];
+			return;
+		}
+}
+
+static int ban(struct space *sp, const char *user)
+{
+	char **n;
+
+	if (space_is_banned(sp, user))
+		return 0;
+	if (sp->n_banned == MAX_BANNED) {
+		/* The oldest ban gives way: the list stays bounded. */
+		su_free(sp->home, sp->banned[0]);
+		memmove(sp->banned, sp->banned + 1,
+			(MAX_BANNED - 1) * sizeof(*sp->banned));
+		sp->n_banned--;
+	}
+	n = su_realloc(sp->home, sp->banned,
+		       (isize_t)((sp->n_banned + 1) * sizeof(*n)));
+	if (!n)
+		return -ENOMEM;
+	sp->banned = n;
+	n[sp->n_banned] = su_strdup(sp->home, user);
+	if (!n[sp->n_banned])
+		return -ENOMEM;
+	sp->n_banned++;
+	return 0;
+}
+
+enum space_verdict space_kick(struct space *sp, const char *by,
+			      const char *user, struct space_member **ret)
+{
+	struct space_member *m;
+
+	if (!is_host(sp, by))
+		return SPACE_NOT_HOST;
+	m = space_member_by_user(sp, user);
+	if (m && m->role == SPACE_HOST)
+		return SPACE_HOST_ALREADY;
+	if (!m)
+		return SPACE_NO_SUCH_USER;
+	ban(sp, user);
+	*ret = m;
+	return SPACE_OK;
+}
+
+enum space_verdict space_unban(struct space *sp, const char *by,
+			       const char *user)
+{
+	if (!is_host(sp, by))
+		return SPACE_NOT_HOST;
+	if (!space_is_banned(sp, user))
+		return SPACE_NO_SUCH_USER;
+	unban(sp, user);
+	return SPACE_OK;
+}
+
+/* -- the quiz --------------------------------------------------------------
+ */
 
 struct quiz *space_quiz(const struct space *sp)
 {
@@ -825,96 +1307,6 @@ su_home_t *space_home(struct space *sp)
 	return sp->home;
 }
 
-void space_mgr_set_host_grace(struct space_mgr *mgr, unsigned seconds)
-{
-	mgr->host_grace = seconds;
-}
-
-int space_lose_host(struct space *sp, const char *user, int64_t now)
-{
-	struct space_member *host = space_host(sp);
-	const char *name = user ? user : host ? host->user : NULL;
-	char *who = name ? su_strdup(sp->home, name) : NULL;
-
-	if (!who)
-		return -ENOENT;
-	if (host)
-		space_member_remove(host);
-	for (struct space_member *x = sp->members; x; x = x->next)
-		x->grab = 0; /* they were asking the lost host */
-	su_free(sp->home, sp->lost_host);
-	sp->lost_host = who;
-	sp->lost_at = now;
-	return 0;
-}
-
-const char *space_lost_host(const struct space *sp)
-{
-	return sp->lost_host;
-}
-
-/* A host again: joiners waiting are asked of it from now. */
-static void host_found(struct space *sp, int64_t now)
-{
-	su_free(sp->home, sp->lost_host);
-	sp->lost_host = NULL;
-	for (struct space_member *x = sp->members; x; x = x->next)
-		if (x->role == SPACE_PENDING)
-			x->since = now;
-}
-
-enum space_verdict space_host_back(struct space *sp, const char *user,
-				   const struct space_offer *offer,
-				   void *handle, int64_t now,
-				   struct space_member **ret_member)
-{
-	const struct service *own;
-	struct space_member *m;
-	enum space_verdict v;
-	int pt;
-
-	if (!sp->lost_host || !su_strmatch(sp->lost_host, user))
-		return SPACE_NOT_HOST;
-	v = fit_offer(sp, user, offer, &pt, &own);
-	if (v != SPACE_OK)
-		return v;
-	m = member_new(sp, user, own ? own->id : NULL, SPACE_HOST,
-		       offer_delivery(offer), (unsigned)pt, offer->addr,
-		       offer->port);
-	if (!m)
-		return SPACE_FULL;
-	m->handle = handle;
-	m->since = now;
-	m->seq = sp->next_seq++;
-	member_link(sp, m);
-	host_found(sp, now);
-	*ret_member = m;
-	return SPACE_OK;
-}
-
-struct space *space_mgr_host_gone(const struct space_mgr *mgr, int64_t now)
-{
-	for (struct space *sp = mgr->spaces; sp; sp = sp->next)
-		if (sp->lost_host &&
-		    now - sp->lost_at >= (int64_t)mgr->host_grace)
-			return sp;
-	return NULL;
-}
-
-struct space_member *space_promote(struct space *sp, int64_t now)
-{
-	struct space_member *best = NULL;
-
-	for (struct space_member *m = sp->members; m; m = m->next)
-		if (m->role == SPACE_GUEST && (!best || m->seq < best->seq))
-			best = m;
-	if (!best)
-		return NULL;
-	best->role = SPACE_HOST;
-	host_found(sp, now);
-	return best;
-}
-
 enum space_verdict space_set_open(struct space *sp, const char *by, bool open)
 {
 	if (!is_host(sp, by))
@@ -923,126 +1315,321 @@ enum space_verdict space_set_open(struct space *sp, const char *by, bool open)
 	return SPACE_OK;
 }
 
+unsigned space_unbooked(const struct space *sp, int64_t now)
+{
+	int64_t ms = now - sp->counted_from;
+
+	return ms > 0 ? (unsigned)(ms / 1000) : 0;
+}
+
 unsigned space_played(const struct space *sp, int64_t now)
 {
-	return now > sp->started ? (unsigned)(now - sp->started) : 0;
+	return now > sp->started ? (unsigned)((now - sp->started) / 1000) : 0;
+}
+
+/* -- the deadline heap ------------------------------------------------------
+ */
+
+static void heap_put(struct space_mgr *mgr, size_t i, struct space *sp)
+{
+	mgr->heap[i] = sp;
+	sp->heap_index = i;
+}
+
+static void sift_up(struct space_mgr *mgr, size_t i)
+{
+	struct space *sp = mgr->heap[i];
+
+	for (; i > 1 && mgr->heap[i / 2]->deadline > sp->deadline; i /= 2)
+		heap_put(mgr, i, mgr->heap[i / 2]);
+	heap_put(mgr, i, sp);
+}
+
+static void sift_down(struct space_mgr *mgr, size_t i)
+{
+	struct space *sp = mgr->heap[i];
+
+	for (;;) {
+		size_t c = 2 * i;
+
+		if (c > mgr->heap_used)
+			break;
+		if (c + 1 <= mgr->heap_used &&
+		    mgr->heap[c + 1]->deadline < mgr->heap[c]->deadline)
+			c++;
+		if (mgr->heap[c]->deadline >= sp->deadline)
+			break;
+		heap_put(mgr, i, mgr->heap[c]);
+		i = c;
+	}
+	heap_put(mgr, i, sp);
+}
+
+static int heap_add(struct space_mgr *mgr, struct space *sp)
+{
+	if (mgr->heap_used + 1 >= mgr->heap_size) {
+		size_t n = mgr->heap_size ? 2 * mgr->heap_size : 64;
+		struct space **h =
+		    su_realloc(mgr->home, mgr->heap, (isize_t)(n * sizeof(*h)));
+
+		if (!h)
+			return -ENOMEM;
+		mgr->heap = h;
+		mgr->heap_size = n;
+	}
+	mgr->heap[++mgr->heap_used] = sp;
+	sift_up(mgr, mgr->heap_used);
+	return 0;
+}
+
+static void heap_out(struct space *sp)
+{
+	struct space_mgr *mgr = sp->mgr;
+	size_t i = sp->heap_index;
+	struct space *last;
+
+	if (!i)
+		return;
+	sp->heap_index = 0;
+	last = mgr->heap[mgr->heap_used--];
+	if (last == sp)
+		return;
+	heap_put(mgr, i, last);
+	sift_up(mgr, i);
+	sift_down(mgr, last->heap_index);
+}
+
+void space_set_ending(struct space *sp)
+{
+	sp->ending = true;
+	heap_out(sp);
+	sp->deadline = -1;
 }
 
 void space_close(struct space *sp)
 {
 	struct space_mgr *mgr = sp->mgr;
-	struct space **pp = &mgr->spaces;
 
-	while (*pp && *pp != sp)
-		pp = &(*pp)->next;
-	if (*pp) {
-		*pp = sp->next;
-		mgr->n_spaces--;
+	heap_out(sp);
+	while (sp->members) {
+		struct space_member *m = sp->members;
+
+		member_unlink(m);
+		member_free(m);
 	}
+	day_detach(sp);
+	hash_remove(&mgr->spaces, &sp->node);
+	mgr->n_spaces--;
 	su_home_unref(sp->home);
 }
 
-/* -- played time and the daily limit ------------------------------------- */
+/* -- deadlines ---------------------------------------------------------------
+ */
 
-static struct booked *booked_of(const struct space_mgr *mgr,
-				const char *service)
+/* The soonest of @a a and @a b, -1 being none. */
+static int64_t soonest(int64_t a, int64_t b)
 {
-	for (unsigned i = 0; i < mgr->n_booked; i++)
-		if (su_strmatch(mgr->booked[i].service, service))
-			return &mgr->booked[i];
-	return NULL;
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
 }
 
-void space_mgr_new_day(struct space_mgr *mgr, int64_t day_start)
+/* When the quota of @a sp has something to say next: the next warning not
+ * said yet, or the limit.  A service with k live spaces here spends its
+ * day k times as fast. */
+static int64_t quota_deadline(const struct space *sp, int64_t now)
 {
-	for (unsigned i = 0; i < mgr->n_booked; i++)
-		mgr->booked[i].seconds = 0;
-	for (struct space *sp = mgr->spaces; sp; sp = sp->next) {
-		sp->warned = 0;
-		/* Time before midnight belongs to the old day; the caller
-		 * booked it there. */
-		if (sp->counted_from < day_start)
-			sp->counted_from = day_start;
+	const struct space_policy *p = &sp->mgr->policy;
+	int64_t left = left_ms(sp, now), at = -1, k;
+
+	if (left == INT64_MAX)
+		return -1;
+	if (left == 0)
+		return now;
+	k = sp->day && sp->day->n ? sp->day->n : 1;
+	for (unsigned i = 0; i < p->n_warnings; i++) {
+		int64_t w = (int64_t)p->warnings[i] * 1000;
+
+		if (sp->warned & (1u << i))
+			continue;
+		if (left <= w)
+			return now;
+		at = soonest(at, now + (left - w + k - 1) / k);
 	}
-	mgr->day_start = day_start;
+	return soonest(at, now + (left + k - 1) / k);
 }
 
-int64_t space_mgr_day_start(const struct space_mgr *mgr)
+static int64_t compute_deadline(const struct space *sp, int64_t now)
 {
-	return mgr->day_start;
+	const struct space_policy *p = &sp->mgr->policy;
+	int64_t at = -1;
+
+	if (sp->ending)
+		return -1;
+	/* Without a host, joiners wait for the next one. */
+	if (sp->first_pending && !sp->lost_host)
+		at = sp->first_pending->since + p->admission_timeout;
+	if (sp->lost_host)
+		at = soonest(at, sp->lost_at + p->host_grace);
+	at = soonest(at, quota_deadline(sp, now));
+	if (p->book_interval > 0)
+		at = soonest(at, sp->counted_from + p->book_interval);
+	return at;
 }
 
-int space_mgr_add_booked(struct space_mgr *mgr, const char *service,
-			 unsigned seconds)
+static void reschedule(struct space *sp, int64_t now)
 {
-	struct booked *b = booked_of(mgr, service), *nb;
+	int64_t at = compute_deadline(sp, now);
 
-	if (!b) {
-		nb = su_realloc(mgr->home, mgr->booked,
-				(isize_t)(sizeof(*nb) * (mgr->n_booked + 1)));
-		if (!nb)
-			return -ENOMEM;
-		mgr->booked = nb;
-		b = &nb[mgr->n_booked];
-		b->service = su_strdup(mgr->home, service);
-		b->seconds = 0;
-		if (!b->service)
-			return -ENOMEM;
-		mgr->n_booked++;
-	}
-	b->seconds += seconds;
-	return 0;
-}
-
-unsigned space_unbooked(const struct space *sp, int64_t now)
-{
-	return now > sp->counted_from ? (unsigned)(now - sp->counted_from) : 0;
-}
-
-void space_booked(struct space *sp, int64_t upto)
-{
-	if (upto <= sp->counted_from)
+	if (at == sp->deadline && (at < 0 || sp->heap_index))
 		return;
-	/* Only the part within today counts against today. */
-	if (upto > sp->mgr->day_start)
-		space_mgr_add_booked(
-		    sp->mgr, sp->service_id,
-		    (unsigned)(upto - (sp->counted_from > sp->mgr->day_start
-					   ? sp->counted_from
-					   : sp->mgr->day_start)));
-	sp->counted_from = upto;
+	heap_out(sp);
+	sp->deadline = at;
+	/* Out of memory: the space loses its timers rather than the
+	 * process its life; it still ends by its host. */
+	if (at >= 0 && heap_add(sp->mgr, sp) < 0)
+		sp->deadline = -1;
 }
 
-unsigned space_mgr_played_today(const struct space_mgr *mgr,
-				const char *service, int64_t now)
+int64_t space_mgr_next_deadline(const struct space_mgr *mgr)
 {
-	const struct booked *b = booked_of(mgr, service);
-	uint64_t total = b ? b->seconds : 0;
-
-	for (const struct space *sp = mgr->spaces; sp; sp = sp->next)
-		if (su_strmatch(sp->service_id, service))
-			total += space_unbooked(sp, now);
-	return total > UINT32_MAX ? UINT32_MAX : (unsigned)total;
+	return mgr->heap_used ? mgr->heap[1]->deadline : -1;
 }
 
-unsigned space_mgr_left_today(const struct space_mgr *mgr, const char *service,
-			      int64_t now)
+/* Book the whole seconds played since the last booking. */
+static unsigned book(struct space *sp, int64_t now)
 {
-	const struct service *svc = catalog_service(mgr->cat, service);
-	unsigned played;
+	int64_t ms = now - sp->counted_from;
+	unsigned s = ms > 0 ? (unsigned)(ms / 1000) : 0;
 
-	if (!svc || !svc->daily_limit)
-		return UINT32_MAX;
-	played = space_mgr_played_today(mgr, service, now);
-	return played >= svc->daily_limit ? 0 : svc->daily_limit - played;
+	sp->counted_from += (int64_t)s * 1000;
+	if (sp->day)
+		sp->day->booked += s;
+	return s;
 }
 
-bool space_warn_once(struct space *sp, unsigned i)
+/* The one thing @a sp has to do at @a now, into @a a; false for none. */
+static bool next_action(struct space *sp, int64_t now, struct space_action *a,
+			char *user, size_t len)
 {
-	uint32_t bit = (uint32_t)1 << (i & 31);
+	const struct space_policy *p = &sp->mgr->policy;
+	struct space_member *m = sp->first_pending;
+	int64_t left;
 
-	if (sp->warned & bit)
-		return false;
-	sp->warned |= bit;
-	return true;
+	memset(a, 0, sizeof(*a));
+	a->space = sp;
+	if (m && !sp->lost_host && m->since + p->admission_timeout <= now) {
+		a->kind = SPACE_ACT_EXPIRED;
+		snprintf(user, len, "%s", m->user);
+		a->user = user;
+		a->request = m->request;
+		a->handle = m->handle;
+		member_unlink(m);
+		member_free(m);
+		return true;
+	}
+	if (sp->lost_host && sp->lost_at + p->host_grace <= now) {
+		snprintf(user, len, "%s", sp->lost_host);
+		a->lost = user;
+		if (!p->host_lost_end && (a->member = promote(sp, now))) {
+			a->kind = SPACE_ACT_PROMOTED;
+			return true;
+		}
+		a->kind = SPACE_ACT_END;
+		a->reason = SPACE_END_HOST_GONE;
+		return true;
+	}
+	left = left_ms(sp, now);
+	if (left == 0) {
+		a->kind = SPACE_ACT_END;
+		a->reason = SPACE_END_LIMIT;
+		return true;
+	}
+	if (left != INT64_MAX) {
+		unsigned said = 0;
+
+		/* Thresholds run high to low: of those crossed, only the
+		 * lowest is worth saying. */
+		for (unsigned i = 0; i < p->n_warnings; i++)
+			if (left <= (int64_t)p->warnings[i] * 1000 &&
+			    !(sp->warned & (1u << i))) {
+				sp->warned |= 1u << i;
+				said = p->warnings[i];
+			}
+		if (said) {
+			a->kind = SPACE_ACT_WARN;
+			a->seconds = said;
+			return true;
+		}
+	}
+	if (p->book_interval > 0 &&
+	    sp->counted_from + p->book_interval <= now) {
+		a->kind = SPACE_ACT_BOOK;
+		a->seconds = book(sp, now);
+		return a->seconds > 0;
+	}
+	return false;
+}
+
+void space_mgr_run(struct space_mgr *mgr, int64_t now, space_action_f *fn,
+		   void *arg)
+{
+	struct space *sp;
+	char user[256];
+
+	while (mgr->heap_used && (sp = mgr->heap[1])->deadline <= now) {
+		struct space_action a;
+		uint64_t id = sp->id;
+
+		if (!next_action(sp, now, &a, user, sizeof(user))) {
+			reschedule(sp, now);
+			if (sp->heap_index && sp->deadline <= now) {
+				/* Nothing to do yet the clock says due: wait
+				 * a little rather than spin. */
+				sp->deadline = now + 1;
+				sift_down(mgr, sp->heap_index);
+			}
+			continue;
+		}
+		if (a.kind == SPACE_ACT_END)
+			space_set_ending(sp);
+		fn(arg, &a);
+		/* The caller may have closed it (an end). */
+		if ((sp = space_find(mgr, id)))
+			reschedule(sp, now);
+	}
+}
+
+void space_mgr_new_day(struct space_mgr *mgr, int64_t now, space_action_f *fn,
+		       void *arg)
+{
+	unsigned n = 0;
+	uint64_t *ids = live_ids(mgr, &n);
+	struct space *sp;
+
+	if (!ids)
+		return;
+	/* Time before midnight belongs to the old day. */
+	for (unsigned i = 0; i < n; i++) {
+		struct space_action a = {.kind = SPACE_ACT_BOOK,
+					 .old_day = true};
+
+		if (!(sp = space_find(mgr, ids[i])))
+			continue;
+		a.space = sp;
+		a.seconds = book(sp, now);
+		if (a.seconds)
+			fn(arg, &a);
+	}
+	for (size_t i = 0; i < mgr->days.n_buckets; i++)
+		for (struct hash_node *x = mgr->days.buckets[i]; x; x = x->next)
+			hash_entry(x, struct service_day, node)->booked = 0;
+	for (unsigned i = 0; i < n; i++)
+		if ((sp = space_find(mgr, ids[i]))) {
+			sp->warned = 0;
+			reschedule(sp, now);
+		}
+	free(ids);
 }

@@ -1,8 +1,12 @@
 /* The space manager: tvspace's core, a pure state machine.  It owns the
- * spaces, their members and roles, admissions and capacity; events go in,
- * verdicts and member records come out.  No SIP, SQL, sockets or clock: the
- * caller (the SIP adapter, on the one su_root thread) passes `now` in unix
- * seconds and maps verdicts to protocol codes. */
+ * spaces, their members and roles, admissions, capacity, the daily limit's
+ * accounting and every policy that follows from time (admission expiry, a
+ * lost host's grace, quota warnings and the end at the limit, booking of
+ * played time).  Events go in, verdicts and member records come out.  No
+ * SIP, SQL, sockets or clock: the caller (the SIP adapter, on the one
+ * su_root thread) passes `now`, milliseconds on the monotonic clock, and
+ * carries the verdicts out.  Lookups are hash lookups; time-driven work is
+ * a deadline per space in a heap, never a sweep of everything. */
 #ifndef TVSPACE_SPACE_H
 #define TVSPACE_SPACE_H
 
@@ -12,7 +16,6 @@
 
 struct catalog;
 struct channel;
-struct service;
 struct space;
 struct space_mgr;
 
@@ -35,6 +38,8 @@ enum space_verdict {
 	SPACE_HOST_ALREADY,    /* the host asked for the remote it holds */
 	SPACE_NO_HOST,         /* the host is lost; nobody to ask yet */
 	SPACE_NOT_ENTITLED,    /* the channel is not in the service's package */
+	SPACE_BANNED,          /* removed by the host; may not ask again */
+	SPACE_ENDING,          /* the space is ending */
 };
 
 /** A short text a person can read, for Warning headers and logs. */
@@ -50,18 +55,33 @@ const char *space_delivery_str(enum space_delivery d);
 
 #define SPACE_MAX_PT 16
 
-/** What a terminal's SDP offer asks for, as the SIP adapter read it. */
+/** What a terminal's SDP offer asks for, as the SIP adapter read it.  An
+ * INVITE without an offer is a multicast offer with no address: the server
+ * offers the channel and the terminal answers (RFC 3264 §5). */
 struct space_offer {
 	const char *media;          /* m= media: "video", "audio" */
 	unsigned port;              /* m= port; 0 refuses the stream */
-	const char *addr;           /* c= address */
+	const char *addr;           /* c= address, NULL without an offer */
 	bool multicast;             /* c= is a multicast group */
 	unsigned pts[SPACE_MAX_PT]; /* payload types offered */
 	unsigned n_pts;
-	const char *bc_service; /* a=bc_service or P-Service-Default-ID */
-	const char *bc_channel; /* a=bc_channel */
-	bool want_multicast;    /* a=bc_delivery:multicast */
+	bool none;              /* no offer: the server offers (multicast) */
+	const char *bc_service; /* a=bc_service, P-Asserted-Service ... */
+	const char *channel;    /* the project's own channel attribute */
+	bool want_multicast;    /* the project's delivery attribute */
 	unsigned event_pt;      /* RFC 4733 telephone-event, 0 if none */
+};
+
+/** A subscriber's service as the core needs it (patent table 2): its
+ * owner, level and package.  The level's capacity, daily limit and
+ * features come from the catalog's levels, so a change of level settings
+ * reaches live spaces at once. */
+struct space_service {
+	const char *id;   /* Service Default ID */
+	const char *user; /* the subscriber */
+	unsigned level;
+	const char *default_channel; /* or NULL */
+	const char *package; /* channel ids, space separated; NULL: all */
 };
 
 /** A member record.  Owned by its space; read-only outside space.c; valid
@@ -70,6 +90,7 @@ struct space_member {
 	struct space *space;
 	const char *user;
 	const char *service; /* the member's own service, or NULL */
+	const char *package; /* its channel package, NULL for all */
 	enum space_role role;
 	enum space_delivery delivery;
 	unsigned pt;      /* payload type agreed */
@@ -79,130 +100,195 @@ struct space_member {
 	unsigned grab;    /* N of this guest's open /grab, or 0 */
 	unsigned seq;     /* order of admission, the host is 1 */
 	bool friend;      /* admitted unasked as the host's friend */
-	int64_t since;    /* asked (pending) or admitted, unix s */
+	int64_t since;    /* asked (pending) or admitted, ms */
 	void *handle;     /* the adapter's, never touched here */
-	struct space_member *next;
+	struct space_member *next, *prev; /* in the space, in order */
 };
 
 /** What space_plan_start() decided. */
 struct space_plan {
-	const struct service *service; /* the host's service */
 	const struct channel *channel; /* the first channel */
 	enum space_delivery delivery;
 	unsigned pt;
 };
 
-/** Make a manager reading channels and services from @a cat. */
+/** The policies that follow from time and loss (PROTOCOL.md), in ms. */
+struct space_policy {
+	int64_t admission_timeout; /* a pending joiner waits this long */
+	int64_t host_grace;        /* a lost host has this long to return */
+	bool host_lost_end; /* after the grace: end (else promote a guest) */
+	bool grab_free;     /* /grab passes at once (else the host is asked) */
+	bool auto_admit_friends; /* the host's friends come in unasked */
+	int64_t book_interval;   /* played time is booked this often */
+	/* Members are told when this many seconds of the host service's
+	 * daily playback are left, highest first. */
+	unsigned warnings[8];
+	unsigned n_warnings;
+};
+
+/** Make a manager reading channels and levels from @a cat. */
 struct space_mgr *space_mgr_create(su_home_t *parent,
 				   const struct catalog *cat);
 /** Free every space; NULL is fine. */
 struct space_mgr *space_mgr_destroy(struct space_mgr *mgr);
-/** Read channels and services from @a cat from now on (a reload).  Spaces
- * keep their channel and service by id. */
+/** Read channels and levels from @a cat from now on (a reload).  Spaces
+ * keep the channel they play (their own copy). */
 void space_mgr_set_catalog(struct space_mgr *mgr, const struct catalog *cat);
 /** The catalog in force. */
 const struct catalog *space_mgr_catalog(const struct space_mgr *mgr);
-/** Seconds a pending joiner waits for the host before it is refused. */
-void space_mgr_set_admission_timeout(struct space_mgr *mgr, unsigned seconds);
+/** The policies from now on; spaces' deadlines are computed again. */
+void space_mgr_set_policy(struct space_mgr *mgr, const struct space_policy *p,
+			  int64_t now);
 /** Number of live spaces. */
 unsigned space_mgr_count(const struct space_mgr *mgr);
+/** Members (host, guests and pending) of every live space. */
+unsigned space_mgr_members(const struct space_mgr *mgr);
 
-/** Decide whether @a user may start a space with @a offer, and on what:
- * the service (named in the offer, else the user's default), the channel
- * (the offer's multicast group when the lineup has it, else a=bc_channel,
- * else the service's default), the delivery mode and payload type.  Changes
- * nothing; on SPACE_OK fills @a ret. */
+/** Decide whether @a user may start a space on service @a svc (the one the
+ * request named, or the user's default, as the store gave it; NULL: the
+ * user has none) with @a offer, having played @a played_today seconds
+ * today: the channel (the offer's multicast group when the lineup has it,
+ * else the offer's channel attribute, else the service's default), the
+ * delivery mode and payload type.  Changes nothing. */
 enum space_verdict space_plan_start(const struct space_mgr *mgr,
 				    const char *user,
+				    const struct space_service *svc,
+				    unsigned played_today,
 				    const struct space_offer *offer,
 				    int64_t now, struct space_plan *ret);
 
 /** Create live space @a id (its id comes from the store) with @a user as
- * host, as @a plan says.  @a addr/@a port are the host's SDP address. */
+ * host on @a svc, as @a plan says; @a played_today is the service's day so
+ * far when no other space of it is live here.  @a started is the wall
+ * clock's unix seconds, for the room panel. */
 int space_open(struct space_mgr *mgr, uint64_t id, const char *user,
-	       const struct space_plan *plan, const char *addr, unsigned port,
-	       void *handle, int64_t now, struct space **ret_space);
+	       const struct space_service *svc, unsigned played_today,
+	       const struct space_plan *plan, const struct space_offer *offer,
+	       void *handle, int64_t now, int64_t started,
+	       struct space **ret_space);
 
-/** Put back a space read from the store after a restart.  The host and
- * guests are added with space_restore_member(). */
-int space_restore(struct space_mgr *mgr, uint64_t id, const char *service,
-		  const char *channel, bool open, int64_t started,
-		  int64_t counted_from, struct space **ret_space);
+/** Put back a space read from the store after a restart or a claim; the
+ * host and guests follow with space_restore_member().  @a played_ms is
+ * what it played so far, @a unbooked_ms what of that is not booked yet;
+ * @a ch is its channel as the catalog has it (a space whose channel the
+ * lineup lost cannot be described to its members: the caller ends it). */
+int space_restore(struct space_mgr *mgr, uint64_t id,
+		  const struct space_service *svc, unsigned played_today,
+		  const struct channel *ch, bool open, int64_t played_ms,
+		  int64_t unbooked_ms, int64_t now, int64_t started,
+		  struct space **ret_space);
 /** Put back one admitted member of a restored space. */
 int space_restore_member(struct space *sp, const char *user,
-			 const char *service, enum space_role role,
-			 enum space_delivery delivery, unsigned pt,
-			 const char *addr, unsigned port, unsigned seq,
-			 int64_t since, struct space_member **ret_member);
+			 const char *service, const char *package,
+			 enum space_role role, enum space_delivery delivery,
+			 unsigned pt, const char *addr, unsigned port,
+			 unsigned seq, int64_t now,
+			 struct space_member **ret_member);
 
 /** The live space @a id, or NULL. */
 struct space *space_find(const struct space_mgr *mgr, uint64_t id);
-/** Call @a fn for every live space. */
+/** Call @a fn for every live space (operator's listings only; no event
+ * of a member walks all spaces).  @a fn may close the space it is given. */
 void space_mgr_foreach(struct space_mgr *mgr,
 		       void (*fn)(void *arg, struct space *sp), void *arg);
+/** Call @a fn for every live space hosted by service @a service. */
+void space_mgr_foreach_of_service(struct space_mgr *mgr, const char *service,
+				  void (*fn)(void *arg, struct space *sp),
+				  void *arg);
 
 uint64_t space_id(const struct space *sp);
+/** The channel the space plays: its own copy, never NULL. */
 const struct channel *space_channel(const struct space *sp);
-const struct service *space_service(const struct space *sp);
+/** The host's service (a copy taken at start and on changes). */
+const struct space_service *space_service(const struct space *sp);
+/** Whether service @a service has a live space here. */
+bool space_mgr_has_service(const struct space_mgr *mgr, const char *service);
+/** Update the service's settings (provisioning changed it). */
+int space_mgr_service_changed(struct space_mgr *mgr,
+			      const struct space_service *svc);
 struct space_member *space_host(const struct space *sp);
 /** Members in admission order, the pending ones last. */
 struct space_member *space_members(const struct space *sp);
 /** Admitted members: host and guests. */
 unsigned space_count(const struct space *sp);
+unsigned space_pending_count(const struct space *sp);
 unsigned space_capacity(const struct space *sp);
+/** The daily limit of the host service's level, seconds (0: none). */
+unsigned space_daily_limit(const struct space *sp);
+/** The level's features (SERVICE_QUIZ ...). */
+unsigned space_features(const struct space *sp);
 bool space_is_open(const struct space *sp);
+/** Wall clock unix seconds of the start, as given. */
 int64_t space_started(const struct space *sp);
-/** @a user's record in the space (any role), or NULL. */
+/** @a user's record in the space (any role), or NULL.  A hash lookup. */
 struct space_member *space_member_by_user(const struct space *sp,
 					  const char *user);
 
-/** @a user asks to join @a sp with @a offer.  SPACE_OK with @a ret_member
- * pending (the host is to be asked with ret_member->request) or already a
- * guest (an open space admits at once: the caller stores it).  Refusals:
- * SPACE_FULL, SPACE_ALREADY_MEMBER, SPACE_MEDIA_MISMATCH. */
+/** @a user (whose own service is @a own, NULL for none) asks to join
+ * @a sp with @a offer; @a friend: the host's friend (the caller asked the
+ * store).  SPACE_OK with @a ret_member pending (the host is to be asked
+ * with ret_member->request) or already a guest (an open space, or a friend
+ * with auto_admit: the caller stores it).  Refusals: SPACE_FULL,
+ * SPACE_ALREADY_MEMBER, SPACE_MEDIA_MISMATCH, SPACE_NOT_ENTITLED,
+ * SPACE_BANNED, SPACE_ENDING. */
 enum space_verdict space_join(struct space *sp, const char *user,
+			      const struct space_service *own, bool friend,
 			      const struct space_offer *offer, void *handle,
 			      int64_t now, struct space_member **ret_member);
+/** The host invites @a user (RFC 4579 §5.5): a guest at once, the seat
+ * taken.  Refusals as space_join(). */
+enum space_verdict space_invite(struct space *sp, const char *by,
+				const char *user,
+				const struct space_service *own, int64_t now,
+				struct space_member **ret_member);
 /** The host's "/allow N": the pending member becomes a guest, holding its
  * seat at once (so two admissions cannot both take the last one).
- * SPACE_NO_SUCH_REQUEST, SPACE_FULL (then the member stays pending: the
- * caller refuses it with space_member_remove()). */
+ * SPACE_NO_SUCH_REQUEST, SPACE_FULL (the member stays pending: the caller
+ * refuses it and removes it). */
 enum space_verdict space_admit(struct space *sp, unsigned request, int64_t now,
 			       struct space_member **ret_member);
 /** The host's "/deny N": the pending member, for the caller to refuse and
  * remove. */
 enum space_verdict space_pending(struct space *sp, unsigned request,
 				 struct space_member **ret_member);
-/** Undo space_admit() when the store failed: the member is pending again. */
-void space_unadmit(struct space_member *m);
-/** Remove @a m from its space (left, refused, cancelled, kicked). */
-void space_member_remove(struct space_member *m);
+/** Remove @a m from its space (refused, cancelled, kicked, or its commit
+ * failed).  A departure that may end the space is space_leave(). */
+void space_member_remove(struct space_member *m, int64_t now);
 
-/** The first pending member whose admission deadline has passed at @a now,
- * or NULL.  The caller refuses and removes it, then asks again. */
-struct space_member *space_mgr_expired(const struct space_mgr *mgr,
-				       int64_t now);
-/** Seconds until the next admission deadline, or -1 for none. */
-int64_t space_mgr_next_deadline(const struct space_mgr *mgr, int64_t now);
+/** What follows from a member's departure. */
+enum space_leave_verdict {
+	SPACE_LEFT,      /* a guest left; the space goes on */
+	SPACE_HOST_LOST, /* the host is lost: the space waits host_grace */
+	SPACE_END,       /* the host left: the caller ends the space */
+};
+/** @a m leaves: @a failed when its dialog failed (timer, transport,
+ * 408/481) rather than ended by BYE.  A guest is removed; a host who hung
+ * up ends the space; a host whose dialog failed is lost and the space
+ * waits for it (PROTOCOL.md "When the host is lost").  After SPACE_LEFT
+ * and SPACE_HOST_LOST @a m is freed. */
+enum space_leave_verdict space_leave(struct space_member *m, bool failed,
+				     int64_t now);
 
 /** Switch @a sp to channel @a id_or_number, asked by @a user.
  * SPACE_NOT_HOST, SPACE_UNKNOWN_CHANNEL, SPACE_MEDIA_MISMATCH (a video
- * space cannot switch to an audio channel and back).  On SPACE_OK the
- * previous channel comes back in @a ret_old for undo. */
+ * space cannot switch to an audio channel and back), SPACE_NOT_ENTITLED
+ * (not in the host service's package).  On SPACE_OK the space plays the
+ * new channel; @a ret_old (the caller's copy, allocated in @a home) is the
+ * one before, for undo with space_set_channel(). */
 enum space_verdict space_switch(struct space *sp, const char *user,
-				const char *id_or_number,
-				const struct channel **ret_old);
-/** Put @a ch back as the channel (undo of a failed switch). */
-void space_set_channel(struct space *sp, const struct channel *ch);
+				const char *id_or_number, su_home_t *home,
+				struct channel **ret_old);
+/** Play @a ch from now on (undo of a failed switch). */
+int space_set_channel(struct space *sp, const struct channel *ch);
 /** Make @a to (a guest) the host; @a by must be the host. */
 enum space_verdict space_handover(struct space *sp, const char *by,
 				  const char *to);
-/** @a user asks for the remote (/grab).  With @a at_once (grab_policy
- * free) it passes now: SPACE_OK and @a ret_request 0.  Otherwise the host
- * is to be asked "grab request N": SPACE_OK with N in @a ret_request (the
- * same N again if the user asked already).  SPACE_HOST_ALREADY,
- * SPACE_NOT_MEMBER. */
-enum space_verdict space_grab(struct space *sp, const char *user, bool at_once,
+/** @a user asks for the remote (/grab).  With the free grab policy it
+ * passes now: SPACE_OK and @a ret_request 0.  Otherwise the host is to be
+ * asked "grab request N": SPACE_OK with N in @a ret_request (the same N
+ * again if the user asked already).  SPACE_HOST_ALREADY, SPACE_NOT_MEMBER,
+ * SPACE_NO_HOST. */
+enum space_verdict space_grab(struct space *sp, const char *user,
 			      unsigned *ret_request);
 /** The member whose open grab request is @a request, or NULL. */
 struct space_member *space_grabber(const struct space *sp, unsigned request);
@@ -210,50 +296,39 @@ struct space_member *space_grabber(const struct space *sp, unsigned request);
  * to its asker; denied, the request is dropped.  SPACE_NO_SUCH_REQUEST. */
 enum space_verdict space_grab_answer(struct space *sp, unsigned request,
 				     bool allow, struct space_member **ret);
-/* -- when the host is lost (PROTOCOL.md) --------------------------------- */
 
-/** Seconds a lost host has to come back (host_grace, default 60). */
-void space_mgr_set_host_grace(struct space_mgr *mgr, unsigned seconds);
-/** The host's dialog failed (or, after a restart, the space has no host):
- * the host member goes, the space plays on without one and keeps the seat
- * of @a user (the host's, when NULL) for the grace.  Pending joiners wait
- * without expiring.  0, -ENOENT with neither a host nor @a user. */
-int space_lose_host(struct space *sp, const char *user, int64_t now);
 /** The user whose return the space waits for, or NULL when it has a host. */
 const char *space_lost_host(const struct space *sp);
 /** The lost host dials in again within the grace: a member again, host at
  * once, admitted after the guests (its seq is new).  SPACE_NOT_HOST for
  * anyone else. */
 enum space_verdict space_host_back(struct space *sp, const char *user,
+				   const struct space_service *own,
 				   const struct space_offer *offer,
 				   void *handle, int64_t now,
 				   struct space_member **ret_member);
-/** A space whose lost host's grace is over, or NULL. */
-struct space *space_mgr_host_gone(const struct space_mgr *mgr, int64_t now);
-/** The earliest-admitted guest becomes host; NULL (and nothing changes)
- * when there is no guest.  Pending joiners' admission time starts again:
- * they are asked of the new host. */
-struct space_member *space_promote(struct space *sp, int64_t now);
-
-/* -- entitlements (PROTOCOL.md "Entitlements") -------------------------- */
+/** A restored space whose host did not come back with it: lost from @a
+ * now, its seat kept for @a user. */
+int space_lose_host(struct space *sp, const char *user, int64_t now);
 
 /** Whether @a m's own service may watch @a ch (a member without a service
  * of its own, or a service without a package, may watch every channel). */
 bool space_member_entitled(const struct space_member *m,
 			   const struct channel *ch);
-
-/* -- friends (PROTOCOL.md "Friends") ------------------------------------ */
-
-/** @a user's friend list gains (@a on) or loses @a friend. */
-int space_mgr_friend(struct space_mgr *mgr, const char *user,
-		     const char *friend, bool on);
-bool space_mgr_is_friend(const struct space_mgr *mgr, const char *user,
-			 const char *friend);
-/** auto_admit = friends: a friend of the host is admitted without asking
- * (space_join() gives SPACE_GUEST and sets *ret_friend). */
-void space_mgr_set_auto_admit_friends(struct space_mgr *mgr, bool on);
 /** Whether @a m came in as the host's friend, unasked. */
 bool space_member_by_friendship(const struct space_member *m);
+
+/** The host removes @a user (/kick, REFER method=BYE): it may not ask
+ * again unless the host allows it (RFC 6501's deny list).  The member, for
+ * the caller to end and remove with space_member_remove(); the user is
+ * banned even when not present.  SPACE_NOT_HOST, SPACE_NO_SUCH_USER. */
+enum space_verdict space_kick(struct space *sp, const char *by,
+			      const char *user, struct space_member **ret);
+/** The host lifts a ban (/unban).  SPACE_NOT_HOST, SPACE_NO_SUCH_USER. */
+enum space_verdict space_unban(struct space *sp, const char *by,
+			       const char *user);
+/** Whether @a user was removed by the host and may not ask again. */
+bool space_is_banned(const struct space *sp, const char *user);
 
 /* -- the quiz ------------------------------------------------------------- */
 
@@ -271,37 +346,74 @@ enum space_verdict space_set_open(struct space *sp, const char *by, bool open);
 /** Seconds played from start to @a now. */
 unsigned space_played(const struct space *sp, int64_t now);
 
-/* Played time and the daily limit (patent tables 2 and 3).  A space's
- * played time counts against its host service's day while it is live; the
- * caller books it to the store from time to time (space_booked()) so it
- * survives a restart, and at the end. */
+/* -- time: the deadlines of each space --------------------------------------
+ * Played time counts against the host service's day while a space is
+ * live.  Each space has its next deadline (the earliest pending joiner's
+ * expiry, its lost host's grace, the next quota warning or the limit, the
+ * next booking) in a heap; space_mgr_run() carries out what is due, one
+ * decision at a time, as actions for the caller to carry out. */
 
-/** A new accounting day begins at @a day_start (local midnight, unix s):
- * booked seconds are forgotten and every space's warnings re-armed.  The
- * caller books what was played before midnight to the old day first. */
-void space_mgr_new_day(struct space_mgr *mgr, int64_t day_start);
-/** The start of the accounting day in force. */
-int64_t space_mgr_day_start(const struct space_mgr *mgr);
-/** Add @a seconds booked today by @a service (the store's figure at start,
- * then every booking). */
-int space_mgr_add_booked(struct space_mgr *mgr, const char *service,
-			 unsigned seconds);
-/** Seconds @a service has played today: booked, plus its live spaces' time
- * not booked yet. */
+enum space_action_kind {
+	SPACE_ACT_EXPIRED,  /* a pending joiner waited too long: removed */
+	SPACE_ACT_PROMOTED, /* a guest holds the remote: the host is gone */
+	SPACE_ACT_END,      /* the caller must end the space now */
+	SPACE_ACT_WARN,     /* playback left today: tell the members */
+	SPACE_ACT_BOOK,     /* store this much played time */
+};
+
+enum space_end_reason {
+	SPACE_END_HOST_GONE, /* the lost host did not come back */
+	SPACE_END_LIMIT,     /* the daily limit is reached */
+};
+
+/** One decision of the core, valid during the callback. */
+struct space_action {
+	enum space_action_kind kind;
+	struct space *space;
+	/* EXPIRED: the joiner, already out of the space */
+	const char *user;
+	unsigned request;
+	void *handle;
+	/* PROMOTED: the new host, and who it replaces */
+	struct space_member *member;
+	const char *lost;
+	/* END */
+	enum space_end_reason reason;
+	/* WARN: seconds left; BOOK: seconds to book, whole */
+	unsigned seconds;
+	bool old_day; /* BOOK: for the day that just ended */
+};
+
+typedef void space_action_f(void *arg, const struct space_action *a);
+
+/** Carry out every decision due at @a now, each through @a fn.  On
+ * SPACE_ACT_END the caller ends the space (space_close()) before it
+ * returns. */
+void space_mgr_run(struct space_mgr *mgr, int64_t now, space_action_f *fn,
+		   void *arg);
+/** When space_mgr_run() has something to do next (ms, monotonic), or -1. */
+int64_t space_mgr_next_deadline(const struct space_mgr *mgr);
+
+/** A new accounting day begins (local midnight passed): each live space's
+ * time up to @a now is booked to the old day (SPACE_ACT_BOOK with
+ * old_day), then the services' days start from zero and warnings are armed
+ * again.  Once a day, a walk of the live spaces. */
+void space_mgr_new_day(struct space_mgr *mgr, int64_t now, space_action_f *fn,
+		       void *arg);
+/** Seconds service @a service has played today: what was booked before
+ * its first live space here, what its spaces booked, and their time not
+ * booked yet.  0 for a service with no live space here. */
 unsigned space_mgr_played_today(const struct space_mgr *mgr,
 				const char *service, int64_t now);
-/** Seconds of playback @a service has left today; UINT32_MAX when its
- * level has no limit. */
-unsigned space_mgr_left_today(const struct space_mgr *mgr, const char *service,
-			      int64_t now);
-/** Seconds played since the space's time was last booked. */
+/** Whole seconds @a sp played that are not booked yet. */
 unsigned space_unbooked(const struct space *sp, int64_t now);
-/** The time up to @a upto is booked: it is added to the service's day and
- * the space counts from there on. */
-void space_booked(struct space *sp, int64_t upto);
-/** True the first time it is asked for warning @a i (0..31) today. */
-bool space_warn_once(struct space *sp, unsigned i);
+/** Seconds of playback @a sp's host service has left today; UINT32_MAX
+ * when its level has no limit. */
+unsigned space_left_today(const struct space *sp, int64_t now);
 /** Close the space: it and its members are freed. */
 void space_close(struct space *sp);
+/** The space is ending (its end is being stored): joins are refused and
+ * no deadline of it runs. */
+void space_set_ending(struct space *sp);
 
 #endif

@@ -23,6 +23,7 @@ struct stats {
 	uint64_t comments;      /* comments relayed */
 	uint64_t refusals[300]; /* final responses 300..599 we sent */
 	uint64_t db_errors;     /* statements failed or lost with the link */
+	uint64_t shed;          /* new dialogs refused for overload */
 	struct stats_hist repoint;  /* /switch to a member's 2xx */
 	struct stats_hist db_query; /* a statement queued to its result */
 };

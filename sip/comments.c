@@ -57,10 +57,10 @@ static void relay_comment(struct call *to, uint64_t space_id,
 	time_t t = time(NULL);
 	struct tm tm;
 
-	if (to->phase != CALL_LIVE)
+	if (call_gone(to) || !to->answered)
 		goto out;
-	if (!to->cpim) {
-		nua_message(to->nh,
+	if (!to->dlg.cpim) {
+		nua_message(to->dlg.nh,
 			    SIPTAG_CONTENT_TYPE_STR("text/plain;charset=UTF-8"),
 			    SIPTAG_PAYLOAD_STR(
 				su_sprintf(home, "%s: %s", author, text)),
@@ -69,7 +69,7 @@ static void relay_comment(struct call *to, uint64_t space_id,
 	}
 	gmtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	nua_message(to->nh, SIPTAG_CONTENT_TYPE_STR("message/cpim"),
+	nua_message(to->dlg.nh, SIPTAG_CONTENT_TYPE_STR("message/cpim"),
 		    SIPTAG_PAYLOAD_STR(su_sprintf(
 			home,
 			"From: %s <sip:%s@%s>\r\n"
@@ -83,52 +83,31 @@ out:
 	su_home_deinit(home);
 }
 
-struct comment {
-	struct sipua *ua;
-	nua_saved_event_t saved[1];
-	nua_handle_t *nh;
-	uint64_t space_id;
-	bool own_handle; /* out of dialog: the handle is ours to end */
-	char author[USER_MAX];
-	char *text;
-};
-
-static void comment_stored(void *arg, int error)
+/* Stored: 200 to the sender, the comment to everyone else. */
+static void comment_stored(struct step *s, int error)
 {
-	struct comment *cm = arg;
-	struct sipua *ua = cm->ua;
-	struct space *sp = space_find(ua->mgr, cm->space_id);
-	su_home_t home[1] = {SU_HOME_INIT(home)};
+	struct sipua *ua = s->ua;
+	struct space *sp = space_find(ua->mgr, s->space_id);
 
 	if (error) {
-		nua_respond(cm->nh, SIP_503_SERVICE_UNAVAILABLE,
-			    NUTAG_WITH_SAVED(cm->saved),
-			    SIPTAG_RETRY_AFTER_STR(RETRY_AFTER),
-			    SIPTAG_WARNING_STR(ua_warning(
-				home, ua, "database unavailable, try again")),
-			    TAG_END());
+		ua_step_reply(s, SIP_503_SERVICE_UNAVAILABLE,
+			      "database unavailable, try again");
 	}
 	else {
-		nua_respond(cm->nh, SIP_200_OK, NUTAG_WITH_SAVED(cm->saved),
-			    TAG_END());
+		ua_step_reply(s, SIP_200_OK, NULL);
 		tv_stats.comments++;
 		for (struct space_member *m = sp ? space_members(sp) : NULL; m;
 		     m = m->next) {
 			struct call *to = m->handle;
 
 			if (m->role != SPACE_PENDING && to &&
-			    !su_strmatch(m->user, cm->author))
-				relay_comment(to, cm->space_id, cm->author,
-					      cm->text);
+			    !su_strmatch(m->user, s->by))
+				relay_comment(to, s->space_id, s->by, s->text);
 		}
 	}
-	nua_destroy_event(cm->saved);
-	if (cm->own_handle)
-		nua_handle_destroy(cm->nh);
-	nua_handle_unref(cm->nh);
-	su_free(ua->home, cm->text);
-	su_free(ua->home, cm);
-	su_home_deinit(home);
+	/* Out of a dialog the handle was ours: it ends with its answer. */
+	if (s->on && s->nh)
+		nua_handle_destroy(s->nh);
 }
 
 /* A new member is sent the last comments of the space (comment_history),
@@ -136,38 +115,40 @@ static void comment_stored(void *arg, int error)
 static void history_item(void *arg, const char *author, int64_t at,
 			 const char *text)
 {
-	struct call *c = arg;
+	struct step *s = arg;
 
-	if (c->member && author && text)
-		relay_comment(c, c->space_id, author, text);
+	if (s->c->member && author && text)
+		relay_comment(s->c, s->space_id, author, text);
 }
 
-static void history_done(void *arg, int error)
+static void history_done(struct step *s, int error)
 {
-	struct call *c = arg;
-
-	su_home_unref(c->home); /* held by ua_send_history() */
+	if (error)
+		log_debug("space-%" PRIu64 " %s: no comment history (%s)",
+			  s->space_id, s->c->user, strerror(-error));
 }
 
 void ua_send_history(struct call *c)
 {
 	struct sipua *ua = c->ua;
+	struct step *s;
 
 	if (!ua->cfg->comment_history)
 		return;
-	su_home_ref(c->home);
-	if (store_comments_recent(ua->db, c->space_id, ua->cfg->comment_history,
-				  history_item, history_done, c) < 0)
-		su_home_unref(c->home);
+	s = ua_step(ua, c, NULL, c->space_id, history_done);
+	if (s &&
+	    store_comments_recent(ua->db, c->space_id, ua->cfg->comment_history,
+				  history_item, ua_step_stored, s) < 0)
+		ua_step_free(s);
 }
 
 /* A member's comment: stored with author and time, then 200 to the sender
  * and a MESSAGE from the space to every other member. */
-void ua_on_comment(struct sipua *ua, nua_handle_t *nh,
-		   const struct space_member *m, const sip_payload_t *pl,
-		   bool own_handle)
+void ua_comment(struct sipua *ua, nua_handle_t *nh,
+		const struct space_member *m, const sip_payload_t *pl,
+		bool own_handle)
 {
-	struct comment *cm;
+	struct step *s;
 	int err;
 
 	if (pl->pl_len > ua->cfg->max_body) {
@@ -178,65 +159,28 @@ void ua_on_comment(struct sipua *ua, nua_handle_t *nh,
 				     ua->cfg->max_body),
 			  TAG_END());
 		su_home_deinit(home);
-		return;
+		goto refused;
 	}
 	if (!valid_utf8((const unsigned char *)pl->pl_data, pl->pl_len)) {
 		ua_reply(ua, nh, SIP_400_BAD_REQUEST, "comments must be UTF-8");
-		return;
+		goto refused;
 	}
-	cm = su_zalloc(ua->home, sizeof(*cm));
-	if (!cm || ua_save_event(ua, cm->saved) < 1) {
-		su_free(ua->home, cm);
+	s = ua_step(ua, NULL, nh, space_id(m->space), comment_stored);
+	if (!s) {
 		ua_reply(ua, nh, SIP_500_INTERNAL_SERVER_ERROR,
 			 "out of memory");
-		return;
+		goto refused;
 	}
-	cm->ua = ua;
-	cm->own_handle = own_handle;
-	cm->nh = nua_handle_ref(nh);
-	cm->space_id = space_id(m->space);
-	snprintf(cm->author, sizeof(cm->author), "%s", m->user);
-	cm->text = su_strndup(ua->home, pl->pl_data, pl->pl_len);
-	err = cm->text ? store_comment_add(ua->db, cm->space_id, cm->author,
-					   cm->text, comment_stored, cm)
-		       : -ENOMEM;
+	s->on = own_handle;
+	snprintf(s->by, sizeof(s->by), "%s", m->user);
+	s->text = su_strndup(s->home, pl->pl_data, pl->pl_len);
+	err = s->text ? store_comment_add(ua->db, s->space_id, s->by, s->text,
+					  ua_step_stored, s)
+		      : -ENOMEM;
 	if (err < 0)
-		comment_stored(cm, err);
-}
-
-/* A MESSAGE outside any dialog: a member's comment sent to the space URI.
- * The handle is ours; it ends when the answer has gone. */
-void ua_on_stray_message(struct sipua *ua, nua_handle_t *nh, const sip_t *sip)
-{
-	const sip_payload_t *pl = sip->sip_payload;
-	struct space *sp = ua_space_of_uri(ua, sip->sip_request->rq_url);
-	struct space_member *m = NULL;
-	char user[USER_MAX];
-	struct cmd cmd;
-
-	if (sp && ua_ident(ua, sip, user, sizeof(user)) != IDENT_NONE)
-		m = space_member_by_user(sp, user);
-	if (!m || m->role == SPACE_PENDING) {
-		ua_refuse(ua, nh, SIP_403_FORBIDDEN,
-			  "not a member of this space", TAG_END());
-	}
-	else if (!pl || !pl->pl_len) {
-		ua_reply(ua, nh, SIP_400_BAD_REQUEST, "empty body");
-	}
-	else if (sip->sip_content_type &&
-		 !su_casematch(sip->sip_content_type->c_type, "text/plain")) {
-		ua_refuse(ua, nh, SIP_415_UNSUPPORTED_MEDIA,
-			  "comments are text/plain",
-			  SIPTAG_ACCEPT_STR("text/plain"), TAG_END());
-	}
-	else {
-		cmd_parse(pl->pl_data, pl->pl_len, &cmd);
-		if (cmd.kind == CMD_NONE) {
-			ua_on_comment(ua, nh, m, pl, true);
-			return;
-		}
-		ua_reply(ua, nh, SIP_403_FORBIDDEN,
-			 "send commands in your dialog with the space");
-	}
-	nua_handle_destroy(nh);
+		ua_step_stored(s, err);
+	return;
+refused:
+	if (own_handle)
+		nua_handle_destroy(nh);
 }

@@ -81,7 +81,7 @@ static void add_panel(xmlNodePtr desc, const struct space *sp,
 {
 	xmlNsPtr tv = xmlNewNs(desc, x(CONFINFO_TV_NS), x("tv"));
 	const struct channel *ch = space_channel(sp);
-	const struct service *svc = space_service(sp);
+	const struct space_service *svc = space_service(sp);
 	xmlNodePtr s = xmlNewChild(desc, tv, x("space"), NULL);
 
 	set_uint(s, "id", space_id(sp));
@@ -107,7 +107,7 @@ static void add_panel(xmlNodePtr desc, const struct space *sp,
 	set_uint(sv, "level", svc ? svc->level : 0);
 	set_uint(sv, "capacity", space_capacity(sp));
 	set_uint(sv, "members", space_count(sp));
-	set_uint(sv, "daily-limit", svc ? svc->daily_limit : 0);
+	set_uint(sv, "daily-limit", space_daily_limit(sp));
 	set_uint(sv, "played-today", panel ? panel->played_today : 0);
 	xmlNewProp(s, x("open"), x(space_is_open(sp) ? "true" : "false"));
 	set_time(s, "started", space_started(sp));

@@ -5,17 +5,15 @@
  * anyone else must answer a digest challenge (RFC 3261 §22, RFC 7616, RFC
  * 8760).  The user's HA1 comes from the store, so an authenticated request
  * is saved (nua_save_event) while the database answers, then handed to the
- * ordinary handlers as if it had just arrived, with its identity: the
- * handlers ask ua_ident() and answer with ua_request().  Part of the SIP
- * adapter; one su_root thread.
+ * ordinary handlers (ua->dispatch, left by sipua.c) as if it had just
+ * arrived, with its identity: the handlers ask ua_ident() and answer with
+ * ua_request().  Part of the SIP adapter; one su_root thread.
  *
  * Unknown users and wrong passwords get the same answer after the same
  * work: the same query, a digest computed against the dummy user's secret
  * for an unknown one, the same 403 and Warning. */
 #define LOG_MODULE "sip"
 #include "sip/sipua_int.h"
-
-#include <sys/time.h>
 
 #include <sofia-sip/auth_digest.h>
 
@@ -62,7 +60,6 @@ struct gate {
 	struct ratelimit *rl;
 	struct gate_wait *waits;
 	struct gate_later *later;
-	struct gate_wait *replay; /* the request being handed on */
 	struct gate_nc nc[NC_SLOTS];
 };
 
@@ -138,50 +135,6 @@ void ua_gate_destroy_later(struct sipua *ua, nua_handle_t *nh)
 	g->later = l;
 }
 
-msg_t *ua_request(struct sipua *ua)
-{
-	struct gate_wait *w = ua->gate ? ua->gate->replay : NULL;
-
-	return w ? nua_saved_event_request(w->saved)
-		 : nua_current_request(ua->nua);
-}
-
-int ua_save_event(struct sipua *ua, nua_saved_event_t saved[1])
-{
-	struct gate_wait *w = ua->gate ? ua->gate->replay : NULL;
-
-	if (w && w->saved[0]) {
-		/* The request handed on is already saved: it changes
-		 * hands. */
-		saved[0] = w->saved[0];
-		w->saved[0] = NULL;
-		return 1;
-	}
-	return nua_save_event(ua->nua, saved);
-}
-
-enum ident_source ua_ident(struct sipua *ua, const sip_t *sip, char *buf,
-			   size_t len)
-{
-	struct gate_wait *w = ua->gate ? ua->gate->replay : NULL;
-
-	if (w) {
-		if (strlen(w->cred.username) >= len)
-			return IDENT_NONE;
-		strcpy(buf, w->cred.username);
-		return IDENT_DIGEST;
-	}
-	return ident_user(ua->cfg, ua_request(ua), sip, buf, len);
-}
-
-static int64_t now_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 /* Answer @a w's saved request, or the current one when @a w is NULL; a
  * handle of ours outside a dialog (not an INVITE's) ends with it. */
 static void answer(struct sipua *ua, struct gate_wait *w, nua_handle_t *nh,
@@ -192,7 +145,7 @@ static void answer(struct sipua *ua, struct gate_wait *w, nua_handle_t *nh,
 	const char *realm = cfg_realm(ua->cfg);
 	char chal[2][300], ra[16];
 	unsigned n = ua->cfg->n_digest_algorithms;
-	int64_t now = ua_now_s();
+	int64_t now = ua_wall();
 	bool challenge = status == 401;
 
 	/* RFC 8760 §2.4 and RFC 7616 §3.7: one challenge per algorithm, the
@@ -289,7 +242,7 @@ static void secrets_read(void *arg, int error, const char *ha1_md5,
 	nua_saved_event_t const *saved = w->saved;
 	const nua_event_data_t *e = nua_event_data(saved);
 	nua_event_t event = e ? e->e_event : nua_i_error;
-	int64_t now = ua_now_s();
+	int64_t now = ua_wall();
 	enum digest_nonce ns;
 	bool ok;
 
@@ -334,10 +287,13 @@ static void secrets_read(void *arg, int error, const char *ha1_md5,
 	log_debug("digest: %s authenticated (%s)", w->cred.username,
 		  w->cred.alg == DIGEST_SHA256 ? "SHA-256" : "MD5");
 	/* Handed on as if it had just arrived, with its identity. */
-	g->replay = w;
-	ua_dispatch(e->e_event, e->e_status, e->e_phrase, ua, w->nh,
-		    nua_handle_magic(w->nh), sip_object(e->e_msg), e->e_tags);
-	g->replay = NULL;
+	ua->req.msg = NULL;
+	ua->req.saved = w->saved;
+	ua->req.user = w->cred.username;
+	ua->dispatch(e->e_event, e->e_status, e->e_phrase, ua, w->nh,
+		     nua_handle_magic(w->nh), sip_object(e->e_msg), e->e_tags);
+	ua->req.saved = NULL;
+	ua->req.user = NULL;
 out:
 	if (w->saved[0])
 		nua_destroy_event(w->saved);
@@ -458,7 +414,7 @@ bool ua_gate(struct sipua *ua, nua_event_t event, nua_handle_t *nh,
 	rate = believed ? cfg->rate_limit_trusted : cfg->rate_limit;
 	if (rate && src[0] &&
 	    !ratelimit_take(ua->gate->rl, src, rate,
-			    believed ? 2 * rate : cfg->rate_burst, now_ms(),
+			    believed ? 2 * rate : cfg->rate_burst, ua_now(),
 			    &wait_s)) {
 		log_debug("rate limit: %s from %s refused",
 			  sip->sip_request->rq_method_name, src);

@@ -200,9 +200,14 @@ int sdpneg_parse_offer(su_home_t *home, const char *sdp, size_t len,
 	}
 	if ((v = find_attr(s, m, "bc_service")) && *v)
 		o.bc_service = su_strdup(home, v);
-	if ((v = find_attr(s, m, "bc_channel")) && *v)
-		o.bc_channel = su_strdup(home, v);
-	if ((v = find_attr(s, m, "bc_delivery")))
+	/* The project's own attributes (not ETSI's registered bc_ names);
+	 * the older bc_channel and bc_delivery are still read. */
+	if (((v = find_attr(s, m, "tvspace-channel")) ||
+	     (v = find_attr(s, m, "bc_channel"))) &&
+	    *v)
+		o.channel = su_strdup(home, v);
+	if ((v = find_attr(s, m, "tvspace-delivery")) ||
+	    (v = find_attr(s, m, "bc_delivery")))
 		o.want_multicast = su_casematch(v, "multicast");
 	if (!o.media || !o.addr) {
 		*ret_error = "out of memory";
@@ -305,7 +310,7 @@ char *sdpneg_answer(su_home_t *home, const struct sdpneg_answer *a)
 		fmt.l_next = &fmt_ev;
 		m.m_mode = sdp_sendrecv;
 	}
-	a_chan.a_name = "bc_channel";
+	a_chan.a_name = "tvspace-channel";
 	a_chan.a_value = (char *)ch->id;
 	m.m_attributes = &a_chan;
 	if (mcast && ch->source) {

@@ -1,12 +1,9 @@
 /* The SIP adapter: sofia-sip nua events in, space manager decisions out.
- * This file: the event loop side (which request goes where) and the life
- * of the adapter; the flows are in session.c, control.c, comments.c and
- * conference.c, the dialogs in call.c.
- *
- * Each dialog with a member is a `struct call` bound to its nua handle.  A
- * call points at its member record in the core while it is a member; the
- * pointer is cleared whenever the record goes (left, refused, space closed),
- * so a completion that arrives later finds NULL and knows.
+ * This file is the top of the adapter: which event goes to which handler,
+ * the request refused before it costs anything (overload, the gate), and
+ * the adapter's life.  The flows are in start.c, join.c, control.c,
+ * refer.c, social.c and restore.c; what carries out the core's verdicts in
+ * act.c; the dialogs in call.c (sipua_int.h has the layers).
  *
  * Ordering rule (DESIGN.md): the store commits a change before the SIP
  * message that announces it is sent.  The core takes the change first (so a
@@ -15,34 +12,34 @@
 #define LOG_MODULE "sip"
 #include "sip/sipua_int.h"
 
-static void tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
+/* A re-INVITE inside a member's dialog (a session timer refresh, or the
+ * terminal's own offer): the same channel again.  A relay member that
+ * moved (a new c= or port) is followed there. */
+static void on_reinvite(struct sipua *ua, nua_handle_t *nh, struct call *c,
+			const sip_t *sip)
 {
-	struct sipua *ua = arg;
-	struct space_member *m;
-	struct space *sp;
-	int64_t now = ua_now_s();
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+	const struct channel *ch = ua_call_channel(c);
+	struct space_offer o;
+	const char *why = NULL;
+	char *sdp;
 
-	ua_quota_tick(ua, now);
-	while ((m = space_mgr_expired(ua->mgr, now))) {
-		struct call *c = m->handle;
-
-		sp = m->space;
-		log_info("space-%" PRIu64 " join request %u from %s expired",
-			 space_id(sp), m->request, m->user);
-		ua_tell_host(sp, "join request %u from %s expired", m->request,
-			     m->user);
-		if (c) {
-			ua_refuse_later(ua, c->nh,
-					SIP_480_TEMPORARILY_UNAVAILABLE,
-					"the host did not answer in time");
-			c->phase = CALL_GONE;
-			ua_call_unlink(c);
-		}
-		space_member_remove(m);
-		ua_space_changed(ua, sp, false);
-	}
-	while ((sp = space_mgr_host_gone(ua->mgr, now)))
-		ua_host_grace_over(ua, sp);
+	if (c->media.leg && sip->sip_payload && sip->sip_payload->pl_len &&
+	    sdpneg_parse_offer(home, sip->sip_payload->pl_data,
+			       sip->sip_payload->pl_len, &o, &why) == 0 &&
+	    o.addr && o.port && !o.multicast &&
+	    media_leg_retarget(c->media.leg, o.addr, o.port) == 0)
+		log_info("space-%" PRIu64 " %s moved to %s:%u", c->space_id,
+			 c->user, o.addr, o.port);
+	sdp = ch ? ua_call_sdp(home, c, ch) : NULL;
+	if (sdp)
+		nua_respond(nh, SIP_200_OK,
+			    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+			    SIPTAG_PAYLOAD_STR(sdp), TAG_END());
+	else
+		ua_refuse(ua, nh, SIP_481_NO_TRANSACTION,
+			  "not a member any more", TAG_END());
+	su_home_deinit(home);
 }
 
 static void on_invite(struct sipua *ua, nua_handle_t *nh, struct call *c,
@@ -51,24 +48,10 @@ static void on_invite(struct sipua *ua, nua_handle_t *nh, struct call *c,
 	char user[USER_MAX];
 	const url_t *ruri = sip->sip_request->rq_url;
 	const char *target = ruri->url_user;
-	char *end;
-	unsigned long long id;
+	uint64_t id;
 
 	if (c) {
-		/* A refresh of an established dialog (session timer, or a
-		 * terminal's re-INVITE): the same channel again. */
-		su_home_t home[1] = {SU_HOME_INIT(home)};
-		const struct channel *ch = ua_call_channel(c);
-		char *sdp = ch ? ua_call_answer(home, c, ch) : NULL;
-
-		if (sdp)
-			nua_respond(nh, SIP_200_OK,
-				    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
-				    SIPTAG_PAYLOAD_STR(sdp), TAG_END());
-		else
-			ua_refuse(ua, nh, SIP_481_NO_TRANSACTION,
-				  "not a member any more", TAG_END());
-		su_home_deinit(home);
+		on_reinvite(ua, nh, c, sip);
 		return;
 	}
 	if (ua_ident(ua, sip, user, sizeof(user)) == IDENT_NONE) {
@@ -80,19 +63,52 @@ static void on_invite(struct sipua *ua, nua_handle_t *nh, struct call *c,
 		ua_on_start(ua, nh, user, sip);
 		return;
 	}
-	if (target && strncmp(target, "space-", 6) == 0 && target[6] >= '0' &&
-	    target[6] <= '9') {
-		errno = 0;
-		id = strtoull(target + 6, &end, 10);
-		if (!*end && !errno && id) {
-			ua_on_join(ua, nh, user, (uint64_t)id, sip);
-			return;
-		}
+	if ((id = ua_space_id_of_uri(ruri))) {
+		ua_on_join(ua, nh, user, id, sip);
+		return;
 	}
 	ua_refuse(
 	    ua, nh, SIP_404_NOT_FOUND,
 	    "dial the factory URI to start a space or a space URI to join",
 	    TAG_END());
+}
+
+/* RFC 3261 §11: a space URI answers with the space's current SDP and the
+ * focus Contact (RFC 4579), the factory with what the server can do. */
+static void on_options(struct sipua *ua, nua_handle_t *nh, const sip_t *sip)
+{
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+	const url_t *ruri = sip->sip_request->rq_url;
+	uint64_t id = ua_space_id_of_uri(ruri);
+	struct space *sp = id ? space_find(ua->mgr, id) : NULL;
+	char *sdp = NULL;
+
+	if (id && !sp) {
+		ua_refuse(ua, nh, SIP_404_NOT_FOUND, "no such space",
+			  TAG_END());
+		goto out;
+	}
+	if (sp) {
+		struct sdpneg_answer a = {
+		    .session_id = id,
+		    .version = 1,
+		    .origin_addr = ua->cfg->media_addr,
+		    .channel = space_channel(sp),
+		    .delivery = SPACE_MULTICAST,
+		    .pt = space_channel(sp)->pt,
+		    .session_name = "tvspace",
+		};
+
+		sdp = sdpneg_answer(home, &a);
+	}
+	nua_respond(nh, SIP_200_OK, NUTAG_WITH(ua_request(ua)),
+		    TAG_IF(sp, SIPTAG_CONTACT_STR(ua_contact_of(home, ua, id))),
+		    SIPTAG_ACCEPT_STR("application/sdp, text/plain, "
+				      "application/dtmf-relay"),
+		    TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+		    TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)), TAG_END());
+out:
+	su_home_deinit(home);
 }
 
 static void on_state(struct sipua *ua, nua_handle_t *nh, struct call *c,
@@ -108,65 +124,98 @@ static void on_state(struct sipua *ua, nua_handle_t *nh, struct call *c,
 		nua_handle_destroy(nh);
 		return;
 	}
-	c->terminated = true;
-	if (c->phase == CALL_STORING) {
-		/* The commit completes later, finds it cancelled and frees
-		 * it. */
-		c->cancelled = true;
+	if (c->terminated)
 		return;
-	}
-	if (c->member) {
-		/* Gone without a BYE we saw: session timer, transport. */
-		ua_member_failed(ua, c, "dialog terminated");
-	}
-	ua_call_free(c);
+	c->terminated = true;
+	/* Gone without a BYE we saw (session timer, transport, a CANCEL
+	 * while pending); a membership whose commit is in flight is settled
+	 * by the commit's completion. */
+	if (c->member && !c->committing)
+		ua_member_gone(ua, c, "dialog terminated", !c->bye);
+	call_unref(c); /* the handle's binding */
 }
 
-void ua_dispatch(nua_event_t event, int status, char const *phrase,
-		 struct sipua *ua, nua_handle_t *nh, struct call *c,
-		 sip_t const *sip, tagi_t const tags[])
+static void store_tag(struct sipua *ua, struct call *c, bool again);
+
+/* Without its tag a restart cannot take the dialog up: a failed write is
+ * tried once more, then said. */
+static void tag_stored(struct step *s, int error)
 {
+	if (!error)
+		return;
+	if (!s->on && s->c->member && !call_gone(s->c)) {
+		store_tag(s->ua, s->c, true);
+		return;
+	}
+	log_err("space-%" PRIu64 " %s: dialog tag not stored (%s); a restart "
+		"cannot take this dialog up",
+		s->space_id, s->c->user, strerror(-error));
+}
+
+static void store_tag(struct sipua *ua, struct call *c, bool again)
+{
+	struct step *s = ua_step(ua, c, NULL, c->space_id, tag_stored);
+
+	if (!s)
+		return;
+	s->on = again;
+	if (store_member_dialog(ua->db, c->space_id, c->user, c->dlg.local_tag,
+				ua_step_stored, s) < 0)
+		ua_step_stored(s, -ENOTCONN);
+}
+
+static void on_ack(struct sipua *ua, struct call *c, const sip_t *sip)
+{
+	if (!sip || !sip->sip_to || !sip->sip_to->a_tag || c->dlg.local_tag)
+		return;
+	c->dlg.local_tag = su_strdup(c->home, sip->sip_to->a_tag);
+	if (c->member && c->dlg.local_tag)
+		store_tag(ua, c, false);
+}
+
+/* A request or answer inside a dialog that failed: RFC 3261 §12.2.1.2,
+ * 481 and 408 end it; so does a transport that cannot reach the member
+ * (our own 503, without the Retry-After of a busy terminal). */
+static void on_answer(struct sipua *ua, struct call *c, int status,
+		      const sip_t *sip)
+{
+	if (!c || !c->member || call_gone(c))
+		return;
+	if (status == 481 || status == 408 ||
+	    (status == 503 && !(sip && sip->sip_retry_after))) {
+		log_info("space-%" PRIu64 " %s unreachable (%d)", c->space_id,
+			 c->user, status);
+		ua_member_gone(ua, c, "unreachable", true);
+		c->bye = true;
+		nua_bye(c->dlg.nh, TAG_END());
+	}
+}
+
+static void dispatch(nua_event_t event, int status, char const *phrase,
+		     struct sipua *ua, nua_handle_t *nh, struct call *c,
+		     sip_t const *sip, tagi_t const tags[])
+{
+	int substate = -1;
+
 	switch (event) {
 	case nua_i_invite:
 		if (sip)
 			on_invite(ua, nh, c, sip);
 		break;
 	case nua_i_cancel:
-		if (c && c->phase == CALL_STORING)
-			c->cancelled = true;
-		if (c && c->member && c->member->role == SPACE_PENDING) {
-			struct space *sp = c->member->space;
-			unsigned n = c->member->request;
-
-			log_info("space-%" PRIu64 " join request %u from %s "
-				 "cancelled",
-				 c->space_id, n, c->user);
-			ua_tell_host(sp,
-				     "join request %u from %s was withdrawn", n,
-				     c->user);
-			struct space_member *gone = c->member;
-
-			ua_call_unlink(c);
-			space_member_remove(gone);
-			ua_space_changed(ua, sp, false);
-		}
 		if (c)
-			c->phase = CALL_GONE;
+			ua_on_cancel(ua, c);
+		else
+			ua_gate_forget(ua, nh);
 		break;
 	case nua_i_ack:
-		if (c && sip && sip->sip_to && sip->sip_to->a_tag &&
-		    !c->local_tag) {
-			c->local_tag = su_strdup(c->home, sip->sip_to->a_tag);
-			if (c->member)
-				store_member_dialog(ua->db, c->space_id,
-						    c->user, c->local_tag, NULL,
-						    NULL);
-		}
+		if (c)
+			on_ack(ua, c, sip);
 		break;
 	case nua_i_bye:
 		if (c) {
-			c->phase = CALL_GONE;
-			ua_member_left(ua, c, "bye");
+			c->bye = true;
+			ua_member_gone(ua, c, "bye", false);
 		}
 		break;
 	case nua_i_message:
@@ -187,30 +236,17 @@ void ua_dispatch(nua_event_t event, int status, char const *phrase,
 		on_state(ua, nh, c, tags);
 		break;
 	case nua_r_invite:
-		if (c && c->phase == CALL_RESUMING)
-			ua_on_resumed(ua, c, status);
-		else if (c && c->phase == CALL_INVITING)
+		if (c && c->invited)
 			ua_on_invited(ua, c, status, sip);
-		else if (c && c->reinvite_out)
+		else if (c && c->media.reinvite_out)
 			ua_on_repointed(ua, c, status, sip);
 		break;
 	case nua_r_message:
 	case nua_r_info:
-		/* RFC 3261 §12.2.1.2: 481 and 408 end the dialog; so does a
-		 * transport that cannot reach the member (our own 503,
-		 * without the Retry-After of a busy terminal). */
-		if (c && c->member && c->phase == CALL_LIVE &&
-		    (status == 481 || status == 408 ||
-		     (status == 503 && !(sip && sip->sip_retry_after)))) {
-			log_info("space-%" PRIu64 " %s unreachable (%d)",
-				 c->space_id, c->user, status);
-			ua_member_failed(ua, c, "unreachable");
-			c->phase = CALL_GONE;
-			nua_bye(nh, TAG_END());
-		}
+		on_answer(ua, c, status, sip);
 		break;
 	case nua_r_method:
-		/* bye_after_timeout()'s handle, done with its answer. */
+		/* A BYE of a dialog that timed out (act.c), answered. */
 		if (!c && status >= 200)
 			nua_handle_destroy(nh);
 		break;
@@ -233,23 +269,25 @@ void ua_dispatch(nua_event_t event, int status, char const *phrase,
 			nua_handle_destroy(nh);
 		break;
 	case nua_r_notify:
-		if (c && c->subscribed && (status == 481 || status == 408))
-			ua_sub_unlink(c);
+		tl_gets(tags, NUTAG_SUBSTATE_REF(substate), TAG_END());
+		if (c && c->sub &&
+		    (status == 481 || status == 408 ||
+		     substate == nua_substate_terminated))
+			ua_sub_drop(c);
 		break;
 	case nua_i_options:
+		if (sip)
+			on_options(ua, nh, sip);
+		if (!c)
+			nua_handle_destroy(nh);
+		break;
 	case nua_i_notify:
 	case nua_i_publish:
 	case nua_i_method:
-		if (!c) {
-			if (event != nua_i_options)
-				ua_refuse(ua, nh, SIP_501_NOT_IMPLEMENTED,
-					  "not supported yet", TAG_END());
+		ua_refuse(ua, nh, SIP_501_NOT_IMPLEMENTED, "not supported",
+			  TAG_END());
+		if (!c)
 			nua_handle_destroy(nh);
-		}
-		else if (event != nua_i_options) {
-			ua_refuse(ua, nh, SIP_501_NOT_IMPLEMENTED,
-				  "not supported yet", TAG_END());
-		}
 		break;
 	case nua_i_error:
 		log_warn("sip error %d %s", status, phrase);
@@ -262,38 +300,65 @@ void ua_dispatch(nua_event_t event, int status, char const *phrase,
 	}
 }
 
+/* A request that would start something new (outside a dialog). */
+static bool opens_dialog(nua_event_t event)
+{
+	return event == nua_i_invite || event == nua_i_subscribe ||
+	       event == nua_i_message || event == nua_i_refer;
+}
+
 static void event_cb(nua_event_t event, int status, char const *phrase,
 		     nua_t *nua, struct sipua *ua, nua_handle_t *nh,
 		     struct call *c, sip_t const *sip, tagi_t tags[])
 {
-	log_debug("%s %d %s%s%s", nua_event_name(event), status, phrase,
-		  c ? " user " : "", c ? c->user : "");
-	switch (event) {
-	case nua_i_invite:
-	case nua_i_subscribe:
-	case nua_i_message:
-	case nua_i_refer:
-		/* Outside a dialog: rate limits and who is asking first
-		 * (sip/gate.c).  Inside one, the dialog says who it is. */
-		if (!c && sip && !ua_gate(ua, event, nh, sip))
+	if (log_level() >= LOG_DEBUG)
+		log_debug("%s %d %s%s%s", nua_event_name(event), status, phrase,
+			  c ? " user " : "", c ? c->user : "");
+	ua->req.msg = nua_event_is_incoming_request(event)
+			  ? nua_current_request(nua)
+			  : NULL;
+	if (!c && sip && opens_dialog(event)) {
+		/* DESIGN.md: overload is refused early and cheaply; members
+		 * already in keep being served (their requests are in a
+		 * dialog). */
+		if (ua->overloaded || ua->stopping) {
+			su_home_t home[1] = {SU_HOME_INIT(home)};
+
+			tv_stats.shed++;
+			stats_refusal(503);
+			nua_respond(
+			    nh, SIP_503_SERVICE_UNAVAILABLE,
+			    NUTAG_WITH(ua->req.msg),
+			    SIPTAG_RETRY_AFTER_STR(ua->stopping ? "5" : "1"),
+			    SIPTAG_WARNING_STR(ua_warning(
+				home, ua,
+				ua->stopping ? "the server is stopping"
+					     : "the server is overloaded, "
+					       "try again")),
+			    TAG_END());
+			if (event == nua_i_refer)
+				ua_gate_destroy_later(ua, nh);
+			else if (event != nua_i_invite)
+				nua_handle_destroy(nh);
+			su_home_deinit(home);
 			return;
-		break;
-	case nua_i_cancel:
-		if (!c)
-			ua_gate_forget(ua, nh);
-		break;
-	default:
-		break;
+		}
+		/* Rate limits and who is asking (gate.c).  Inside a dialog
+		 * the dialog says who it is. */
+		if (!ua_gate(ua, event, nh, sip))
+			return;
 	}
-	ua_dispatch(event, status, phrase, ua, nh, c, sip, tags);
+	dispatch(event, status, phrase, ua, nh, c, sip, tags);
+	ua->req.msg = NULL;
 }
 
 static void ua_destructor(void *arg)
 {
 	struct sipua *ua = arg;
 
-	if (ua->tick)
-		su_timer_destroy(ua->tick);
+	ua_act_stop(ua);
+	if (ua->notify_timer)
+		su_timer_destroy(ua->notify_timer);
 	ua_gate_destroy(ua);
 	/* nua may only be destroyed once its shutdown has completed; a
 	 * second signal or the shutdown deadline stops the daemon before
@@ -337,8 +402,13 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps)
 	ua->db = deps->db;
 	ua->media = deps->media;
 	ua->guide = deps->guide;
+	ua->dispatch = dispatch;
+	ua->on_key = ua_on_key;
 	make_hostport(ua);
-	if (ua_gate_init(ua) < 0)
+	ua->cache = svccache_create(ua->home, cfg->service_cache_size,
+				    (int64_t)cfg->service_cache_ttl * 1000);
+	if (!ua->cache || ua_gate_init(ua) < 0 || ua_rooms_init(ua) < 0 ||
+	    ua_act_init(ua) < 0)
 		goto fail;
 
 	ua->nua = nua_create(
@@ -347,7 +417,7 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps)
 	    NUTAG_ENABLEINVITE(1), NUTAG_ENABLEMESSAGE(1),
 	    NUTAG_APPL_METHOD("MESSAGE"), NUTAG_APPL_METHOD("INFO"),
 	    NUTAG_APPL_METHOD("REFER"), NUTAG_APPL_METHOD("SUBSCRIBE"),
-	    NUTAG_ALLOW_EVENTS("conference"),
+	    NUTAG_APPL_METHOD("OPTIONS"), NUTAG_ALLOW_EVENTS("conference"),
 	    NUTAG_ALLOW("INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, "
 			"INFO, UPDATE, REFER, SUBSCRIBE, NOTIFY"),
 	    TAG_IF(cfg->session_expires,
@@ -359,9 +429,6 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps)
 		log_err("cannot listen on %s", cfg->listen);
 		goto fail;
 	}
-	ua->tick = su_timer_create(su_root_task(ua->root), 1000);
-	if (!ua->tick || su_timer_set_for_ever(ua->tick, tick, ua) < 0)
-		goto fail;
 	log_notice("listening on %s, domain %s, factory sip:%s@%s", cfg->listen,
 		   cfg->domain, cfg->factory_user, cfg->domain);
 	return ua;
@@ -375,12 +442,17 @@ void sipua_set_guide(struct sipua *ua, const struct guide *guide)
 	ua->guide = guide;
 }
 
+void sipua_service_changed(struct sipua *ua, const char *id, const char *user)
+{
+	ua_service_changed(ua, id, user);
+}
+
 void sipua_shutdown(struct sipua *ua, void (*done)(void *arg), void *arg)
 {
 	ua->shutdown_done = done;
 	ua->shutdown_arg = arg;
-	if (ua->tick)
-		su_timer_reset(ua->tick);
+	ua->stopping = true;
+	ua_act_stop(ua);
 	nua_shutdown(ua->nua);
 }
 

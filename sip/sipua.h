@@ -12,7 +12,6 @@ struct cfg;
 struct catalog;
 struct db;
 struct guide;
-struct guide;
 struct media;
 struct space_mgr;
 struct sipua;
@@ -37,6 +36,10 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps);
  * another. */
 int sipua_restore(struct sipua *ua, void (*done)(void *arg, int error),
 		  void *arg);
+/** A service's row changed in the database (NOTIFY "service ID USER"):
+ * the cache forgets it and live spaces of it read it again.  @a id NULL:
+ * many changed, forget every service. */
+void sipua_service_changed(struct sipua *ua, const char *id, const char *user);
 /** Use @a guide for the room panel from now on (a reload). */
 void sipua_set_guide(struct sipua *ua, const struct guide *guide);
 /** Start a graceful shutdown; @a done runs when nua has finished. */

@@ -1,7 +1,20 @@
-/* The SIP adapter's insides, shared by its files: sipua.c (nua events,
- * life), call.c (dialogs and responses), session.c (start, join, end,
- * re-pointing, played time, restart), control.c (commands, REFER),
- * comments.c and conference.c (RFC 4575).  Not for use outside sip/. */
+/* The SIP adapter's insides, shared by its files.  The files are layered
+ * and call only downwards:
+ *
+ *   sipua.c      nua's events, each to its handler; the adapter's life
+ *   start.c join.c control.c refer.c social.c restore.c gate.c
+ *                the flows: a request in, the core's decision, the store
+ *   act.c        carrying out the core's verdicts: ends, departures,
+ *                re-pointing (paced), deadlines, the daily limit
+ *   conference.c comments.c lookup.c
+ *                the room's state (RFC 4575), comments, services on demand
+ *   call.c step.c
+ *                a dialog with a member, responses; the one kind of
+ *                continuation across an asynchronous step
+ *
+ * Where a lower file must reach a higher one (the gate handing on a request
+ * it held, a re-INVITE's answer ending a REFER), it calls through a
+ * function pointer the higher one left.  Not for use outside sip/. */
 #ifndef TVSPACE_SIPUA_INT_H
 #define TVSPACE_SIPUA_INT_H
 
@@ -23,15 +36,18 @@
 #include <sofia-sip/su_string.h>
 #include <sofia-sip/su_tagarg.h>
 #include <sofia-sip/url.h>
+#include "db/db.h"
 #include "db/store.h"
 #include "media/media.h"
 #include "server/catalog.h"
 #include "server/cfg.h"
 #include "server/cmd.h"
 #include "server/guide.h"
+#include "server/hash.h"
 #include "server/log.h"
 #include "server/space.h"
 #include "server/stats.h"
+#include "server/svccache.h"
 #include "sip/confinfo.h"
 #include "sip/ident.h"
 #include "sip/sdpneg.h"
@@ -40,8 +56,16 @@
 #define USER_MAX    128
 #define RETRY_AFTER "5"
 
-struct leaving;
+struct call;
 struct gate;
+struct room;
+struct step;
+
+/* Handles a request of nua (sipua.c's dispatcher), for the gate to hand
+ * on one it held. */
+typedef void ua_dispatch_f(nua_event_t event, int status, char const *phrase,
+			   struct sipua *ua, nua_handle_t *nh, struct call *c,
+			   sip_t const *sip, tagi_t const tags[]);
 
 struct sipua {
 	su_home_t home[1];
@@ -52,62 +76,139 @@ struct sipua {
 	struct db *db;
 	struct media *media;
 	const struct guide *guide;
-	su_timer_t *tick;
-	struct call *subs;  /* calls carrying a conference subscription */
-	struct gate *gate;  /* rate limits and digest authentication */
+	struct svccache *cache; /* services looked up on demand */
+	struct gate *gate;      /* rate limits and digest authentication */
+	ua_dispatch_f *dispatch;
+	media_dtmf_f *on_key; /* control.c's: a relay member's keys */
+	/* The request being handled: what ua_refuse() answers and
+	 * ua_save_event() saves.  The stack's current one, or the one the
+	 * gate held while it authenticated (then `saved` and the user the
+	 * digest established). */
+	struct {
+		msg_t *msg;
+		nua_saved_event_t *saved;
+		const char *user;
+	} req;
+	struct hash_table rooms;  /* conference subscriptions by space */
+	struct room *dirty_rooms; /* changed, waiting for notify_timer */
+	su_timer_t *notify_timer;
+	/* Deadlines of the core: one timer, set to the soonest. */
+	su_timer_t *deadline;
+	int64_t deadline_at;
+	su_timer_t *midnight; /* the daily limit's day rolls over */
+	int64_t day_start;    /* wall clock, unix s */
+	/* Re-INVITEs that re-point members go out through a window that
+	 * answers open (act.c): the rest wait their turn in order. */
+	struct call *repoint_head, *repoint_tail;
+	unsigned repoint_out, repoint_window;
+	/* Overload: how late the loop runs (ms), measured by a timer. */
+	su_timer_t *pulse;
+	int64_t pulse_due;
+	int64_t loop_lag;
+	bool overloaded;
 	char hostport[160]; /* where we are reached: for Contact */
 	void (*shutdown_done)(void *arg);
 	void *shutdown_arg;
 	bool shutdown_final; /* nua_r_shutdown said it is done */
+	bool stopping;
 	void (*restore_done)(void *arg, int error);
 	void *restore_arg;
 };
 
-enum call_phase {
-	CALL_NEW,      /* INVITE received, nothing decided */
-	CALL_STORING,  /* the store is committing the start or admission */
-	CALL_WAITING,  /* pending: the host is asked */
-	CALL_LIVE,     /* 200 sent: a member */
-	CALL_RESUMING, /* restored: our re-INVITE is out */
-	CALL_PERSONAL, /* left the space to its own service (patent 0086) */
-	CALL_INVITING, /* the host's REFER: our INVITE to the user is out */
-	CALL_GONE,     /* BYE sent or received; waiting for nua */
+/* A conference subscription (RFC 4575) on a call's handle. */
+struct sub {
+	struct call *c;
+	uint64_t space_id;
+	unsigned version; /* of the last document sent */
+	struct sub *next; /* in its room */
+	bool full_sent;   /* the first document (full) went */
+	bool dirty;       /* a change waits for the coalescing timer */
 };
 
+/* A dialog as stored for a restart (RFC 3261 §12), and ours to refresh. */
+struct dialog {
+	nua_handle_t *nh;
+	char *call_id, *local_tag, *remote_tag;
+	char *local_uri, *remote_uri, *remote_target, *route_set;
+	uint64_t sdp_id, sdp_version; /* o= of what we send */
+	char *local_sdp;              /* the last SDP we sent */
+	bool cpim;                    /* its Accept lists message/cpim */
+	bool uac;                     /* we sent its INVITE */
+};
+
+/* What the member's offer asked for and how its media flows. */
+struct call_media {
+	struct space_offer offer;
+	struct media_leg *leg; /* relay delivery: our RTP to the member */
+	unsigned relay_port;
+	struct cmd_dtmf dtmf; /* keys pressed, not yet a command */
+	/* re-pointing by re-INVITE */
+	bool reinvite_out;        /* ours awaits its answer */
+	bool queued;              /* waits for a place in the window */
+	bool again;               /* the channel changed meanwhile */
+	su_time64_t repoint_sent; /* when it went, for the metrics */
+	su_timer_t *glare;        /* RFC 3261 §14.1 retry after 491 */
+	struct call *queue_next;  /* in ua->repoint_head */
+};
+
+/* A dialog with a member, or a subscription's handle: bound to its nua
+ * handle, counted.  The handle's binding holds one reference, dropped when
+ * nua says the dialog is over; every asynchronous step carrying the call
+ * (a commit, a lookup, a timer) holds one, dropped in its completion.  The
+ * last reference frees it.  What happened to it are facts (cancelled,
+ * bye, terminated), never a phase that steers a free. */
 struct call {
 	su_home_t home[1];
+	unsigned refs;
 	struct sipua *ua;
-	nua_handle_t *nh;
-	enum call_phase phase;
-	bool cancelled;  /* CANCEL or BYE while the store worked */
-	bool terminated; /* nua has finished with the dialog */
+	struct dialog dlg;
 	uint64_t space_id;
 	char user[USER_MAX];
 	struct space_member *member; /* NULL when not a member */
-	struct space_offer offer;
-	struct space_plan plan; /* start only */
-	uint64_t sdp_id, sdp_version;
-	const char *personal;    /* CALL_PERSONAL: its own channel's id */
-	struct leaving *leaving; /* its REFER awaits the re-INVITE's answer */
-	bool cpim;               /* its Accept lists message/cpim */
-	bool host_back;          /* a lost host dialling in again */
-	struct media_leg *leg;   /* relay delivery: our RTP to the member */
-	struct cmd_dtmf dtmf;    /* keys pressed, not yet a command */
-	unsigned relay_port;
-	/* A conference subscription (RFC 4575) rides on this handle. */
-	bool subscribed;
-	uint64_t sub_space;           /* the space it watches */
-	unsigned sub_version;         /* version of the last document sent */
-	struct call *sub_next;        /* in ua->subs */
+	unsigned committing;         /* its membership's commits in flight */
+	/* A personal session: left the space to its own service (patent
+	 * 0086), on its own channel. */
+	struct channel *personal;
 	enum space_delivery delivery; /* kept for a personal session */
 	unsigned pt;
-	bool reinvite_out;        /* our re-INVITE awaits its answer */
-	su_time64_t repoint_sent; /* when it went, for the metrics */
-	bool repoint_again;       /* the channel changed meanwhile */
-	su_timer_t *glare;        /* RFC 3261 §14.1 retry after 491 */
-	/* The dialog, as stored for a restart (RFC 3261 §12). */
-	char *call_id, *local_tag, *remote_tag;
-	char *local_uri, *remote_uri, *remote_target, *route_set;
+	struct call_media media;
+	struct sub *sub;
+	struct step *after_reinvite; /* a REFER's outcome waits on it */
+	bool answered;               /* a final answer went to its INVITE */
+	bool cancelled;              /* CANCEL came before our final answer */
+	bool bye;                    /* the session ended by BYE (either way) */
+	bool terminated;             /* nua has finished with the dialog */
+	bool host_back;              /* a lost host dialling in again */
+	bool invited;                /* we INVITEd it (the host's REFER) */
+	bool resuming; /* restored: our re-INVITE takes the dialog up */
+};
+
+/* The one kind of continuation: what an asynchronous step (a commit, a
+ * lookup) carries, with a reference on each object it needs. */
+struct step {
+	su_home_t home[1]; /* first: owns the strings below */
+	struct sipua *ua;
+	struct call *c;   /* a reference, or NULL */
+	nua_handle_t *nh; /* a reference, when a request waits for it */
+	nua_saved_event_t saved[1];
+	uint64_t space_id;
+	void (*done)(struct step *s, int error);
+	char by[USER_MAX];
+	char who[USER_MAX];
+	char *text;
+	struct channel *old;     /* /switch: the channel before */
+	sip_event_t *event;      /* REFER: its subscription's event */
+	struct space_plan plan;  /* a start: what the core planned */
+	struct channel *channel; /* a copy of the plan's channel */
+	struct call **calls;     /* an end: who gets BYE once it is stored */
+	unsigned n_calls;
+	bool on;
+	uint64_t value; /* what a statement answered */
+	/* a service looked up */
+	bool by_id; /* by its id, not as the user's default */
+	bool has_svc;
+	struct space_service svc;
+	unsigned played_today;
 };
 
 struct verdict_map {
@@ -115,23 +216,30 @@ struct verdict_map {
 	const char *phrase;
 };
 
-/* call.c: dialogs with members, responses */
-void ua_call_accept(struct call *c);
-char *ua_call_answer(su_home_t *home, struct call *c, const struct channel *ch);
-void ua_call_capture_dialog(struct call *c, const sip_t *sip);
-const struct channel *ua_call_channel(const struct call *c);
-void ua_call_free(struct call *c);
+/* -- call.c: dialogs with members, responses --------------------------- */
+
 struct call *ua_call_new(struct sipua *ua, nua_handle_t *nh, const char *user);
+struct call *call_ref(struct call *c);
+void call_unref(struct call *c);
+/* The session is over or never came to be: CANCEL, BYE, or nua done. */
+bool call_gone(const struct call *c);
+void ua_call_capture_dialog(struct call *c, const sip_t *sip);
+void ua_call_capture_uac(struct call *c, const sip_t *sip);
+const struct channel *ua_call_channel(const struct call *c);
+/* The SDP that points @a c at @a ch (a new version of the session's). */
+char *ua_call_sdp(su_home_t *home, struct call *c, const struct channel *ch);
 int ua_call_start_relay(struct call *c, const struct channel *ch,
 			const char *addr, unsigned port, unsigned pt);
+bool ua_read_offer(struct sipua *ua, nua_handle_t *nh, struct call *c,
+		   const sip_t *sip);
 void ua_call_stop_media(struct call *c);
-void ua_call_tell(struct call *c, const char *text);
 void ua_call_unlink(struct call *c);
-const char *ua_contact_of(su_home_t *home, struct sipua *ua, uint64_t id);
 void ua_fill_store_member(const struct call *c, const struct space_member *m,
 			  struct store_member *sm);
+const char *ua_contact_of(su_home_t *home, struct sipua *ua, uint64_t id);
 const char *ua_header_value(const sip_t *sip, const char *name);
-int64_t ua_now_s(void);
+int64_t ua_now(void);  /* ms on the monotonic clock */
+int64_t ua_wall(void); /* unix seconds */
 void ua_refuse(struct sipua *ua, nua_handle_t *nh, int status,
 	       const char *phrase, const char *why, tag_type_t tag,
 	       tag_value_t value, ...);
@@ -141,102 +249,120 @@ void ua_reply(struct sipua *ua, nua_handle_t *nh, int status,
 	      const char *phrase, const char *why);
 void ua_reply_verdict(struct sipua *ua, nua_handle_t *nh, enum space_verdict v,
 		      const char *why);
+struct verdict_map ua_verdict_status(enum space_verdict v);
+const char *ua_warning(su_home_t *home, struct sipua *ua, const char *text);
 struct space *ua_space_of_uri(struct sipua *ua, const url_t *uri);
+uint64_t ua_space_id_of_uri(const url_t *uri);
+void ua_tell(struct call *c, const char *text);
 void ua_tell_all(struct space *sp, struct call *except, const char *text);
 void ua_tell_host(struct space *sp, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-struct verdict_map ua_verdict_status(enum space_verdict v);
-const char *ua_warning(su_home_t *home, struct sipua *ua, const char *text);
+/* The request being handled, its identity, and saving it. */
+msg_t *ua_request(struct sipua *ua);
+enum ident_source ua_ident(struct sipua *ua, const sip_t *sip, char *buf,
+			   size_t len);
+int ua_save_event(struct sipua *ua, nua_saved_event_t saved[1]);
 
-/* sipua.c: a request, or an event, to its handler */
-void ua_dispatch(nua_event_t event, int status, char const *phrase,
-		 struct sipua *ua, nua_handle_t *nh, struct call *c,
-		 sip_t const *sip, tagi_t const tags[]);
+/* -- step.c: continuations ------------------------------------------------ */
 
-/* gate.c: rate limits and who is asking (PROTOCOL.md "Who is asking") */
+/* A step of @a c (may be NULL) in space @a space_id; with @a answer (the
+ * handle of the request being handled) the request is kept to be answered
+ * from the completion. */
+struct step *ua_step(struct sipua *ua, struct call *c, nua_handle_t *answer,
+		     uint64_t space_id, void (*done)(struct step *, int));
+/* Answer the request the step saved (none for a remote control's key). */
+void ua_step_reply(struct step *s, int status, const char *phrase,
+		   const char *why);
+void ua_step_free(struct step *s);
+/* Completions for the store: run the step's done, then free it. */
+void ua_step_stored(void *arg, int error);
+void ua_step_value(void *arg, int error, uint64_t value);
+
+/* -- lookup.c: services on demand ------------------------------------------ */
+
+/* Find @a user's default service (@a id NULL) or service @a id, through
+ * the cache (a start bypasses it with @a fresh: it needs today's played
+ * time).  The step's done runs (now, or when the store answers) with
+ * s->has_svc, s->svc, s->played_today, and the step is freed. */
+void ua_lookup(struct step *s, const char *user, const char *id, bool fresh);
+/* NOTIFY tvspace: a row of services changed ("service ID USER"). */
+void ua_service_changed(struct sipua *ua, const char *id, const char *user);
+
+/* -- comments.c ------------------------------------------------------------ */
+
+void ua_comment(struct sipua *ua, nua_handle_t *nh,
+		const struct space_member *m, const sip_payload_t *pl,
+		bool own_handle);
+void ua_send_history(struct call *c);
+
+/* -- conference.c: the room's state (RFC 4575) ----------------------------- */
+
+int ua_rooms_init(struct sipua *ua);
+void ua_on_subscribe(struct sipua *ua, nua_handle_t *nh, struct call *c,
+		     const sip_t *sip);
+/* Something of @a sp changed: its subscribers are told (coalesced). */
+void ua_room_changed(struct sipua *ua, struct space *sp);
+/* @a user left @a sp: its members are told (a burst in one MESSAGE, at
+ * most one a second). */
+void ua_room_departed(struct sipua *ua, struct space *sp, const char *user);
+/* Space @a id ended: the last NOTIFY ends the subscriptions. */
+void ua_room_ended(struct sipua *ua, uint64_t id);
+void ua_sub_drop(struct call *c);
+
+/* -- act.c: carrying out the core's verdicts ---------------------------- */
+
+void ua_accept(struct call *c);
+void ua_end_space(struct sipua *ua, struct space *sp, const char *text,
+		  struct call *except);
+/* @a c's membership ends: BYE (@a failed false) or its dialog failed. */
+void ua_member_gone(struct sipua *ua, struct call *c, const char *why,
+		    bool failed);
+/* The host (or the operator, @a by "operator") removes @a m. */
+void ua_remove_member(struct sipua *ua, struct space_member *m, const char *who,
+		      const char *by);
+void ua_repoint(struct call *c);
+void ua_repoint_all(struct space *sp);
+void ua_on_repointed(struct sipua *ua, struct call *c, int status,
+		     sip_t const *sip);
+/* The core's deadlines: set the timer to the soonest. */
+void ua_schedule(struct sipua *ua);
+int ua_act_init(struct sipua *ua);
+void ua_act_stop(struct sipua *ua);
+/* A join request's text to the host. */
+void ua_ask_host(struct space *sp, const struct space_member *m);
+
+/* -- the flows ------------------------------------------------------------- */
+
+void ua_on_start(struct sipua *ua, nua_handle_t *nh, const char *user,
+		 const sip_t *sip);
+void ua_on_join(struct sipua *ua, nua_handle_t *nh, const char *user,
+		uint64_t id, const sip_t *sip);
+void ua_admit(struct sipua *ua, struct call *c);
+void ua_on_cancel(struct sipua *ua, struct call *c);
+void ua_on_text(struct sipua *ua, nua_handle_t *nh, struct call *c,
+		const sip_t *sip);
+void ua_on_stray_message(struct sipua *ua, nua_handle_t *nh, const sip_t *sip);
+void ua_on_key(void *arg, struct media_leg *leg, char key);
+void ua_leave_to_service(struct sipua *ua, nua_handle_t *nh, struct call *c,
+			 const char *service_id, const sip_event_t *ev,
+			 bool refer);
+void ua_on_refer(struct sipua *ua, nua_handle_t *nh, struct call *c,
+		 const sip_t *sip, tagi_t const *tags);
+void ua_on_invited(struct sipua *ua, struct call *g, int status,
+		   const sip_t *sip);
+bool ua_on_social(struct sipua *ua, nua_handle_t *nh, struct call *c,
+		  const struct cmd *cmd);
+
+/* -- gate.c: rate limits and who is asking -------------------------------- */
+
 int ua_gate_init(struct sipua *ua);
 void ua_gate_destroy(struct sipua *ua);
 /* A request outside a dialog: true when it may go on now; false when the
  * gate answered it (503, 401, 403) or holds it while the user's secrets
- * are read (it is then handed to ua_dispatch() once authenticated). */
+ * are read (then it is handed to ua->dispatch once authenticated). */
 bool ua_gate(struct sipua *ua, nua_event_t event, nua_handle_t *nh,
 	     const sip_t *sip);
-/* End the handle of a REFER refused outside a dialog, later. */
 void ua_gate_destroy_later(struct sipua *ua, nua_handle_t *nh);
-/* @a nh was cancelled or ended: a request held for it is dropped. */
 void ua_gate_forget(struct sipua *ua, nua_handle_t *nh);
-/* The request being handled: the stack's current one, or the one the gate
- * hands on (answer with NUTAG_WITH(ua_request(ua))). */
-msg_t *ua_request(struct sipua *ua);
-/* nua_save_event() for the request being handled. */
-int ua_save_event(struct sipua *ua, nua_saved_event_t saved[1]);
-/* The user ID of the request being handled (ident_user(), or the digest
- * username the gate authenticated). */
-enum ident_source ua_ident(struct sipua *ua, const sip_t *sip, char *buf,
-			   size_t len);
-
-/* session.c: the life of spaces */
-void ua_admit(struct sipua *ua, struct call *c);
-void ua_end_space(struct sipua *ua, struct space *sp, const char *text,
-		  struct call *except);
-/* A command answered after a commit: the request saved until then. */
-struct deferred {
-	struct sipua *ua;
-	nua_handle_t *nh;
-	nua_saved_event_t saved[1];
-	uint64_t space_id;
-	const struct channel *old; /* /switch: the channel before */
-	char by[USER_MAX];
-	char to[USER_MAX];
-};
-struct deferred *ua_defer(struct sipua *ua, nua_handle_t *nh, uint64_t space_id,
-			  const char *by);
-/* Answer the saved request (none for a remote control's key) and free. */
-void ua_deferred_reply(struct deferred *d, int status, const char *phrase,
-		       const char *why);
-/* /friend, /unfriend, /quiz and /answer (sip/social.c); false when @a cmd
- * is none of them. */
-bool ua_on_social(struct sipua *ua, nua_handle_t *nh, struct call *c,
-		  const struct cmd *cmd);
-void ua_member_left(struct sipua *ua, struct call *c, const char *why);
-/* A member's dialog failed (@a why): a guest leaves; a host is lost and
- * the space waits host_grace for it (PROTOCOL.md "When the host is
- * lost"). */
-void ua_member_failed(struct sipua *ua, struct call *c, const char *why);
-/* The grace of @a sp's lost host is over: promote or end. */
-void ua_host_grace_over(struct sipua *ua, struct space *sp);
-void ua_on_join(struct sipua *ua, nua_handle_t *nh, const char *user,
-		uint64_t id, const sip_t *sip);
-void ua_on_repointed(struct sipua *ua, struct call *c, int status,
-		     sip_t const *sip);
-void ua_on_resumed(struct sipua *ua, struct call *c, int status);
-void ua_on_start(struct sipua *ua, nua_handle_t *nh, const char *user,
-		 const sip_t *sip);
-void ua_quota_tick(struct sipua *ua, int64_t now);
-void ua_repoint(struct call *c);
-void ua_repoint_all(struct space *sp);
-
-/* control.c: commands and REFER */
-void ua_on_key(void *arg, struct media_leg *leg, char key);
-void ua_leaving_done(struct call *c, int status);
-void ua_on_invited(struct sipua *ua, struct call *g, int status,
-		   const sip_t *sip);
-void ua_on_refer(struct sipua *ua, nua_handle_t *nh, struct call *c,
-		 const sip_t *sip, tagi_t const *tags);
-void ua_on_text(struct sipua *ua, nua_handle_t *nh, struct call *c,
-		const sip_t *sip);
-
-/* comments.c: comments (claim 4) */
-void ua_on_comment(struct sipua *ua, nua_handle_t *nh,
-		   const struct space_member *m, const sip_payload_t *pl,
-		   bool own_handle);
-void ua_on_stray_message(struct sipua *ua, nua_handle_t *nh, const sip_t *sip);
-void ua_send_history(struct call *c);
-
-/* conference.c: the room's state (RFC 4575) */
-void ua_on_subscribe(struct sipua *ua, nua_handle_t *nh, struct call *c,
-		     const sip_t *sip);
-void ua_space_changed(struct sipua *ua, struct space *sp, bool ended);
-void ua_sub_unlink(struct call *c);
 
 #endif

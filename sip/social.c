@@ -2,7 +2,8 @@
  * /unfriend; with auto_admit = friends a host's friends come in unasked)
  * and the quiz (/quiz QUESTION | A1 | A2 ..., /answer N, /quiz end), as
  * PROTOCOL.md "Friends" and "Quiz" say.  A friend change and a quiz's end
- * are committed before they are answered. */
+ * are committed before they are answered.  Friend lists stay in the
+ * database: a join asks it whether the joiner is the host's friend. */
 #define LOG_MODULE "sip"
 #include "sip/sipua_int.h"
 
@@ -11,61 +12,49 @@
 
 /* -- friends --------------------------------------------------------------- */
 
-struct friending {
-	struct deferred *d;
-	char friend[USER_MAX];
-	bool on;
-};
-
-static void friend_stored(void *arg, int error, uint64_t done)
+static void friend_stored(struct step *s, int error)
 {
-	struct friending *f = arg;
-	struct deferred *d = f->d;
-	struct sipua *ua = d->ua;
-	struct space *sp = space_find(ua->mgr, d->space_id);
-	struct space_member *m = sp ? space_member_by_user(sp, d->by) : NULL;
+	struct sipua *ua = s->ua;
 	char text[2 * USER_MAX + 64];
 
 	if (error) {
-		ua_deferred_reply(d, SIP_503_SERVICE_UNAVAILABLE,
-				  "database unavailable, try again");
+		ua_step_reply(s, SIP_503_SERVICE_UNAVAILABLE,
+			      "database unavailable, try again");
+		return;
 	}
-	else if (!done) {
-		ua_deferred_reply(d, SIP_400_BAD_REQUEST, "no such user");
+	if (!s->value) {
+		ua_step_reply(s, SIP_400_BAD_REQUEST, "no such user");
+		return;
 	}
-	else {
-		space_mgr_friend(ua->mgr, d->by, f->friend, f->on);
-		log_info("space-%" PRIu64 " %s %s %s", d->space_id, d->by,
-			 f->on ? "befriends" : "unfriends", f->friend);
-		ua_deferred_reply(d, SIP_200_OK, NULL);
-		snprintf(text, sizeof(text), "%s is %s your friend list",
-			 f->friend, f->on ? "on" : "off");
-		if (m)
-			ua_call_tell(m->handle, text);
-	}
-	su_free(ua->home, f);
+	log_info("space-%" PRIu64 " %s %s %s", s->space_id, s->by,
+		 s->on ? "befriends" : "unfriends", s->who);
+	ua_step_reply(s, SIP_200_OK, NULL);
+	snprintf(text, sizeof(text), "%s is %s your friend list", s->who,
+		 s->on ? "on" : "off");
+	ua_tell(s->c, text);
+	(void)ua;
 }
 
 static void cmd_friend(struct sipua *ua, nua_handle_t *nh, struct call *c,
 		       const char *friend, bool on)
 {
-	struct friending *f;
+	struct step *s;
 
-	if (strlen(friend) >= sizeof(f->friend)) {
+	if (strlen(friend) >= USER_MAX) {
 		ua_reply(ua, nh, SIP_400_BAD_REQUEST, "no such user");
 		return;
 	}
-	f = su_zalloc(ua->home, sizeof(*f));
-	if (!f || !(f->d = ua_defer(ua, nh, c->space_id, c->user))) {
-		su_free(ua->home, f);
+	s = ua_step(ua, c, nh, c->space_id, friend_stored);
+	if (!s) {
 		ua_reply(ua, nh, SIP_500_INTERNAL_SERVER_ERROR,
 			 "out of memory");
 		return;
 	}
-	snprintf(f->friend, sizeof(f->friend), "%s", friend);
-	f->on = on;
-	if (store_friend(ua->db, c->user, friend, on, friend_stored, f) < 0)
-		friend_stored(f, -ENOTCONN, 0);
+	snprintf(s->by, sizeof(s->by), "%s", c->user);
+	snprintf(s->who, sizeof(s->who), "%s", friend);
+	s->on = on;
+	if (store_friend(ua->db, c->user, friend, on, ua_step_value, s) < 0)
+		ua_step_value(s, -ENOTCONN, 0);
 }
 
 /* -- the quiz -------------------------------------------------------------- */
@@ -74,15 +63,14 @@ static void cmd_quiz(struct sipua *ua, nua_handle_t *nh, struct call *c,
 		     const char *spec)
 {
 	struct space *sp = c->member->space;
-	const struct service *svc = space_service(sp);
 	const struct channel *ch = space_channel(sp);
 	const struct programme *prog =
-	    ch && ua->guide ? guide_now(ua->guide, ch->id, ua_now_s()) : NULL;
+	    ua->guide ? guide_now(ua->guide, ch->id, ua_wall()) : NULL;
 	const char *why = NULL;
 	struct quiz *q;
 	char text[1024];
 
-	if (!svc || !(svc->features & SERVICE_QUIZ)) {
+	if (!(space_features(sp) & SERVICE_QUIZ)) {
 		ua_reply(ua, nh, SIP_403_FORBIDDEN,
 			 "quizzes are not in this service's level");
 		return;
@@ -97,8 +85,8 @@ static void cmd_quiz(struct sipua *ua, nua_handle_t *nh, struct call *c,
 		ua_reply(ua, nh, SIP_400_BAD_REQUEST, why);
 		return;
 	}
-	q->asked = ua_now_s();
-	q->channel = ch ? su_strdup(space_home(sp), ch->id) : NULL;
+	q->asked = ua_wall();
+	q->channel = su_strdup(space_home(sp), ch->id);
 	q->programme =
 	    prog && prog->title ? su_strdup(space_home(sp), prog->title) : NULL;
 	space_set_quiz(sp, q);
@@ -109,23 +97,22 @@ static void cmd_quiz(struct sipua *ua, nua_handle_t *nh, struct call *c,
 	ua_tell_all(sp, NULL, text);
 }
 
-static void quiz_stored(void *arg, int error)
+static void quiz_stored(struct step *s, int error)
 {
-	struct deferred *d = arg;
-	struct sipua *ua = d->ua;
-	struct space *sp = space_find(ua->mgr, d->space_id);
+	struct sipua *ua = s->ua;
+	struct space *sp = space_find(ua->mgr, s->space_id);
 	struct quiz *q = sp ? space_quiz(sp) : NULL;
 	char text[1024];
 
 	if (error || !q) {
 		/* The quiz stays: /quiz end can be tried again. */
-		ua_deferred_reply(d, SIP_503_SERVICE_UNAVAILABLE,
-				  "database unavailable, try again");
+		ua_step_reply(s, SIP_503_SERVICE_UNAVAILABLE,
+			      "database unavailable, try again");
 		return;
 	}
 	quiz_result_text(q, text, sizeof(text));
-	log_info("space-%" PRIu64 " %s", d->space_id, text);
-	ua_deferred_reply(d, SIP_200_OK, NULL);
+	log_info("space-%" PRIu64 " %s", s->space_id, text);
+	ua_step_reply(s, SIP_200_OK, NULL);
 	ua_tell_all(sp, NULL, text);
 	space_set_quiz(sp, NULL);
 }
@@ -135,14 +122,14 @@ static void cmd_quiz_end(struct sipua *ua, nua_handle_t *nh, struct call *c)
 	struct space *sp = c->member->space;
 	struct quiz *q = space_quiz(sp);
 	struct store_quiz sq;
-	struct deferred *d;
+	struct step *s;
 
 	if (!q) {
 		ua_reply(ua, nh, SIP_403_FORBIDDEN, "no quiz is running");
 		return;
 	}
-	d = ua_defer(ua, nh, c->space_id, c->user);
-	if (!d) {
+	s = ua_step(ua, c, nh, c->space_id, quiz_stored);
+	if (!s) {
 		ua_reply(ua, nh, SIP_500_INTERNAL_SERVER_ERROR,
 			 "out of memory");
 		return;
@@ -158,8 +145,8 @@ static void cmd_quiz_end(struct sipua *ua, nua_handle_t *nh, struct call *c)
 	    .n_answers = q->n_answers,
 	    .asked = q->asked,
 	};
-	if (store_quiz_add(ua->db, &sq, quiz_stored, d) < 0)
-		quiz_stored(d, -ENOTCONN);
+	if (store_quiz_add(ua->db, &sq, ua_step_stored, s) < 0)
+		ua_step_stored(s, -ENOTCONN);
 }
 
 static void cmd_answer(struct sipua *ua, nua_handle_t *nh, struct call *c,
@@ -186,7 +173,7 @@ static void cmd_answer(struct sipua *ua, nua_handle_t *nh, struct call *c,
 	ua_reply(ua, nh, SIP_200_OK, NULL);
 	snprintf(text, sizeof(text), "your answer: %u) %s", n,
 		 q->answers[n - 1]);
-	ua_call_tell(c, text);
+	ua_tell(c, text);
 }
 
 bool ua_on_social(struct sipua *ua, nua_handle_t *nh, struct call *c,

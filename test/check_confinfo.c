@@ -34,15 +34,14 @@ static void setup(void)
 	    .port = 5004,
 	    .ttl = 16,
 	};
-	struct service svc = {
+	struct space_service svc = {
 	    .id = "svc-alice",
 	    .user = "alice",
 	    .level = 2,
-	    .capacity = 4,
-	    .daily_limit = 7200,
 	    .default_channel = "news",
-	    .is_default = true,
 	};
+	struct level lv = {
+	    .level = 2, .name = "plus", .capacity = 4, .daily_limit = 7200};
 	struct space_offer o = {
 	    .media = "video",
 	    .port = 5004,
@@ -57,18 +56,18 @@ static void setup(void)
 	su_home_init(home);
 	cat = catalog_create(home);
 	ck_assert_int_eq(catalog_add_channel(cat, &ch), 0);
-	ck_assert_int_eq(catalog_add_service(cat, &svc), 0);
+	ck_assert_int_eq(catalog_add_level(cat, &lv), 0);
 	mgr = space_mgr_create(home, cat);
-	ck_assert_int_eq(space_plan_start(mgr, "alice", &o, 1700000000, &plan),
-			 SPACE_OK);
-	ck_assert_int_eq(space_open(mgr, 12, "alice", &plan, o.addr, o.port,
-				    NULL, 1700000000, &sp),
+	ck_assert_int_eq(
+	    space_plan_start(mgr, "alice", &svc, 0, &o, 1000, &plan), SPACE_OK);
+	ck_assert_int_eq(space_open(mgr, 12, "alice", &svc, 0, &plan, &o, NULL,
+				    1000, 1700000000, &sp),
 			 0);
-	ck_assert_int_eq(space_join(sp, "bob", &o, NULL, 1700000001, &m),
+	ck_assert_int_eq(space_join(sp, "bob", NULL, false, &o, NULL, 2000, &m),
 			 SPACE_OK);
-	ck_assert_int_eq(space_admit(sp, m->request, 1700000002, &a), SPACE_OK);
-	ck_assert_int_eq(space_join(sp, "carol", &o, NULL, 1700000003, &m),
-			 SPACE_OK);
+	ck_assert_int_eq(space_admit(sp, m->request, 3000, &a), SPACE_OK);
+	ck_assert_int_eq(
+	    space_join(sp, "carol", NULL, false, &o, NULL, 4000, &m), SPACE_OK);
 }
 
 static void teardown(void)

@@ -75,7 +75,7 @@ START_TEST(project_attributes_at_both_levels)
 	ck_assert(!o.multicast);
 	ck_assert(o.want_multicast);
 	ck_assert_str_eq(o.bc_service, "svc-bob-premium");
-	ck_assert_str_eq(o.bc_channel, "sports");
+	ck_assert_str_eq(o.channel, "sports");
 	ck_assert_uint_eq(o.n_pts, 2);
 }
 END_TEST
@@ -196,7 +196,7 @@ START_TEST(multicast_answer_carries_the_group)
 	ck_assert_ptr_nonnull(strstr(sdp, "a=recvonly\r\n"));
 	ck_assert_ptr_nonnull(strstr(
 	    sdp, "a=source-filter: incl IN IP4 232.10.0.3 10.0.0.9\r\n"));
-	ck_assert_ptr_nonnull(strstr(sdp, "a=bc_channel:movies\r\n"));
+	ck_assert_ptr_nonnull(strstr(sdp, "a=tvspace-channel:movies\r\n"));
 	ck_assert_ptr_nonnull(strstr(sdp, "o=tvspace 99 2 IN IP4 127.0.0.1"));
 	/* What we print, we (strictly) read back. */
 	p = sdp_parse(home, sdp, (isize_t)strlen(sdp), sdp_f_strict);

@@ -184,23 +184,67 @@ START_TEST(migrations_are_idempotent)
 }
 END_TEST
 
-START_TEST(services_load_with_their_level)
-{
-	struct catalog *cat = catalog_create(home);
-	const struct service *s;
+static struct {
+	int calls, error;
+	bool found;
+	char id[64], user[64], package[64];
+	unsigned level, played;
+} svc_seen;
 
+static void on_service(void *arg, int error, const struct store_service *svc)
+{
+	svc_seen.calls++;
+	svc_seen.error = error;
+	svc_seen.found = svc != NULL;
+	if (svc) {
+		snprintf(svc_seen.id, sizeof(svc_seen.id), "%s", svc->id);
+		snprintf(svc_seen.user, sizeof(svc_seen.user), "%s", svc->user);
+		snprintf(svc_seen.package, sizeof(svc_seen.package), "%s",
+			 svc->package ? svc->package : "");
+		svc_seen.level = svc->level;
+		svc_seen.played = svc->played_today;
+	}
+	done_count++;
+}
+
+static unsigned levels_seen;
+
+static void on_level(void *arg, const struct store_level *l)
+{
+	if (l->level == 1)
+		ck_assert_uint_eq(l->capacity, 4);
+	levels_seen++;
+}
+
+START_TEST(services_are_looked_up_one_at_a_time)
+{
 	seed();
+	exec_sql("INSERT INTO usage VALUES ('svc-alice', '2026-11-24', 120)");
 	done_count = 0;
-	ck_assert_int_eq(store_load_services(db, cat, on_done, NULL), 0);
+	ck_assert_int_eq(
+	    store_service_of_user(db, "alice", "2026-11-24", on_service, NULL),
+	    0);
 	run_until(1);
-	ck_assert_int_eq(last_error, 0);
-	s = catalog_user_service(cat, "alice");
-	ck_assert_ptr_nonnull(s);
-	ck_assert_str_eq(s->id, "svc-alice");
-	ck_assert_uint_eq(s->capacity, 4);
-	ck_assert_uint_eq(s->daily_limit, 7200);
-	ck_assert_str_eq(s->default_channel, "news");
-	catalog_destroy(cat);
+	ck_assert(svc_seen.found);
+	ck_assert_str_eq(svc_seen.id, "svc-alice");
+	ck_assert_uint_eq(svc_seen.played, 120);
+	ck_assert_int_eq(
+	    store_service_get(db, "svc-bob", "2026-11-24", on_service, NULL),
+	    0);
+	run_until(2);
+	ck_assert(svc_seen.found);
+	ck_assert_str_eq(svc_seen.user, "bob");
+	ck_assert_uint_eq(svc_seen.played, 0);
+	ck_assert_int_eq(
+	    store_service_of_user(db, "nobody", "2026-11-24", on_service, NULL),
+	    0);
+	run_until(3);
+	ck_assert(!svc_seen.found);
+	ck_assert_int_eq(svc_seen.error, 0);
+	levels_seen = 0;
+	ck_assert_int_eq(store_load_levels(db, on_level, on_done, NULL), 0);
+	run_until(4);
+	ck_assert_uint_gt(levels_seen, 0);
 }
 END_TEST
 
@@ -239,7 +283,9 @@ START_TEST(space_life_round_trip)
 	run_until(4);
 	ck_assert_int_eq(last_error, 0);
 	live_spaces = live_members = 0;
-	ck_assert_int_eq(store_load_live(db, NULL, on_space, on_done, NULL), 0);
+	ck_assert_int_eq(
+	    store_load_live(db, NULL, "2026-11-24", on_space, on_done, NULL),
+	    0);
 	run_until(5);
 	ck_assert_int_eq(live_spaces, 1);
 	ck_assert_int_eq(live_members, 2);
@@ -457,7 +503,7 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, migrations_are_idempotent);
-	tcase_add_test(tc, services_load_with_their_level);
+	tcase_add_test(tc, services_are_looked_up_one_at_a_time);
 	tcase_add_test(tc, space_life_round_trip);
 	tcase_add_test(tc, constraints_fail_whole_and_the_next_job_runs);
 	tcase_add_test(tc, queued_statements_commit_together);

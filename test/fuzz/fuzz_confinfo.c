@@ -93,7 +93,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct space_plan plan = {0};
 	struct confinfo_panel panel = {0};
 	const struct programme *prog;
-	struct service svc = {.id = "svc", .level = 1, .capacity = 16};
+	struct space_service svc = {.id = "svc", .level = 1};
+	struct level lv = {.level = 1, .name = "any", .capacity = 16};
 	char err[256], user[128];
 	unsigned members = 0;
 	size_t n;
@@ -130,16 +131,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!sp) {
 			svc.user = user;
 			svc.default_channel = plan.channel->id;
-			FUZZ_CHECK(catalog_add_service(cat, &svc) == 0);
+			FUZZ_CHECK(catalog_add_level(cat, &lv) == 0);
 			mgr = space_mgr_create(home, cat);
 			FUZZ_CHECK(mgr);
-			plan.service = catalog_service(cat, "svc");
 			plan.pt = plan.channel->pt;
-			FUZZ_CHECK(space_open(mgr, 7, user, &plan, o.addr,
-					      o.port, NULL, 1000, &sp) == 0);
+			FUZZ_CHECK(space_open(mgr, 7, user, &svc, 0, &plan, &o,
+					      NULL, 1000, 1700000000,
+					      &sp) == 0);
 			members++;
 		}
-		else if (space_join(sp, user, &o, NULL, 1001, &m) == SPACE_OK)
+		else if (space_join(sp, user, NULL, false, &o, NULL, 1001,
+				    &m) == SPACE_OK)
 			members++;
 	}
 	if (!sp)

@@ -39,23 +39,21 @@ static const char lineup[] =
 
 static su_home_t home[1];
 static struct space_mgr *mgr;
+static const struct space_service alice = {.id = "svc-alice-basic",
+					   .user = "alice",
+					   .level = 1,
+					   .default_channel = "news"};
+static const struct space_service bob = {.id = "svc-bob-premium",
+					 .user = "bob",
+					 .level = 2,
+					 .default_channel = "sports",
+					 .package = "news sports music"};
 
 static void setup(void)
 {
-	static const struct service services[] = {
-	    {.id = "svc-alice-basic",
-	     .user = "alice",
-	     .level = 1,
-	     .capacity = 4,
-	     .default_channel = "news",
-	     .is_default = true},
-	    {.id = "svc-bob-premium",
-	     .user = "bob",
-	     .level = 2,
-	     .capacity = 8,
-	     .default_channel = "sports",
-	     .is_default = true,
-	     .package = "news sports music"},
+	static const struct level levels[] = {
+	    {.level = 1, .name = "basic", .capacity = 4},
+	    {.level = 2, .name = "premium", .capacity = 8},
 	};
 	struct catalog *cat;
 	char err[256];
@@ -65,8 +63,8 @@ static void setup(void)
 	FUZZ_CHECK(cat);
 	FUZZ_CHECK(lineup_parse(cat, lineup, sizeof(lineup) - 1, err,
 				sizeof(err)) == 0);
-	for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++)
-		FUZZ_CHECK(catalog_add_service(cat, &services[i]) == 0);
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		FUZZ_CHECK(catalog_add_level(cat, &levels[i]) == 0);
 	mgr = space_mgr_create(home, cat);
 	FUZZ_CHECK(mgr);
 }
@@ -117,15 +115,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(why && *why);
 		goto out;
 	}
-	FUZZ_CHECK(o.media && o.addr && o.port <= 65535);
+	FUZZ_CHECK(o.none || (o.media && o.addr && o.port <= 65535));
 	FUZZ_CHECK(o.n_pts <= SPACE_MAX_PT);
 	if (o.port == 0) /* read_offer(): 488, the stream is refused */
 		goto out;
 	/* alice starts a space with it ... */
-	if (space_plan_start(mgr, "alice", &o, 1000, &plan) == SPACE_OK) {
-		FUZZ_CHECK(plan.service && plan.channel);
-		FUZZ_CHECK(space_open(mgr, 1, "alice", &plan, o.addr, o.port,
-				      NULL, 1000, &sp) == 0);
+	if (space_plan_start(mgr, "alice", &alice, 0, &o, 1000, &plan) ==
+	    SPACE_OK) {
+		FUZZ_CHECK(plan.channel);
+		FUZZ_CHECK(space_open(mgr, 1, "alice", &alice, 0, &plan, &o,
+				      NULL, 1000, 1700000000, &sp) == 0);
 		answer(h, plan.channel, plan.delivery, plan.pt, o.event_pt);
 	}
 	/* ... or, in a space on news that she started, bob joins with it. */
@@ -137,12 +136,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					   .pts = {33},
 					   .n_pts = 1};
 
-		FUZZ_CHECK(space_plan_start(mgr, "alice", &news, 1000, &plan) ==
-			   SPACE_OK);
-		FUZZ_CHECK(space_open(mgr, 1, "alice", &plan, news.addr,
-				      news.port, NULL, 1000, &sp) == 0);
+		FUZZ_CHECK(space_plan_start(mgr, "alice", &alice, 0, &news,
+					    1000, &plan) == SPACE_OK);
+		FUZZ_CHECK(space_open(mgr, 1, "alice", &alice, 0, &plan, &news,
+				      NULL, 1000, 1700000000, &sp) == 0);
 	}
-	if (space_join(sp, "bob", &o, NULL, 1001, &m) == SPACE_OK) {
+	if (space_join(sp, "bob", &bob, false, &o, NULL, 1001, &m) ==
+	    SPACE_OK) {
 		FUZZ_CHECK(m->addr && !strcmp(m->addr, o.addr));
 		answer(h, space_channel(sp), m->delivery, m->pt, o.event_pt);
 	}

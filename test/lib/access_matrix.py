@@ -222,10 +222,13 @@ cell("host", "REFER invite", host.refer("sip:alice@127.0.0.1:9"), 202)
 # Then what removes dave (he dials in again in between) and hands over.
 cell("host", "REFER remove", host.refer("sip:dave@tvspace.test;method=BYE"),
      202)
+# A removed user may not ask again until the host says so (RFC 6501).
+cell("host", "/unban", host.text("/unban dave"), 200)
 host.text("/open")
 guest = Member("dave", space)
 guest.join()
 cell("host", "/kick", host.text("/kick dave"), 200)
+host.text("/unban dave")
 guest = Member("dave", space)
 guest.join()
 cell("host", "/handover", host.text("/handover dave"), 200)

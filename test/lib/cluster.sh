@@ -60,6 +60,7 @@ node_id = $n
 lease_time = $LEASE
 rtp_port_min = $((20000 + i * 1000))
 rtp_port_max = $((20999 + i * 1000))
+member_notices = ${MEMBER_NOTICES:-no}
 log_level = debug
 ${NODE_CONF:-}
 CONF

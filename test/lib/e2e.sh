@@ -71,6 +71,7 @@ domain = tvspace.test
 lineup = $SRC/etc/demo-lineup.m3u
 trust_loopback_from = yes
 admission_timeout = $ADMISSION_TIMEOUT
+member_notices = ${MEMBER_NOTICES:-no}
 log_level = debug
 CONF
 }

@@ -224,10 +224,34 @@ _names = set()
 _pack = []  # (name, description) for README.md
 
 
+# The server tells members what happens in the room by MESSAGE ("bob
+# left", "carol holds the remote now").  A scenario waits for the ones its
+# test is about; any other one that comes meanwhile (while it pauses, say)
+# gets its 200 here and the scenario goes on where it was, its pause
+# included: SIPp jumps to the label _unexp.main on an unexpected message.
+# It stands after the scenario's last step, which jumps over it to the end.
+# (The server sends these at most one a second per space, so one is
+# answered before the next comes.)
+UNEXPECTED_MESSAGE = """  <nop next="end"/>
+  <label id="_unexp.main"/>
+  <recv request="MESSAGE"/>
+""" + OK_TO_REQ.replace("[user]@", "") + """  <nop>
+    <action>
+      <pauserestore variable="_unexp.pausedaddr"/>
+      <jump variable="_unexp.retaddr"/>
+      <assign assign_to="_unexp.retaddr" value="0"/>
+    </action>
+  </nop>
+  <label id="end"/>
+"""
+
+
 def scenario(name, desc, body, refs=()):
     assert name not in _names, "scenario %s defined twice" % name
     _names.add(name)
     _pack.append((name, desc))
+    if body.lstrip().startswith("<send"):
+        body += UNEXPECTED_MESSAGE
     x = """<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <!-- %s

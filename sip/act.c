@@ -1,0 +1,769 @@
+/* Carrying out the core's verdicts over SIP: the 200 that admits a
+ * member, the end of a space (claim 5), departures, re-pointing members to
+ * a new channel (paced through a window of unanswered re-INVITEs), and the
+ * core's deadlines (admission expiry, a lost host's grace, the daily limit's
+ * warnings and end, booking played time).  Every change is committed
+ * before the SIP message that announces it.  Part of the SIP adapter; one
+ * su_root thread. */
+#define LOG_MODULE "sip"
+#include "sip/sipua_int.h"
+
+/* -- admission ----------------------------------------------------------- */
+
+/* Send 200 with the SDP to the pending INVITE of @a c (its membership is
+ * committed). */
+void ua_accept(struct call *c)
+{
+	struct sipua *ua = c->ua;
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+	struct space *sp = c->member->space;
+	const struct channel *ch = space_channel(sp);
+	char *sdp = ua_call_sdp(home, c, ch);
+
+	if (!sdp) {
+		ua_refuse_later(ua, c->dlg.nh, SIP_500_INTERNAL_SERVER_ERROR,
+				"cannot describe the channel");
+		su_home_deinit(home);
+		return;
+	}
+	c->answered = true;
+	nua_respond(c->dlg.nh, SIP_200_OK,
+		    SIPTAG_CONTACT_STR(ua_contact_of(home, ua, c->space_id)),
+		    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+		    SIPTAG_PAYLOAD_STR(sdp), TAG_END());
+	log_info("space-%" PRIu64 " %s joined as %s on %s (%s) call-id %s",
+		 c->space_id, c->user, space_role_str(c->member->role), ch->id,
+		 space_delivery_str(c->member->delivery), c->dlg.call_id);
+	ua_room_changed(ua, sp);
+	if (c->member->role != SPACE_HOST) {
+		tv_stats.joins++;
+		ua_send_history(c);
+	}
+	su_home_deinit(home);
+}
+
+void ua_ask_host(struct space *sp, const struct space_member *m)
+{
+	ua_tell_host(sp, "join request %u from %s; reply /allow %u or /deny %u",
+		     m->request, m->user, m->request, m->request);
+}
+
+/* -- the end of a space --------------------------------------------------- */
+
+static void ended(struct step *s, int error)
+{
+	if (error)
+		/* The members go anyway: a restart finds the space live,
+		 * re-INVITEs nobody who answers and ends it then. */
+		log_err("space-%" PRIu64 ": end not stored (%s)", s->space_id,
+			strerror(-error));
+	for (unsigned i = 0; i < s->n_calls; i++) {
+		struct call *c = s->calls[i];
+
+		if (!call_gone(c)) {
+			c->bye = true;
+			nua_bye(c->dlg.nh, SIPTAG_REASON_STR(s->text),
+				TAG_END());
+		}
+		call_unref(c);
+	}
+	s->n_calls = 0;
+}
+
+/* End @a sp (claim 5): book the played time, close it in the core at once
+ * (nobody joins an ending space), and once stored send BYE with @a text in
+ * a Reason header to every member but @a except (who hung up already).
+ * Pending joiners get 480. */
+void ua_end_space(struct sipua *ua, struct space *sp, const char *text,
+		  struct call *except)
+{
+	int64_t now = ua_now();
+	uint64_t id = space_id(sp);
+	struct step *s = ua_step(ua, NULL, NULL, id, ended);
+	char svc_id[USER_MAX], day[16];
+	unsigned played = space_unbooked(sp, now);
+	int err = -ENOMEM;
+
+	snprintf(svc_id, sizeof(svc_id), "%s", space_service(sp)->id);
+	space_set_ending(sp);
+	if (s) {
+		s->text =
+		    su_sprintf(s->home, "SIP;cause=200;text=\"%s\"", text);
+		s->calls = su_zalloc(
+		    s->home,
+		    (isize_t)((space_count(sp) + space_pending_count(sp) + 1) *
+			      sizeof(*s->calls)));
+	}
+	for (struct space_member *m = space_members(sp), *next; m; m = next) {
+		struct call *c = m->handle;
+
+		next = m->next;
+		if (!c)
+			continue;
+		ua_call_stop_media(c);
+		ua_call_unlink(c);
+		if (m->role == SPACE_PENDING)
+			ua_refuse_later(ua, c->dlg.nh,
+					SIP_480_TEMPORARILY_UNAVAILABLE, text);
+		else if (c->committing)
+			; /* its commit completes as a refusal */
+		else if (c != except && !call_gone(c) && s && s->calls)
+			s->calls[s->n_calls++] = call_ref(c); /* BYE later */
+		else if (c != except && !call_gone(c))
+			c->bye = true, nua_bye(c->dlg.nh, TAG_END());
+	}
+	ua_room_ended(ua, id);
+	log_info("space-%" PRIu64 " ended: %s, %u s played", id, text,
+		 space_played(sp, now));
+	cfg_day_name(ua_wall(), day, sizeof(day));
+	space_close(sp);
+	if (s && s->text && s->calls)
+		err = store_space_end(ua->db, id, text, svc_id, day, played,
+				      ua_step_stored, s);
+	if (err < 0) {
+		log_err("space-%" PRIu64 ": cannot store its end (%s)", id,
+			strerror(-err));
+		if (s)
+			ua_step_stored(s, err);
+	}
+	ua_schedule(ua);
+}
+
+int sipua_end_space(struct sipua *ua, unsigned long long id, const char *text)
+{
+	struct space *sp = space_find(ua->mgr, id);
+
+	if (!sp)
+		return -ENOENT;
+	ua_end_space(ua, sp, text, NULL);
+	return 0;
+}
+
+/* -- departures ------------------------------------------------------------ */
+
+static void store_logged(struct step *s, int error)
+{
+	if (error)
+		log_err("space-%" PRIu64 " %s: %s not stored (%s)", s->space_id,
+			s->by, s->text ? s->text : "change", strerror(-error));
+}
+
+/* Store that @a user left; a failure is logged (the member is gone from
+ * the core already; a restart finds the row and re-INVITEs, and the member
+ * answers 481). */
+static void store_leave(struct sipua *ua, uint64_t id, const char *user,
+			const char *why)
+{
+	struct step *s = ua_step(ua, NULL, NULL, id, store_logged);
+
+	if (!s)
+		return;
+	snprintf(s->by, sizeof(s->by), "%s", user);
+	s->text = su_sprintf(s->home, "departure (%s)", why);
+	if (store_member_leave(ua->db, id, user, why, ua_step_stored, s) < 0)
+		ua_step_stored(s, -ENOTCONN);
+}
+
+void ua_member_gone(struct sipua *ua, struct call *c, const char *why,
+		    bool failed)
+{
+	struct space_member *m = c->member;
+	struct space *sp;
+	char text[2 * USER_MAX + 96];
+	bool pending;
+
+	if (!m)
+		return;
+	sp = m->space;
+	pending = m->role == SPACE_PENDING;
+	ua_call_stop_media(c);
+	ua_call_unlink(c);
+	switch (space_leave(m, failed, ua_now())) {
+	case SPACE_END:
+		ua_end_space(ua, sp, "space ended by host", c);
+		return;
+	case SPACE_HOST_LOST:
+		log_notice("space-%" PRIu64 " host %s lost (%s) call-id %s; "
+			   "%u s to come back",
+			   c->space_id, c->user, why,
+			   c->dlg.call_id ? c->dlg.call_id : "-",
+			   ua->cfg->host_grace);
+		store_leave(ua, c->space_id, c->user, "host lost");
+		snprintf(text, sizeof(text),
+			 "the host %s is unreachable; the space waits %u s "
+			 "for them to come back",
+			 c->user, ua->cfg->host_grace);
+		ua_tell_all(sp, NULL, text);
+		break;
+	case SPACE_LEFT:
+		log_info("space-%" PRIu64 " %s left: %s call-id %s",
+			 c->space_id, c->user, why,
+			 c->dlg.call_id ? c->dlg.call_id : "-");
+		if (pending)
+			break;
+		store_leave(ua, c->space_id, c->user, why);
+		ua_room_departed(ua, sp, c->user);
+		break;
+	}
+	ua_room_changed(ua, sp);
+	ua_schedule(ua);
+}
+
+void ua_remove_member(struct sipua *ua, struct space_member *m, const char *who,
+		      const char *by)
+{
+	struct space *sp = m->space;
+	uint64_t id = space_id(sp);
+	struct call *k = m->handle;
+	struct space_member *actor = space_member_by_user(sp, who);
+	/* The host who removed a member knows: its 200 said so. */
+	struct call *except = actor ? actor->handle : NULL;
+	char why[64], reason[96], text[USER_MAX + 64];
+
+	snprintf(why, sizeof(why), "removed by %s", by);
+	snprintf(reason, sizeof(reason),
+		 "SIP;cause=200;text=\"removed by the %s\"", by);
+	log_info("space-%" PRIu64 " %s removed by %s", id, m->user, who);
+	if (m->role == SPACE_PENDING) {
+		if (k) {
+			ua_refuse_later(ua, k->dlg.nh, SIP_603_DECLINE,
+					strcmp(by, "host") == 0
+					    ? "the host declined the request"
+					    : "declined by the operator");
+			ua_call_unlink(k);
+		}
+		space_member_remove(m, ua_now());
+		ua_room_changed(ua, sp);
+		ua_schedule(ua);
+		return;
+	}
+	snprintf(text, sizeof(text), "%s was removed by the %s", m->user, by);
+	if (!k) {
+		store_leave(ua, id, m->user, why);
+		space_member_remove(m, ua_now());
+		if (ua->cfg->member_notices)
+			ua_tell_all(sp, except, text);
+		ua_room_changed(ua, sp);
+		return;
+	}
+	call_ref(k);
+	ua_call_stop_media(k);
+	ua_call_unlink(k);
+	store_leave(ua, id, m->user, why);
+	space_member_remove(m, ua_now());
+	if (ua->cfg->member_notices)
+		ua_tell_all(sp, except, text);
+	ua_room_changed(ua, sp);
+	if (!call_gone(k)) {
+		k->bye = true;
+		nua_bye(k->dlg.nh, SIPTAG_REASON_STR(reason), TAG_END());
+	}
+	call_unref(k);
+}
+
+int sipua_kick(struct sipua *ua, unsigned long long id, const char *user)
+{
+	struct space *sp = space_find(ua->mgr, id);
+	struct space_member *m = sp ? space_member_by_user(sp, user) : NULL;
+
+	if (!m)
+		return -ENOENT;
+	if (m->role == SPACE_HOST)
+		return -EPERM;
+	ua_remove_member(ua, m, "the operator", "operator");
+	return 0;
+}
+
+/* -- re-pointing ----------------------------------------------------------- */
+
+/* The REFER that made @a c leave to its own service waits on this
+ * re-INVITE's answer. */
+static void reinvite_done(struct call *c, int status)
+{
+	struct step *s = c->after_reinvite;
+
+	if (!s)
+		return;
+	c->after_reinvite = NULL;
+	s->value = (uint64_t)status;
+	s->done(s, 0);
+	ua_step_free(s);
+}
+
+static void send_reinvite(struct call *c)
+{
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+	struct sipua *ua = c->ua;
+	const struct channel *ch = ua_call_channel(c);
+	char *sdp;
+
+	c->dlg.sdp_version++;
+	sdp = ch ? ua_call_sdp(home, c, ch) : NULL;
+	if (!sdp || call_gone(c)) {
+		reinvite_done(c, 500);
+		su_home_deinit(home);
+		return;
+	}
+	c->media.reinvite_out = true;
+	c->media.again = false;
+	c->media.repoint_sent = su_monotime(NULL);
+	ua->repoint_out++;
+	nua_invite(c->dlg.nh,
+		   SIPTAG_CONTACT_STR(ua_contact_of(home, ua, c->space_id)),
+		   SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+		   SIPTAG_PAYLOAD_STR(sdp), TAG_END());
+	su_home_deinit(home);
+}
+
+/* Send what waits while the window has room.  A deployment sends every
+ * re-INVITE through one P-CSCF: a burst of thousands would be lost in one
+ * socket buffer and come back after T1 as retransmissions. */
+static void pump(struct sipua *ua)
+{
+	struct call *c;
+
+	while (ua->repoint_out < ua->repoint_window && (c = ua->repoint_head)) {
+		ua->repoint_head = c->media.queue_next;
+		if (!ua->repoint_head)
+			ua->repoint_tail = NULL;
+		c->media.queue_next = NULL;
+		c->media.queued = false;
+		send_reinvite(c);
+		call_unref(c); /* the queue's */
+	}
+}
+
+/* Offer @a c its current channel in a re-INVITE (RFC 3264 §8), or switch
+ * its relay leg. */
+void ua_repoint(struct call *c)
+{
+	struct sipua *ua = c->ua;
+	const struct channel *ch = ua_call_channel(c);
+
+	if (!ch || call_gone(c) || !c->answered) {
+		reinvite_done(c, 500);
+		return;
+	}
+	if (c->media.leg && !c->resuming) {
+		/* Relay: the same session, another source (PROTOCOL.md): no
+		 * new SDP, the leg keeps SSRC and timeline and marks the
+		 * first packet of the new channel. */
+		int err = media_source_start(ua->media, ch);
+
+		if (!err)
+			err = media_leg_switch(c->media.leg, ch->id);
+		reinvite_done(c, err ? 500 : 200);
+		return;
+	}
+	if (c->media.reinvite_out || c->media.queued) {
+		/* One offer at a time in a dialog (RFC 3264 §4): the newest
+		 * channel goes once this one is answered. */
+		c->media.again = c->media.reinvite_out;
+		return;
+	}
+	c->media.queued = true;
+	call_ref(c);
+	if (ua->repoint_tail)
+		ua->repoint_tail->media.queue_next = c;
+	else
+		ua->repoint_head = c;
+	ua->repoint_tail = c;
+	pump(ua);
+}
+
+/* A member whose service lacks the space's new channel is not re-pointed
+ * (PROTOCOL.md "Entitlements"): a relay member gets the slate, a multicast
+ * member keeps the stream it has; either is told why. */
+static void not_following(struct call *c, const struct channel *ch)
+{
+	char text[256];
+
+	if (c->media.leg && media_leg_slate(c->media.leg) == 0)
+		snprintf(text, sizeof(text),
+			 "%s is not in your package: you get the slate until "
+			 "the space is on a channel of yours",
+			 ch->name);
+	else
+		snprintf(text, sizeof(text),
+			 "%s is not in your package: you stay on your channel",
+			 ch->name);
+	log_info("space-%" PRIu64 " %s cannot follow to %s", c->space_id,
+		 c->user, ch->id);
+	ua_tell(c, text);
+}
+
+void ua_repoint_all(struct space *sp)
+{
+	const struct channel *ch = space_channel(sp);
+	char cannot[512] = "";
+	size_t off = 0;
+
+	for (struct space_member *m = space_members(sp); m; m = m->next) {
+		if (m->role == SPACE_PENDING || !m->handle)
+			continue;
+		if (!space_member_entitled(m, ch)) {
+			not_following(m->handle, ch);
+			if (off < sizeof(cannot))
+				off += (size_t)snprintf(
+				    cannot + off, sizeof(cannot) - off, "%s%s",
+				    off ? ", " : "", m->user);
+			continue;
+		}
+		ua_repoint(m->handle);
+	}
+	if (off)
+		ua_tell_host(sp,
+			     "cannot follow to %s (not in their package): %s",
+			     ch->name, cannot);
+}
+
+static void glare_retry(su_root_magic_t *magic, su_timer_t *t, void *arg)
+{
+	struct call *c = arg;
+
+	c->media.reinvite_out = false;
+	ua_repoint(c);
+	call_unref(c); /* the timer's */
+}
+
+/* RFC 3261 §12.2.1.2: a request in a dialog that timed out ends the dialog,
+ * and for an INVITE dialog that is a BYE.  This sofia-sip ends the session
+ * on the 408 without one, so the BYE goes out on a handle of its own that
+ * carries the dialog's identifiers (as a restart takes a dialog up), its
+ * CSeq one above the re-INVITE's.  Its answer is not waited for. */
+static void bye_after_timeout(struct sipua *ua, struct call *c, uint32_t seq)
+{
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+	const struct dialog *d = &c->dlg;
+	nua_handle_t *nh;
+
+	if (!d->call_id || !d->local_tag || !d->remote_tag || !d->remote_target)
+		return;
+	nh = nua_handle(
+	    ua->nua, NULL, NUTAG_URL(d->remote_target),
+	    SIPTAG_CALL_ID_STR(d->call_id),
+	    SIPTAG_FROM_STR(
+		su_sprintf(home, "<%s>;tag=%s", d->local_uri, d->local_tag)),
+	    SIPTAG_TO_STR(
+		su_sprintf(home, "<%s>;tag=%s", d->remote_uri, d->remote_tag)),
+	    TAG_IF(d->route_set, NUTAG_INITIAL_ROUTE_STR(d->route_set)),
+	    TAG_END());
+	if (nh)
+		nua_method(nh, NUTAG_METHOD("BYE"),
+			   SIPTAG_CSEQ(sip_cseq_create(home, seq + 1,
+						       sip_method_bye, NULL)),
+			   SIPTAG_REASON_STR(
+			       "SIP;cause=408;text=\"re-INVITE timed out\""),
+			   TAG_END());
+	su_home_deinit(home);
+}
+
+/* The answer to a re-INVITE that re-pointed a member. */
+void ua_on_repointed(struct sipua *ua, struct call *c, int status,
+		     sip_t const *sip)
+{
+	if (status < 200 || !c->media.reinvite_out)
+		return;
+	c->media.reinvite_out = false;
+	if (ua->repoint_out)
+		ua->repoint_out--;
+	pump(ua);
+	if (status < 300)
+		stats_observe(
+		    &tv_stats.repoint,
+		    (double)(su_monotime(NULL) - c->media.repoint_sent) / 1e9);
+	if (status == 491) {
+		/* RFC 3261 §14.1: the owner of the Call-ID (the UAC of the
+		 * INVITE that made the dialog) waits 2.1 to 4 s, the other
+		 * 0 to 2 s. */
+		unsigned ms = c->dlg.uac ? 2100 + (unsigned)(random() % 1900)
+					 : (unsigned)(random() % 2000);
+
+		c->media.reinvite_out = true; /* still ours to send */
+		if (!c->media.glare)
+			c->media.glare =
+			    su_timer_create(su_root_task(ua->root), ms);
+		if (c->media.glare &&
+		    su_timer_set_interval(c->media.glare, glare_retry,
+					  call_ref(c), ms) == 0)
+			return;
+		c->media.reinvite_out = false;
+		call_unref(c);
+	}
+	if (c->resuming && status != 491) {
+		/* The re-INVITE that took a restored dialog up. */
+		c->resuming = false;
+		if (status < 300) {
+			log_info("space-%" PRIu64 " %s resumed", c->space_id,
+				 c->user);
+			if (c->media.again)
+				ua_repoint(c);
+			return;
+		}
+		log_info("space-%" PRIu64 " %s did not resume (%d)",
+			 c->space_id, c->user, status);
+		ua_member_gone(ua, c, "dialog lost in restart", true);
+		c->bye = true;
+		return;
+	}
+	if (status == 481 || status == 408) {
+		log_info("space-%" PRIu64
+			 " %s unreachable (%d): removed call-id %s",
+			 c->space_id, c->user, status,
+			 c->dlg.call_id ? c->dlg.call_id : "-");
+		reinvite_done(c, status);
+		ua_member_gone(ua, c, "unreachable", true);
+		/* After a 481 there is no dialog at the other end. */
+		if (status == 408)
+			bye_after_timeout(
+			    ua, c,
+			    sip && sip->sip_cseq ? sip->sip_cseq->cs_seq : 0);
+		c->bye = true;
+		return;
+	}
+	reinvite_done(c, status);
+	if (status >= 300 && c->member) {
+		/* RFC 6141: the session stays as it was. */
+		char text[256];
+
+		log_warn("space-%" PRIu64 " %s refused the channel (%d)",
+			 c->space_id, c->user, status);
+		snprintf(text, sizeof(text),
+			 "your terminal refused %s (%d): you stay on your "
+			 "channel",
+			 space_channel(c->member->space)->name, status);
+		ua_tell(c, text);
+		ua_tell_host(c->member->space, "%s cannot follow to %s (%d)",
+			     c->user, space_channel(c->member->space)->name,
+			     status);
+	}
+	if (c->media.again)
+		ua_repoint(c);
+}
+
+/* -- the core's deadlines ---------------------------------------------------
+ */
+
+static void promoted(struct step *s, int error)
+{
+	struct sipua *ua = s->ua;
+	struct space *sp = space_find(ua->mgr, s->space_id);
+	struct space_member *host = sp ? space_host(sp) : NULL;
+	char text[2 * USER_MAX + 64];
+
+	if (error)
+		log_err("space-%" PRIu64 " new host %s not stored (%s)",
+			s->space_id, s->by, strerror(-error));
+	if (!host || !su_strmatch(host->user, s->by))
+		return;
+	snprintf(text, sizeof(text),
+		 "%s holds the remote now: %s did not come back", s->by,
+		 s->who);
+	ua_tell_all(sp, NULL, text);
+	/* Joiners who waited are asked of the new host. */
+	for (struct space_member *m = space_members(sp); m; m = m->next)
+		if (m->role == SPACE_PENDING)
+			ua_ask_host(sp, m);
+	ua_room_changed(ua, sp);
+}
+
+static void book(struct sipua *ua, struct space *sp, unsigned seconds,
+		 bool old_day)
+{
+	struct step *s = ua_step(ua, NULL, NULL, space_id(sp), store_logged);
+	int64_t wall = ua_wall();
+	char day[16];
+
+	if (!s)
+		return;
+	snprintf(s->by, sizeof(s->by), "%s", space_service(sp)->id);
+	s->text = su_sprintf(s->home, "%u s of played time", seconds);
+	/* The old day's share is booked just after its midnight. */
+	cfg_day_name(old_day ? wall - 3600 : wall, day, sizeof(day));
+	if (store_usage_book(ua->db, space_id(sp), space_service(sp)->id, day,
+			     seconds, wall, ua_step_stored, s) < 0)
+		ua_step_stored(s, -ENOTCONN);
+}
+
+static void say_left(char *buf, size_t len, unsigned seconds)
+{
+	if (seconds >= 60 && seconds % 60 == 0)
+		snprintf(buf, len, "%u minute%s of playback left today",
+			 seconds / 60, seconds == 60 ? "" : "s");
+	else
+		snprintf(buf, len, "%u second%s of playback left today",
+			 seconds, seconds == 1 ? "" : "s");
+}
+
+static void on_action(void *arg, const struct space_action *a)
+{
+	struct sipua *ua = arg;
+	struct space *sp = a->space;
+	uint64_t id = space_id(sp);
+	struct call *c;
+	struct step *s;
+	char text[96];
+
+	switch (a->kind) {
+	case SPACE_ACT_EXPIRED:
+		log_info("space-%" PRIu64 " join request %u from %s expired",
+			 id, a->request, a->user);
+		ua_tell_host(sp, "join request %u from %s expired", a->request,
+			     a->user);
+		c = a->handle;
+		if (c) {
+			c->member = NULL;
+			ua_refuse_later(ua, c->dlg.nh,
+					SIP_480_TEMPORARILY_UNAVAILABLE,
+					"the host did not answer in time");
+		}
+		ua_room_changed(ua, sp);
+		break;
+	case SPACE_ACT_PROMOTED:
+		log_notice("space-%" PRIu64 " %s promoted to host: %s did not "
+			   "come back",
+			   id, a->member->user, a->lost);
+		s = ua_step(ua, NULL, NULL, id, promoted);
+		if (!s)
+			break;
+		snprintf(s->by, sizeof(s->by), "%s", a->member->user);
+		snprintf(s->who, sizeof(s->who), "%s", a->lost);
+		if (store_space_update(ua->db, id, NULL, s->by, NULL,
+				       ua_step_stored, s) < 0)
+			ua_step_stored(s, -ENOTCONN);
+		break;
+	case SPACE_ACT_END:
+		if (a->reason == SPACE_END_LIMIT) {
+			log_info("space-%" PRIu64 ": %s reached its daily "
+				 "limit",
+				 id, space_service(sp)->id);
+			ua_end_space(ua, sp, "daily limit reached", NULL);
+		}
+		else {
+			log_notice("space-%" PRIu64 " ends: its host %s did "
+				   "not come back",
+				   id, a->lost);
+			ua_end_space(ua, sp, "the host did not come back",
+				     NULL);
+		}
+		break;
+	case SPACE_ACT_WARN:
+		say_left(text, sizeof(text), a->seconds);
+		ua_tell_all(sp, NULL, text);
+		break;
+	case SPACE_ACT_BOOK:
+		book(ua, sp, a->seconds, a->old_day);
+		break;
+	}
+}
+
+static void deadline(su_root_magic_t *magic, su_timer_t *t, void *arg)
+{
+	struct sipua *ua = arg;
+
+	ua->deadline_at = -1;
+	space_mgr_run(ua->mgr, ua_now(), on_action, ua);
+	ua_schedule(ua);
+}
+
+void ua_schedule(struct sipua *ua)
+{
+	int64_t at = space_mgr_next_deadline(ua->mgr), now;
+
+	if (at == ua->deadline_at || !ua->deadline)
+		return;
+	ua->deadline_at = at;
+	if (at < 0) {
+		su_timer_reset(ua->deadline);
+		return;
+	}
+	now = ua_now();
+	su_timer_set_interval(ua->deadline, deadline, ua,
+			      at > now ? (su_duration_t)(at - now) : 0);
+}
+
+/* Local midnight: the old day's share is booked, the new day begins. */
+static void midnight(su_root_magic_t *magic, su_timer_t *t, void *arg);
+
+static void arm_midnight(struct sipua *ua)
+{
+	int64_t wall = ua_wall();
+	/* Two hours into tomorrow is in tomorrow whether today has 23, 24
+	 * or 25 hours (daylight saving time). */
+	int64_t next = cfg_day_start(cfg_day_start(wall) + 86400 + 7200);
+
+	su_timer_set_interval(ua->midnight, midnight, ua,
+			      (su_duration_t)((next - wall) * 1000 + 500));
+}
+
+static void midnight(su_root_magic_t *magic, su_timer_t *t, void *arg)
+{
+	struct sipua *ua = arg;
+	int64_t day = cfg_day_start(ua_wall());
+
+	if (day != ua->day_start) {
+		log_info("a new day: played time starts from zero");
+		ua->day_start = day;
+		space_mgr_new_day(ua->mgr, ua_now(), on_action, ua);
+		ua_schedule(ua);
+	}
+	arm_midnight(ua);
+}
+
+/* The loop's pulse: how late a 100 ms timer fires is how long events wait
+ * for the loop (DESIGN.md "Overload is refused early and cheaply"). */
+static void pulse(su_root_magic_t *magic, su_timer_t *t, void *arg)
+{
+	struct sipua *ua = arg;
+	int64_t now = ua_now();
+	bool was = ua->overloaded;
+
+	ua->loop_lag = ua->pulse_due ? now - ua->pulse_due : 0;
+	ua->pulse_due = now + 100;
+	ua->overloaded = ua->loop_lag > (int64_t)ua->cfg->max_loop_lag ||
+			 db_overloaded(ua->db);
+	if (ua->overloaded != was)
+		log_warn(
+		    ua->overloaded
+			? "overload: new dialogs are refused (loop %" PRId64
+			  " ms late, %u database jobs waiting)"
+			: "overload over (loop %" PRId64
+			  " ms late, %u database jobs waiting)",
+		    ua->loop_lag, db_queue_len(ua->db));
+}
+
+int ua_act_init(struct sipua *ua)
+{
+	_su_task_r task = su_root_task(ua->root);
+
+	ua->repoint_window = ua->cfg->reinvite_window;
+	ua->deadline_at = -1;
+	ua->deadline = su_timer_create(task, 1000);
+	ua->midnight = su_timer_create(task, 1000);
+	ua->pulse = su_timer_create(task, 100);
+	if (!ua->deadline || !ua->midnight || !ua->pulse ||
+	    su_timer_set_for_ever(ua->pulse, pulse, ua) < 0)
+		return -ENOMEM;
+	ua->day_start = cfg_day_start(ua_wall());
+	arm_midnight(ua);
+	return 0;
+}
+
+void ua_act_stop(struct sipua *ua)
+{
+	struct call *c;
+
+	if (ua->deadline)
+		su_timer_destroy(ua->deadline);
+	if (ua->midnight)
+		su_timer_destroy(ua->midnight);
+	if (ua->pulse)
+		su_timer_destroy(ua->pulse);
+	ua->deadline = ua->midnight = ua->pulse = NULL;
+	while ((c = ua->repoint_head)) {
+		ua->repoint_head = c->media.queue_next;
+		c->media.queued = false;
+		call_unref(c);
+	}
+	ua->repoint_tail = NULL;
+}
