@@ -57,12 +57,14 @@ struct db_result {
 
 #define DB_BATCH 64 /* statements in one group commit, at most */
 
-/* The queue's limits unless db_set_limits() says otherwise: a job is a few
- * hundred bytes, so the hard limit bounds the queue to a few megabytes; at
- * the soft limit or age a join would wait about half a second for its
- * commit, so new dialogs are better refused. */
+/* The queue's limits unless db_set_limits() says otherwise.  A job holds
+ * its statement and parameters, under a kilobyte, so the hard limit keeps
+ * the queue under about 50 MB, high enough that the work of members
+ * already in (a takeover's thousands of re-INVITEs and their tags) is not
+ * refused; new dialogs are refused long before, at the soft limit or age,
+ * when a join would wait about half a second for its commit. */
 #define DB_SOFT_JOBS  1000
-#define DB_HARD_JOBS  10000
+#define DB_HARD_JOBS  50000
 #define DB_MAX_AGE_MS 500
 #define DB_MAX_ADDRS  8 /* addresses tried per host name */
 

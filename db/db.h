@@ -44,7 +44,7 @@ unsigned db_pending(const struct db *db);
  * db_exec() fails with -EBUSY; db_overloaded() is true from @a soft_jobs
  * on, or while the oldest job is @a max_age_ms old or more.  0 for
  * @a soft_jobs or @a max_age_ms: no such limit; 0 for @a hard_jobs: the
- * default.  Defaults: 1000, 10000, 500 ms. */
+ * default.  Defaults: 1000, 50000, 500 ms. */
 void db_set_limits(struct db *db, unsigned soft_jobs, unsigned hard_jobs,
 		   unsigned max_age_ms);
 /** True while the queue holds soft_jobs or more, or its oldest job (queued
