@@ -456,11 +456,13 @@ static void status_read(void *arg, int error, const struct db_result *res)
 	"extract(epoch FROM programme_stop)::bigint, node_id "                 \
 	"FROM service_status "
 
-int store_service_status(struct db *db, const char *id, store_status_f *each,
-			 store_done_f *done, void *arg)
+int store_service_status(struct db *db, const char *id, unsigned limit,
+			 store_status_f *each, store_done_f *done, void *arg)
 {
 	struct req *r;
+	struct num n;
 	const char *p[] = {id};
+	const char *lim[] = {limit ? u64(&n, limit) : NULL};
 	int err;
 
 	if (!each)
@@ -471,7 +473,9 @@ int store_service_status(struct db *db, const char *id, store_status_f *each,
 	r->status = each;
 	r->done = done;
 	/* Two statements rather than one with "$1 IS NULL OR": each keeps
-	 * its index (the primary key; the live spaces' hosts). */
+	 * its index (the primary key; the live spaces' hosts).  The list
+	 * goes from the live spaces to the services' primary key: an IN
+	 * (SELECT ...) is planned as a scan of every service. */
 	if (id)
 		err = db_exec(db,
 			      "SELECT " STATUS_COLUMNS
@@ -480,10 +484,11 @@ int store_service_status(struct db *db, const char *id, store_status_f *each,
 	else
 		err = db_exec(db,
 			      "SELECT " STATUS_COLUMNS
-			      "WHERE service_default_id IN (SELECT "
-			      "host_service FROM spaces WHERE state = 'live') "
-			      "ORDER BY service_default_id",
-			      0, NULL, status_read, r);
+			      "WHERE service_default_id = ANY (ARRAY("
+			      "SELECT DISTINCT host_service FROM spaces "
+			      "WHERE state = 'live' ORDER BY host_service "
+			      "LIMIT $1::bigint)) ORDER BY service_default_id",
+			      1, lim, status_read, r);
 	if (err < 0)
 		req_free(r);
 	return err;

@@ -141,10 +141,12 @@ struct store_service_status {
 };
 typedef void store_status_f(void *arg, const struct store_service_status *st);
 /** Call @a each for service @a id's status row (none when there is no such
- * service), or with @a id NULL for every service hosting a live space,
- * ordered by id; then @a done. */
-int store_service_status(struct db *db, const char *id, store_status_f *each,
-			 store_done_f *done, void *arg);
+ * service), or with @a id NULL for the services hosting a live space,
+ * ordered by id, at most @a limit of them (0: all); then @a done.  The
+ * list costs about 40 us a row on the shared connection, and every
+ * statement queued behind it waits: keep @a limit small. */
+int store_service_status(struct db *db, const char *id, unsigned limit,
+			 store_status_f *each, store_done_f *done, void *arg);
 
 /** Create a live space with its host, in one transaction; the id comes back
  * through @a done.  @a host->space_id is ignored. */

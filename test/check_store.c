@@ -1101,21 +1101,39 @@ START_TEST(the_service_status_is_read_by_the_store)
 	run_until(2);
 	status_seen[0] = '\0';
 	ck_assert_int_eq(
-	    store_service_status(db, "svc-bob", on_status, on_done, NULL), 0);
+	    store_service_status(db, "svc-bob", 0, on_status, on_done, NULL),
+	    0);
 	run_until(3);
 	ck_assert_int_eq(last_error, 0);
 	ck_assert_str_eq(status_seen, "svc-bob:bob:1:basic:4:7200:0:0:-:-:0;");
 	/* without an id: the services hosting a live space */
 	status_seen[0] = '\0';
 	ck_assert_int_eq(
-	    store_service_status(db, NULL, on_status, on_done, NULL), 0);
+	    store_service_status(db, NULL, 0, on_status, on_done, NULL), 0);
 	run_until(4);
+	ck_assert_str_eq(status_seen, "svc-alice:alice:1:basic:4:7200:1:1:"
+				      "news:Evening News:1764001800;");
+	/* a list stops at its limit, in the order of the ids */
+	exec_sql("INSERT INTO spaces (host_service, host_user, channel) "
+		 "VALUES ('svc-bob', 'bob', 'music')");
+	status_seen[0] = '\0';
+	ck_assert_int_eq(
+	    store_service_status(db, NULL, 1, on_status, on_done, NULL), 0);
+	run_until(5);
 	ck_assert_str_eq(status_seen, "svc-alice:alice:1:basic:4:7200:1:1:"
 				      "news:Evening News:1764001800;");
 	status_seen[0] = '\0';
 	ck_assert_int_eq(
-	    store_service_status(db, "nosuch", on_status, on_done, NULL), 0);
-	run_until(5);
+	    store_service_status(db, NULL, 0, on_status, on_done, NULL), 0);
+	run_until(6);
+	ck_assert_str_eq(status_seen,
+			 "svc-alice:alice:1:basic:4:7200:1:1:"
+			 "news:Evening News:1764001800;"
+			 "svc-bob:bob:1:basic:4:7200:0:1:music:-:0;");
+	status_seen[0] = '\0';
+	ck_assert_int_eq(
+	    store_service_status(db, "nosuch", 0, on_status, on_done, NULL), 0);
+	run_until(7);
 	ck_assert_str_eq(status_seen, "");
 	ck_assert_int_eq(
 	    store_space_programme(db, id, "x", 10, 9, on_done, NULL), -EINVAL);
