@@ -2,13 +2,18 @@
 # The patent's tables as an operator reads them, through tvspacectl:
 # `services [ID]` answers from the view service_status (the members of a
 # service's space now, its capacity, limit and time played; text and
-# JSON), and `show N` prints a space with its members.
+# JSON), and `show N` prints a space with its members; the database
+# queue's metrics are served.
 . "$(dirname "$0")/../lib/e2e.sh"
 : "${TVSPACECTL:?path of the tvspacectl binary}"
 db_fresh
 tv_config
 SOCK=$E2E_DIR/control.sock
-echo "control_socket = $SOCK" >>"$E2E_DIR/tvspace.conf"
+METRICS=127.0.0.1:9471
+cat >>"$E2E_DIR/tvspace.conf" <<CONF
+control_socket = $SOCK
+metrics_listen = $METRICS
+CONF
 tv_start
 
 ctl() { "$TVSPACECTL" -s "$SOCK" "$@"; }
@@ -84,4 +89,18 @@ wait_for "select state from spaces" ended
 ctl_is 0 --json services svc-erin
 json 'r[0]["members"] == 0 and r[0]["space"] is None and r[0]["played_s"] >= 9 and r[0]["booked_s"] == r[0]["played_s"]'
 expect_sql "select played_s >= 9 from service_status where service_default_id = 'svc-erin'" t
+
+# The database queue, measured: idle now.
+python3 - "$METRICS" <<'PY' || fail "the database queue's metrics"
+import sys, urllib.request
+body = urllib.request.urlopen("http://%s/metrics" % sys.argv[1]).read().decode()
+values = dict(l.rsplit(" ", 1) for l in body.splitlines()
+              if l and not l.startswith("#"))
+for name in ("tvspace_db_queue_jobs", "tvspace_db_queue_oldest_seconds",
+             "tvspace_db_overloaded", "tvspace_db_rejected_total"):
+    assert float(values[name]) == 0, (name, values.get(name))
+print("metrics: the database queue is empty, not overloaded, nothing refused")
+PY
+ctl_is 0 --json stats
+json 'r["db_queue"] == 0 and r["db_overloaded"] is False and r["db_rejected"] == 0'
 e2e_finish
