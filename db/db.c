@@ -385,8 +385,7 @@ static void on_notice(void *arg, const char *message)
 	log_debug("server: %s", message);
 }
 
-/* -- host names, resolved off the loop --------------------------------------
- */
+/* -- host names, resolved off the loop ------------------------------------ */
 
 /* @a s split at commas, each piece malloc'd (libpq's host and port lists);
  * NULL on OOM. */
