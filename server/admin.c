@@ -638,7 +638,7 @@ static bool conn_services(struct conn *c)
 {
 	struct admin *a = c->a;
 	char buf[REQ_MAX + 1], *argv[4] = {0};
-	int argc = split_line(c->req, buf, sizeof(buf), argv, &c->json);
+	int argc = split_line(c->req, buf, sizeof(buf), argv, &c->json), err;
 
 	if (argc < 1 || argc > 2 || strcmp(argv[0], "services") != 0 ||
 	    !a->db || !db_is_up(a->db) || db_overloaded(a->db) ||
@@ -649,11 +649,12 @@ static bool conn_services(struct conn *c)
 	if (!c->rows)
 		return false;
 	c->waiting = true;
-	if (store_service_status(a->db, c->id[0] ? c->id : NULL,
-				 SERVICES_MAX + 1, status_row, status_done,
-				 c) < 0) {
-		c->waiting = false;
-		return false;
+	err =
+	    store_service_status(a->db, c->id[0] ? c->id : NULL,
+				 SERVICES_MAX + 1, status_row, status_done, c);
+	if (err < 0) {
+		status_done(c, err); /* the refusal, now */
+		return true;
 	}
 	/* Nothing more is read (tvspacectl has shut its side: the socket
 	 * would be readable for ever) until the answer goes out. */
