@@ -577,18 +577,21 @@ static void status_row(void *arg, const struct store_service_status *st)
 	}
 	else {
 		char space[24] = "-";
+		const char *title = st->programme ? st->programme : "-";
 
 		if (st->space_id)
 			snprintf(space, sizeof(space), "%" PRIu64,
 				 st->space_id);
 		/* the patent's columns first; the programme's title, which
 		 * has spaces, last */
-		fprintf(out,
-			"%-16s %-16s %-5u %-8u %-8u %-8u %-7u %-8s %-12s %s\n",
+		fprintf(out, "%-16s %-16s %-5u %-8u %-8u %-8u %-7u %-8s %-12s ",
 			st->id, st->user ? st->user : "-", st->level,
 			st->capacity, st->daily_limit, st->played, st->members,
-			space, st->channel ? st->channel : "-",
-			st->programme ? st->programme : "-");
+			space, st->channel ? st->channel : "-");
+		/* the guide's words, on one line whatever they hold */
+		for (; *title; title++)
+			fputc((unsigned char)*title < 0x20 ? ' ' : *title, out);
+		fputc('\n', out);
 	}
 }
 
