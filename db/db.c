@@ -18,16 +18,33 @@
  * When the connection drops, the jobs in flight and the queued ones fail
  * with -ENOTCONN (the caller answers 503; a statement in flight may or may
  * not have committed, and the statements are written so that either outcome
- * is consistent), and a timer reconnects every second. */
+ * is consistent), and a timer reconnects every second.
+ *
+ * The queue is bounded (db_set_limits): past hard_jobs a new job is refused
+ * with -EBUSY, and from soft_jobs on, or while its oldest job is older than
+ * max_age_ms, db_overloaded() says so, for the SIP side to refuse new
+ * dialogs early while the members already in are served.
+ *
+ * Nothing waits on DNS on the loop: libpq resolves a host name inside
+ * PQconnectStart(), synchronously, so a host name of the conninfo is
+ * resolved first by glibc's getaddrinfo_a() on its own thread, and libpq
+ * gets the addresses as hostaddr=.  An address or a socket folder needs no
+ * resolution. */
 #define LOG_MODULE      "db"
 #define SU_TIMER_ARG_T  void
 #define SU_WAKEUP_ARG_T void
 
 #include "db/db.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -39,6 +56,17 @@ struct db_result {
 };
 
 #define DB_BATCH 64 /* statements in one group commit, at most */
+
+/* The queue's limits unless db_set_limits() says otherwise.  A job holds
+ * its statement and parameters, under a kilobyte, so the hard limit keeps
+ * the queue under about 50 MB, high enough that the work of members
+ * already in (a takeover's thousands of re-INVITEs and their tags) is not
+ * refused; new dialogs are refused long before, at the soft limit or age,
+ * when a join would wait about half a second for its commit. */
+#define DB_SOFT_JOBS  1000
+#define DB_HARD_JOBS  50000
+#define DB_MAX_AGE_MS 500
+#define DB_MAX_ADDRS  8 /* addresses tried per host name */
 
 struct job {
 	struct job *next;
@@ -53,7 +81,30 @@ struct job {
 	bool alone;         /* its batch rolled back: it goes on its own */
 };
 
-enum db_state { DB_DOWN, DB_CONNECTING, DB_UP };
+enum db_state { DB_DOWN, DB_RESOLVING, DB_CONNECTING, DB_UP };
+
+/* One asynchronous lookup of the conninfo's host names, shared by the loop
+ * and glibc's notification thread: each holds a reference, and whoever
+ * drops the last frees it (the loop may give up on it while the resolver
+ * still waits, at a reconnection or at db_destroy()). */
+struct lookup {
+	atomic_int refs;
+	int efd;          /* eventfd: written by the thread when all are done */
+	unsigned n;       /* names */
+	struct gaicb *cb; /* [n] */
+	struct gaicb **list;
+	struct addrinfo hints;
+};
+
+/* The conninfo taken apart, for connecting with resolved addresses. */
+struct conn_opts {
+	const char **keys, **vals; /* PQconnectStartParams's arrays */
+	char **hosts;              /* the host list, split at commas */
+	char **ports;              /* the port list, or one for all */
+	unsigned n_hosts, n_ports;
+	bool *is_name; /* [n_hosts]: needs resolving */
+	PQconninfoOption *parsed;
+};
 
 struct db {
 	su_home_t home[1]; /* first member: owns the jobs */
@@ -70,23 +121,28 @@ struct db {
 	su_timer_t *retry;
 	db_state_f *state_cb;
 	void *arg;
-	unsigned n_jobs; /* queued and in flight */
-	unsigned soft_jobs, hard_jobs;
-	su_duration_t max_age; /* ms */
 	char *listen; /* "LISTEN channel", sent first on each connection */
 	db_notify_f *notify_cb;
 	void *notify_arg;
+	/* the queue: its length, its limits */
+	unsigned n_jobs;
+	unsigned soft_jobs, hard_jobs;
+	unsigned max_age_ms;
+	/* host names to resolve before connecting, when there are any */
+	struct conn_opts *opts;
+	struct lookup *lookup; /* the one under way */
+	int lookup_reg;
 };
 
 static void db_connect(struct db *db);
 static void db_send(struct db *db);
+static void lookup_end(struct db *db);
 static void listened(void *arg, int error, const struct db_result *res);
 
 static void job_free(struct db *db, struct job *j)
 {
 	if (!j)
 		return;
-	db->n_jobs--;
 	if (j->res)
 		PQclear(j->res);
 	for (int i = 0; i < j->nparams; i++)
@@ -113,6 +169,7 @@ static void fail_all(struct db *db, int error)
 	db->batch = false;
 	while ((j = db->busy)) {
 		db->busy = j->next;
+		db->n_jobs--;
 		tv_stats.db_errors++;
 		if (j->cb)
 			j->cb(j->arg, error, NULL);
@@ -122,6 +179,7 @@ static void fail_all(struct db *db, int error)
 		db->head = j->next;
 		if (!db->head)
 			db->tail = &db->head;
+		db->n_jobs--;
 		tv_stats.db_errors++;
 		if (j->cb)
 			j->cb(j->arg, error, NULL);
@@ -143,6 +201,7 @@ static void lost(struct db *db)
 
 	if (db->conn && was_up)
 		log_warn("connection lost: %s", PQerrorMessage(db->conn));
+	lookup_end(db);
 	unregister(db);
 	if (db->conn)
 		PQfinish(db->conn);
@@ -172,6 +231,7 @@ static void finish_job(struct db *db, struct job *j)
 				 : PQerrorMessage(db->conn));
 		tv_stats.db_errors++;
 	}
+	db->n_jobs--;
 	stats_observe(&tv_stats.db_query,
 		      (double)(su_monotime(NULL) - j->queued) / 1e9);
 	if (j->cb)
@@ -325,27 +385,377 @@ static void on_notice(void *arg, const char *message)
 	log_debug("server: %s", message);
 }
 
-/* Start or continue a non-blocking connect (PQconnectPoll's protocol). */
-static void db_connect(struct db *db)
-{
-	PostgresPollingStatusType st;
+/* -- host names, resolved off the loop ------------------------------------ */
 
-	if (db->state == DB_DOWN) {
-		db->conn = PQconnectStart(db->conninfo);
-		if (!db->conn || PQstatus(db->conn) == CONNECTION_BAD) {
-			log_debug("cannot connect: %s",
-				  db->conn ? PQerrorMessage(db->conn)
-					   : "out of memory");
-			lost(db);
-			return;
+/* @a s split at commas, each piece malloc'd (libpq's host and port lists);
+ * NULL on OOM. */
+static char **split_list(const char *s, unsigned *ret_n)
+{
+	unsigned n = 1, i = 0;
+	char **v;
+
+	for (const char *c = s; *c; c++)
+		n += *c == ',';
+	v = calloc(n, sizeof(*v));
+	if (!v)
+		return NULL;
+	for (const char *c = s;; i++) {
+		size_t len = strcspn(c, ",");
+
+		v[i] = strndup(c, len);
+		if (!v[i]) {
+			while (i--)
+				free(v[i]);
+			free(v);
+			return NULL;
 		}
-		PQsetNoticeProcessor(db->conn, on_notice, db);
-		db->state = DB_CONNECTING;
-		st = PGRES_POLLING_WRITING;
+		if (!c[len])
+			break;
+		c += len + 1;
 	}
+	*ret_n = n;
+	return v;
+}
+
+static void list_free(char **v, unsigned n)
+{
+	for (unsigned i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static bool is_address(const char *h)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, h, buf) == 1 ||
+	       inet_pton(AF_INET6, h, buf) == 1;
+}
+
+/* A host that libpq would look up: not empty (the default socket), not a
+ * socket folder ("/..." or an abstract "@..."), not an address. */
+static bool is_name(const char *h)
+{
+	return h[0] && h[0] != '/' && h[0] != '@' && !is_address(h);
+}
+
+static void opts_free(struct conn_opts *o)
+{
+	if (!o)
+		return;
+	list_free(o->hosts, o->n_hosts);
+	list_free(o->ports, o->n_ports);
+	free(o->is_name);
+	free(o->keys);
+	free(o->vals);
+	if (o->parsed)
+		PQconninfoFree(o->parsed);
+	free(o);
+}
+
+/* The conninfo taken apart when a host of it is a name; NULL when none is
+ * (or it does not parse: libpq then says why when it connects).  The
+ * environment's PGHOST, PGHOSTADDR and PGPORT stand in for what the
+ * conninfo leaves out, as in libpq.  A host named only in a pg_service.conf
+ * service is libpq's to resolve. */
+static struct conn_opts *opts_parse(const char *conninfo)
+{
+	struct conn_opts *o;
+	const char *host = NULL, *hostaddr = NULL, *port = NULL;
+	unsigned n = 0, names = 0;
+	char *err = NULL;
+	PQconninfoOption *parsed = PQconninfoParse(conninfo, &err);
+
+	if (!parsed) {
+		PQfreemem(err);
+		return NULL;
+	}
+	for (PQconninfoOption *opt = parsed; opt->keyword; opt++) {
+		if (!opt->val)
+			continue;
+		if (strcmp(opt->keyword, "host") == 0)
+			host = opt->val;
+		else if (strcmp(opt->keyword, "hostaddr") == 0)
+			hostaddr = opt->val;
+		else if (strcmp(opt->keyword, "port") == 0)
+			port = opt->val;
+		else
+			n++;
+	}
+	if (!host || !*host)
+		host = getenv("PGHOST");
+	if (!hostaddr || !*hostaddr)
+		hostaddr = getenv("PGHOSTADDR");
+	if (!port || !*port)
+		port = getenv("PGPORT");
+	o = calloc(1, sizeof(*o));
+	if (!o || (hostaddr && *hostaddr) || !host || !*host)
+		goto none;
+	o->parsed = parsed;
+	o->hosts = split_list(host, &o->n_hosts);
+	o->ports = port && *port ? split_list(port, &o->n_ports) : NULL;
+	o->is_name = calloc(o->n_hosts ? o->n_hosts : 1, sizeof(bool));
+	/* the options as given, and host, hostaddr, port, NULL */
+	o->keys = calloc(n + 4, sizeof(char *));
+	o->vals = calloc(n + 4, sizeof(char *));
+	if (!o->hosts || (port && *port && !o->ports) || !o->is_name ||
+	    !o->keys || !o->vals)
+		goto none;
+	for (unsigned i = 0; i < o->n_hosts; i++)
+		names += o->is_name[i] = is_name(o->hosts[i]);
+	if (!names)
+		goto none;
+	n = 0;
+	for (PQconninfoOption *opt = parsed; opt->keyword; opt++)
+		if (opt->val && strcmp(opt->keyword, "host") &&
+		    strcmp(opt->keyword, "hostaddr") &&
+		    strcmp(opt->keyword, "port")) {
+			o->keys[n] = opt->keyword;
+			o->vals[n++] = opt->val;
+		}
+	o->keys[n] = "host";
+	o->keys[n + 1] = "hostaddr";
+	o->keys[n + 2] = "port";
+	return o;
+none:
+	if (o && o->parsed)
+		opts_free(o);
 	else {
-		st = PQconnectPoll(db->conn);
+		free(o);
+		PQconninfoFree(parsed);
 	}
+	return NULL;
+}
+
+static void lookup_unref(struct lookup *lk)
+{
+	if (atomic_fetch_sub(&lk->refs, 1) != 1)
+		return;
+	for (unsigned i = 0; i < lk->n; i++) {
+		if (lk->cb[i].ar_result)
+			freeaddrinfo(lk->cb[i].ar_result);
+		free((char *)lk->cb[i].ar_name);
+	}
+	if (lk->efd >= 0)
+		close(lk->efd);
+	free(lk->cb);
+	free(lk->list);
+	free(lk);
+}
+
+/* On glibc's thread, once every name of the lookup is answered or has
+ * failed: wake the loop, drop the thread's reference. */
+static void lookup_notified(union sigval v)
+{
+	struct lookup *lk = v.sival_ptr;
+	uint64_t one = 1;
+
+	if (write(lk->efd, &one, sizeof(one)) < 0) {
+		/* an eventfd cannot be full after one write */
+	}
+	lookup_unref(lk);
+}
+
+/* The loop is done with the lookup (used, or given up on). */
+static void lookup_end(struct db *db)
+{
+	if (db->lookup_reg > 0)
+		su_root_deregister(db->root, db->lookup_reg);
+	db->lookup_reg = 0;
+	if (db->lookup)
+		lookup_unref(db->lookup);
+	db->lookup = NULL;
+}
+
+/* Append @a piece to the comma list @a list (malloc'd, may be NULL). */
+static int list_add(char **list, const char *piece)
+{
+	size_t old = *list ? strlen(*list) : 0;
+	char *s = realloc(*list, old + strlen(piece) + 2);
+
+	if (!s)
+		return -ENOMEM;
+	if (old)
+		s[old++] = ',';
+	strcpy(s + old, piece);
+	*list = s;
+	return 0;
+}
+
+/* One more entry of libpq's parallel host, hostaddr (and port) lists. */
+static int add_host(char **hosts, char **addrs, char **ports, const char *host,
+		    const char *addr, const char *port)
+{
+	if (list_add(hosts, host) < 0 || list_add(addrs, addr) < 0 ||
+	    (port && list_add(ports, port) < 0))
+		return -ENOMEM;
+	return 0;
+}
+
+static void connect_start(struct db *db, PGconn *conn);
+
+/* Every name of the lookup is answered: connect to host NAME with hostaddr
+ * each address it has (up to DB_MAX_ADDRS), the others as they are. */
+static void lookup_done(struct db *db)
+{
+	struct conn_opts *o = db->opts;
+	struct lookup *lk = db->lookup;
+	char *hosts = NULL, *addrs = NULL, *ports = NULL;
+	bool per_host = o->n_ports > 1 && o->n_ports == o->n_hosts;
+	unsigned k = 0, n = 0, any = 0;
+	int err = 0;
+	size_t last = 0;
+	PGconn *conn;
+
+	while (o->keys[last])
+		last++; /* the three at the end: host, hostaddr, port */
+	last -= 3;
+	for (unsigned i = 0; i < o->n_hosts && !err; i++) {
+		const char *port = per_host ? o->ports[i] : NULL;
+		char text[INET6_ADDRSTRLEN];
+		int rc;
+
+		if (!o->is_name[i]) {
+			err = add_host(
+			    &hosts, &addrs, &ports, o->hosts[i],
+			    is_address(o->hosts[i]) ? o->hosts[i] : "", port);
+			any++;
+			continue;
+		}
+		rc = gai_error(&lk->cb[k]);
+		if (rc) {
+			log_debug("cannot resolve %s: %s", o->hosts[i],
+				  gai_strerror(rc));
+			k++;
+			continue;
+		}
+		n = 0;
+		for (struct addrinfo *ai = lk->cb[k].ar_result;
+		     ai && n < DB_MAX_ADDRS && !err; ai = ai->ai_next) {
+			const void *a =
+			    ai->ai_family == AF_INET
+				? (const void *)&(
+				      (struct sockaddr_in *)ai->ai_addr)
+				      ->sin_addr
+				: (const void *)&(
+				      (struct sockaddr_in6 *)ai->ai_addr)
+				      ->sin6_addr;
+
+			if ((ai->ai_family != AF_INET &&
+			     ai->ai_family != AF_INET6) ||
+			    !inet_ntop(ai->ai_family, a, text, sizeof(text)))
+				continue;
+			err = add_host(&hosts, &addrs, &ports, o->hosts[i],
+				       text, port);
+			n++;
+		}
+		log_debug("%s resolved: %u address%s", o->hosts[i], n,
+			  n == 1 ? "" : "es");
+		any += n;
+		k++;
+	}
+	lookup_end(db);
+	if (err || !any) {
+		free(hosts);
+		free(addrs);
+		free(ports);
+		lost(db);
+		return;
+	}
+	o->vals[last] = hosts;
+	o->vals[last + 1] = addrs;
+	o->vals[last + 2] = per_host ? ports : o->n_ports ? o->ports[0] : NULL;
+	if (!o->vals[last + 2])
+		o->keys[last + 2] = NULL; /* libpq's default port */
+	conn = PQconnectStartParams(o->keys, o->vals, 0);
+	o->keys[last + 2] = "port";
+	o->vals[last] = o->vals[last + 1] = o->vals[last + 2] = NULL;
+	free(hosts);
+	free(addrs);
+	free(ports);
+	connect_start(db, conn);
+}
+
+static int on_lookup(su_root_magic_t *magic, su_wait_t *w, void *arg)
+{
+	struct db *db = arg;
+	uint64_t v;
+
+	if (!db->lookup || read(db->lookup->efd, &v, sizeof(v)) < 0)
+		return 0;
+	for (unsigned i = 0; i < db->lookup->n; i++)
+		if (gai_error(&db->lookup->cb[i]) == EAI_INPROGRESS)
+			return 0;
+	lookup_done(db);
+	return 0;
+}
+
+/* Ask glibc for the addresses of every host name of the conninfo; the
+ * answer comes back to the loop through an eventfd. */
+static int lookup_start(struct db *db)
+{
+	struct conn_opts *o = db->opts;
+	struct lookup *lk = calloc(1, sizeof(*lk));
+	struct sigevent sev = {.sigev_notify = SIGEV_THREAD};
+	su_wait_t w;
+	unsigned k = 0;
+	int rc;
+
+	if (!lk)
+		return -ENOMEM;
+	atomic_init(&lk->refs, 1);
+	lk->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	for (unsigned i = 0; i < o->n_hosts; i++)
+		lk->n += o->is_name[i];
+	lk->cb = calloc(lk->n, sizeof(*lk->cb));
+	lk->list = calloc(lk->n, sizeof(*lk->list));
+	lk->hints.ai_family = AF_UNSPEC;
+	lk->hints.ai_socktype = SOCK_STREAM;
+	if (lk->efd < 0 || !lk->cb || !lk->list) {
+		lookup_unref(lk);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < o->n_hosts; i++) {
+		if (!o->is_name[i])
+			continue;
+		lk->cb[k].ar_name = strdup(o->hosts[i]);
+		lk->cb[k].ar_request = &lk->hints;
+		lk->list[k] = &lk->cb[k];
+		if (!lk->cb[k++].ar_name) {
+			lookup_unref(lk);
+			return -ENOMEM;
+		}
+	}
+	if (su_wait_create(&w, lk->efd, SU_WAIT_IN) < 0 ||
+	    (db->lookup_reg =
+		 su_root_register(db->root, &w, on_lookup, db, 0)) <= 0) {
+		db->lookup_reg = 0;
+		lookup_unref(lk);
+		return -EIO;
+	}
+	db->lookup = lk;
+	sev.sigev_notify_function = lookup_notified;
+	sev.sigev_value.sival_ptr = lk;
+	atomic_fetch_add(&lk->refs, 1); /* glibc's thread's */
+	rc = getaddrinfo_a(GAI_NOWAIT, lk->list, (int)lk->n, &sev);
+	if (rc) {
+		/* Nothing queued, or not all: when some were, their
+		 * notification drops the thread's reference; when none
+		 * were, the lookup stays allocated (rare: out of memory). */
+		log_debug("cannot resolve the database host: %s",
+			  gai_strerror(rc));
+		lookup_end(db);
+		return -EAGAIN;
+	}
+	db->state = DB_RESOLVING;
+	return 0;
+}
+
+/* -- connecting ------------------------------------------------------------ */
+
+/* Continue a non-blocking connect (PQconnectPoll's protocol). */
+static void connect_poll(struct db *db, PostgresPollingStatusType st)
+{
 	switch (st) {
 	case PGRES_POLLING_READING:
 		if (register_socket(db, SU_WAIT_IN) < 0)
@@ -376,6 +786,39 @@ static void db_connect(struct db *db)
 	if (db->state_cb)
 		db->state_cb(db->arg, true);
 	db_send(db);
+}
+
+static void connect_start(struct db *db, PGconn *conn)
+{
+	db->conn = conn;
+	if (!conn || PQstatus(conn) == CONNECTION_BAD) {
+		log_debug("cannot connect: %s",
+			  conn ? PQerrorMessage(conn) : "out of memory");
+		lost(db);
+		return;
+	}
+	PQsetNoticeProcessor(conn, on_notice, db);
+	db->state = DB_CONNECTING;
+	connect_poll(db, PGRES_POLLING_WRITING);
+}
+
+/* Start a connection (after resolving the host names, when there are
+ * some), or continue the one under way. */
+static void db_connect(struct db *db)
+{
+	if (db->state == DB_CONNECTING) {
+		connect_poll(db, PQconnectPoll(db->conn));
+		return;
+	}
+	if (db->state != DB_DOWN)
+		return;
+	if (!db->opts) {
+		/* no name to resolve: libpq does nothing blocking */
+		connect_start(db, PQconnectStart(db->conninfo));
+		return;
+	}
+	if (lookup_start(db) < 0)
+		lost(db);
 }
 
 static void db_send(struct db *db)
@@ -427,6 +870,10 @@ static void db_destructor(void *arg)
 	struct db *db = arg;
 
 	fail_all(db, -ECANCELED);
+	/* a lookup under way is glibc's thread's to free */
+	lookup_end(db);
+	opts_free(db->opts);
+	db->opts = NULL;
 	unregister(db);
 	if (db->conn)
 		PQfinish(db->conn);
@@ -449,6 +896,8 @@ struct db *db_create(su_home_t *parent, su_root_t *root, const char *conninfo,
 	db->state_cb = state_cb;
 	db->arg = arg;
 	db->conninfo = su_strdup(db->home, conninfo);
+	db->opts = opts_parse(conninfo);
+	db_set_limits(db, DB_SOFT_JOBS, DB_HARD_JOBS, DB_MAX_AGE_MS);
 	db->retry = su_timer_create(su_root_task(root), 1000);
 	if (!db->conninfo || !db->retry ||
 	    su_home_destructor(db->home, db_destructor) < 0) {
@@ -478,28 +927,43 @@ unsigned db_pending(const struct db *db)
 	return db->n_jobs;
 }
 
+void db_set_limits(struct db *db, unsigned soft_jobs, unsigned hard_jobs,
+		   unsigned max_age_ms)
+{
+	db->hard_jobs = hard_jobs ? hard_jobs : DB_HARD_JOBS;
+	db->soft_jobs = soft_jobs < db->hard_jobs ? soft_jobs : db->hard_jobs;
+	db->max_age_ms = max_age_ms;
+}
+
 unsigned db_queue_len(const struct db *db)
 {
 	return db->n_jobs;
 }
 
-void db_set_limits(struct db *db, unsigned soft_jobs, unsigned hard_jobs,
-		   unsigned max_age_ms)
+/* The oldest job is the first in flight (they were taken from the head of
+ * the queue, and a batch that rolled back goes back there), else the head. */
+static const struct job *oldest(const struct db *db)
 {
-	db->soft_jobs = soft_jobs;
-	db->hard_jobs = hard_jobs;
-	db->max_age = (su_duration_t)max_age_ms;
+	return db->busy ? db->busy : db->head;
+}
+
+double db_oldest_age(const struct db *db)
+{
+	const struct job *j = oldest(db);
+	su_time64_t now = su_monotime(NULL);
+
+	return j && now > j->queued ? (double)(now - j->queued) / 1e9 : 0;
 }
 
 bool db_overloaded(const struct db *db)
 {
-	const struct job *oldest = db->busy ? db->busy : db->head;
+	const struct job *j = oldest(db);
 
 	if (db->soft_jobs && db->n_jobs >= db->soft_jobs)
 		return true;
-	return db->max_age && oldest &&
-	       (int64_t)((su_monotime(NULL) - oldest->queued) / 1000000) >
-		   (int64_t)db->max_age;
+	return j && db->max_age_ms &&
+	       su_monotime(NULL) - j->queued >=
+		   (su_time64_t)db->max_age_ms * 1000000;
 }
 
 int db_exec(struct db *db, const char *sql, int nparams,
@@ -509,12 +973,13 @@ int db_exec(struct db *db, const char *sql, int nparams,
 
 	if (db->state != DB_UP)
 		return -ENOTCONN;
-	if (db->hard_jobs && db->n_jobs >= db->hard_jobs)
+	if (db->n_jobs >= db->hard_jobs) {
+		tv_stats.db_rejected++;
 		return -EBUSY;
+	}
 	j = su_zalloc(db->home, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
-	db->n_jobs++;
 	j->sql = su_strdup(db->home, sql);
 	j->params = nparams
 			? su_zalloc(db->home,
@@ -537,6 +1002,7 @@ int db_exec(struct db *db, const char *sql, int nparams,
 		}
 	*db->tail = j;
 	db->tail = &j->next;
+	db->n_jobs++;
 	db_send(db);
 	return 0;
 }

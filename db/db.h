@@ -3,7 +3,8 @@
  * statements sent in order (a statement is its own transaction, or a
  * BEGIN..COMMIT sequence sent as one job; statements that queued up while
  * another was in flight go together and commit as one transaction, each
- * callback after that commit).  Reconnects by itself.
+ * callback after that commit).  Reconnects by itself; a host name of the
+ * conninfo is resolved off the loop.  The queue is bounded and measured.
  * The only module besides store.c that includes libpq-fe.h. */
 #ifndef TVSPACE_DB_H
 #define TVSPACE_DB_H
@@ -39,21 +40,27 @@ bool db_is_up(const struct db *db);
 /** Jobs queued or in flight (a clean shutdown waits for them). */
 unsigned db_pending(const struct db *db);
 
-/** Bounds of the queue: past @a hard_jobs db_exec() refuses with -EBUSY;
- * db_overloaded() is true from @a soft_jobs, or while the oldest job has
- * waited @a max_age_ms. */
+/** Bound the queue: past @a hard_jobs jobs (queued or in flight)
+ * db_exec() fails with -EBUSY; db_overloaded() is true from @a soft_jobs
+ * on, or while the oldest job is @a max_age_ms old or more.  0 for
+ * @a soft_jobs or @a max_age_ms: no such limit; 0 for @a hard_jobs: the
+ * default.  Defaults: 1000, 50000, 500 ms. */
 void db_set_limits(struct db *db, unsigned soft_jobs, unsigned hard_jobs,
 		   unsigned max_age_ms);
-/** Whether new work should be refused now (the caller answers 503). */
+/** True while the queue holds soft_jobs or more, or its oldest job (queued
+ * or in flight) is older than max_age_ms (monotonic clock): refuse new
+ * work that can wait (new dialogs get 503), keep serving what is in. */
 bool db_overloaded(const struct db *db);
 /** Jobs queued or in flight. */
 unsigned db_queue_len(const struct db *db);
+/** Age of the oldest job queued or in flight, seconds; 0 when none. */
+double db_oldest_age(const struct db *db);
 
 /** Queue @a sql with @a nparams text parameters (NULL for SQL NULL).
  * Parameters are copied.  @a cb runs from the loop when the job completes.
  * A job whose text holds several statements (BEGIN; ...; COMMIT) must not
  * have parameters.  -ENOTCONN when the database is down (the caller answers
- * 503), -ENOMEM. */
+ * 503), -EBUSY when the queue is full (db_set_limits(); 503 too), -ENOMEM. */
 int db_exec(struct db *db, const char *sql, int nparams,
 	    const char *const *params, db_done_f *cb, void *arg);
 

@@ -17,7 +17,6 @@
 /* What a completion needs; freed by the completion. */
 struct req {
 	struct db *db;
-	struct catalog *cat;
 	store_done_f *done;
 	store_started_f *started;
 	store_space_f *each;
@@ -29,6 +28,7 @@ struct req {
 	store_secrets_f *secrets;
 	store_service_f *service;
 	store_level_f *level;
+	store_status_f *status;
 	void *arg;
 	unsigned next; /* store_migrate: next migration to look at */
 	int *applied;  /* versions found applied */
@@ -224,45 +224,69 @@ int store_migrate(struct db *db, store_done_f *done, void *arg)
 	return err;
 }
 
-/* -- services and levels -------------------------------------------------- */
+/* -- lookups on demand ----------------------------------------------------- */
+
+/* "YYYY-MM-DD", checked here so a caller's mistake is -EINVAL, not an SQL
+ * error. */
+static bool day_ok(const char *day)
+{
+	if (!day || strlen(day) != 10 || day[4] != '-' || day[7] != '-')
+		return false;
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && (day[i] < '0' || day[i] > '9'))
+			return false;
+	return true;
+}
+
+/* The columns of struct store_service, in order. */
+#define SERVICE_COLUMNS                                                        \
+	"s.service_default_id, s.user_id, s.level, s.default_channel, "        \
+	"s.is_default, array_to_string(s.package, ' '), "                      \
+	"coalesce(u.seconds, 0) "                                              \
+	"FROM services s LEFT JOIN usage u ON u.service_default_id = "         \
+	"s.service_default_id AND u.day = $2::date "
+
+static void service_row(const struct db_result *res, int i,
+			struct store_service *svc)
+{
+	const char *is_default = db_value(res, i, 4);
+
+	*svc = (struct store_service){
+	    .id = db_value(res, i, 0),
+	    .user = db_value(res, i, 1),
+	    .level = to_uint(db_value(res, i, 2)),
+	    .default_channel = db_value(res, i, 3),
+	    .is_default = is_default && is_default[0] == 't',
+	    .package = db_value(res, i, 5),
+	    .played_today = to_uint(db_value(res, i, 6)),
+	};
+}
 
 static void service_read(void *arg, int error, const struct db_result *res)
 {
 	struct req *r = arg;
-	struct store_service s;
+	struct store_service svc;
+	int rows = error ? 0 : db_rows(res);
 
-	if (error || db_rows(res) != 1) {
-		r->service(r->arg, error, NULL);
-		req_free(r);
-		return;
-	}
-	s = (struct store_service){
-	    .id = db_value(res, 0, 0),
-	    .user = db_value(res, 0, 1),
-	    .level = to_uint(db_value(res, 0, 2)),
-	    .default_channel = db_value(res, 0, 3),
-	    .is_default = db_value(res, 0, 4) && db_value(res, 0, 4)[0] == 't',
-	    .package = db_value(res, 0, 5),
-	    .played_today = to_uint(db_value(res, 0, 6)),
-	};
-	r->service(r->arg, 0, &s);
+	/* A user's: the default one when marked (it sorts first), else the
+	 * only one; several without a default name none. */
+	if (rows >= 1)
+		service_row(res, 0, &svc);
+	r->service(r->arg, error,
+		   rows == 1 || (rows > 1 && svc.is_default) ? &svc : NULL);
 	req_free(r);
 }
-
-#define SERVICE_COLUMNS                                                        \
-	"s.service_default_id, s.user_id, s.level, s.default_channel, "        \
-	"s.is_default, array_to_string(s.package, ' '), "                      \
-	"coalesce((SELECT u.seconds FROM usage u WHERE "                       \
-	"u.service_default_id = s.service_default_id AND u.day = $2::date), "  \
-	"0) "
 
 static int service_query(struct db *db, const char *sql, const char *key,
 			 const char *day, store_service_f *done, void *arg)
 {
-	struct req *r = req_new(db, arg);
+	struct req *r;
 	const char *p[] = {key, day};
 	int err;
 
+	if (!key || !day_ok(day) || !done)
+		return -EINVAL;
+	r = req_new(db, arg);
 	if (!r)
 		return -ENOMEM;
 	r->service = done;
@@ -275,31 +299,28 @@ static int service_query(struct db *db, const char *sql, const char *key,
 int store_service_get(struct db *db, const char *id, const char *day,
 		      store_service_f *done, void *arg)
 {
-	return service_query(db,
-			     "SELECT " SERVICE_COLUMNS
-			     "FROM services s WHERE s.service_default_id = $1",
-			     id, day, done, arg);
+	return service_query(
+	    db, "SELECT " SERVICE_COLUMNS "WHERE s.service_default_id = $1", id,
+	    day, done, arg);
 }
 
 int store_service_of_user(struct db *db, const char *user, const char *day,
 			  store_service_f *done, void *arg)
 {
-	/* The default one, else the only one: two rows at most, and then
-	 * neither is default and there is no answer. */
-	return service_query(
-	    db,
-	    "SELECT " SERVICE_COLUMNS "FROM services s WHERE s.user_id = $1 "
-	    "AND (s.is_default OR (SELECT count(*) FROM services o "
-	    "WHERE o.user_id = $1) = 1)",
-	    user, day, done, arg);
+	/* Two rows at most: enough to tell "the only one" from "several". */
+	return service_query(db,
+			     "SELECT " SERVICE_COLUMNS "WHERE s.user_id = $1 "
+			     "ORDER BY s.is_default DESC, "
+			     "s.service_default_id LIMIT 2",
+			     user, day, done, arg);
 }
 
 static void levels_read(void *arg, int error, const struct db_result *res)
 {
 	struct req *r = arg;
-	int n = db_rows(res);
+	int rows = db_rows(res);
 
-	for (int i = 0; !error && i < n; i++) {
+	for (int i = 0; !error && i < rows; i++) {
 		struct store_level l = {
 		    .level = to_uint(db_value(res, i, 0)),
 		    .name = db_value(res, i, 1),
@@ -316,9 +337,12 @@ static void levels_read(void *arg, int error, const struct db_result *res)
 int store_load_levels(struct db *db, store_level_f *each, store_done_f *done,
 		      void *arg)
 {
-	struct req *r = req_new(db, arg);
+	struct req *r;
 	int err;
 
+	if (!each)
+		return -EINVAL;
+	r = req_new(db, arg);
 	if (!r)
 		return -ENOMEM;
 	r->level = each;
@@ -334,15 +358,97 @@ int store_load_levels(struct db *db, store_level_f *each, store_done_f *done,
 	return err;
 }
 
+static int64_t to_i64(const char *s)
+{
+	return s ? strtoll(s, NULL, 10) : 0;
+}
+
+static void status_read(void *arg, int error, const struct db_result *res)
+{
+	struct req *r = arg;
+	int rows = db_rows(res);
+
+	for (int i = 0; !error && i < rows; i++) {
+		struct store_service_status st = {
+		    .id = db_value(res, i, 0),
+		    .user = db_value(res, i, 1),
+		    .level = to_uint(db_value(res, i, 2)),
+		    .level_name = db_value(res, i, 3),
+		    .capacity = to_uint(db_value(res, i, 4)),
+		    .daily_limit = to_uint(db_value(res, i, 5)),
+		    .played = to_uint(db_value(res, i, 6)),
+		    .booked = to_uint(db_value(res, i, 7)),
+		    .members = to_uint(db_value(res, i, 8)),
+		    .live_spaces = to_uint(db_value(res, i, 9)),
+		    .space_id = to_u64(db_value(res, i, 10)),
+		    .channel = db_value(res, i, 11),
+		    .programme = db_value(res, i, 12),
+		    .programme_start = to_i64(db_value(res, i, 13)),
+		    .programme_stop = to_i64(db_value(res, i, 14)),
+		    .node = db_value(res, i, 15),
+		};
+
+		r->status(r->arg, &st);
+	}
+	done_only(r, error, NULL);
+}
+
+#define STATUS_COLUMNS                                                         \
+	"service_default_id, user_id, service_level, level_name, capacity, "   \
+	"daily_limit_s, played_s, booked_s, current_members, live_spaces, "    \
+	"space_id, channel, current_programme, "                               \
+	"extract(epoch FROM programme_start)::bigint, "                        \
+	"extract(epoch FROM programme_stop)::bigint, node_id "                 \
+	"FROM service_status "
+
+int store_service_status(struct db *db, const char *id, unsigned limit,
+			 store_status_f *each, store_done_f *done, void *arg)
+{
+	struct req *r;
+	struct num n;
+	const char *p[] = {id};
+	const char *lim[] = {limit ? u64(&n, limit) : NULL};
+	int err;
+
+	if (!each)
+		return -EINVAL;
+	r = req_new(db, arg);
+	if (!r)
+		return -ENOMEM;
+	r->status = each;
+	r->done = done;
+	/* Two statements rather than one with "$1 IS NULL OR": each keeps
+	 * its index (the primary key; the live spaces' hosts).  The list
+	 * goes from the live spaces to the services' primary key: an IN
+	 * (SELECT ...) is planned as a scan of every service. */
+	if (id)
+		err = db_exec(db,
+			      "SELECT " STATUS_COLUMNS
+			      "WHERE service_default_id = $1",
+			      1, p, status_read, r);
+	else
+		err = db_exec(db,
+			      "SELECT " STATUS_COLUMNS
+			      "WHERE service_default_id = ANY (ARRAY("
+			      "SELECT DISTINCT host_service FROM spaces "
+			      "WHERE state = 'live' ORDER BY host_service "
+			      "LIMIT $1::bigint)) ORDER BY service_default_id",
+			      1, lim, status_read, r);
+	if (err < 0)
+		req_free(r);
+	return err;
+}
+
 /* -- spaces and members -------------------------------------------------- */
 
 #define MEMBER_COLUMNS                                                         \
 	"user_id, service_default_id, role, delivery, sdp_addr, sdp_port, "    \
 	"sdp_media, sdp_pt, admitted_seq, call_id, local_tag, remote_tag, "    \
-	"local_uri, remote_uri, remote_target, route_set, joined"
+	"local_uri, remote_uri, remote_target, route_set, joined, channel, "   \
+	"local_sdp"
 
-/* $FIRST.. $FIRST+16 of a member, in MEMBER_COLUMNS order. */
-#define MEMBER_PARAMS 17
+/* $FIRST.. $FIRST+18 of a member, in MEMBER_COLUMNS order. */
+#define MEMBER_PARAMS 19
 
 static void member_params(const struct store_member *m, const char **p,
 			  struct num *n)
@@ -364,6 +470,8 @@ static void member_params(const struct store_member *m, const char **p,
 	p[14] = m->remote_target;
 	p[15] = m->route_set;
 	p[16] = i64(&n[3], m->joined);
+	p[17] = m->channel;
+	p[18] = m->local_sdp;
 }
 
 static void space_started(void *arg, int error, const struct db_result *res)
@@ -399,11 +507,11 @@ int store_space_start(struct db *db, const struct store_space *space,
 	err = db_exec(db,
 		      "WITH s AS (INSERT INTO spaces (host_service, host_user, "
 		      "channel, started, node_id) VALUES ($1, $2, $3, "
-		      "to_timestamp($4), $22) RETURNING id) "
+		      "to_timestamp($4), $24) RETURNING id) "
 		      "INSERT INTO members (space_id, " MEMBER_COLUMNS ") "
 		      "SELECT s.id, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-		      "$14, $15, $16, $17, $18, $19, $20, to_timestamp($21) "
-		      "FROM s RETURNING space_id",
+		      "$14, $15, $16, $17, $18, $19, $20, to_timestamp($21), "
+		      "NULLIF($22, $3), $23 FROM s RETURNING space_id",
 		      5 + MEMBER_PARAMS, p, space_started, r);
 	if (err < 0)
 		req_free(r);
@@ -422,7 +530,8 @@ int store_member_add(struct db *db, const struct store_member *m,
 			 "INSERT INTO members (space_id, " MEMBER_COLUMNS ") "
 			 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
 			 "$11, $12, $13, $14, $15, $16, $17, "
-			 "to_timestamp($18))",
+			 "to_timestamp($18), NULLIF($19, (SELECT channel FROM "
+			 "spaces WHERE id = $1)), $20)",
 			 1 + MEMBER_PARAMS, p, done, arg);
 }
 
@@ -437,28 +546,6 @@ int store_member_dialog(struct db *db, uint64_t space_id, const char *user,
 	    "UPDATE members SET local_tag = $3 WHERE space_id = $1 "
 	    "AND user_id = $2 AND left_at IS NULL",
 	    3, p, done, arg);
-}
-
-int store_space_forget(struct db *db, uint64_t space_id, store_done_f *done,
-		       void *arg)
-{
-	struct num n;
-	const char *p[] = {u64(&n, space_id)};
-
-	return exec_done(db, "DELETE FROM spaces WHERE id = $1", 1, p, done,
-			 arg);
-}
-
-int store_member_forget(struct db *db, uint64_t space_id, const char *user,
-			store_done_f *done, void *arg)
-{
-	struct num n;
-	const char *p[] = {u64(&n, space_id), user};
-
-	return exec_done(db,
-			 "DELETE FROM members WHERE space_id = $1 "
-			 "AND user_id = $2 AND left_at IS NULL",
-			 2, p, done, arg);
 }
 
 int store_member_leave(struct db *db, uint64_t space_id, const char *user,
@@ -521,6 +608,84 @@ int store_space_set_open(struct db *db, uint64_t space_id, bool open,
 			 p, done, arg);
 }
 
+int store_space_programme(struct db *db, uint64_t space_id, const char *title,
+			  int64_t start, int64_t stop, store_done_f *done,
+			  void *arg)
+{
+	struct num n[3];
+	const char *p[] = {u64(&n[0], space_id), title,
+			   title ? i64(&n[1], start) : NULL,
+			   title ? i64(&n[2], stop) : NULL};
+
+	if (title && stop < start)
+		return -EINVAL;
+	return exec_done(db,
+			 "UPDATE spaces SET programme_title = $2, "
+			 "programme_start = to_timestamp($3), "
+			 "programme_stop = to_timestamp($4) "
+			 "WHERE id = $1 AND state = 'live'",
+			 4, p, done, arg);
+}
+
+int store_member_channel(struct db *db, uint64_t space_id, const char *user,
+			 const char *channel_or_null, store_done_f *done,
+			 void *arg)
+{
+	struct num n;
+	const char *p[] = {u64(&n, space_id), user, channel_or_null};
+
+	if (!user)
+		return -EINVAL;
+	return exec_done(db,
+			 "UPDATE members m SET channel = NULLIF($3, s.channel) "
+			 "FROM spaces s WHERE s.id = m.space_id "
+			 "AND m.space_id = $1 AND m.user_id = $2 "
+			 "AND m.left_at IS NULL",
+			 3, p, done, arg);
+}
+
+int store_member_sdp(struct db *db, uint64_t space_id, const char *user,
+		     const char *local_sdp, store_done_f *done, void *arg)
+{
+	struct num n;
+	const char *p[] = {u64(&n, space_id), user, local_sdp};
+
+	if (!user)
+		return -EINVAL;
+	return exec_done(
+	    db,
+	    "UPDATE members SET local_sdp = $3 WHERE space_id = $1 "
+	    "AND user_id = $2 AND left_at IS NULL",
+	    3, p, done, arg);
+}
+
+int store_space_forget(struct db *db, uint64_t space_id, store_done_f *done,
+		       void *arg)
+{
+	struct num n;
+	const char *p[] = {u64(&n, space_id), store_node};
+
+	/* members, comments and quizzes go with it (ON DELETE CASCADE) */
+	return exec_done(db,
+			 "DELETE FROM spaces WHERE id = $1 "
+			 "AND node_id IS NOT DISTINCT FROM $2",
+			 2, p, done, arg);
+}
+
+int store_member_forget(struct db *db, uint64_t space_id, const char *user,
+			store_done_f *done, void *arg)
+{
+	struct num n;
+	const char *p[] = {u64(&n, space_id), user};
+
+	if (!user)
+		return -EINVAL;
+	return exec_done(db,
+			 "DELETE FROM members WHERE space_id = $1 "
+			 "AND user_id = $2 AND left_at IS NULL",
+			 2, p, done, arg);
+}
+
 static void live_read(void *arg, int error, const struct db_result *res)
 {
 	struct req *r = arg;
@@ -571,6 +736,8 @@ static void live_read(void *arg, int error, const struct db_result *res)
 			m->route_set = db_value(res, i, 21);
 			m->joined = (int64_t)to_u64(db_value(res, i, 22));
 			m->package = db_value(res, i, 28);
+			m->channel = db_value(res, i, 29);
+			m->local_sdp = db_value(res, i, 30);
 			n++;
 		}
 		r->each(r->arg, &s, members, n);
@@ -601,7 +768,8 @@ int store_load_live(struct db *db, const char *node, const char *day,
 	    "extract(epoch FROM m.joined)::bigint, "
 	    "extract(epoch FROM coalesce(s.booked_until, s.started))::bigint, "
 	    "hs.level, hs.default_channel, array_to_string(hs.package, ' '), "
-	    "coalesce(u.seconds, 0), array_to_string(ms.package, ' ') "
+	    "coalesce(u.seconds, 0), array_to_string(ms.package, ' '), "
+	    "m.channel, m.local_sdp "
 	    "FROM spaces s "
 	    "LEFT JOIN services hs ON hs.service_default_id = s.host_service "
 	    "LEFT JOIN usage u ON u.service_default_id = s.host_service "
@@ -780,6 +948,15 @@ static void friends_read(void *arg, int error, const struct db_result *res)
 	done_only(r, error, NULL);
 }
 
+static void friends_of_read(void *arg, int error, const struct db_result *res)
+{
+	struct req *r = arg;
+
+	for (int i = 0; !error && i < db_rows(res); i++)
+		r->friend(r->arg, db_value(res, i, 0), db_value(res, i, 1));
+	done_only(r, error, NULL);
+}
+
 int store_load_friends(struct db *db, store_friend_f *each, store_done_f *done,
 		       void *arg)
 {
@@ -792,6 +969,29 @@ int store_load_friends(struct db *db, store_friend_f *each, store_done_f *done,
 	r->done = done;
 	err = db_exec(db, "SELECT user_id, friend_id FROM friends", 0, NULL,
 		      friends_read, r);
+	if (err < 0)
+		req_free(r);
+	return err;
+}
+
+int store_friends_of(struct db *db, const char *user, store_friend_f *each,
+		     store_done_f *done, void *arg)
+{
+	struct req *r;
+	const char *p[] = {user};
+	int err;
+
+	if (!user || !each)
+		return -EINVAL;
+	r = req_new(db, arg);
+	if (!r)
+		return -ENOMEM;
+	r->friend = each;
+	r->done = done;
+	err = db_exec(db,
+		      "SELECT user_id, friend_id FROM friends "
+		      "WHERE user_id = $1 ORDER BY friend_id",
+		      1, p, friends_of_read, r);
 	if (err < 0)
 		req_free(r);
 	return err;

@@ -10,7 +10,6 @@
 #include <stdint.h>
 
 struct db;
-struct catalog;
 
 /** What is stored of a member: its role, the terminal's SDP attributes and
  * the dialog, so a restarted server can take the dialog up again. */
@@ -35,6 +34,12 @@ struct store_member {
 	const char *route_set;     /* Record-Route, comma separated, or NULL */
 	int64_t joined;            /* unix seconds */
 	const char *package;       /* loaded: its own service's package */
+	/* The channel the member receives when it is not the space's (it
+	 * could not follow a switch); NULL while it follows. */
+	const char *channel;
+	/* The last SDP body the server sent in the dialog (so a restart
+	 * re-offers the same session), or NULL. */
+	const char *local_sdp;
 };
 
 /** A live space as stored. */
@@ -76,6 +81,12 @@ typedef void store_space_f(void *arg, const struct store_space *space,
  * in the binary), in order, each in its own transaction. */
 int store_migrate(struct db *db, store_done_f *done, void *arg);
 
+/** Whether @a friend is on @a user's friend list: @a done gets 1 or 0. */
+int store_friendship(struct db *db, const char *user, const char *friend,
+		     store_value_f *done, void *arg);
+
+/* -- lookups on demand (docs/scaling.md, "Subscribers") ------------------ */
+
 /** A subscriber's service as stored (patent table 2) and what it played on
  * the day asked; strings valid only during the callback. */
 struct store_service {
@@ -91,11 +102,11 @@ struct store_service {
  * service, or with several and none marked default. */
 typedef void store_service_f(void *arg, int error,
 			     const struct store_service *svc);
-/** Service @a id, with its usage of @a day ("YYYY-MM-DD"). */
+/** Service @a id with its usage of @a day ("YYYY-MM-DD"): one statement
+ * by primary keys.  -EINVAL for a missing id or a malformed day. */
 int store_service_get(struct db *db, const char *id, const char *day,
 		      store_service_f *done, void *arg);
-/** The default service of @a user (or its only one), with its usage of
- * @a day. */
+/** @a user's default service (or its only one) with its usage of @a day. */
 int store_service_of_user(struct db *db, const char *user, const char *day,
 			  store_service_f *done, void *arg);
 
@@ -105,15 +116,40 @@ struct store_level {
 	const char *name;
 	unsigned capacity;
 	unsigned daily_limit;
-	unsigned features; /* 1 quiz, 2 relay */
+	unsigned features; /* 1 quiz, 2 relay (SERVICE_QUIZ, SERVICE_RELAY) */
 };
 typedef void store_level_f(void *arg, const struct store_level *l);
-/** Every service level, to @a each, then @a done. */
+/** Call @a each for every service level, then @a done. */
 int store_load_levels(struct db *db, store_level_f *each, store_done_f *done,
 		      void *arg);
-/** Whether @a friend is on @a user's friend list: @a done gets 1 or 0. */
-int store_friendship(struct db *db, const char *user, const char *friend,
-		     store_value_f *done, void *arg);
+
+/** The service status (patent table 2, the view service_status): what
+ * `tvspacectl services` prints.  Strings valid during the callback. */
+struct store_service_status {
+	const char *id; /* Service Default ID */
+	const char *user;
+	unsigned level;
+	const char *level_name;
+	unsigned capacity;
+	unsigned daily_limit; /* seconds, 0: none */
+	unsigned played;      /* today: booked + live since booked */
+	unsigned booked;      /* today's usage row */
+	unsigned members;     /* current members of its live spaces */
+	unsigned live_spaces;
+	uint64_t space_id; /* its latest live space, 0 if none */
+	const char *channel;
+	const char *programme; /* the current programme, or NULL */
+	int64_t programme_start, programme_stop; /* unix s, 0 unknown */
+	const char *node;
+};
+typedef void store_status_f(void *arg, const struct store_service_status *st);
+/** Call @a each for service @a id's status row (none when there is no such
+ * service), or with @a id NULL for the services hosting a live space,
+ * ordered by id, at most @a limit of them (0: all); then @a done.  The
+ * list costs about 40 us a row on the shared connection, and every
+ * statement queued behind it waits: keep @a limit small. */
+int store_service_status(struct db *db, const char *id, unsigned limit,
+			 store_status_f *each, store_done_f *done, void *arg);
 
 /** Create a live space with its host, in one transaction; the id comes back
  * through @a done.  @a host->space_id is ignored. */
@@ -147,6 +183,35 @@ int store_space_end(struct db *db, uint64_t space_id, const char *reason,
 int store_space_update(struct db *db, uint64_t space_id, const char *channel,
 		       const char *new_host, const char *old_host,
 		       store_done_f *done, void *arg);
+/** The programme on live space @a space_id's channel now: @a title (NULL
+ * when the guide has none: the columns are cleared) from @a start to
+ * @a stop (unix seconds).  A change of channel (store_space_update())
+ * clears it: store the new channel's programme after that.  -EINVAL when
+ * @a stop is before @a start. */
+int store_space_programme(struct db *db, uint64_t space_id, const char *title,
+			  int64_t start, int64_t stop, store_done_f *done,
+			  void *arg);
+/** The channel @a user receives in @a space_id when it could not follow
+ * the space's (not in its package, or it refused the re-INVITE), or NULL
+ * when it follows again.  The space's own channel is stored as NULL.  Call
+ * it after the store_space_update() of that switch: a switch makes the
+ * members that were on the new channel follow again. */
+int store_member_channel(struct db *db, uint64_t space_id, const char *user,
+			 const char *channel_or_null, store_done_f *done,
+			 void *arg);
+/** The last SDP body the server sent in @a user's dialog of @a space_id
+ * (what a restart re-offers, its version then incremented). */
+int store_member_sdp(struct db *db, uint64_t space_id, const char *user,
+		     const char *local_sdp, store_done_f *done, void *arg);
+/** Leave no trace of a start whose INVITE ended while its commit was in
+ * flight: delete space @a space_id and what hangs off it (members,
+ * comments, quizzes).  Only a space of this node (store_set_node()). */
+int store_space_forget(struct db *db, uint64_t space_id, store_done_f *done,
+		       void *arg);
+/** Leave no trace of a join that ended while its commit was in flight:
+ * delete @a user's current membership row of @a space_id. */
+int store_member_forget(struct db *db, uint64_t space_id, const char *user,
+			store_done_f *done, void *arg);
 /** Set whether the space admits joiners without asking. */
 int store_space_set_open(struct db *db, uint64_t space_id, bool open,
 			 store_done_f *done, void *arg);
@@ -208,9 +273,14 @@ int store_owned(struct db *db, const char *node, store_claim_f *each,
  * 1, or 0 when @a friend is not a known user. */
 int store_friend(struct db *db, const char *user, const char *friend, bool on,
 		 store_value_f *done, void *arg);
-/** Every friendship, to @a each, then @a done. */
+/** Every friendship, to @a each, then @a done.  (Start-up of old: being
+ * replaced by store_friends_of().) */
 int store_load_friends(struct db *db, store_friend_f *each, store_done_f *done,
 		       void *arg);
+/** One host's friend list (loaded when the host starts a space): @a each
+ * for each friend of @a user, then @a done. */
+int store_friends_of(struct db *db, const char *user, store_friend_f *each,
+		     store_done_f *done, void *arg);
 
 /** A quiz as it ended. */
 struct store_quiz {

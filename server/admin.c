@@ -28,6 +28,8 @@
 #include <sofia-sip/su_string.h>
 #include <sofia-sip/su_time.h>
 
+#include "db/db.h"
+#include "db/store.h"
 #include "media/media.h"
 #include "server/catalog.h"
 #include "server/log.h"
@@ -35,12 +37,18 @@
 #include "server/stats.h"
 #include "sip/sipua.h"
 
-#define REQ_MAX      2048
+#define REQ_MAX 2048
+/* `services` without an id lists this many at most: the store answers it
+ * on the connection every commit uses (about 40 ms for 1,000). */
+#define SERVICES_MAX 1000
 #define MAX_CONNS    16
 #define CONN_IDLE_MS 5000
 
 enum conn_kind { CONN_CONTROL, CONN_HTTP };
 
+/* A connection is malloc'd, not in the admin's home: one waiting for the
+ * store (`services`) is the store's until its completion, which frees it
+ * when the connection was closed meanwhile, even after admin_destroy(). */
 struct conn {
 	struct conn *next;
 	struct admin *a;
@@ -51,6 +59,14 @@ struct conn {
 	size_t len;
 	char *out; /* the answer, malloc'd by open_memstream */
 	size_t out_len, out_off;
+	/* an answer that the store gives: its rows so far */
+	bool waiting, closed;
+	FILE *rows;
+	char *rows_buf;
+	size_t rows_len;
+	unsigned n_rows;
+	int json;
+	char id[128]; /* the service asked for, "" for all */
 };
 
 struct listener {
@@ -67,6 +83,7 @@ struct admin {
 	struct conn *conns;
 	unsigned n_conns;
 	su_time64_t started;
+	struct db *db; /* services; the queue's metrics.  NULL: none yet */
 };
 
 /* -- answers --------------------------------------------------------------- */
@@ -105,6 +122,11 @@ static void stats_now(struct admin *a, struct stats_now *now)
 	now->uptime = (double)(su_monotime(NULL) - a->started) / 1e9;
 	now->channels = cat ? catalog_channel_count(cat) : 0;
 	now->rtp_out = a->deps.media ? media_packets_out(a->deps.media) : 0;
+	if (a->db) {
+		now->db_queue = db_queue_len(a->db);
+		now->db_oldest = db_oldest_age(a->db);
+		now->db_overloaded = db_overloaded(a->db);
+	}
 }
 
 static void count_space(void *arg, struct space *sp)
@@ -257,10 +279,52 @@ static bool parse_id(const char *s, uint64_t *id)
 	return !errno && end != s && !*end && *id;
 }
 
+/* Split a command line into at most 4 words (in @a buf) and --json; -1
+ * when there are more. */
+static int split_line(const char *line, char *buf, size_t len, char *argv[4],
+		      int *ret_json)
+{
+	char *save = NULL, *tok;
+	int argc = 0;
+
+	*ret_json = 0;
+	snprintf(buf, len, "%s", line);
+	for (tok = strtok_r(buf, " \t\r\n", &save); tok;
+	     tok = strtok_r(NULL, " \t\r\n", &save)) {
+		if (strcmp(tok, "--json") == 0)
+			*ret_json = 1;
+		else if (argc < 4)
+			argv[argc++] = tok;
+		else
+			return -1;
+	}
+	return argc;
+}
+
+/* `services [ID]` is answered from the store (conn_services()); here only
+ * what refuses it. */
+static int cmd_services(struct admin *a, int argc, char **argv, FILE *out)
+{
+	if (argc > 2)
+		return refuse(out, -EINVAL, "%s",
+			      "services: give one service id, or none");
+	if (argc == 2 && strlen(argv[1]) >= sizeof(((struct conn *)0)->id))
+		return refuse(out, -EINVAL, "%s",
+			      "services: the service id is too long");
+	if (!a->db || !db_is_up(a->db))
+		return refuse(out, -ENOTCONN, "%s",
+			      "the database is not connected");
+	if (db_overloaded(a->db))
+		return refuse(out, -EBUSY, "%s",
+			      "the database is overloaded; try again");
+	return refuse(out, -EINVAL, "%s",
+		      "services: ask through the control socket");
+}
+
 int admin_command(struct admin *a, const char *line, FILE *out)
 {
-	char buf[REQ_MAX + 1], *argv[4] = {0}, *save = NULL, *tok;
-	int argc = 0, json = 0;
+	char buf[REQ_MAX + 1], *argv[4] = {0};
+	int argc, json = 0;
 	struct listing l = {.out = out,
 			    .first = true,
 			    .now = (int64_t)(su_monotime(NULL) / 1000000)};
@@ -268,19 +332,14 @@ int admin_command(struct admin *a, const char *line, FILE *out)
 	uint64_t id = 0;
 	int rc;
 
-	snprintf(buf, sizeof(buf), "%s", line);
-	for (tok = strtok_r(buf, " \t\r\n", &save); tok;
-	     tok = strtok_r(NULL, " \t\r\n", &save)) {
-		if (strcmp(tok, "--json") == 0)
-			json = 1;
-		else if (argc < 4)
-			argv[argc++] = tok;
-		else
-			return refuse(out, -EINVAL, "%s", "too many words");
-	}
+	argc = split_line(line, buf, sizeof(buf), argv, &json);
+	if (argc < 0)
+		return refuse(out, -EINVAL, "%s", "too many words");
 	l.json = json;
 	if (!argc)
 		return refuse(out, -EINVAL, "%s", "no command");
+	if (strcmp(argv[0], "services") == 0)
+		return cmd_services(a, argc, argv, out);
 	if (!a->deps.mgr && strcmp(argv[0], "version") &&
 	    strcmp(argv[0], "stats"))
 		return refuse(out, -EAGAIN, "%s",
@@ -393,7 +452,7 @@ int admin_command(struct admin *a, const char *line, FILE *out)
 	}
 	return refuse(out, -EINVAL,
 		      "unknown command '%s' (version, stats, spaces, members, "
-		      "show, channels, end, kick, reload)",
+		      "show, services, channels, end, kick, reload)",
 		      argv[0]);
 }
 
@@ -435,6 +494,15 @@ static void http_answer(struct admin *a, const char *req, FILE *out)
 
 /* -- connections ----------------------------------------------------------- */
 
+static void conn_free(struct conn *c)
+{
+	if (c->rows)
+		fclose(c->rows);
+	free(c->rows_buf);
+	free(c->out);
+	free(c);
+}
+
 static void conn_close(struct conn *c)
 {
 	struct admin *a = c->a;
@@ -447,10 +515,156 @@ static void conn_close(struct conn *c)
 	a->n_conns--;
 	if (c->reg > 0)
 		su_root_deregister(a->deps.root, c->reg);
+	c->reg = 0;
 	close(c->fd);
 	su_timer_destroy(c->idle);
-	free(c->out);
-	su_free(a->home, c);
+	c->idle = NULL;
+	c->a = NULL;
+	if (c->waiting)
+		c->closed = true; /* the store's completion frees it */
+	else
+		conn_free(c);
+}
+
+/* The answer is in c->out: send it as the socket takes it. */
+static void conn_send(struct conn *c)
+{
+	su_root_eventmask(c->a->deps.root, c->reg, c->fd, SU_WAIT_OUT);
+}
+
+/* -- services: the answer comes from the store ----------------------------- */
+
+static void json_num_or_null(FILE *out, const char *key, int64_t v)
+{
+	if (v)
+		fprintf(out, ",\"%s\":%" PRId64, key, v);
+	else
+		fprintf(out, ",\"%s\":null", key);
+}
+
+static void json_key_str(FILE *out, const char *key, const char *s)
+{
+	fprintf(out, ",\"%s\":", key);
+	if (s)
+		json_str(out, s);
+	else
+		fputs("null", out);
+}
+
+static void status_row(void *arg, const struct store_service_status *st)
+{
+	struct conn *c = arg;
+	FILE *out = c->rows;
+
+	if (!out || c->n_rows++ >= SERVICES_MAX)
+		return;
+	if (c->json) {
+		fprintf(out, "%s{\"service\":", c->n_rows > 1 ? "," : "");
+		json_str(out, st->id);
+		json_key_str(out, "user", st->user);
+		fprintf(out, ",\"level\":%u", st->level);
+		json_key_str(out, "level_name", st->level_name);
+		fprintf(out,
+			",\"capacity\":%u,\"daily_limit_s\":%u,\"played_s\":%u,"
+			"\"booked_s\":%u,\"members\":%u,\"live_spaces\":%u",
+			st->capacity, st->daily_limit, st->played, st->booked,
+			st->members, st->live_spaces);
+		json_num_or_null(out, "space", (int64_t)st->space_id);
+		json_key_str(out, "channel", st->channel);
+		json_key_str(out, "programme", st->programme);
+		json_num_or_null(out, "programme_start", st->programme_start);
+		json_num_or_null(out, "programme_stop", st->programme_stop);
+		json_key_str(out, "node", st->node);
+		fputc('}', out);
+	}
+	else {
+		char space[24] = "-";
+		const char *title = st->programme ? st->programme : "-";
+
+		if (st->space_id)
+			snprintf(space, sizeof(space), "%" PRIu64,
+				 st->space_id);
+		/* the patent's columns first; the programme's title, which
+		 * has spaces, last */
+		fprintf(out, "%-16s %-16s %-5u %-8u %-8u %-8u %-7u %-8s %-12s ",
+			st->id, st->user ? st->user : "-", st->level,
+			st->capacity, st->daily_limit, st->played, st->members,
+			space, st->channel ? st->channel : "-");
+		/* the guide's words, on one line whatever they hold */
+		for (; *title; title++)
+			fputc((unsigned char)*title < 0x20 ? ' ' : *title, out);
+		fputc('\n', out);
+	}
+}
+
+static void status_done(void *arg, int error)
+{
+	struct conn *c = arg;
+	FILE *out;
+
+	c->waiting = false;
+	if (c->rows)
+		fclose(c->rows);
+	c->rows = NULL;
+	if (c->closed) {
+		conn_free(c);
+		return;
+	}
+	out = open_memstream(&c->out, &c->out_len);
+	if (!out) {
+		conn_close(c);
+		return;
+	}
+	if (error)
+		refuse(out, error, "the database could not answer (%s)",
+		       strerror(-error));
+	else if (c->id[0] && !c->n_rows)
+		refuse(out, -ENOENT, "no service %s", c->id);
+	else if (c->json)
+		fprintf(out, "ok\n[%.*s]\n", (int)c->rows_len,
+			c->rows_buf ? c->rows_buf : "");
+	else
+		fprintf(out,
+			"ok\nSERVICE          USER             LEVEL CAPACITY "
+			"LIMIT_S  PLAYED_S MEMBERS SPACE    CHANNEL      "
+			"PROGRAMME\n%.*s%s",
+			(int)c->rows_len, c->rows_buf ? c->rows_buf : "",
+			c->n_rows > SERVICES_MAX
+			    ? "(the first 1000: ask for one service, or "
+			      "query the view service_status)\n"
+			    : "");
+	fclose(out);
+	conn_send(c);
+}
+
+/* `services [ID]`: true when the store was asked, the answer then written
+ * by status_done(); false when admin_command() answers (it refuses). */
+static bool conn_services(struct conn *c)
+{
+	struct admin *a = c->a;
+	char buf[REQ_MAX + 1], *argv[4] = {0};
+	int argc = split_line(c->req, buf, sizeof(buf), argv, &c->json), err;
+
+	if (argc < 1 || argc > 2 || strcmp(argv[0], "services") != 0 ||
+	    !a->db || !db_is_up(a->db) || db_overloaded(a->db) ||
+	    (argc == 2 && strlen(argv[1]) >= sizeof(c->id)))
+		return false;
+	snprintf(c->id, sizeof(c->id), "%s", argc == 2 ? argv[1] : "");
+	c->rows = open_memstream(&c->rows_buf, &c->rows_len);
+	if (!c->rows)
+		return false;
+	c->waiting = true;
+	err =
+	    store_service_status(a->db, c->id[0] ? c->id : NULL,
+				 SERVICES_MAX + 1, status_row, status_done, c);
+	if (err < 0) {
+		status_done(c, err); /* the refusal, now */
+		return true;
+	}
+	/* Nothing more is read (tvspacectl has shut its side: the socket
+	 * would be readable for ever) until the answer goes out. */
+	su_root_eventmask(a->deps.root, c->reg, c->fd, 0);
+	return true;
 }
 
 static void conn_idle(su_root_magic_t *magic, su_timer_t *t, void *arg)
@@ -467,21 +681,24 @@ static bool request_whole(const struct conn *c)
 
 static void conn_answer(struct conn *c)
 {
-	FILE *out = open_memstream(&c->out, &c->out_len);
+	FILE *out;
 
+	if (c->kind == CONN_CONTROL) {
+		*strchr(c->req, '\n') = '\0';
+		if (conn_services(c))
+			return; /* status_done() answers */
+	}
+	out = open_memstream(&c->out, &c->out_len);
 	if (!out) {
 		conn_close(c);
 		return;
 	}
-	if (c->kind == CONN_CONTROL) {
-		*strchr(c->req, '\n') = '\0';
+	if (c->kind == CONN_CONTROL)
 		admin_command(c->a, c->req, out);
-	}
-	else {
+	else
 		http_answer(c->a, c->req, out);
-	}
 	fclose(out);
-	su_root_eventmask(c->a->deps.root, c->reg, c->fd, SU_WAIT_OUT);
+	conn_send(c);
 }
 
 static int on_conn(su_root_magic_t *magic, su_wait_t *w, void *arg)
@@ -524,7 +741,7 @@ static int on_listener(su_root_magic_t *magic, su_wait_t *w, void *arg)
 
 	if (fd < 0)
 		return 0;
-	if (a->n_conns >= MAX_CONNS || !(c = su_zalloc(a->home, sizeof(*c)))) {
+	if (a->n_conns >= MAX_CONNS || !(c = calloc(1, sizeof(*c)))) {
 		close(fd);
 		return 0;
 	}
@@ -670,6 +887,12 @@ static void listener_close(struct admin *a, struct listener *li)
 		close(li->fd);
 	li->reg = 0;
 	li->fd = -1;
+}
+
+void admin_set_db(struct admin *a, struct db *db)
+{
+	if (a)
+		a->db = db;
 }
 
 void admin_attach(struct admin *a, struct space_mgr *mgr, struct sipua *ua)

@@ -10,6 +10,7 @@
 #include <sofia-sip/su_alloc.h>
 #include <sofia-sip/su_wait.h>
 
+struct db;
 struct media;
 struct sipua;
 struct space_mgr;
@@ -36,11 +37,16 @@ struct admin *admin_create(su_home_t *home, const struct admin_deps *deps,
 /** The server is ready: answer from @a mgr, act through @a ua.  Before
  * this only `version` and `stats` are answered. */
 void admin_attach(struct admin *a, struct space_mgr *mgr, struct sipua *ua);
+/** Answer `services` from @a db, and give the metrics its queue's length
+ * and age; NULL (the default) until the database exists. */
+void admin_set_db(struct admin *a, struct db *db);
 /** Close the listeners and every connection; remove the socket file. */
 struct admin *admin_destroy(struct admin *a);
 
 /** Answer one control command line @a line (as tvspacectl sends it) into
- * @a out: "ok\n" or "error: ...\n", then the body.  0 or -errno. */
+ * @a out: "ok\n" or "error: ...\n", then the body.  0 or -errno.
+ * `services`, answered by the store, is answered through the control
+ * socket only; here it is refused. */
 int admin_command(struct admin *a, const char *line, FILE *out);
 
 #endif

@@ -676,6 +676,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	store_set_node(d.cfg.node_id);
+	admin_set_db(d.admin, d.db);
 	if (!d.migrate_only) {
 		d.cluster = cluster_create(d.home, d.root, &d.cfg, d.db,
 					   reload_notify, &d);

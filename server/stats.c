@@ -105,6 +105,18 @@ void stats_prometheus(FILE *out, const struct stats_now *now)
 	counter(out, "tvspace_db_errors_total",
 		"Statements failed or lost with the connection.",
 		tv_stats.db_errors);
+	gauge(out, "tvspace_db_queue_jobs",
+	      "Database statements queued or in flight.", now->db_queue);
+	gauge(out, "tvspace_db_queue_oldest_seconds",
+	      "Age of the oldest statement queued or in flight.",
+	      now->db_oldest);
+	gauge(out, "tvspace_db_overloaded",
+	      "1 while the database queue is past its soft limit or age: new "
+	      "dialogs get 503.",
+	      now->db_overloaded ? 1 : 0);
+	counter(out, "tvspace_db_rejected_total",
+		"Statements refused because the queue was full.",
+		tv_stats.db_rejected);
 	counter(out, "tvspace_rtp_packets_relayed_total",
 		"RTP packets sent to relay members.", now->rtp_out);
 }
@@ -131,6 +143,8 @@ void stats_report(FILE *out, const struct stats_now *now, int json)
 			"\"joins\":%llu,\"refusals\":%llu,\"switches\":%llu,"
 			"\"comments\":%llu,\"repoint_mean_ms\":%.3f,"
 			"\"db_query_mean_ms\":%.3f,\"db_errors\":%llu,"
+			"\"db_queue\":%u,\"db_oldest_s\":%.3f,"
+			"\"db_overloaded\":%s,\"db_rejected\":%llu,"
 			"\"rtp_packets_relayed\":%llu}\n",
 			now->version, now->uptime, now->spaces, members,
 			now->channels, (unsigned long long)tv_stats.starts,
@@ -139,7 +153,9 @@ void stats_report(FILE *out, const struct stats_now *now, int json)
 			(unsigned long long)tv_stats.switches,
 			(unsigned long long)tv_stats.comments,
 			mean_ms(&tv_stats.repoint), mean_ms(&tv_stats.db_query),
-			(unsigned long long)tv_stats.db_errors,
+			(unsigned long long)tv_stats.db_errors, now->db_queue,
+			now->db_oldest, now->db_overloaded ? "true" : "false",
+			(unsigned long long)tv_stats.db_rejected,
 			(unsigned long long)now->rtp_out);
 		return;
 	}
@@ -157,6 +173,8 @@ void stats_report(FILE *out, const struct stats_now *now, int json)
 		"re-point mean        %.1f ms\n"
 		"db statement mean    %.1f ms\n"
 		"db errors            %llu\n"
+		"db queue             %u (oldest %.3f s)%s\n"
+		"db refused, full     %llu\n"
 		"rtp packets relayed  %llu\n",
 		now->version, now->uptime, now->spaces, members, now->channels,
 		(unsigned long long)tv_stats.starts,
@@ -164,6 +182,8 @@ void stats_report(FILE *out, const struct stats_now *now, int json)
 		(unsigned long long)tv_stats.switches,
 		(unsigned long long)tv_stats.comments,
 		mean_ms(&tv_stats.repoint), mean_ms(&tv_stats.db_query),
-		(unsigned long long)tv_stats.db_errors,
+		(unsigned long long)tv_stats.db_errors, now->db_queue,
+		now->db_oldest, now->db_overloaded ? ", overloaded" : "",
+		(unsigned long long)tv_stats.db_rejected,
 		(unsigned long long)now->rtp_out);
 }

@@ -5,6 +5,7 @@
 #ifndef TVSPACE_STATS_H
 #define TVSPACE_STATS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -24,6 +25,7 @@ struct stats {
 	uint64_t refusals[300]; /* final responses 300..599 we sent */
 	uint64_t db_errors;     /* statements failed or lost with the link */
 	uint64_t shed;          /* new dialogs refused for overload */
+	uint64_t db_rejected;   /* statements refused: the queue was full */
 	struct stats_hist repoint;  /* /switch to a member's 2xx */
 	struct stats_hist db_query; /* a statement queued to its result */
 };
@@ -43,6 +45,10 @@ struct stats_now {
 	unsigned members[3][2]; /* [host, guest, pending][multicast, relay] */
 	uint64_t rtp_out;       /* packets relayed */
 	unsigned channels;
+	/* the database's job queue (db_queue_len() and the others) */
+	unsigned db_queue;  /* jobs queued or in flight */
+	double db_oldest;   /* age of the oldest, seconds */
+	bool db_overloaded; /* new dialogs are refused */
 };
 
 /** Write the Prometheus text exposition of @a now and tv_stats. */

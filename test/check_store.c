@@ -8,11 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <poll.h>
+
 #include <libpq-fe.h>
 #include <sofia-sip/su_wait.h>
 
 #include "db/db.h"
-#include "db/schema.h"
 #include "db/schema.h"
 #include "db/store.h"
 #include "server/catalog.h"
@@ -93,8 +94,13 @@ static void setup(void)
 	ck_assert_int_eq(last_error, 0);
 }
 
+static PGconn *listener;
+
 static void teardown(void)
 {
+	if (listener)
+		PQfinish(listener);
+	listener = NULL;
 	db = db_destroy(db);
 	su_root_destroy(root);
 	su_home_deinit(home);
@@ -181,70 +187,6 @@ START_TEST(migrations_are_idempotent)
 	ck_assert_int_eq(last_error, 0);
 	ck_assert_int_eq(sql_count("SELECT count(*) FROM schema_migrations"),
 			 (int)schema_n_migrations);
-}
-END_TEST
-
-static struct {
-	int calls, error;
-	bool found;
-	char id[64], user[64], package[64];
-	unsigned level, played;
-} svc_seen;
-
-static void on_service(void *arg, int error, const struct store_service *svc)
-{
-	svc_seen.calls++;
-	svc_seen.error = error;
-	svc_seen.found = svc != NULL;
-	if (svc) {
-		snprintf(svc_seen.id, sizeof(svc_seen.id), "%s", svc->id);
-		snprintf(svc_seen.user, sizeof(svc_seen.user), "%s", svc->user);
-		snprintf(svc_seen.package, sizeof(svc_seen.package), "%s",
-			 svc->package ? svc->package : "");
-		svc_seen.level = svc->level;
-		svc_seen.played = svc->played_today;
-	}
-	done_count++;
-}
-
-static unsigned levels_seen;
-
-static void on_level(void *arg, const struct store_level *l)
-{
-	if (l->level == 1)
-		ck_assert_uint_eq(l->capacity, 4);
-	levels_seen++;
-}
-
-START_TEST(services_are_looked_up_one_at_a_time)
-{
-	seed();
-	exec_sql("INSERT INTO usage VALUES ('svc-alice', '2026-11-24', 120)");
-	done_count = 0;
-	ck_assert_int_eq(
-	    store_service_of_user(db, "alice", "2026-11-24", on_service, NULL),
-	    0);
-	run_until(1);
-	ck_assert(svc_seen.found);
-	ck_assert_str_eq(svc_seen.id, "svc-alice");
-	ck_assert_uint_eq(svc_seen.played, 120);
-	ck_assert_int_eq(
-	    store_service_get(db, "svc-bob", "2026-11-24", on_service, NULL),
-	    0);
-	run_until(2);
-	ck_assert(svc_seen.found);
-	ck_assert_str_eq(svc_seen.user, "bob");
-	ck_assert_uint_eq(svc_seen.played, 0);
-	ck_assert_int_eq(
-	    store_service_of_user(db, "nobody", "2026-11-24", on_service, NULL),
-	    0);
-	run_until(3);
-	ck_assert(!svc_seen.found);
-	ck_assert_int_eq(svc_seen.error, 0);
-	levels_seen = 0;
-	ck_assert_int_eq(store_load_levels(db, on_level, on_done, NULL), 0);
-	run_until(4);
-	ck_assert_uint_gt(levels_seen, 0);
 }
 END_TEST
 
@@ -476,6 +418,835 @@ START_TEST(comments_are_stored_verbatim)
 }
 END_TEST
 
+/* -- NOTIFY tvspace -------------------------------------------------------- */
+
+/* What a node hears: a second connection LISTENs on tvspace, and heard()
+ * collects the payloads that arrive until none came for @a quiet_ms. */
+#define MAX_HEARD 64
+static char *heard_payload[MAX_HEARD];
+static int n_heard, n_heard_total;
+
+static void listen_start(void)
+{
+	PGresult *r;
+
+	listener = PQconnectdb(conninfo);
+	ck_assert_msg(PQstatus(listener) == CONNECTION_OK, "%s",
+		      PQerrorMessage(listener));
+	r = PQexec(listener, "LISTEN tvspace");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+}
+
+static void heard_clear(void)
+{
+	for (int i = 0; i < n_heard; i++)
+		free(heard_payload[i]);
+	n_heard = n_heard_total = 0;
+}
+
+/* Each payload goes to @a each when given (all of them), and the first
+ * MAX_HEARD are kept in heard_payload[]. */
+static void heard(int quiet_ms, void (*each)(const char *payload))
+{
+	struct pollfd pfd = {.fd = PQsocket(listener), .events = POLLIN};
+
+	heard_clear();
+	for (int rounds = 0; rounds < 100; rounds++) {
+		PGnotify *n;
+
+		if (poll(&pfd, 1, quiet_ms) <= 0)
+			break;
+		ck_assert(PQconsumeInput(listener));
+		while ((n = PQnotifies(listener))) {
+			if (each)
+				each(n->extra);
+			if (n_heard < MAX_HEARD)
+				heard_payload[n_heard++] = strdup(n->extra);
+			n_heard_total++;
+			PQfreemem(n);
+		}
+	}
+}
+
+static bool was_heard(const char *payload)
+{
+	for (int i = 0; i < n_heard; i++)
+		if (strcmp(heard_payload[i], payload) == 0)
+			return true;
+	return false;
+}
+
+/* A change of one service names it and its user; a move to another user
+ * names both; a bulk statement is one "services *". */
+START_TEST(services_notify_per_row)
+{
+	seed();
+	listen_start();
+	exec_sql("INSERT INTO users (user_id) VALUES ('carol')");
+	exec_sql("INSERT INTO services VALUES ('svc-carol', 'carol', 1, "
+		 "NULL, true)");
+	heard(200, NULL);
+	ck_assert_int_eq(n_heard, 1);
+	ck_assert_str_eq(heard_payload[0], "service svc-carol carol");
+
+	exec_sql("UPDATE services SET package = '{news}' "
+		 "WHERE service_default_id = 'svc-bob'");
+	heard(200, NULL);
+	ck_assert_int_eq(n_heard, 1);
+	ck_assert_str_eq(heard_payload[0], "service svc-bob bob");
+
+	/* moved to another user: the old user's cache entry goes too */
+	exec_sql("UPDATE services SET user_id = 'alice', is_default = false "
+		 "WHERE service_default_id = 'svc-carol'");
+	heard(200, NULL);
+	ck_assert_int_eq(n_heard, 2);
+	ck_assert(was_heard("service svc-carol alice"));
+	ck_assert(was_heard("service svc-carol carol"));
+
+	exec_sql("DELETE FROM services WHERE service_default_id = 'svc-bob'");
+	heard(200, NULL);
+	ck_assert_int_eq(n_heard, 1);
+	ck_assert_str_eq(heard_payload[0], "service svc-bob bob");
+
+	/* a user's services go with the user (ON DELETE CASCADE) */
+	exec_sql("DELETE FROM users WHERE user_id = 'bob'");
+	exec_sql("INSERT INTO users (user_id) VALUES ('bob')");
+	heard(200, NULL);
+	ck_assert_int_eq(n_heard, 0);
+
+	/* 100 rows are said row by row, 101 at once */
+	exec_sql("INSERT INTO users (user_id) SELECT 'u' || g "
+		 "FROM generate_series(1, 201) g");
+	exec_sql("INSERT INTO services SELECT 's' || g, 'u' || g, 1 "
+		 "FROM generate_series(1, 100) g");
+	heard(200, NULL);
+	ck_assert_int_eq(n_heard_total, 100);
+	ck_assert(was_heard("service s1 u1"));
+	exec_sql("INSERT INTO services SELECT 's' || g, 'u' || g, 1 "
+		 "FROM generate_series(101, 201) g");
+	heard(200, NULL);
+	ck_assert_int_eq(n_heard_total, 1);
+	ck_assert_str_eq(heard_payload[0], "services *");
+	exec_sql("UPDATE services SET level = 1");
+	heard(200, NULL);
+	ck_assert_int_eq(n_heard_total, 1);
+	ck_assert_str_eq(heard_payload[0], "services *");
+
+	/* a name a reader could not split on spaces: the bulk form */
+	exec_sql("INSERT INTO users (user_id) VALUES ('d e')");
+	exec_sql("INSERT INTO services VALUES ('svc d e', 'd e', 1)");
+	heard(200, NULL);
+	ck_assert_int_eq(n_heard, 1);
+	ck_assert_str_eq(heard_payload[0], "services *");
+
+	exec_sql("TRUNCATE services");
+	heard(200, NULL);
+	ck_assert_int_eq(n_heard, 1);
+	ck_assert_str_eq(heard_payload[0], "services *");
+	heard_clear();
+}
+END_TEST
+
+START_TEST(levels_and_friends_notify)
+{
+	seed();
+	exec_sql("INSERT INTO users (user_id) SELECT 'u' || g "
+		 "FROM generate_series(1, 101) g");
+	listen_start();
+	exec_sql("UPDATE service_levels SET capacity = 5");
+	heard(200, NULL);
+	ck_assert_int_eq(n_heard, 1);
+	ck_assert_str_eq(heard_payload[0], "levels");
+
+	exec_sql("INSERT INTO friends (user_id, friend_id) "
+		 "VALUES ('alice', 'bob')");
+	heard(200, NULL);
+	ck_assert_int_eq(n_heard, 1);
+	ck_assert_str_eq(heard_payload[0], "friend alice bob on");
+	exec_sql("UPDATE friends SET friend_id = 'u1' WHERE user_id = 'alice'");
+	heard(200, NULL);
+	ck_assert_int_eq(n_heard, 2);
+	ck_assert_str_eq(heard_payload[0], "friend alice bob off");
+	ck_assert_str_eq(heard_payload[1], "friend alice u1 on");
+	exec_sql("DELETE FROM friends");
+	heard(200, NULL);
+	ck_assert_int_eq(n_heard, 1);
+	ck_assert_str_eq(heard_payload[0], "friend alice u1 off");
+
+	exec_sql("INSERT INTO friends (user_id, friend_id) "
+		 "SELECT 'alice', 'u' || g FROM generate_series(1, 101) g");
+	heard(200, NULL);
+	ck_assert_int_eq(n_heard, 1);
+	ck_assert_str_eq(heard_payload[0], "friends *");
+	/* a friend who goes takes the friendships along */
+	exec_sql("DELETE FROM users WHERE user_id = 'u7'");
+	heard(200, NULL);
+	ck_assert_int_eq(n_heard, 1);
+	ck_assert_str_eq(heard_payload[0], "friend alice u7 off");
+	heard_clear();
+}
+END_TEST
+
+/* -- lookups on demand ----------------------------------------------------- */
+
+static struct {
+	int calls, error;
+	bool found;
+	char id[32], user[32], channel[32], package[64];
+	unsigned level, played;
+	bool is_default, package_null, channel_null;
+} got;
+
+static void on_service(void *arg, int error, const struct store_service *s)
+{
+	done_count++;
+	got.calls++;
+	got.error = error;
+	got.found = s != NULL;
+	if (!s)
+		return;
+	snprintf(got.id, sizeof(got.id), "%s", s->id);
+	snprintf(got.user, sizeof(got.user), "%s", s->user);
+	got.channel_null = !s->default_channel;
+	snprintf(got.channel, sizeof(got.channel), "%s",
+		 s->default_channel ? s->default_channel : "");
+	got.package_null = !s->package;
+	snprintf(got.package, sizeof(got.package), "%s",
+		 s->package ? s->package : "");
+	got.level = s->level;
+	got.played = s->played_today;
+	got.is_default = s->is_default;
+}
+
+static void get_service(const char *id, const char *day)
+{
+	int before = done_count;
+
+	memset(&got, 0, sizeof(got));
+	ck_assert_int_eq(store_service_get(db, id, day, on_service, NULL), 0);
+	run_until(before + 1);
+	ck_assert_int_eq(got.error, 0);
+}
+
+static void user_service(const char *user, const char *day)
+{
+	int before = done_count;
+
+	memset(&got, 0, sizeof(got));
+	ck_assert_int_eq(store_service_of_user(db, user, day, on_service, NULL),
+			 0);
+	run_until(before + 1);
+	ck_assert_int_eq(got.error, 0);
+}
+
+START_TEST(a_service_is_looked_up_by_id)
+{
+	seed();
+	exec_sql("UPDATE services SET package = '{news,sports}' "
+		 "WHERE service_default_id = 'svc-bob'");
+	exec_sql("INSERT INTO usage VALUES ('svc-bob', '2026-11-24', 300), "
+		 "('svc-bob', '2026-11-23', 99)");
+	done_count = 0;
+	get_service("svc-bob", "2026-11-24");
+	ck_assert(got.found);
+	ck_assert_str_eq(got.id, "svc-bob");
+	ck_assert_str_eq(got.user, "bob");
+	ck_assert_uint_eq(got.level, 1);
+	ck_assert_str_eq(got.channel, "news");
+	ck_assert(got.is_default);
+	ck_assert(!got.package_null);
+	ck_assert_str_eq(got.package, "news sports");
+	ck_assert_uint_eq(got.played, 300);
+	/* another day: nothing played yet; alice's package is every channel */
+	get_service("svc-bob", "2026-11-25");
+	ck_assert(got.found);
+	ck_assert_uint_eq(got.played, 0);
+	get_service("svc-alice", "2026-11-24");
+	ck_assert(got.package_null);
+	/* none */
+	get_service("svc-nobody", "2026-11-24");
+	ck_assert(!got.found);
+	/* the caller's mistakes */
+	ck_assert_int_eq(
+	    store_service_get(db, "svc-bob", "24.11.2026", on_service, NULL),
+	    -EINVAL);
+	ck_assert_int_eq(
+	    store_service_get(db, NULL, "2026-11-24", on_service, NULL),
+	    -EINVAL);
+	ck_assert_int_eq(
+	    store_service_of_user(db, "bob", "2026-11-2x", on_service, NULL),
+	    -EINVAL);
+}
+END_TEST
+
+START_TEST(a_users_service_is_its_default_or_only_one)
+{
+	seed();
+	exec_sql("INSERT INTO users (user_id) VALUES ('carol'), ('dave'), "
+		 "('erin')");
+	/* bob: a default and another; carol: one, not marked; dave: two,
+	 * neither marked; erin: none */
+	exec_sql("INSERT INTO services VALUES "
+		 "('svc-a-bob', 'bob', 1, 'sports', false), "
+		 "('svc-carol', 'carol', 1, NULL, false), "
+		 "('svc-dave-1', 'dave', 1, NULL, false), "
+		 "('svc-dave-2', 'dave', 1, NULL, false)");
+	done_count = 0;
+	user_service("bob", "2026-11-24");
+	ck_assert(got.found);
+	ck_assert_str_eq(got.id, "svc-bob");
+	user_service("carol", "2026-11-24");
+	ck_assert(got.found);
+	ck_assert_str_eq(got.id, "svc-carol");
+	ck_assert(got.channel_null);
+	ck_assert(!got.is_default);
+	user_service("dave", "2026-11-24");
+	ck_assert(!got.found);
+	user_service("erin", "2026-11-24");
+	ck_assert(!got.found);
+	user_service("nobody", "2026-11-24");
+	ck_assert(!got.found);
+}
+END_TEST
+
+static char levels_seen[256];
+
+static void on_level(void *arg, const struct store_level *l)
+{
+	size_t len = strlen(levels_seen);
+
+	snprintf(levels_seen + len, sizeof(levels_seen) - len,
+		 "%u:%s:%u:%u:%u;", l->level, l->name, l->capacity,
+		 l->daily_limit, l->features);
+}
+
+START_TEST(levels_load_with_their_features)
+{
+	exec_sql("INSERT INTO service_levels VALUES "
+		 "(1, 'basic', 4, 7200, '{}'), (2, 'family', 8, 0, '{quiz}'), "
+		 "(3, 'premium', 50, 0, '{quiz,relay}'), "
+		 "(4, 'relay', 2, 60, '{relay,other}')");
+	done_count = 0;
+	levels_seen[0] = '\0';
+	ck_assert_int_eq(store_load_levels(db, on_level, on_done, NULL), 0);
+	run_until(1);
+	ck_assert_int_eq(last_error, 0);
+	ck_assert_str_eq(levels_seen, "1:basic:4:7200:0;2:family:8:0:1;"
+				      "3:premium:50:0:3;4:relay:2:60:2;");
+}
+END_TEST
+
+static char friends_seen[256];
+
+static void on_friend(void *arg, const char *user, const char *friend)
+{
+	size_t len = strlen(friends_seen);
+
+	snprintf(friends_seen + len, sizeof(friends_seen) - len, "%s>%s;", user,
+		 friend);
+}
+
+START_TEST(a_hosts_friends_are_looked_up)
+{
+	seed();
+	exec_sql("INSERT INTO users (user_id) VALUES ('carol')");
+	exec_sql("INSERT INTO friends (user_id, friend_id) VALUES "
+		 "('alice', 'carol'), ('alice', 'bob'), ('bob', 'alice')");
+	done_count = 0;
+	friends_seen[0] = '\0';
+	ck_assert_int_eq(
+	    store_friends_of(db, "alice", on_friend, on_done, NULL), 0);
+	run_until(1);
+	ck_assert_int_eq(last_error, 0);
+	ck_assert_str_eq(friends_seen, "alice>bob;alice>carol;");
+	friends_seen[0] = '\0';
+	ck_assert_int_eq(
+	    store_friends_of(db, "carol", on_friend, on_done, NULL), 0);
+	run_until(2);
+	ck_assert_str_eq(friends_seen, "");
+}
+END_TEST
+
+/* Each lookup is served by an index, whatever the number of rows: the plan
+ * of each statement, with the planner's statistics of a big table. */
+static void plan_uses_index(const char *query)
+{
+	PGconn *c = PQconnectdb(conninfo);
+	PGresult *r;
+	char *plan = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&plan, &len);
+
+	r = PQexec(c, "SET enable_seqscan = off");
+	PQclear(r);
+	r = PQexec(c, query);
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", query,
+		      PQerrorMessage(c));
+	for (int i = 0; i < PQntuples(r); i++)
+		fprintf(f, "%s\n", PQgetvalue(r, i, 0));
+	fclose(f);
+	ck_assert_msg(!strstr(plan, "Seq Scan"), "%s:\n%s", query, plan);
+	free(plan);
+	PQclear(r);
+	PQfinish(c);
+}
+
+START_TEST(lookups_have_indexes)
+{
+	/* enable_seqscan = off leaves a sequential scan only where no index
+	 * can serve */
+	plan_uses_index("EXPLAIN SELECT * FROM services s LEFT JOIN usage u "
+			"ON u.service_default_id = s.service_default_id "
+			"AND u.day = '2026-11-24' "
+			"WHERE s.service_default_id = 'x'");
+	plan_uses_index("EXPLAIN SELECT * FROM services s LEFT JOIN usage u "
+			"ON u.service_default_id = s.service_default_id "
+			"AND u.day = '2026-11-24' WHERE s.user_id = 'x' "
+			"ORDER BY s.is_default DESC LIMIT 2");
+	plan_uses_index("EXPLAIN SELECT * FROM friends WHERE user_id = 'x'");
+	plan_uses_index("EXPLAIN SELECT * FROM service_status "
+			"WHERE service_default_id = 'x'");
+	plan_uses_index("EXPLAIN SELECT * FROM space_info "
+			"WHERE user_id = 'x'");
+}
+END_TEST
+
+/* -- claims in pieces ------------------------------------------------------ */
+
+#define CLAIM_SPACES 10000
+static unsigned char claim_seen[CLAIM_SPACES + 1];
+static int claim_rows, claim_bad, claim_notes;
+static size_t claim_longest;
+
+static void on_claim(void *arg, uint64_t id, const char *old)
+{
+	claim_rows++;
+	ck_assert_str_eq(old, "dead");
+}
+
+/* "claim n1 dead 1,2,3": every id once, each payload under 8000 bytes. */
+static void claim_payload(const char *p)
+{
+	static const char head[] = "claim n1 dead ";
+	char *copy, *save = NULL;
+
+	claim_notes++;
+	if (strlen(p) > claim_longest)
+		claim_longest = strlen(p);
+	if (strncmp(p, head, sizeof(head) - 1) != 0) {
+		claim_bad++;
+		return;
+	}
+	copy = strdup(p + sizeof(head) - 1);
+	for (char *t = strtok_r(copy, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save)) {
+		unsigned long id = strtoul(t, NULL, 10);
+
+		if (id < 1 || id > CLAIM_SPACES || claim_seen[id]++)
+			claim_bad++;
+	}
+	free(copy);
+}
+
+START_TEST(a_claim_of_10000_spaces_notifies_in_pieces)
+{
+	seed();
+	exec_sql("INSERT INTO nodes VALUES "
+		 "('dead', 'sip:dead', now() - interval '1 minute'), "
+		 "('n1', 'sip:n1', now() + interval '1 hour')");
+	exec_sql("INSERT INTO spaces (host_service, host_user, channel, "
+		 "node_id) SELECT 'svc-alice', 'alice', 'news', 'dead' "
+		 "FROM generate_series(1, 10000)");
+	ck_assert_int_eq(sql_count("SELECT max(id) FROM spaces"), CLAIM_SPACES);
+	listen_start();
+	memset(claim_seen, 0, sizeof(claim_seen));
+	claim_rows = claim_bad = claim_notes = 0;
+	claim_longest = 0;
+	done_count = 0;
+	ck_assert_int_eq(store_claim(db, "n1", on_claim, on_done, NULL), 0);
+	run_until(1);
+	ck_assert_int_eq(last_error, 0);
+	ck_assert_int_eq(claim_rows, CLAIM_SPACES);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM spaces "
+				   "WHERE node_id = 'n1'"),
+			 CLAIM_SPACES);
+	heard(300, claim_payload);
+	ck_assert_int_eq(claim_bad, 0);
+	for (int id = 1; id <= CLAIM_SPACES; id++)
+		ck_assert_msg(claim_seen[id] == 1, "space %d notified %d times",
+			      id, claim_seen[id]);
+	ck_assert_uint_lt(claim_longest, 8000);
+	/* in pieces, and not in needlessly many */
+	ck_assert_int_gt(claim_notes, 1);
+	ck_assert_int_le(claim_notes, 10);
+	heard_clear();
+}
+END_TEST
+
+/* -- the patent's tables: service_status and space_info -------------------- */
+
+/* One value of service_status's row for @a svc, as text ("" for NULL). */
+static void status_is(const char *svc, const char *column, const char *want)
+{
+	PGconn *c = PQconnectdb(conninfo);
+	char q[256];
+	PGresult *r;
+
+	snprintf(q, sizeof(q),
+		 "SELECT %s FROM service_status WHERE service_default_id = "
+		 "'%s'",
+		 column, svc);
+	r = PQexec(c, q);
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s", q);
+	ck_assert_int_eq(PQntuples(r), 1);
+	ck_assert_msg(strcmp(PQgetvalue(r, 0, 0), want) == 0,
+		      "%s of %s: got '%s', want '%s'", column, svc,
+		      PQgetvalue(r, 0, 0), want);
+	PQclear(r);
+	PQfinish(c);
+}
+
+/* space_info's rows, "user:role:channel:follows;" in admission order. */
+static void info_is(const char *want)
+{
+	PGconn *c = PQconnectdb(conninfo);
+	PGresult *r =
+	    PQexec(c, "SELECT string_agg(user_id || ':' || role || ':' || "
+		      "channel || ':' || follows || ':' || sdp_addr || ':' || "
+		      "sdp_port || ':' || sdp_media || ':' || sdp_pt || ':' || "
+		      "service_default_id, ';' ORDER BY admitted_seq) "
+		      "FROM space_info");
+
+	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+	ck_assert_msg(strcmp(PQgetvalue(r, 0, 0), want) == 0,
+		      "space_info: got '%s', want '%s'", PQgetvalue(r, 0, 0),
+		      want);
+	PQclear(r);
+	PQfinish(c);
+}
+
+START_TEST(the_views_follow_a_space)
+{
+	uint64_t id;
+	struct store_member g;
+
+	seed();
+	done_count = 0;
+	/* nothing live: the service's row is there, empty */
+	status_is("svc-alice", "current_members", "0");
+	status_is("svc-alice", "coalesce(current_programme, '-')", "-");
+	status_is("svc-alice", "capacity || '/' || daily_limit_s", "4/7200");
+	info_is("");
+
+	id = start_space();
+	status_is("svc-alice", "current_members", "1");
+	status_is("svc-alice", "live_spaces", "1");
+	status_is("svc-alice", "channel", "news");
+	status_is("svc-alice", "space_id = (SELECT max(id) FROM spaces)", "t");
+	info_is("alice:host:news:true:232.10.0.1:5004:video:33:svc-alice");
+
+	/* a guest joins */
+	g = member(id, "bob", "guest", 2);
+	g.service = "svc-bob";
+	g.sdp_addr = "10.0.0.2";
+	g.delivery = "relay";
+	ck_assert_int_eq(store_member_add(db, &g, on_done, NULL), 0);
+	run_until(2);
+	ck_assert_int_eq(last_error, 0);
+	status_is("svc-alice", "current_members", "2");
+	status_is("svc-bob", "current_members", "0");
+	info_is("alice:host:news:true:232.10.0.1:5004:video:33:svc-alice;"
+		"bob:guest:news:true:10.0.0.2:5004:video:33:svc-bob");
+
+	/* the programme, then a switch: the old channel's programme goes */
+	ck_assert_int_eq(store_space_programme(db, id, "Evening News",
+					       1764000000, 1764001800, on_done,
+					       NULL),
+			 0);
+	run_until(3);
+	ck_assert_int_eq(last_error, 0);
+	status_is("svc-alice", "current_programme", "Evening News");
+	status_is("svc-alice",
+		  "extract(epoch FROM programme_start)::bigint || '-' || "
+		  "extract(epoch FROM programme_stop)::bigint",
+		  "1764000000-1764001800");
+	ck_assert_int_eq(
+	    store_space_update(db, id, "sports", NULL, NULL, on_done, NULL), 0);
+	run_until(4);
+	status_is("svc-alice", "channel", "sports");
+	status_is("svc-alice", "coalesce(current_programme, '-')", "-");
+	ck_assert_int_eq(store_space_programme(db, id, "Match", 1764001800,
+					       1764007200, on_done, NULL),
+			 0);
+	run_until(5);
+	status_is("svc-alice", "current_programme", "Match");
+	/* a refresh of the same channel keeps it */
+	ck_assert_int_eq(
+	    store_space_update(db, id, "sports", NULL, NULL, on_done, NULL), 0);
+	run_until(6);
+	status_is("svc-alice", "current_programme", "Match");
+
+	/* bob could not follow to sports: he stays on news */
+	ck_assert_int_eq(
+	    store_member_channel(db, id, "bob", "news", on_done, NULL), 0);
+	run_until(7);
+	info_is("alice:host:sports:true:232.10.0.1:5004:video:33:svc-alice;"
+		"bob:guest:news:false:10.0.0.2:5004:video:33:svc-bob");
+	/* the space's own channel is following */
+	ck_assert_int_eq(
+	    store_member_channel(db, id, "bob", "sports", on_done, NULL), 0);
+	run_until(8);
+	info_is("alice:host:sports:true:232.10.0.1:5004:video:33:svc-alice;"
+		"bob:guest:sports:true:10.0.0.2:5004:video:33:svc-bob");
+	/* left behind on news again, then the space comes back to news */
+	ck_assert_int_eq(
+	    store_member_channel(db, id, "bob", "news", on_done, NULL), 0);
+	ck_assert_int_eq(
+	    store_space_update(db, id, "news", NULL, NULL, on_done, NULL), 0);
+	run_until(10);
+	info_is("alice:host:news:true:232.10.0.1:5004:video:33:svc-alice;"
+		"bob:guest:news:true:10.0.0.2:5004:video:33:svc-bob");
+
+	/* the guest leaves */
+	ck_assert_int_eq(
+	    store_member_leave(db, id, "bob", "bye", on_done, NULL), 0);
+	run_until(11);
+	status_is("svc-alice", "current_members", "1");
+	info_is("alice:host:news:true:232.10.0.1:5004:video:33:svc-alice");
+
+	/* the space ends: nothing live, the time booked */
+	ck_assert_int_eq(store_space_end(db, id, "space ended by host",
+					 "svc-alice", "2026-11-24", 90, on_done,
+					 NULL),
+			 0);
+	run_until(12);
+	status_is("svc-alice", "current_members", "0");
+	status_is("svc-alice", "live_spaces", "0");
+	status_is("svc-alice", "coalesce(space_id, 0)", "0");
+	info_is("");
+}
+END_TEST
+
+/* played_s counts today only: a new day starts from nothing booked. */
+START_TEST(the_service_status_counts_today)
+{
+	seed();
+	exec_sql("INSERT INTO usage VALUES "
+		 "('svc-alice', current_date - 1, 5000), "
+		 "('svc-bob', current_date - 1, 100), "
+		 "('svc-bob', current_date, 42)");
+	status_is("svc-alice", "booked_s || '/' || played_s", "0/0");
+	status_is("svc-bob", "booked_s || '/' || played_s", "42/42");
+	/* a live space adds what it played since it was booked, never from
+	 * before midnight */
+	exec_sql("INSERT INTO spaces (host_service, host_user, channel, "
+		 "started, booked_until) VALUES ('svc-bob', 'bob', 'news', "
+		 "now() - interval '3 days', now() - interval '30 seconds')");
+	status_is("svc-bob", "played_s - booked_s BETWEEN 29 AND 40", "t");
+	exec_sql("UPDATE spaces SET booked_until = NULL");
+	status_is("svc-bob",
+		  "played_s - booked_s <= extract(epoch FROM now() - "
+		  "current_date::timestamptz) + 1",
+		  "t");
+	/* at midnight: what was today is yesterday */
+	exec_sql("UPDATE usage SET day = day - 1");
+	status_is("svc-bob", "booked_s", "0");
+}
+END_TEST
+
+static char status_seen[512];
+
+static void on_status(void *arg, const struct store_service_status *st)
+{
+	size_t len = strlen(status_seen);
+
+	snprintf(status_seen + len, sizeof(status_seen) - len,
+		 "%s:%s:%u:%s:%u:%u:%u:%u:%s:%s:%lld;", st->id, st->user,
+		 st->level, st->level_name, st->capacity, st->daily_limit,
+		 st->members, st->live_spaces, st->channel ? st->channel : "-",
+		 st->programme ? st->programme : "-",
+		 (long long)st->programme_stop);
+}
+
+START_TEST(the_service_status_is_read_by_the_store)
+{
+	uint64_t id;
+
+	seed();
+	done_count = 0;
+	id = start_space();
+	ck_assert_int_eq(store_space_programme(db, id, "Evening News",
+					       1764000000, 1764001800, on_done,
+					       NULL),
+			 0);
+	run_until(2);
+	status_seen[0] = '\0';
+	ck_assert_int_eq(
+	    store_service_status(db, "svc-bob", 0, on_status, on_done, NULL),
+	    0);
+	run_until(3);
+	ck_assert_int_eq(last_error, 0);
+	ck_assert_str_eq(status_seen, "svc-bob:bob:1:basic:4:7200:0:0:-:-:0;");
+	/* without an id: the services hosting a live space */
+	status_seen[0] = '\0';
+	ck_assert_int_eq(
+	    store_service_status(db, NULL, 0, on_status, on_done, NULL), 0);
+	run_until(4);
+	ck_assert_str_eq(status_seen, "svc-alice:alice:1:basic:4:7200:1:1:"
+				      "news:Evening News:1764001800;");
+	/* a list stops at its limit, in the order of the ids */
+	exec_sql("INSERT INTO spaces (host_service, host_user, channel) "
+		 "VALUES ('svc-bob', 'bob', 'music')");
+	status_seen[0] = '\0';
+	ck_assert_int_eq(
+	    store_service_status(db, NULL, 1, on_status, on_done, NULL), 0);
+	run_until(5);
+	ck_assert_str_eq(status_seen, "svc-alice:alice:1:basic:4:7200:1:1:"
+				      "news:Evening News:1764001800;");
+	status_seen[0] = '\0';
+	ck_assert_int_eq(
+	    store_service_status(db, NULL, 0, on_status, on_done, NULL), 0);
+	run_until(6);
+	ck_assert_str_eq(status_seen,
+			 "svc-alice:alice:1:basic:4:7200:1:1:"
+			 "news:Evening News:1764001800;"
+			 "svc-bob:bob:1:basic:4:7200:0:1:music:-:0;");
+	status_seen[0] = '\0';
+	ck_assert_int_eq(
+	    store_service_status(db, "nosuch", 0, on_status, on_done, NULL), 0);
+	run_until(7);
+	ck_assert_str_eq(status_seen, "");
+	ck_assert_int_eq(
+	    store_space_programme(db, id, "x", 10, 9, on_done, NULL), -EINVAL);
+}
+END_TEST
+
+/* -- members' own state ---------------------------------------------------- */
+
+static char live_sdp[256], live_channel[32];
+
+static void on_live_bob(void *arg, const struct store_space *s,
+			const struct store_member *m, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (strcmp(m[i].user, "bob") != 0)
+			continue;
+		snprintf(live_sdp, sizeof(live_sdp), "%s",
+			 m[i].local_sdp ? m[i].local_sdp : "(null)");
+		snprintf(live_channel, sizeof(live_channel), "%s",
+			 m[i].channel ? m[i].channel : "(null)");
+	}
+}
+
+static void load_bob(void)
+{
+	int before = done_count;
+
+	live_sdp[0] = live_channel[0] = '\0';
+	ck_assert_int_eq(
+	    store_load_live(db, NULL, "2026-11-24", on_live_bob, on_done, NULL),
+	    0);
+	run_until(before + 1);
+	ck_assert_int_eq(last_error, 0);
+}
+
+START_TEST(a_members_sdp_and_channel_come_back)
+{
+	static const char sdp1[] = "v=0\r\no=tvspace 7 1 IN IP4 10.0.0.1\r\n"
+				   "m=audio 20000 RTP/AVP 0 101\r\n"
+				   "a=rtpmap:101 telephone-event/8000\r\n"
+				   "a=sendonly\r\n";
+	static const char sdp2[] = "v=0\r\no=tvspace 7 2 IN IP4 10.0.0.1\r\n";
+	struct store_member g;
+	uint64_t id;
+
+	seed();
+	done_count = 0;
+	id = start_space();
+	g = member(id, "bob", "guest", 2);
+	g.local_sdp = sdp1;
+	ck_assert_int_eq(store_member_add(db, &g, on_done, NULL), 0);
+	run_until(2);
+	ck_assert_int_eq(last_error, 0);
+	load_bob();
+	ck_assert_str_eq(live_sdp, sdp1);
+	ck_assert_str_eq(live_channel, "(null)");
+	ck_assert_int_eq(store_member_sdp(db, id, "bob", sdp2, on_done, NULL),
+			 0);
+	ck_assert_int_eq(
+	    store_member_channel(db, id, "bob", "music", on_done, NULL), 0);
+	run_until(5);
+	ck_assert_int_eq(last_error, 0);
+	load_bob();
+	ck_assert_str_eq(live_sdp, sdp2);
+	ck_assert_str_eq(live_channel, "music");
+	ck_assert_int_eq(
+	    store_member_channel(db, id, "bob", NULL, on_done, NULL), 0);
+	run_until(7);
+	load_bob();
+	ck_assert_str_eq(live_channel, "(null)");
+}
+END_TEST
+
+/* A start or a join whose INVITE ended while its commit was in flight
+ * leaves nothing behind. */
+START_TEST(a_cancelled_start_or_join_is_forgotten)
+{
+	struct store_member g;
+	uint64_t id, other;
+
+	seed();
+	exec_sql("INSERT INTO users (user_id) VALUES ('carol')");
+	done_count = 0;
+	id = start_space();
+	other = start_space();
+	g = member(id, "bob", "guest", 2);
+	ck_assert_int_eq(store_member_add(db, &g, on_done, NULL), 0);
+	ck_assert_int_eq(
+	    store_comment_add(db, id, "bob", "hello", on_done, NULL), 0);
+	run_until(4);
+	ck_assert_int_eq(last_error, 0);
+
+	/* carol had been in before, left, joined again: only the current
+	 * row goes */
+	g = member(other, "carol", "guest", 2);
+	ck_assert_int_eq(store_member_add(db, &g, on_done, NULL), 0);
+	ck_assert_int_eq(
+	    store_member_leave(db, other, "carol", "bye", on_done, NULL), 0);
+	g.admitted_seq = 3;
+	ck_assert_int_eq(store_member_add(db, &g, on_done, NULL), 0);
+	ck_assert_int_eq(store_member_forget(db, other, "carol", on_done, NULL),
+			 0);
+	run_until(8);
+	ck_assert_int_eq(last_error, 0);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM members WHERE "
+				   "user_id = 'carol'"),
+			 1);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM members WHERE "
+				   "user_id = 'carol' AND left_at IS NULL"),
+			 0);
+
+	ck_assert_int_eq(store_space_forget(db, id, on_done, NULL), 0);
+	run_until(9);
+	ck_assert_int_eq(last_error, 0);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM spaces WHERE id = 1"),
+			 0);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM members WHERE "
+				   "space_id = 1"),
+			 0);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM comments"), 0);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM spaces"), 1);
+
+	/* a node forgets only its own */
+	store_set_node("n2");
+	ck_assert_int_eq(store_space_forget(db, other, on_done, NULL), 0);
+	run_until(10);
+	store_set_node(NULL);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM spaces"), 1);
+}
+END_TEST
+
 START_TEST(no_database_means_enotconn)
 {
 	su_home_t h[1] = {SU_HOME_INIT(h)};
@@ -503,13 +1274,25 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, migrations_are_idempotent);
-	tcase_add_test(tc, services_are_looked_up_one_at_a_time);
 	tcase_add_test(tc, space_life_round_trip);
 	tcase_add_test(tc, constraints_fail_whole_and_the_next_job_runs);
 	tcase_add_test(tc, queued_statements_commit_together);
 	tcase_add_test(tc, a_failed_statement_fails_alone);
 	tcase_add_test(tc, comments_are_stored_verbatim);
 	tcase_add_test(tc, no_database_means_enotconn);
+	tcase_add_test(tc, services_notify_per_row);
+	tcase_add_test(tc, levels_and_friends_notify);
+	tcase_add_test(tc, a_service_is_looked_up_by_id);
+	tcase_add_test(tc, a_users_service_is_its_default_or_only_one);
+	tcase_add_test(tc, levels_load_with_their_features);
+	tcase_add_test(tc, a_hosts_friends_are_looked_up);
+	tcase_add_test(tc, lookups_have_indexes);
+	tcase_add_test(tc, a_claim_of_10000_spaces_notifies_in_pieces);
+	tcase_add_test(tc, the_views_follow_a_space);
+	tcase_add_test(tc, the_service_status_counts_today);
+	tcase_add_test(tc, the_service_status_is_read_by_the_store);
+	tcase_add_test(tc, a_members_sdp_and_channel_come_back);
+	tcase_add_test(tc, a_cancelled_start_or_join_is_forgotten);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

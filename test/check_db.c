@@ -1,0 +1,382 @@
+/* db.c against a real PostgreSQL (the CTest fixture's cluster, its conninfo
+ * in TVSPACE_TEST_DB): the job queue is bounded and measured (a table
+ * locked by a second connection holds it up), and a host name never makes
+ * the loop wait on DNS (a network namespace whose resolver never answers,
+ * when run as root). */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+#include <sofia-sip/su_time.h>
+#include <sofia-sip/su_wait.h>
+
+#include "db/db.h"
+#include "server/stats.h"
+
+#include "check_run.h"
+
+static su_home_t home[1];
+static su_root_t *root;
+static struct db *db;
+static char conninfo[512];
+static PGconn *locker; /* the second connection, holding a lock */
+static int jobs_done, last_error;
+
+static void on_state(void *arg, bool up)
+{
+}
+
+static void on_job(void *arg, int error, const struct db_result *res)
+{
+	jobs_done++;
+	last_error = error;
+}
+
+/* Test code may block: PQexec on a connection of its own. */
+static void sql_on(const char *base, const char *sql)
+{
+	PGconn *c = PQconnectdb(base);
+	PGresult *r;
+
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	r = PQexec(c, sql);
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql,
+		      PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+}
+
+static void step_for(unsigned ms)
+{
+	su_time64_t end = su_monotime(NULL) + (su_time64_t)ms * 1000000;
+
+	while (su_monotime(NULL) < end)
+		su_root_step(root, 5);
+}
+
+static void run_until(int count)
+{
+	for (int i = 0; i < 2000 && jobs_done < count; i++)
+		su_root_step(root, 5);
+	ck_assert_msg(jobs_done >= count, "timed out: %d of %d jobs done",
+		      jobs_done, count);
+}
+
+static void setup(void)
+{
+	const char *base = getenv("TVSPACE_TEST_DB");
+
+	ck_assert_ptr_nonnull(base);
+	sql_on(base, "DROP DATABASE IF EXISTS tv_check_db WITH (FORCE)");
+	sql_on(base, "CREATE DATABASE tv_check_db");
+	snprintf(conninfo, sizeof(conninfo), "%s dbname=tv_check_db", base);
+	sql_on(conninfo, "CREATE TABLE t (n integer)");
+	su_home_init(home);
+	root = su_root_create(NULL);
+	db = db_create(home, root, conninfo, on_state, NULL);
+	ck_assert_ptr_nonnull(db);
+	for (int i = 0; i < 1000 && !db_is_up(db); i++)
+		su_root_step(root, 5);
+	ck_assert(db_is_up(db));
+	jobs_done = 0;
+}
+
+static void teardown(void)
+{
+	if (locker)
+		PQfinish(locker);
+	locker = NULL;
+	db = db_destroy(db);
+	su_root_destroy(root);
+	su_home_deinit(home);
+}
+
+/* Another session takes the table: every statement on it waits. */
+static void lock_table(void)
+{
+	PGresult *r;
+
+	locker = PQconnectdb(conninfo);
+	ck_assert(PQstatus(locker) == CONNECTION_OK);
+	r = PQexec(locker, "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE");
+	ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+}
+
+static void unlock_table(void)
+{
+	PGresult *r = PQexec(locker, "COMMIT");
+
+	ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+}
+
+static int insert(int n)
+{
+	char v[16];
+	const char *p[] = {v};
+
+	snprintf(v, sizeof(v), "%d", n);
+	return db_exec(db, "INSERT INTO t VALUES ($1)", 1, p, on_job, NULL);
+}
+
+static int rows_in_t(void)
+{
+	PGconn *c = PQconnectdb(conninfo);
+	PGresult *r = PQexec(c, "SELECT count(*) FROM t");
+	int n = atoi(PQgetvalue(r, 0, 0));
+
+	PQclear(r);
+	PQfinish(c);
+	return n;
+}
+
+START_TEST(the_queue_is_bounded)
+{
+	uint64_t rejected = tv_stats.db_rejected;
+
+	db_set_limits(db, 3, 5, 0);
+	lock_table();
+	ck_assert_uint_eq(db_queue_len(db), 0);
+	ck_assert(!db_overloaded(db));
+	for (int i = 0; i < 5; i++) {
+		ck_assert_int_eq(insert(i), 0);
+		/* soft: from 3 jobs on */
+		ck_assert(db_overloaded(db) == (i >= 2));
+	}
+	ck_assert_uint_eq(db_queue_len(db), 5);
+	/* hard: the sixth is refused, and nothing is queued for it */
+	ck_assert_int_eq(insert(5), -EBUSY);
+	ck_assert_uint_eq(tv_stats.db_rejected, rejected + 1);
+	ck_assert_uint_eq(db_queue_len(db), 5);
+	step_for(200);
+	ck_assert_int_eq(jobs_done, 0);
+	ck_assert_uint_eq(db_queue_len(db), 5);
+	ck_assert(db_oldest_age(db) >= 0.2);
+	ck_assert(db_oldest_age(db) < 5);
+
+	unlock_table();
+	run_until(5);
+	ck_assert_int_eq(last_error, 0);
+	ck_assert_uint_eq(db_queue_len(db), 0);
+	ck_assert(db_oldest_age(db) == 0);
+	ck_assert(!db_overloaded(db));
+	ck_assert_int_eq(insert(6), 0);
+	run_until(6);
+	ck_assert_int_eq(rows_in_t(), 6);
+}
+END_TEST
+
+/* Few jobs, but one of them old: overloaded all the same. */
+START_TEST(an_old_job_is_overload)
+{
+	db_set_limits(db, 0, 0, 150);
+	lock_table();
+	ck_assert_int_eq(insert(1), 0);
+	ck_assert(!db_overloaded(db));
+	step_for(100);
+	ck_assert(!db_overloaded(db));
+	step_for(100);
+	ck_assert(db_overloaded(db));
+	ck_assert(db_oldest_age(db) >= 0.15);
+	/* the default hard limit holds */
+	for (int i = 0; i < 200; i++)
+		ck_assert_int_eq(insert(i), 0);
+	ck_assert_uint_eq(db_queue_len(db), 201);
+	unlock_table();
+	run_until(201);
+	ck_assert(!db_overloaded(db));
+	ck_assert(db_oldest_age(db) == 0);
+	ck_assert_int_eq(rows_in_t(), 201);
+}
+END_TEST
+
+/* A batch that rolls back goes again job by job; the count holds. */
+START_TEST(the_count_survives_a_rolled_back_batch)
+{
+	const char *bad[] = {"not a number"};
+
+	lock_table();
+	ck_assert_int_eq(insert(1), 0);
+	ck_assert_int_eq(insert(2), 0);
+	ck_assert_int_eq(
+	    db_exec(db, "INSERT INTO t VALUES ($1)", 1, bad, on_job, NULL), 0);
+	ck_assert_int_eq(insert(3), 0);
+	ck_assert_uint_eq(db_queue_len(db), 4);
+	unlock_table();
+	run_until(4);
+	ck_assert_uint_eq(db_queue_len(db), 0);
+	ck_assert_uint_eq(db_pending(db), 0);
+	ck_assert_int_eq(rows_in_t(), 3);
+}
+END_TEST
+
+/* -- DNS ------------------------------------------------------------------- */
+
+/* A timer on the loop: the longest it waited past its period. */
+static su_time64_t last_tick;
+static double worst_gap_ms;
+
+static void tick(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *a)
+{
+	su_time64_t now = su_monotime(NULL);
+
+	if (last_tick && (double)(now - last_tick) / 1e6 > worst_gap_ms)
+		worst_gap_ms = (double)(now - last_tick) / 1e6;
+	last_tick = now;
+}
+
+/* A host name is resolved and connected to: a listener of ours on
+ * 127.0.0.1 sees libpq arrive when the conninfo says "localhost". */
+START_TEST(a_host_name_is_resolved_and_connected_to)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sin);
+	int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), fd = -1;
+	char ci[128];
+	struct db *named;
+
+	ck_assert_int_ge(ls, 0);
+	ck_assert_int_eq(bind(ls, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(ls, 4), 0);
+	ck_assert_int_eq(getsockname(ls, (struct sockaddr *)&sin, &len), 0);
+	snprintf(ci, sizeof(ci),
+		 "host=localhost port=%u dbname=x user=x connect_timeout=2",
+		 ntohs(sin.sin_port));
+	named = db_create(home, root, ci, on_state, NULL);
+	ck_assert_ptr_nonnull(named);
+	for (int i = 0; i < 600 && fd < 0; i++) {
+		su_root_step(root, 5);
+		fd = accept(ls, NULL, NULL);
+	}
+	ck_assert_msg(fd >= 0, "libpq never reached 127.0.0.1 for localhost");
+	close(fd);
+	ck_assert(!db_is_up(named));
+	db_destroy(named);
+	close(ls);
+}
+END_TEST
+
+static int bring_lo_up(void)
+{
+	struct ifreq ifr = {0};
+	int s = socket(AF_INET, SOCK_DGRAM, 0), rc;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	rc = ioctl(s, SIOCGIFFLAGS, &ifr);
+	ifr.ifr_flags |= IFF_UP;
+	rc = rc < 0 ? rc : ioctl(s, SIOCSIFFLAGS, &ifr);
+	close(s);
+	return rc;
+}
+
+/* In a network namespace of its own whose resolver never answers (a UDP
+ * socket on 127.0.0.1:53 that reads nothing; resolv.conf bind-mounted, as
+ * `ip netns exec` does), a conninfo naming a host must not stall the loop:
+ * before, PQconnectStart() resolved the name inside db_create() and every
+ * second after, for the resolver's whole timeout. */
+START_TEST(a_silent_resolver_never_stalls_the_loop)
+{
+	char conf[] = "/tmp/tvspace-resolv-XXXXXX";
+	struct sockaddr_in dns = {.sin_family = AF_INET,
+				  .sin_port = htons(53),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	char query[512];
+	int cfd, mute;
+	su_timer_t *t;
+	su_time64_t t0;
+	double create_ms;
+	struct db *named;
+
+	if (geteuid() != 0 || unshare(CLONE_NEWNET | CLONE_NEWNS) < 0) {
+		fprintf(stderr,
+			"a_silent_resolver_never_stalls_the_loop: "
+			"skipped (needs root for a network namespace)\n");
+		return;
+	}
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	cfd = mkstemp(conf);
+	ck_assert_int_ge(cfd, 0);
+	dprintf(cfd, "nameserver 127.0.0.1\noptions timeout:2 attempts:1\n");
+	close(cfd);
+	ck_assert_int_eq(mount(conf, "/etc/resolv.conf", NULL, MS_BIND, NULL),
+			 0);
+	ck_assert_int_eq(bring_lo_up(), 0);
+	mute = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	ck_assert_int_eq(bind(mute, (struct sockaddr *)&dns, sizeof(dns)), 0);
+
+	t = su_timer_create(su_root_task(root), 20);
+	ck_assert_int_eq(su_timer_set_for_ever(t, tick, NULL), 0);
+	last_tick = 0;
+	worst_gap_ms = 0;
+	t0 = su_monotime(NULL);
+	named = db_create(home, root,
+			  "host=db.tvspace.test port=5432 dbname=x user=x "
+			  "connect_timeout=1",
+			  on_state, NULL);
+	create_ms = (double)(su_monotime(NULL) - t0) / 1e6;
+	ck_assert_ptr_nonnull(named);
+	/* over a resolver timeout and a retry */
+	step_for(3500);
+	su_timer_destroy(t);
+	ck_assert_msg(create_ms < 100, "db_create took %.0f ms", create_ms);
+	ck_assert_msg(worst_gap_ms < 250,
+		      "the loop stalled: a 20 ms timer waited %.0f ms",
+		      worst_gap_ms);
+	ck_assert(!db_is_up(named));
+	ck_assert_int_eq(db_exec(named, "SELECT 1", 0, NULL, on_job, NULL),
+			 -ENOTCONN);
+	/* the name was asked of the silent resolver indeed */
+	ck_assert_msg(recv(mute, query, sizeof(query), 0) > 0,
+		      "no DNS query reached the silent resolver");
+	/* given up while the resolver is still silent: the lookup is left
+	 * to glibc's thread */
+	db_destroy(named);
+	/* a socket folder needs no resolving: up at once, silent resolver
+	 * or not */
+	named = db_create(home, root, conninfo, on_state, NULL);
+	t0 = su_monotime(NULL);
+	while (!db_is_up(named) && su_monotime(NULL) - t0 < 2000000000)
+		su_root_step(root, 5);
+	ck_assert(db_is_up(named));
+	ck_assert_msg(su_monotime(NULL) - t0 < 500000000,
+		      "a socket folder's database took %.0f ms",
+		      (double)(su_monotime(NULL) - t0) / 1e6);
+	db_destroy(named);
+	umount("/etc/resolv.conf");
+	unlink(conf);
+	close(mute);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("db");
+	TCase *tc = tcase_create("queue");
+	TCase *dns = tcase_create("dns");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, the_queue_is_bounded);
+	tcase_add_test(tc, an_old_job_is_overload);
+	tcase_add_test(tc, the_count_survives_a_rolled_back_batch);
+	suite_add_tcase(s, tc);
+	tcase_set_timeout(dns, 30);
+	tcase_add_checked_fixture(dns, setup, teardown);
+	tcase_add_test(dns, a_host_name_is_resolved_and_connected_to);
+	tcase_add_test(dns, a_silent_resolver_never_stalls_the_loop);
+	suite_add_tcase(s, dns);
+	return check_run(s);
+}
