@@ -15,6 +15,8 @@
 #define LOG_MODULE "sip"
 #include "sip/sipua_int.h"
 
+#include "sip/inbound.h"
+
 static void tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 {
 	struct sipua *ua = arg;
@@ -341,6 +343,12 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps)
 	if (ua_gate_init(ua) < 0)
 		goto fail;
 
+	/* Requests whose answer cannot be sent are dropped in the parser,
+	 * before the transaction layer (sip/inbound.c). */
+	if (!inbound_mclass()) {
+		log_err("out of memory");
+		goto fail;
+	}
 	ua->nua = nua_create(
 	    ua->root, event_cb, ua, NUTAG_URL(cfg->listen),
 	    NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1),
@@ -354,7 +362,8 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps)
 		   NUTAG_SESSION_TIMER(cfg->session_expires)),
 	    TAG_IF(cfg->session_expires, NUTAG_MIN_SE(90)),
 	    SIPTAG_SERVER_STR("tvspace/" TVSPACE_VERSION),
-	    SIPTAG_USER_AGENT_STR("tvspace/" TVSPACE_VERSION), TAG_END());
+	    SIPTAG_USER_AGENT_STR("tvspace/" TVSPACE_VERSION),
+	    NTATAG_MCLASS(inbound_mclass()), TAG_END());
 	if (!ua->nua) {
 		log_err("cannot listen on %s", cfg->listen);
 		goto fail;
