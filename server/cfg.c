@@ -199,6 +199,17 @@ static int set_warnings(struct parse *p, struct cfg *cfg, const char *v)
 	return 0;
 }
 
+/* A header value that cannot break the message: printable ASCII. */
+static int set_server_header(struct parse *p, struct cfg *cfg, const char *v)
+{
+	for (const char *c = v; *c; c++)
+		if (*c < 0x20 || *c > 0x7e)
+			return fail(p, "server_header: printable ASCII only");
+	cfg->server_header_set = true;
+	return set_str(p, "server_header", v, cfg->server_header,
+		       sizeof(cfg->server_header));
+}
+
 static int set_choice(struct parse *p, const char *key, const char *v,
 		      const char *const *names, unsigned n, int *dst)
 {
@@ -239,6 +250,8 @@ static int apply(struct parse *p, struct cfg *cfg, const char *key,
 	STR(node_uri);
 	STR(auth_realm);
 #undef STR
+	if (strcmp(key, "server_header") == 0)
+		return set_server_header(p, cfg, v);
 	if (strcmp(key, "node_id") == 0) {
 		/* it travels in NOTIFY payloads split at spaces */
 		if (strspn(v, "abcdefghijklmnopqrstuvwxyz"
@@ -428,6 +441,40 @@ int cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen)
 const char *cfg_realm(const struct cfg *cfg)
 {
 	return cfg->auth_realm[0] ? cfg->auth_realm : cfg->domain;
+}
+
+bool cfg_listen_is_loopback(const struct cfg *cfg)
+{
+	const char *h = strchr(cfg->listen, ':'), *end;
+	unsigned char a[sizeof(struct in6_addr)];
+	char host[INET6_ADDRSTRLEN + 1];
+
+	/* sip:HOST[:PORT][;params] or sip:[IPv6][:PORT]... */
+	if (!h)
+		return false;
+	h++;
+	if (*h == '[')
+		end = strchr(++h, ']');
+	else
+		end = h + strcspn(h, ":;");
+	if (!end || end == h || (size_t)(end - h) >= sizeof(host))
+		return false;
+	memcpy(host, h, (size_t)(end - h));
+	host[end - h] = '\0';
+	if (strcasecmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, a) == 1)
+		return a[0] == 127;
+	return inet_pton(AF_INET6, host, a) == 1 &&
+	       memcmp(a, &in6addr_loopback, sizeof(in6addr_loopback)) == 0;
+}
+
+const char *cfg_server_header(const struct cfg *cfg)
+{
+	if (cfg->server_header_set)
+		return cfg->server_header;
+	return cfg_listen_is_loopback(cfg) ? "tvspace/" TVSPACE_VERSION
+					   : "tvspace";
 }
 
 bool cfg_is_trusted_peer(const struct cfg *cfg, const char *addr)

@@ -328,6 +328,7 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps)
 {
 	struct sipua *ua = su_home_clone(parent, sizeof(*ua));
 	const struct cfg *cfg = deps->cfg;
+	const char *agent = cfg_server_header(cfg);
 
 	if (!ua)
 		return NULL;
@@ -361,8 +362,10 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps)
 	    TAG_IF(cfg->session_expires,
 		   NUTAG_SESSION_TIMER(cfg->session_expires)),
 	    TAG_IF(cfg->session_expires, NUTAG_MIN_SE(90)),
-	    SIPTAG_SERVER_STR("tvspace/" TVSPACE_VERSION),
-	    SIPTAG_USER_AGENT_STR("tvspace/" TVSPACE_VERSION),
+	    /* nua puts the User-Agent in responses too (server_header). */
+	    TAG_IF(*agent, SIPTAG_SERVER_STR(agent)),
+	    TAG_IF(*agent, SIPTAG_USER_AGENT_STR(agent)),
+	    TAG_IF(!*agent, SIPTAG_USER_AGENT(SIP_NONE)),
 	    NTATAG_MCLASS(inbound_mclass()), TAG_END());
 	if (!ua->nua) {
 		log_err("cannot listen on %s", cfg->listen);

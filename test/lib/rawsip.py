@@ -18,13 +18,17 @@ a name is resolved (test/e2e/nta_ack.sh, test/e2e/dns_stall.sh).
       send it (the source address; with rport the source port, without
       the Via's port, 5060 here)
 
-The server is at 127.0.0.1:$SIP_PORT (5070)."""
+  rawsip.py agent          one OPTIONS; prints the answer's User-Agent and
+      Server headers ("User-Agent: none" when there is none)
+
+The server is at $SIP_HOST:$SIP_PORT (127.0.0.1:5070)."""
 import os
 import socket
 import sys
 import time
 
-SERVER = ("127.0.0.1", int(os.environ.get("SIP_PORT", "5070")))
+SERVER = (os.environ.get("SIP_HOST", "127.0.0.1"),
+          int(os.environ.get("SIP_PORT", "5070")))
 SDP = (b"v=0\r\no=alice 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
        b"c=IN IP4 232.10.0.1\r\nt=0 0\r\nm=video 5004 RTP/AVP 33\r\n")
 
@@ -142,9 +146,10 @@ def ack(name):
     return 0
 
 
-def options_once(sock, port):
+def options_once(sock, port, answer=None):
     call_id = b"opt-%s@127.0.0.1" % tag()
-    via = b"SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-%s;rport" % (port, tag())
+    via = b"SIP/2.0/UDP %s:%d;branch=z9hG4bK-%s;rport" % (
+        sock.getsockname()[0].encode(), port, tag())
     start = time.monotonic()
     sock.sendto(request(b"OPTIONS", via, call_id), SERVER)
     deadline = start + 15
@@ -155,13 +160,31 @@ def options_once(sock, port):
         except socket.timeout:
             break
         if call_id in data and data.startswith(b"SIP/2.0 200"):
+            if answer is not None:
+                answer.append(data)
             return (time.monotonic() - start) * 1000
     return None
 
 
+def agent():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((SERVER[0], 0))
+    got = []
+    if options_once(sock, sock.getsockname()[1], got) is None:
+        print("OPTIONS: no answer in 15 s")
+        return 1
+    head = got[0].split(b"\r\n\r\n", 1)[0].decode(errors="replace")
+    for name in ("User-Agent", "Server"):
+        values = [line.split(":", 1)[1].strip()
+                  for line in head.split("\r\n")[1:]
+                  if line.split(":", 1)[0].strip().lower() == name.lower()]
+        print("%s: %s" % (name, values[0] if values else "none"))
+    return 0
+
+
 def options(n):
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind((SERVER[0], 0))
     port = sock.getsockname()[1]
     for i in range(n):
         ms = options_once(sock, port)
@@ -227,6 +250,8 @@ def main():
     if len(sys.argv) == 2 and sys.argv[1] == "variants":
         print("\n".join(VARIANTS))
         return 0
+    if len(sys.argv) == 2 and sys.argv[1] == "agent":
+        return agent()
     if len(sys.argv) in (2, 3) and sys.argv[1] == "options":
         return options(int(sys.argv[2]) if len(sys.argv) == 3 else 1)
     if len(sys.argv) in (3, 4) and sys.argv[1] == "stall":
