@@ -28,6 +28,9 @@ void cfg_defaults(struct cfg *cfg)
 	cfg->n_digest_algorithms = 2;
 	cfg->rate_limit = 20;
 	cfg->rate_burst = 40;
+	cfg->auth_failures = 5;
+	cfg->auth_lockout = 30;
+	cfg->auth_lockout_max = 3600;
 	cfg->host_grace = 60;
 	cfg->session_expires = 1800;
 	cfg->max_body = 1024;
@@ -296,6 +299,12 @@ static int apply(struct parse *p, struct cfg *cfg, const char *key,
 	if (strcmp(key, "rate_limit_trusted") == 0)
 		return set_uint(p, key, v, 0, 1000000,
 				&cfg->rate_limit_trusted);
+	if (strcmp(key, "auth_failures") == 0)
+		return set_uint(p, key, v, 0, 1000, &cfg->auth_failures);
+	if (strcmp(key, "auth_lockout") == 0)
+		return set_uint(p, key, v, 1, 86400, &cfg->auth_lockout);
+	if (strcmp(key, "auth_lockout_max") == 0)
+		return set_uint(p, key, v, 1, 86400, &cfg->auth_lockout_max);
 	if (strcmp(key, "max_body") == 0)
 		return set_uint(p, key, v, 16, 65536, &cfg->max_body);
 	if (strcmp(key, "comment_history") == 0)
@@ -390,6 +399,9 @@ int cfg_parse(struct cfg *cfg, const char *text, size_t len, char *err,
 	}
 	if (cfg->rtp_port_min >= cfg->rtp_port_max)
 		return fail(&p, "rtp_port_min must be below rtp_port_max");
+	if (cfg->auth_lockout > cfg->auth_lockout_max)
+		return fail(&p, "auth_lockout must not exceed "
+				"auth_lockout_max");
 	return 0;
 }
 

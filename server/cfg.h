@@ -43,6 +43,11 @@ struct cfg {
 	 * trusted peers carry everyone's traffic: rate_limit_trusted, 0
 	 * (the default) exempts them. */
 	unsigned rate_limit, rate_burst, rate_limit_trusted;
+	/* Password guessing per user (server/guard.h): failed digest
+	 * authentications in a row before a lockout (default 5; 0: off),
+	 * the first lockout in seconds (30), doubled with each further
+	 * failure up to auth_lockout_max (3600). */
+	unsigned auth_failures, auth_lockout, auth_lockout_max;
 	unsigned admission_timeout; /* seconds, default 60 */
 	unsigned host_grace;        /* seconds, default 60 */
 	unsigned session_expires;   /* RFC 4028 interval, default 1800 */

@@ -39,10 +39,31 @@ START_TEST(defaults)
 	ck_assert_uint_eq(cfg.rate_limit, 20);
 	ck_assert_uint_eq(cfg.rate_burst, 40);
 	ck_assert_uint_eq(cfg.rate_limit_trusted, 0);
+	/* Guessing per user: five failures, then 30 s doubling to 1 h. */
+	ck_assert_uint_eq(cfg.auth_failures, 5);
+	ck_assert_uint_eq(cfg.auth_lockout, 30);
+	ck_assert_uint_eq(cfg.auth_lockout_max, 3600);
 }
 END_TEST
 
 static void expect_error(const char *text, const char *want);
+
+START_TEST(auth_guard_keys)
+{
+	ck_assert_int_eq(parse("auth_failures = 3\n"
+			       "auth_lockout = 2\n"
+			       "auth_lockout_max = 8\n"),
+			 0);
+	ck_assert_uint_eq(cfg.auth_failures, 3);
+	ck_assert_uint_eq(cfg.auth_lockout, 2);
+	ck_assert_uint_eq(cfg.auth_lockout_max, 8);
+	ck_assert_int_eq(parse("auth_failures = 0\n"), 0);
+	expect_error("auth_lockout = 0",
+		     "line 1: auth_lockout: must be from 1");
+	expect_error("auth_lockout = 600\nauth_lockout_max = 60\n",
+		     "auth_lockout must not exceed auth_lockout_max");
+}
+END_TEST
 
 START_TEST(auth_and_rate_keys)
 {
@@ -274,6 +295,7 @@ int main(void)
 	tcase_add_test(tc, values_of_every_kind);
 	tcase_add_test(tc, auth_and_rate_keys);
 	tcase_add_test(tc, server_header_hides_the_version_off_loopback);
+	tcase_add_test(tc, auth_guard_keys);
 	tcase_add_test(tc, errors_name_the_line);
 	tcase_add_test(tc, nul_and_long_lines);
 	tcase_add_test(tc, the_day_starts_at_local_midnight);
