@@ -5,7 +5,8 @@
 # incoming_ack() and aborts the process.  tvspaced must not be killable by
 # two datagrams.  For each way of making the answer undeliverable
 # (test/lib/rawsip.py: port 0 in the Via, with a host name and with an
-# address; a port past 65535; a maddr that does not resolve, or the
+# address; a port past 65535; a host that does not resolve, which
+# received= makes harmless; a maddr that does not resolve, or the
 # broadcast address; a compression the server does not have; an answer
 # too big for a datagram; over TCP, port 0 and a connection closed before
 # the answer) alice, believed from loopback in the test configuration,

@@ -68,6 +68,9 @@ VARIANTS = {
     "udp-port-too-big": ("udp", b"127.0.0.1:70000", b"", False),
     # The source's address and port 0: received= changes nothing.
     "udp-name-port0": ("udp", b"nosuchhost.invalid:0", b"", False),
+    # A host that does not resolve, on a good port: the answer goes to
+    # received=, the source address, and is sent (a control).
+    "udp-name": ("udp", b"nosuchhost.invalid:5099", b"", False),
     # maddr wins over received (RFC 3261 18.2.2): a name nobody resolves,
     # and the limited broadcast address, which sendto() refuses.
     "udp-maddr-name": ("udp", b"127.0.0.1:5099;maddr=nosuchhost.invalid",
