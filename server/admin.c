@@ -32,6 +32,7 @@
 #include "db/store.h"
 #include "media/media.h"
 #include "server/catalog.h"
+#include "server/guard.h"
 #include "server/log.h"
 #include "server/space.h"
 #include "server/stats.h"
@@ -321,6 +322,91 @@ static int cmd_services(struct admin *a, int argc, char **argv, FILE *out)
 		      "services: ask through the control socket");
 }
 
+/* -- failed authentications (server/guard.h) ------------------------------ */
+
+struct auth_listing {
+	FILE *out;
+	int json;
+	bool first;
+};
+
+static void auth_line(void *arg, const struct guard_entry *e)
+{
+	struct auth_listing *l = arg;
+
+	if (!l->json) {
+		fprintf(l->out, "%-16s %-16s %8u %8u %8u  %s\n", e->user,
+			e->source[0] ? e->source : "*", e->failures, e->locked,
+			e->since, e->last_src[0] ? e->last_src : "-");
+		return;
+	}
+	fputs(l->first ? "{\"user\":" : ",{\"user\":", l->out);
+	l->first = false;
+	json_str(l->out, e->user);
+	fputs(",\"source\":", l->out);
+	if (e->source[0])
+		json_str(l->out, e->source);
+	else
+		fputs("null", l->out);
+	fprintf(l->out,
+		",\"failures\":%u,\"locked_s\":%u,\"last_failure_s\":%u,"
+		"\"last_from\":",
+		e->failures, e->locked, e->since);
+	json_str(l->out, e->last_src);
+	fputc('}', l->out);
+}
+
+/* `auth-failures`: every user whose failures are counted, most recent
+ * first; SOURCE is one of the user's known sources, or * for all others. */
+static int cmd_auth_failures(struct admin *a, FILE *out, int json)
+{
+	struct guard_policy pol;
+	struct guard *g = sipua_guard(a->deps.ua, &pol);
+	struct auth_listing l = {.out = out, .json = json, .first = true};
+
+	if (!g)
+		return refuse(out, -EAGAIN, "%s", "starting: no SIP yet");
+	fputs(json ? "ok\n["
+		   : "ok\nUSER             SOURCE           FAILURES LOCKED_S "
+		     "  LAST_S  LAST_FROM\n",
+	      out);
+	guard_list(g, &pol, sipua_guard_now(), auth_line, &l);
+	if (json)
+		fputs("]\n", out);
+	return 0;
+}
+
+/* `auth-clear USER`: the user may try again from anywhere at once. */
+static int cmd_auth_clear(struct admin *a, FILE *out, int json,
+			  const char *user)
+{
+	struct guard_policy pol;
+	struct guard *g = sipua_guard(a->deps.ua, &pol);
+	unsigned n;
+
+	if (!user)
+		return refuse(out, -EINVAL, "%s", "auth-clear: give a user");
+	if (!g)
+		return refuse(out, -EAGAIN, "%s", "starting: no SIP yet");
+	n = guard_clear(g, user);
+	if (!n)
+		return refuse(out, -ENOENT, "no failed authentication of %s",
+			      user);
+	log_notice("digest: failed authentications of user %s cleared by "
+		   "the operator",
+		   user);
+	if (json) {
+		fputs("ok\n{\"cleared\":", out);
+		json_str(out, user);
+		fprintf(out, ",\"counts\":%u}\n", n);
+	}
+	else {
+		fprintf(out, "ok\n%s: %u count%s cleared\n", user, n,
+			n == 1 ? "" : "s");
+	}
+	return 0;
+}
+
 int admin_command(struct admin *a, const char *line, FILE *out)
 {
 	char buf[REQ_MAX + 1], *argv[4] = {0};
@@ -439,6 +525,10 @@ int admin_command(struct admin *a, const char *line, FILE *out)
 			argv[2]);
 		return 0;
 	}
+	if (strcmp(argv[0], "auth-failures") == 0)
+		return cmd_auth_failures(a, out, json);
+	if (strcmp(argv[0], "auth-clear") == 0)
+		return cmd_auth_clear(a, out, json, argv[1]);
 	if (strcmp(argv[0], "reload") == 0) {
 		if (!a->deps.reload || a->deps.reload(a->deps.arg) < 0)
 			return refuse(out, -EBUSY, "%s",
@@ -452,7 +542,8 @@ int admin_command(struct admin *a, const char *line, FILE *out)
 	}
 	return refuse(out, -EINVAL,
 		      "unknown command '%s' (version, stats, spaces, members, "
-		      "show, services, channels, end, kick, reload)",
+		      "show, services, channels, end, kick, auth-failures, "
+		      "auth-clear, reload)",
 		      argv[0]);
 }
 

@@ -28,6 +28,9 @@ void cfg_defaults(struct cfg *cfg)
 	cfg->n_digest_algorithms = 2;
 	cfg->rate_limit = 20;
 	cfg->rate_burst = 40;
+	cfg->auth_failures = 5;
+	cfg->auth_lockout = 30;
+	cfg->auth_lockout_max = 3600;
 	cfg->host_grace = 60;
 	cfg->session_expires = 1800;
 	cfg->max_body = 1024;
@@ -208,6 +211,17 @@ static int set_warnings(struct parse *p, struct cfg *cfg, const char *v)
 	return 0;
 }
 
+/* A header value that cannot break the message: printable ASCII. */
+static int set_server_header(struct parse *p, struct cfg *cfg, const char *v)
+{
+	for (const char *c = v; *c; c++)
+		if (*c < 0x20 || *c > 0x7e)
+			return fail(p, "server_header: printable ASCII only");
+	cfg->server_header_set = true;
+	return set_str(p, "server_header", v, cfg->server_header,
+		       sizeof(cfg->server_header));
+}
+
 static int set_choice(struct parse *p, const char *key, const char *v,
 		      const char *const *names, unsigned n, int *dst)
 {
@@ -248,6 +262,8 @@ static int apply(struct parse *p, struct cfg *cfg, const char *key,
 	STR(node_uri);
 	STR(auth_realm);
 #undef STR
+	if (strcmp(key, "server_header") == 0)
+		return set_server_header(p, cfg, v);
 	if (strcmp(key, "node_id") == 0) {
 		/* it travels in NOTIFY payloads split at spaces */
 		if (strspn(v, "abcdefghijklmnopqrstuvwxyz"
@@ -294,6 +310,12 @@ static int apply(struct parse *p, struct cfg *cfg, const char *key,
 	if (strcmp(key, "rate_limit_trusted") == 0)
 		return set_uint(p, key, v, 0, 1000000,
 				&cfg->rate_limit_trusted);
+	if (strcmp(key, "auth_failures") == 0)
+		return set_uint(p, key, v, 0, 1000, &cfg->auth_failures);
+	if (strcmp(key, "auth_lockout") == 0)
+		return set_uint(p, key, v, 1, 86400, &cfg->auth_lockout);
+	if (strcmp(key, "auth_lockout_max") == 0)
+		return set_uint(p, key, v, 1, 86400, &cfg->auth_lockout_max);
 	if (strcmp(key, "max_body") == 0)
 		return set_uint(p, key, v, 16, 65536, &cfg->max_body);
 	if (strcmp(key, "comment_history") == 0)
@@ -405,6 +427,9 @@ int cfg_parse(struct cfg *cfg, const char *text, size_t len, char *err,
 	}
 	if (cfg->rtp_port_min >= cfg->rtp_port_max)
 		return fail(&p, "rtp_port_min must be below rtp_port_max");
+	if (cfg->auth_lockout > cfg->auth_lockout_max)
+		return fail(&p, "auth_lockout must not exceed "
+				"auth_lockout_max");
 	return 0;
 }
 
@@ -456,6 +481,40 @@ int cfg_load(struct cfg *cfg, const char *path, char *err, size_t errlen)
 const char *cfg_realm(const struct cfg *cfg)
 {
 	return cfg->auth_realm[0] ? cfg->auth_realm : cfg->domain;
+}
+
+bool cfg_listen_is_loopback(const struct cfg *cfg)
+{
+	const char *h = strchr(cfg->listen, ':'), *end;
+	unsigned char a[sizeof(struct in6_addr)];
+	char host[INET6_ADDRSTRLEN + 1];
+
+	/* sip:HOST[:PORT][;params] or sip:[IPv6][:PORT]... */
+	if (!h)
+		return false;
+	h++;
+	if (*h == '[')
+		end = strchr(++h, ']');
+	else
+		end = h + strcspn(h, ":;");
+	if (!end || end == h || (size_t)(end - h) >= sizeof(host))
+		return false;
+	memcpy(host, h, (size_t)(end - h));
+	host[end - h] = '\0';
+	if (strcasecmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, a) == 1)
+		return a[0] == 127;
+	return inet_pton(AF_INET6, host, a) == 1 &&
+	       memcmp(a, &in6addr_loopback, sizeof(in6addr_loopback)) == 0;
+}
+
+const char *cfg_server_header(const struct cfg *cfg)
+{
+	if (cfg->server_header_set)
+		return cfg->server_header;
+	return cfg_listen_is_loopback(cfg) ? "tvspace/" TVSPACE_VERSION
+					   : "tvspace";
 }
 
 bool cfg_is_trusted_peer(const struct cfg *cfg, const char *addr)

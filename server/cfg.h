@@ -43,6 +43,11 @@ struct cfg {
 	 * trusted peers carry everyone's traffic: rate_limit_trusted, 0
 	 * (the default) exempts them. */
 	unsigned rate_limit, rate_burst, rate_limit_trusted;
+	/* Password guessing per user (server/guard.h): failed digest
+	 * authentications in a row before a lockout (default 5; 0: off),
+	 * the first lockout in seconds (30), doubled with each further
+	 * failure up to auth_lockout_max (3600). */
+	unsigned auth_failures, auth_lockout, auth_lockout_max;
 	unsigned admission_timeout; /* seconds, default 60 */
 	unsigned host_grace;        /* seconds, default 60 */
 	unsigned session_expires;   /* RFC 4028 interval, default 1800 */
@@ -83,6 +88,12 @@ struct cfg {
 	char metrics_listen[64];  /* "127.0.0.1:9464" for /metrics, "" none */
 	int log_level;            /* syslog level, default LOG_INFO */
 	bool log_syslog;
+	/* The product named in the User-Agent header of what nua sends
+	 * (requests and responses; RFC 3261 §20.41, §20.35), "" for none.
+	 * Unless set, cfg_server_header() decides: the version only on a
+	 * loopback listen address. */
+	char server_header[128];
+	bool server_header_set;
 	/* Several nodes on one database (docs/scaling.md). */
 	char node_id[64];    /* this node's name; "" runs alone */
 	char node_uri[256];  /* where the proxy reaches it; "" is listen */
@@ -107,6 +118,14 @@ void cfg_day_name(long long t, char *buf, size_t len);
 
 /** The realm of digest challenges: auth_realm, else the domain. */
 const char *cfg_realm(const struct cfg *cfg);
+
+/** True when the host of cfg->listen is a loopback address (127.0.0.0/8,
+ * ::1) or "localhost". */
+bool cfg_listen_is_loopback(const struct cfg *cfg);
+/** The User-Agent value to send: server_header when set ("" for none),
+ * else "tvspace/VERSION" on a loopback listen address and "tvspace" on any
+ * other (a version tells an attacker which flaws to try). */
+const char *cfg_server_header(const struct cfg *cfg);
 
 /** True when @a addr (numeric IPv4/IPv6 text) is a trusted peer. */
 bool cfg_is_trusted_peer(const struct cfg *cfg, const char *addr);

@@ -11,12 +11,24 @@
  *
  * Unknown users and wrong passwords get the same answer after the same
  * work: the same query, a digest computed against the dummy user's secret
- * for an unknown one, the same 403 and Warning. */
+ * for an unknown one, the same 403 and Warning.
+ *
+ * Guessing is limited per user too (server/guard.h): each wrong response
+ * counts, whether its nonce was fresh or reused, and past auth_failures in
+ * a row the user's credentials are not even looked at (503 with
+ * Retry-After) for a lockout that doubles with each further failure.  A
+ * source the user has authenticated from keeps a count of its own, so a
+ * guesser elsewhere cannot lock the user out.  Unknown users are counted
+ * the same, so a lockout does not say who exists.  Each failure is logged
+ * in one line, source address first, for fail2ban. */
 #define LOG_MODULE "sip"
 #include "sip/sipua_int.h"
 
+#include <sys/random.h>
+
 #include <sofia-sip/auth_digest.h>
 
+#include "server/guard.h"
 #include "server/ratelimit.h"
 #include "sip/digest.h"
 
@@ -24,6 +36,10 @@
 #define RATE_SLOTS 4096
 /* Nonces whose last nonce-count is kept, against replays. */
 #define NC_SLOTS 4096
+/* Users (and their known sources) whose failures are counted. */
+#define GUARD_SLOTS 4096
+/* A day without a failure clears a user's count. */
+#define GUARD_FORGET 86400
 
 #define AUTH_FAILED "authentication failed"
 
@@ -61,6 +77,7 @@ struct gate {
 	struct gate_wait *waits;
 	struct gate_later *later;
 	struct gate_nc nc[NC_SLOTS];
+	struct guard *guard; /* failed authentications per user */
 };
 
 static void gate_destructor(void *arg)
@@ -71,16 +88,22 @@ static void gate_destructor(void *arg)
 	for (struct gate_later *l = g->later; l; l = l->next)
 		su_timer_destroy(l->timer);
 	g->rl = ratelimit_free(g->rl);
+	g->guard = guard_free(g->guard);
 }
 
 int ua_gate_init(struct sipua *ua)
 {
 	struct gate *g = su_home_new(sizeof(*g));
+	uint32_t seed = 0;
 
 	if (!g)
 		return -ENOMEM;
+	/* The guard's hash seed: nobody may pick names that collide. */
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = (uint32_t)su_random();
 	if (su_home_destructor(g->home, gate_destructor) < 0 ||
-	    !(g->rl = ratelimit_new(RATE_SLOTS)) || digest_init() < 0) {
+	    !(g->rl = ratelimit_new(RATE_SLOTS)) ||
+	    !(g->guard = guard_new(GUARD_SLOTS, seed)) || digest_init() < 0) {
 		su_home_unref(g->home);
 		return -ENOMEM;
 	}
@@ -133,6 +156,41 @@ void ua_gate_destroy_later(struct sipua *ua, nua_handle_t *nh)
 	l->nh = nh;
 	l->next = g->later;
 	g->later = l;
+}
+
+/* The guard's policy, from the configuration in force. */
+static struct guard_policy guard_policy(const struct cfg *cfg)
+{
+	struct guard_policy p = {
+	    .failures = cfg->auth_failures,
+	    .delay = cfg->auth_lockout,
+	    .max_delay = cfg->auth_lockout_max,
+	    .forget = GUARD_FORGET,
+	};
+
+	return p;
+}
+
+/* Seconds on the monotonic clock: lockouts are durations. */
+static int64_t mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+struct guard *sipua_guard(struct sipua *ua, struct guard_policy *ret_policy)
+{
+	if (!ua || !ua->gate)
+		return NULL;
+	*ret_policy = guard_policy(ua->cfg);
+	return ua->gate->guard;
+}
+
+long long sipua_guard_now(void)
+{
+	return mono_s();
 }
 
 /* Answer @a w's saved request, or the current one when @a w is NULL; a
@@ -264,7 +322,23 @@ static void secrets_read(void *arg, int error, const char *ha1_md5,
 			   w->cred.alg == DIGEST_SHA256 ? ha1_sha256 : ha1_md5,
 			   w->method);
 	if (!ok) {
-		log_info("digest: %s from %s failed", w->cred.username, w->src);
+		struct guard_policy pol = guard_policy(ua->cfg);
+		unsigned n = 0;
+		unsigned lock = guard_failed(g->guard, &pol, w->cred.username,
+					     w->src, mono_s(), &n);
+
+		/* fail2ban: the source first, before anything the client
+		 * chose (docs/operations.md). */
+		if (lock)
+			log_notice("digest: authentication failed from %s for "
+				   "user %s (%u in a row; locked out for %u s)",
+				   w->src[0] ? w->src : "-", w->cred.username,
+				   n, lock);
+		else
+			log_notice("digest: authentication failed from %s for "
+				   "user %s (%u in a row)",
+				   w->src[0] ? w->src : "-", w->cred.username,
+				   n);
 		answer(ua, w, w->nh, event, SIP_403_FORBIDDEN, AUTH_FAILED,
 		       false, 0);
 		goto out;
@@ -286,6 +360,9 @@ static void secrets_read(void *arg, int error, const char *ha1_md5,
 	}
 	log_debug("digest: %s authenticated (%s)", w->cred.username,
 		  w->cred.alg == DIGEST_SHA256 ? "SHA-256" : "MD5");
+	/* Only now, fresh nonce and count: a replayed response proves no
+	 * password and must not clear a count or make a source known. */
+	guard_succeeded(g->guard, w->cred.username, w->src, mono_s());
 	/* Handed on as if it had just arrived, with its identity. */
 	ua->req.msg = NULL;
 	ua->req.saved = w->saved;
@@ -335,6 +412,8 @@ static void authenticate(struct sipua *ua, nua_event_t event, nua_handle_t *nh,
 	struct gate_wait *w = su_zalloc(ua->home, sizeof(*w));
 	const char *why = NULL;
 	char from[USER_MAX];
+	struct guard_policy pol;
+	unsigned wait;
 	url_t *uri;
 	int err;
 
@@ -365,6 +444,19 @@ static void authenticate(struct sipua *ua, nua_event_t event, nua_handle_t *nh,
 	    strcmp(from, w->cred.username) != 0) {
 		answer(ua, NULL, nh, event, SIP_403_FORBIDDEN,
 		       "the From user must be the digest username", false, 0);
+		goto fail;
+	}
+	/* A user locked out: the secrets are not even asked for. */
+	pol = guard_policy(ua->cfg);
+	wait =
+	    guard_wait(ua->gate->guard, &pol, w->cred.username, src, mono_s());
+	if (wait) {
+		log_info("digest: authentication refused from %s for user %s: "
+			 "locked out for %u s more",
+			 src[0] ? src : "-", w->cred.username, wait);
+		answer(ua, NULL, nh, event, SIP_503_SERVICE_UNAVAILABLE,
+		       "too many failed authentications, try again later",
+		       false, wait);
 		goto fail;
 	}
 	if (ua_save_event(ua, w->saved) < 1) {

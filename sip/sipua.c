@@ -12,6 +12,8 @@
 #define LOG_MODULE "sip"
 #include "sip/sipua_int.h"
 
+#include "sip/inbound.h"
+
 /* A re-INVITE inside a member's dialog (a session timer refresh, or the
  * terminal's own offer): the same channel again.  A relay member that
  * moved (a new c= or port) is followed there. */
@@ -391,6 +393,7 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps)
 {
 	struct sipua *ua = su_home_clone(parent, sizeof(*ua));
 	const struct cfg *cfg = deps->cfg;
+	const char *agent = cfg_server_header(cfg);
 
 	if (!ua)
 		return NULL;
@@ -411,6 +414,12 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps)
 	    ua_act_init(ua) < 0)
 		goto fail;
 
+	/* Requests whose answer cannot be sent are dropped in the parser,
+	 * before the transaction layer (sip/inbound.c). */
+	if (!inbound_mclass()) {
+		log_err("out of memory");
+		goto fail;
+	}
 	ua->nua = nua_create(
 	    ua->root, event_cb, ua, NUTAG_URL(cfg->listen),
 	    NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1),
@@ -423,8 +432,11 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps)
 	    TAG_IF(cfg->session_expires,
 		   NUTAG_SESSION_TIMER(cfg->session_expires)),
 	    TAG_IF(cfg->session_expires, NUTAG_MIN_SE(90)),
-	    SIPTAG_SERVER_STR("tvspace/" TVSPACE_VERSION),
-	    SIPTAG_USER_AGENT_STR("tvspace/" TVSPACE_VERSION), TAG_END());
+	    /* nua puts the User-Agent in responses too (server_header). */
+	    TAG_IF(*agent, SIPTAG_SERVER_STR(agent)),
+	    TAG_IF(*agent, SIPTAG_USER_AGENT_STR(agent)),
+	    TAG_IF(!*agent, SIPTAG_USER_AGENT(SIP_NONE)),
+	    NTATAG_MCLASS(inbound_mclass()), TAG_END());
 	if (!ua->nua) {
 		log_err("cannot listen on %s", cfg->listen);
 		goto fail;

@@ -54,4 +54,13 @@ int sipua_end_space(struct sipua *ua, unsigned long long id, const char *text);
  * /kick does.  -ENOENT for no such space or member, -EPERM for the host. */
 int sipua_kick(struct sipua *ua, unsigned long long id, const char *user);
 
+struct guard;
+struct guard_policy;
+/** The failed digest authentications per user (server/guard.h) and the
+ * policy in force, for the operator's listing and clearing; times are
+ * sipua_guard_now()'s.  NULL before the adapter exists. */
+struct guard *sipua_guard(struct sipua *ua, struct guard_policy *ret_policy);
+/** The guard's clock: monotonic seconds. */
+long long sipua_guard_now(void);
+
 #endif

@@ -39,10 +39,31 @@ START_TEST(defaults)
 	ck_assert_uint_eq(cfg.rate_limit, 20);
 	ck_assert_uint_eq(cfg.rate_burst, 40);
 	ck_assert_uint_eq(cfg.rate_limit_trusted, 0);
+	/* Guessing per user: five failures, then 30 s doubling to 1 h. */
+	ck_assert_uint_eq(cfg.auth_failures, 5);
+	ck_assert_uint_eq(cfg.auth_lockout, 30);
+	ck_assert_uint_eq(cfg.auth_lockout_max, 3600);
 }
 END_TEST
 
 static void expect_error(const char *text, const char *want);
+
+START_TEST(auth_guard_keys)
+{
+	ck_assert_int_eq(parse("auth_failures = 3\n"
+			       "auth_lockout = 2\n"
+			       "auth_lockout_max = 8\n"),
+			 0);
+	ck_assert_uint_eq(cfg.auth_failures, 3);
+	ck_assert_uint_eq(cfg.auth_lockout, 2);
+	ck_assert_uint_eq(cfg.auth_lockout_max, 8);
+	ck_assert_int_eq(parse("auth_failures = 0\n"), 0);
+	expect_error("auth_lockout = 0",
+		     "line 1: auth_lockout: must be from 1");
+	expect_error("auth_lockout = 600\nauth_lockout_max = 60\n",
+		     "auth_lockout must not exceed auth_lockout_max");
+}
+END_TEST
 
 START_TEST(auth_and_rate_keys)
 {
@@ -112,6 +133,50 @@ static void expect_error(const char *text, const char *want)
 	ck_assert_msg(strstr(err, want) != NULL, "want '%s', got '%s'", want,
 		      err);
 }
+
+/* The version goes in User-Agent only on a loopback listen address
+ * unless server_header says otherwise (issue 19, item 7). */
+START_TEST(server_header_hides_the_version_off_loopback)
+{
+	static const struct {
+		const char *listen;
+		bool loopback;
+	} cases[] = {
+	    {"sip:127.0.0.1:5060", true}, {"sip:127.0.0.2;transport=udp", true},
+	    {"sip:localhost:5070", true}, {"sip:[::1]:5060", true},
+	    {"sip:0.0.0.0:5060", false},  {"sip:*:5060", false},
+	    {"sip:192.0.2.10", false},    {"sip:[2001:db8::1]:5060", false},
+	    {"sip:[::]:5060", false},     {"sip:tv.example.net:5060", false},
+	};
+	char text[128];
+
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "listen = %s\n", cases[i].listen);
+		ck_assert_int_eq(parse(text), 0);
+		ck_assert_msg(cfg_listen_is_loopback(&cfg) == cases[i].loopback,
+			      "%s", cases[i].listen);
+		ck_assert_str_eq(cfg_server_header(&cfg),
+				 cases[i].loopback ? "tvspace/" TVSPACE_VERSION
+						   : "tvspace");
+	}
+	/* Set, it is sent as written, wherever the server listens; "" sends
+	 * none. */
+	ck_assert_int_eq(parse("listen = sip:192.0.2.10\n"
+			       "server_header = tvspace/" TVSPACE_VERSION
+			       " (Debian)\n"),
+			 0);
+	ck_assert_str_eq(cfg_server_header(&cfg),
+			 "tvspace/" TVSPACE_VERSION " (Debian)");
+	ck_assert_int_eq(parse("server_header = \"\"\n"), 0);
+	ck_assert_str_eq(cfg_server_header(&cfg), "");
+	ck_assert_int_eq(parse("server_header =\n"), 0);
+	ck_assert_str_eq(cfg_server_header(&cfg), "");
+	expect_error("server_header = tv\tspace",
+		     "line 1: server_header: printable ASCII only");
+	expect_error("server_header = tv\xc3\xa9",
+		     "line 1: server_header: printable ASCII only");
+}
+END_TEST
 
 START_TEST(errors_name_the_line)
 {
@@ -229,6 +294,8 @@ int main(void)
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, values_of_every_kind);
 	tcase_add_test(tc, auth_and_rate_keys);
+	tcase_add_test(tc, server_header_hides_the_version_off_loopback);
+	tcase_add_test(tc, auth_guard_keys);
 	tcase_add_test(tc, errors_name_the_line);
 	tcase_add_test(tc, nul_and_long_lines);
 	tcase_add_test(tc, the_day_starts_at_local_midnight);

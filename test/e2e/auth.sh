@@ -48,7 +48,8 @@ expect_sql "select count(*) from spaces where state <> 'ended'" 0
 expect_sql "select string_agg(body, '|' order by id) from comments" \
 	"first comment|second comment"
 expect_sql "select count(*) from members where user_id = 'mallory'" 0
-grep -q "digest: mallory from 127.0.0.1 failed" "$E2E_DIR/tvspaced.log" ||
+grep -q "digest: authentication failed from 127.0.0.1 for user mallory" \
+	"$E2E_DIR/tvspaced.log" ||
 	fail "the failed authentication is not logged"
 if grep -q "tvspace\"" "$E2E_DIR/tvspaced.log"; then
 	fail "a password made it to the log"
