@@ -615,9 +615,10 @@ int store_space_programme(struct db *db, uint64_t space_id, const char *title,
 	struct num n[3];
 	const char *p[] = {u64(&n[0], space_id), title,
 			   title ? i64(&n[1], start) : NULL,
-			   title ? i64(&n[2], stop) : NULL};
+			   title && stop ? i64(&n[2], stop) : NULL};
 
-	if (title && stop < start)
+	/* stop 0: the guide gives none (it runs until the next one) */
+	if (title && stop && stop < start)
 		return -EINVAL;
 	return exec_done(db,
 			 "UPDATE spaces SET programme_title = $2, "

@@ -23,9 +23,12 @@
 #include <libxml/tree.h>
 
 struct guide {
-	su_home_t home[1]; /* first member: owns the programmes */
-	struct programme *items;
+	su_home_t home[1];       /* first member: owns the programmes */
+	struct programme *items; /* the file's order */
 	unsigned n, cap;
+	/* The same, by channel then start: what a lookup searches. */
+	unsigned *by_time;
+	unsigned n_sorted;
 };
 
 struct guide *guide_create(su_home_t *parent)
@@ -116,6 +119,8 @@ static int add(struct guide *g, const char *channel, int64_t start,
 	return 0;
 }
 
+static int index_guide(struct guide *g);
+
 int guide_parse(struct guide *g, const char *text, size_t len, char *err,
 		size_t errlen)
 {
@@ -185,9 +190,39 @@ int guide_parse(struct guide *g, const char *text, size_t len, char *err,
 		xmlFree(title);
 	}
 	xmlFreeDoc(doc);
+	if (rc >= 0)
+		rc = index_guide(g);
 	if (rc < 0)
 		snprintf(err, errlen, "out of memory");
 	return rc;
+}
+
+static int by_channel_start(const void *a, const void *b, void *arg)
+{
+	const struct guide *g = arg;
+	const struct programme *x = &g->items[*(const unsigned *)a];
+	const struct programme *y = &g->items[*(const unsigned *)b];
+	int c = strcmp(x->channel, y->channel);
+
+	if (c)
+		return c;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The index lookups search: built once, after the file is read. */
+static int index_guide(struct guide *g)
+{
+	unsigned *ix = su_realloc(g->home, g->by_time,
+				  (isize_t)((g->n + 1) * sizeof(*ix)));
+
+	if (!ix)
+		return -ENOMEM;
+	for (unsigned i = 0; i < g->n; i++)
+		ix[i] = i;
+	qsort_r(ix, g->n, sizeof(*ix), by_channel_start, g);
+	g->by_time = ix;
+	g->n_sorted = g->n;
+	return 0;
 }
 
 int guide_load(struct guide *g, const char *path, char *err, size_t errlen)
@@ -203,26 +238,71 @@ int guide_load(struct guide *g, const char *path, char *err, size_t errlen)
 	return rc;
 }
 
+/* The index of the last programme of @a channel starting at or before
+ * @a now (in g->by_time), or -1; *ret_next the first one after it, which
+ * may be another channel's or the end. */
+static long last_started(const struct guide *g, const char *channel,
+			 int64_t now, unsigned *ret_next)
+{
+	unsigned lo = 0, hi = g->n_sorted;
+
+	/* The first entry after (channel, now). */
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+		const struct programme *p = &g->items[g->by_time[mid]];
+		int c = strcmp(p->channel, channel);
+
+		if (c < 0 || (c == 0 && p->start <= now))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*ret_next = lo;
+	if (!lo || strcmp(g->items[g->by_time[lo - 1]].channel, channel))
+		return -1;
+	return (long)lo - 1;
+}
+
 const struct programme *guide_now(const struct guide *g, const char *channel,
 				  int64_t now)
 {
-	const struct programme *best = NULL;
+	const struct programme *p;
+	unsigned next;
+	long i;
 
-	if (!g || !channel)
+	if (!g || !channel || !g->n_sorted)
 		return NULL;
 	/* Without a stop time a programme runs until the next one starts:
 	 * the latest start at or before now wins. */
-	for (unsigned i = 0; i < g->n; i++) {
-		const struct programme *p = &g->items[i];
+	i = last_started(g, channel, now, &next);
+	if (i < 0)
+		return NULL;
+	p = &g->items[g->by_time[i]];
+	return p->stop && p->stop <= now ? NULL : p;
+}
 
-		if (strcmp(p->channel, channel) != 0 || p->start > now)
-			continue;
-		if (p->stop && p->stop <= now)
-			continue;
-		if (!best || p->start > best->start)
-			best = p;
+int64_t guide_next_change(const struct guide *g, const char *channel,
+			  int64_t now)
+{
+	const struct programme *p, *n = NULL;
+	unsigned next;
+	long i;
+	int64_t at = 0;
+
+	if (!g || !channel || !g->n_sorted)
+		return 0;
+	i = last_started(g, channel, now, &next);
+	if (next < g->n_sorted &&
+	    !strcmp(g->items[g->by_time[next]].channel, channel))
+		n = &g->items[g->by_time[next]];
+	if (i >= 0) {
+		p = &g->items[g->by_time[i]];
+		if (p->stop > now)
+			at = p->stop;
 	}
-	return best;
+	if (n && (!at || n->start < at))
+		at = n->start;
+	return at;
 }
 
 unsigned guide_count(const struct guide *g)

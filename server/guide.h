@@ -33,6 +33,10 @@ int guide_load(struct guide *g, const char *path, char *err, size_t errlen);
 /** The programme on @a channel at @a now, or NULL. */
 const struct programme *guide_now(const struct guide *g, const char *channel,
 				  int64_t now);
+/** When what guide_now() says for @a channel changes next (the current
+ * programme's stop or the next one's start, unix s), or 0 for never. */
+int64_t guide_next_change(const struct guide *g, const char *channel,
+			  int64_t now);
 /** Number of programmes. */
 unsigned guide_count(const struct guide *g);
 /** The @a i-th programme in the file's order, or NULL past the end. */

@@ -58,8 +58,9 @@ struct space {
 	struct quiz *quiz;
 	char **banned;
 	unsigned n_banned;
-	int64_t deadline;  /* next thing to do, ms; -1 for none */
-	size_t heap_index; /* in mgr->heap from 1; 0 when not there */
+	int64_t programme_at; /* the guide's programme changes, ms; or -1 */
+	int64_t deadline;     /* next thing to do, ms; -1 for none */
+	size_t heap_index;    /* in mgr->heap from 1; 0 when not there */
 };
 
 /* A member with its place in the index. */
@@ -373,6 +374,7 @@ static struct space *space_new(struct space_mgr *mgr, uint64_t id,
 	sp->counted_from = now;
 	sp->next_request = 1;
 	sp->next_seq = 1;
+	sp->programme_at = -1;
 	sp->deadline = -1;
 	sp->ch = catalog_channel_copy(sp->home, ch);
 	if (!sp->ch || copy_service(sp->home, &sp->svc, svc) < 0 ||
@@ -502,6 +504,7 @@ static void member_free(struct space_member *m)
 	su_free(home, (void *)m->service);
 	su_free(home, (void *)m->package);
 	su_free(home, (void *)m->addr);
+	su_free(home, (void *)m->behind);
 	su_free(home, m);
 }
 
@@ -1209,6 +1212,18 @@ bool space_member_entitled(const struct space_member *m,
 	return catalog_package_allows(m->package, ch->id);
 }
 
+int space_member_stay(struct space_member *m, const struct channel *ch)
+{
+	su_home_t *home = m->space->home;
+	struct channel *c = NULL;
+
+	if (ch && !(c = catalog_channel_copy(home, ch)))
+		return -ENOMEM;
+	su_free(home, (void *)m->behind);
+	m->behind = c;
+	return 0;
+}
+
 bool space_member_by_friendship(const struct space_member *m)
 {
 	return m->friend;
@@ -1476,7 +1491,7 @@ static int64_t compute_deadline(const struct space *sp, int64_t now)
 	at = soonest(at, quota_deadline(sp, now));
 	if (p->book_interval > 0)
 		at = soonest(at, sp->counted_from + p->book_interval);
-	return at;
+	return soonest(at, sp->programme_at);
 }
 
 static void reschedule(struct space *sp, int64_t now)
@@ -1568,9 +1583,21 @@ static bool next_action(struct space *sp, int64_t now, struct space_action *a,
 	    sp->counted_from + p->book_interval <= now) {
 		a->kind = SPACE_ACT_BOOK;
 		a->seconds = book(sp, now);
-		return a->seconds > 0;
+		if (a->seconds > 0)
+			return true;
+	}
+	if (sp->programme_at >= 0 && sp->programme_at <= now) {
+		sp->programme_at = -1;
+		a->kind = SPACE_ACT_PROGRAMME;
+		return true;
 	}
 	return false;
+}
+
+void space_set_programme_change(struct space *sp, int64_t at, int64_t now)
+{
+	sp->programme_at = at;
+	reschedule(sp, now);
 }
 
 void space_mgr_run(struct space_mgr *mgr, int64_t now, space_action_f *fn,

@@ -70,6 +70,7 @@ struct space_offer {
 	const char *channel;    /* the project's own channel attribute */
 	bool want_multicast;    /* the project's delivery attribute */
 	unsigned event_pt;      /* RFC 4733 telephone-event, 0 if none */
+	bool recvonly;          /* a=recvonly: the terminal only receives */
 };
 
 /** A subscriber's service as the core needs it (patent table 2): its
@@ -101,6 +102,10 @@ struct space_member {
 	unsigned seq;     /* order of admission, the host is 1 */
 	bool friend;      /* admitted unasked as the host's friend */
 	int64_t since;    /* asked (pending) or admitted, ms */
+	/* The channel it still receives when it could not follow the
+	 * space's (not in its package, or it refused the re-INVITE: RFC
+	 * 6141), or NULL while it follows. */
+	const struct channel *behind;
 	void *handle;     /* the adapter's, never touched here */
 	struct space_member *next, *prev; /* in the space, in order */
 };
@@ -315,6 +320,9 @@ int space_lose_host(struct space *sp, const char *user, int64_t now);
  * of its own, or a service without a package, may watch every channel). */
 bool space_member_entitled(const struct space_member *m,
 			   const struct channel *ch);
+/** @a m keeps receiving @a ch (a copy is kept) instead of the space's
+ * channel; NULL: it follows the space again. */
+int space_member_stay(struct space_member *m, const struct channel *ch);
 /** Whether @a m came in as the host's friend, unasked. */
 bool space_member_by_friendship(const struct space_member *m);
 
@@ -359,6 +367,7 @@ enum space_action_kind {
 	SPACE_ACT_END,      /* the caller must end the space now */
 	SPACE_ACT_WARN,     /* playback left today: tell the members */
 	SPACE_ACT_BOOK,     /* store this much played time */
+	SPACE_ACT_PROGRAMME, /* the guide's programme changed (see below) */
 };
 
 enum space_end_reason {
@@ -391,6 +400,9 @@ typedef void space_action_f(void *arg, const struct space_action *a);
  * returns. */
 void space_mgr_run(struct space_mgr *mgr, int64_t now, space_action_f *fn,
 		   void *arg);
+/** The guide's programme on @a sp's channel changes at @a at (ms; -1 for
+ * never): SPACE_ACT_PROGRAMME then, for the caller to look it up. */
+void space_set_programme_change(struct space *sp, int64_t at, int64_t now);
 /** When space_mgr_run() has something to do next (ms, monotonic), or -1. */
 int64_t space_mgr_next_deadline(const struct space_mgr *mgr);
 

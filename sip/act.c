@@ -371,10 +371,28 @@ void ua_repoint(struct call *c)
 	pump(ua);
 }
 
+/* Where a member is, as the store keeps it: the channel it still receives
+ * when it could not follow the space's, NULL when it follows. */
+static void store_where(struct sipua *ua, struct space_member *m)
+{
+	struct step *s =
+	    ua_step(ua, NULL, NULL, space_id(m->space), store_logged);
+
+	if (!s)
+		return;
+	snprintf(s->by, sizeof(s->by), "%s", m->user);
+	s->text = su_strdup(s->home, "the member's channel");
+	if (store_member_channel(ua->db, space_id(m->space), m->user,
+				 m->behind ? m->behind->id : NULL,
+				 ua_step_stored, s) < 0)
+		ua_step_stored(s, -ENOTCONN);
+}
+
 /* A member whose service lacks the space's new channel is not re-pointed
  * (PROTOCOL.md "Entitlements"): a relay member gets the slate, a multicast
- * member keeps the stream it has; either is told why. */
-static void not_following(struct call *c, const struct channel *ch)
+ * member keeps the stream it has (@a had); either is told why. */
+static void not_following(struct call *c, struct space_member *m,
+			  const struct channel *ch, const struct channel *had)
 {
 	char text[256];
 
@@ -387,29 +405,45 @@ static void not_following(struct call *c, const struct channel *ch)
 		snprintf(text, sizeof(text),
 			 "%s is not in your package: you stay on your channel",
 			 ch->name);
+	if (!c->media.leg && had && had != m->behind &&
+	    space_member_stay(m, had) == 0)
+		store_where(c->ua, m);
 	log_info("space-%" PRIu64 " %s cannot follow to %s", c->space_id,
 		 c->user, ch->id);
 	ua_tell(c, text);
 }
 
-void ua_repoint_all(struct space *sp)
+void ua_repoint_all(struct space *sp, const struct channel *old)
 {
 	const struct channel *ch = space_channel(sp);
 	char cannot[512] = "";
 	size_t off = 0;
 
 	for (struct space_member *m = space_members(sp); m; m = m->next) {
-		if (m->role == SPACE_PENDING || !m->handle)
+		struct call *c = m->handle;
+		const struct channel *had = m->behind ? m->behind : old;
+
+		if (m->role == SPACE_PENDING || !c)
 			continue;
 		if (!space_member_entitled(m, ch)) {
-			not_following(m->handle, ch);
+			not_following(c, m, ch, had);
 			if (off < sizeof(cannot))
 				off += (size_t)snprintf(
 				    cannot + off, sizeof(cannot) - off, "%s%s",
 				    off ? ", " : "", m->user);
 			continue;
 		}
-		ua_repoint(m->handle);
+		/* RFC 6141: should the member refuse the new channel, it
+		 * stays where it was. */
+		if (!c->media.leg && had) {
+			su_free(c->home, c->media.had);
+			c->media.had = catalog_channel_copy(c->home, had);
+		}
+		if (m->behind) {
+			space_member_stay(m, NULL);
+			store_where(c->ua, m);
+		}
+		ua_repoint(c);
 	}
 	if (off)
 		ua_tell_host(sp,
@@ -456,6 +490,62 @@ static void bye_after_timeout(struct sipua *ua, struct call *c, uint32_t seq)
 			       "SIP;cause=408;text=\"re-INVITE timed out\""),
 			   TAG_END());
 	su_home_deinit(home);
+}
+
+static void retry_after(su_root_magic_t *magic, su_timer_t *t, void *arg)
+{
+	struct call *c = arg;
+
+	c->media.reinvite_out = false;
+	if (c->member && !call_gone(c)) {
+		/* The space's channel is offered again. */
+		if (c->member->behind) {
+			su_free(c->home, c->media.had);
+			c->media.had =
+			    catalog_channel_copy(c->home, c->member->behind);
+			space_member_stay(c->member, NULL);
+		}
+		ua_repoint(c);
+	}
+	call_unref(c); /* the timer's */
+}
+
+/* RFC 6141: a non-2xx answer to a re-INVITE leaves the session as it was.
+ * The member stays on the channel it had; it and the host are told; the
+ * core and the store say so.  A 500 or 503 with Retry-After is tried again
+ * then (RFC 3261 §21.5.4, §21.5.4). */
+static void refused_channel(struct sipua *ua, struct call *c, int status,
+			    sip_t const *sip)
+{
+	struct space_member *m = c->member;
+	const struct channel *ch = space_channel(m->space);
+	unsigned ra = sip && sip->sip_retry_after
+			  ? (unsigned)sip->sip_retry_after->af_delta
+			  : 0;
+	char text[256];
+
+	log_warn("space-%" PRIu64 " %s refused %s (%d)", c->space_id, c->user,
+		 ch->id, status);
+	if (c->media.had && space_member_stay(m, c->media.had) == 0)
+		store_where(ua, m);
+	snprintf(text, sizeof(text),
+		 "your terminal refused %s (%d): you stay on %s", ch->name,
+		 status, m->behind ? m->behind->name : "your channel");
+	ua_tell(c, text);
+	ua_tell_host(m->space, "%s cannot follow to %s (%d)", c->user, ch->name,
+		     status);
+	if ((status == 500 || status == 503) && ra && ra <= 60) {
+		c->media.reinvite_out = true; /* none other meanwhile */
+		if (!c->media.glare)
+			c->media.glare =
+			    su_timer_create(su_root_task(ua->root), ra * 1000);
+		if (c->media.glare &&
+		    su_timer_set_interval(c->media.glare, retry_after,
+					  call_ref(c), ra * 1000) == 0)
+			return;
+		c->media.reinvite_out = false;
+		call_unref(c);
+	}
 }
 
 /* The answer to a re-INVITE that re-pointed a member. */
@@ -522,21 +612,10 @@ void ua_on_repointed(struct sipua *ua, struct call *c, int status,
 		return;
 	}
 	reinvite_done(c, status);
-	if (status >= 300 && c->member) {
-		/* RFC 6141: the session stays as it was. */
-		char text[256];
-
-		log_warn("space-%" PRIu64 " %s refused the channel (%d)",
-			 c->space_id, c->user, status);
-		snprintf(text, sizeof(text),
-			 "your terminal refused %s (%d): you stay on your "
-			 "channel",
-			 space_channel(c->member->space)->name, status);
-		ua_tell(c, text);
-		ua_tell_host(c->member->space, "%s cannot follow to %s (%d)",
-			     c->user, space_channel(c->member->space)->name,
-			     status);
-	}
+	if (status >= 300 && c->member)
+		refused_channel(ua, c, status, sip);
+	else if (status < 300)
+		su_free(c->home, c->media.had), c->media.had = NULL;
 	if (c->media.again)
 		ua_repoint(c);
 }
@@ -593,6 +672,32 @@ static void say_left(char *buf, size_t len, unsigned seconds)
 	else
 		snprintf(buf, len, "%u second%s of playback left today",
 			 seconds, seconds == 1 ? "" : "s");
+}
+
+/* The guide's programme on @a sp's channel, now: stored (so an operator's
+ * SQL sees it: views service_status and space_info), and the core told when
+ * it changes next. */
+void ua_programme(struct sipua *ua, struct space *sp)
+{
+	const struct channel *ch = space_channel(sp);
+	int64_t wall = ua_wall(), next;
+	const struct programme *p =
+	    ua->guide ? guide_now(ua->guide, ch->id, wall) : NULL;
+	struct step *s = ua_step(ua, NULL, NULL, space_id(sp), store_logged);
+
+	if (s) {
+		snprintf(s->by, sizeof(s->by), "%s", ch->id);
+		s->text = su_strdup(s->home, "the programme");
+		if (store_space_programme(ua->db, space_id(sp),
+					  p ? p->title : NULL, p ? p->start : 0,
+					  p ? p->stop : 0, ua_step_stored,
+					  s) < 0)
+			ua_step_stored(s, -ENOTCONN);
+	}
+	next = ua->guide ? guide_next_change(ua->guide, ch->id, wall) : 0;
+	space_set_programme_change(
+	    sp, next > wall ? ua_now() + (next - wall) * 1000 : -1, ua_now());
+	ua_schedule(ua);
 }
 
 static void on_action(void *arg, const struct space_action *a)
@@ -653,6 +758,10 @@ static void on_action(void *arg, const struct space_action *a)
 		break;
 	case SPACE_ACT_BOOK:
 		book(ua, sp, a->seconds, a->old_day);
+		break;
+	case SPACE_ACT_PROGRAMME:
+		ua_programme(ua, sp);
+		ua_room_changed(ua, sp);
 		break;
 	}
 }

@@ -330,7 +330,8 @@ void ua_fill_store_member(const struct call *c, const struct space_member *m,
 const struct channel *ua_call_channel(const struct call *c)
 {
 	if (c->member)
-		return space_channel(c->member->space);
+		return c->member->behind ? c->member->behind
+					 : space_channel(c->member->space);
 	return c->personal;
 }
 

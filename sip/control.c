@@ -33,7 +33,8 @@ static void switch_stored(struct step *s, int error)
 	/* The host's 200 first, then the re-INVITEs: the answer says the
 	 * switch is committed, the re-INVITEs carry it out. */
 	ua_step_reply(s, SIP_200_OK, NULL);
-	ua_repoint_all(sp);
+	ua_repoint_all(sp, s->old);
+	ua_programme(ua, sp);
 	ua_room_changed(ua, sp);
 }
 

@@ -135,6 +135,13 @@ static void restore_space(void *arg, const struct store_space *row,
 					 sm->sdp_port, sm->admitted_seq, now,
 					 &m) < 0)
 			continue;
+		/* It had not followed the space to its channel (RFC 6141,
+		 * or its package). */
+		if (sm->channel && !su_strmatch(sm->channel, ch->id) &&
+		    catalog_channel(space_mgr_catalog(ua->mgr), sm->channel))
+			space_member_stay(
+			    m, catalog_channel(space_mgr_catalog(ua->mgr),
+					       sm->channel));
 		if (sm->call_id && sm->local_tag && sm->remote_tag &&
 		    sm->remote_target) {
 			resume(ua, sp, m, sm);
@@ -162,7 +169,7 @@ static void restore_space(void *arg, const struct store_space *row,
 	}
 	log_info("space-%" PRIu64 " restored with %u members", row->id,
 		 space_count(sp));
-	ua_schedule(ua);
+	ua_programme(ua, sp);
 }
 
 static void restore_done(void *arg, int error)

@@ -192,12 +192,20 @@ int sdpneg_parse_offer(su_home_t *home, const char *sdp, size_t len,
 	o.multicast = is_multicast(c->c_address) != 0;
 	for (const sdp_rtpmap_t *rm = m->m_rtpmaps; rm; rm = rm->rm_next) {
 		if (rm->rm_encoding &&
-		    su_casematch(rm->rm_encoding, "telephone-event") &&
-		    rm->rm_pt >= 96)
-			o.event_pt = rm->rm_pt;
+		    su_casematch(rm->rm_encoding, "telephone-event")) {
+			/* RFC 4733 §2.1: the events' clock is the audio's;
+			 * the channels are G.711, 8 kHz. */
+			if (rm->rm_pt >= 96 && rm->rm_rate == 8000)
+				o.event_pt = rm->rm_pt;
+		}
 		else if (o.n_pts < SPACE_MAX_PT)
 			o.pts[o.n_pts++] = rm->rm_pt;
 	}
+	/* RFC 3264 §6.1: a terminal that only receives sends no keys; the
+	 * answer to it is sendonly. */
+	o.recvonly = m->m_mode == sdp_recvonly;
+	if (o.recvonly)
+		o.event_pt = 0;
 	if ((v = find_attr(s, m, "bc_service")) && *v)
 		o.bc_service = su_strdup(home, v);
 	/* The project's own attributes (not ETSI's registered bc_ names);

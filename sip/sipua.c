@@ -449,9 +449,16 @@ fail:
 	return NULL;
 }
 
+static void programme_again(void *arg, struct space *sp)
+{
+	ua_programme(arg, sp);
+}
+
 void sipua_set_guide(struct sipua *ua, const struct guide *guide)
 {
 	ua->guide = guide;
+	/* Once a reload: every live space reads its programme again. */
+	space_mgr_foreach(ua->mgr, programme_again, ua);
 }
 
 void sipua_service_changed(struct sipua *ua, const char *id, const char *user)

@@ -149,6 +149,7 @@ struct call_media {
 	su_time64_t repoint_sent; /* when it went, for the metrics */
 	su_timer_t *glare;        /* RFC 3261 §14.1 retry after 491 */
 	struct call *queue_next;  /* in ua->repoint_head */
+	struct channel *had;      /* what it received before the switch */
 };
 
 /* A dialog with a member, or a subscription's handle: bound to its nua
@@ -321,9 +322,13 @@ void ua_member_gone(struct sipua *ua, struct call *c, const char *why,
 void ua_remove_member(struct sipua *ua, struct space_member *m, const char *who,
 		      const char *by);
 void ua_repoint(struct call *c);
-void ua_repoint_all(struct space *sp);
+/* Every member of @a sp to its new channel; @a old is the one before. */
+void ua_repoint_all(struct space *sp, const struct channel *old);
 void ua_on_repointed(struct sipua *ua, struct call *c, int status,
 		     sip_t const *sip);
+/* The guide's programme of @a sp now: stored, and its next change
+ * scheduled. */
+void ua_programme(struct sipua *ua, struct space *sp);
 /* The core's deadlines: set the timer to the soonest. */
 void ua_schedule(struct sipua *ua);
 int ua_act_init(struct sipua *ua);

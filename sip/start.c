@@ -86,7 +86,7 @@ static void start_stored(struct step *s, int error)
 		 s->svc.id);
 	tv_stats.starts++;
 	ua_accept(c);
-	ua_schedule(ua);
+	ua_programme(ua, sp);
 }
 
 static int copy_service(su_home_t *home, struct space_service *dst,

@@ -82,6 +82,46 @@ START_TEST(not_xmltv_or_not_xml)
 }
 END_TEST
 
+START_TEST(lookups_are_indexed_and_say_when_the_answer_changes)
+{
+	/* Channels interleaved and out of order in the file. */
+	static const char xml[] =
+	    "<tv>"
+	    "<programme start=\"20261124210000\" channel=\"b\">"
+	    "<title>B2</title></programme>"
+	    "<programme start=\"20261124200000\" stop=\"20261124203000\" "
+	    "channel=\"a\"><title>A1</title></programme>"
+	    "<programme start=\"20261124200000\" channel=\"b\">"
+	    "<title>B1</title></programme>"
+	    "<programme start=\"20261124204500\" channel=\"a\">"
+	    "<title>A2</title></programme>"
+	    "</tv>";
+	const int64_t t20 = 1795550400; /* 2026-11-24 20:00:00 UTC */
+	const struct programme *p;
+
+	ck_assert_int_eq(guide_parse(g, xml, sizeof(xml) - 1, err,
+				     sizeof(err)),
+			 0);
+	p = guide_now(g, "a", t20 + 60);
+	ck_assert_str_eq(p->title, "A1");
+	ck_assert_int_eq(guide_next_change(g, "a", t20 + 60), t20 + 1800);
+	/* between A1's stop and A2's start: nothing, until A2 */
+	ck_assert_ptr_null(guide_now(g, "a", t20 + 1900));
+	ck_assert_int_eq(guide_next_change(g, "a", t20 + 1900), t20 + 2700);
+	ck_assert_str_eq(guide_now(g, "a", t20 + 2700)->title, "A2");
+	ck_assert_int_eq(guide_next_change(g, "a", t20 + 2700), 0);
+	/* without stop times b's programmes run until the next */
+	ck_assert_str_eq(guide_now(g, "b", t20 + 3599)->title, "B1");
+	ck_assert_int_eq(guide_next_change(g, "b", t20), t20 + 3600);
+	ck_assert_str_eq(guide_now(g, "b", t20 + 3600)->title, "B2");
+	ck_assert_ptr_null(guide_now(g, "b", t20 - 1));
+	ck_assert_ptr_null(guide_now(g, "c", t20));
+	ck_assert_int_eq(guide_next_change(g, "c", t20), 0);
+	/* the file's order stays */
+	ck_assert_str_eq(guide_at(g, 0)->title, "B2");
+}
+END_TEST
+
 /* A guide file of the corpus of test/fuzz (the fuzz_guide CTest replays
  * them all), parsed whole. */
 static int parse_corpus(const char *name)
@@ -171,6 +211,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, xmltv_programmes_by_channel_and_time);
 	tcase_add_test(tc, not_xmltv_or_not_xml);
+	tcase_add_test(tc, lookups_are_indexed_and_say_when_the_answer_changes);
 	tcase_add_test(tc, external_entities_are_not_loaded);
 	tcase_add_test(tc, entity_expansion_is_refused_at_once);
 	tcase_add_test(tc, nesting_is_bounded);

@@ -94,6 +94,21 @@ START_TEST(softphone_audio_offer)
 }
 END_TEST
 
+START_TEST(a_receive_only_offer_sends_no_keys)
+{
+	struct space_offer o;
+	const char *why = NULL;
+
+	/* What Chrome offers through rtpengine: recvonly, telephone-event at
+	 * two clocks.  RFC 3264 §6.1: the answer is sendonly, with no
+	 * telephone-event to receive. */
+	ck_assert_int_eq(parse_file("browser-recvonly.sdp", &o, &why), 0);
+	ck_assert(o.recvonly);
+	ck_assert_uint_eq(o.event_pt, 0);
+	ck_assert_uint_eq(o.n_pts, 2);
+}
+END_TEST
+
 START_TEST(bad_offers_say_why)
 {
 	struct space_offer o;
@@ -255,6 +270,7 @@ int main(void)
 	tcase_add_test(tc, multicast_offer_names_its_group);
 	tcase_add_test(tc, project_attributes_at_both_levels);
 	tcase_add_test(tc, softphone_audio_offer);
+	tcase_add_test(tc, a_receive_only_offer_sends_no_keys);
 	tcase_add_test(tc, bad_offers_say_why);
 	tcase_add_test(tc, m_line_that_stalls_sofia_is_refused);
 	tcase_add_test(tc, multicast_answer_carries_the_group);

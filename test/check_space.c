@@ -745,6 +745,32 @@ START_TEST(service_changes_reach_live_spaces)
 }
 END_TEST
 
+START_TEST(the_programme_changes_on_time_and_a_member_may_stay_behind)
+{
+	struct space *sp = start(1, &bob, T0);
+	struct space_member *g = admitted(sp, "carol", T0);
+	struct channel *old = NULL;
+
+	space_set_programme_change(sp, T0 + 5000, T0);
+	ck_assert_int_eq(space_mgr_next_deadline(mgr), T0 + 5000);
+	run(T0 + 4999);
+	ck_assert_uint_eq(n_acts, 0);
+	run(T0 + 5000);
+	ck_assert_uint_eq(n_acts, 1);
+	ck_assert_int_eq(acts[0].kind, SPACE_ACT_PROGRAMME);
+	ck_assert_int_eq(space_mgr_next_deadline(mgr), -1);
+	/* RFC 6141: carol refuses the switch and stays on news */
+	ck_assert_int_eq(space_switch(sp, "bob", "sports", home, &old),
+			 SPACE_OK);
+	ck_assert_int_eq(space_member_stay(g, old), 0);
+	su_free(home, old);
+	ck_assert_str_eq(g->behind->id, "news");
+	ck_assert_str_eq(space_channel(sp)->id, "sports");
+	ck_assert_int_eq(space_member_stay(g, NULL), 0);
+	ck_assert_ptr_null(g->behind);
+}
+END_TEST
+
 START_TEST(many_spaces_and_members_by_hash)
 {
 	struct space_policy p = {.admission_timeout = 60000,
@@ -807,6 +833,8 @@ static Suite *space_suite(void)
 	tcase_add_test(tc, restore_rebuilds_roles_order_and_time);
 	tcase_add_test(tc, kick_bans_until_the_host_unbans);
 	tcase_add_test(tc, service_changes_reach_live_spaces);
+	tcase_add_test(
+	    tc, the_programme_changes_on_time_and_a_member_may_stay_behind);
 	tcase_add_test(tc, many_spaces_and_members_by_hash);
 	suite_add_tcase(s, tc);
 	return s;
