@@ -128,6 +128,18 @@ static void stats_now(struct admin *a, struct stats_now *now)
 		now->db_oldest = db_oldest_age(a->db);
 		now->db_overloaded = db_overloaded(a->db);
 	}
+	if (a->deps.ua) {
+		struct sipua_load l;
+
+		sipua_load(a->deps.ua, &l);
+		now->loop_lag = l.loop_lag;
+		now->overloaded = l.overloaded;
+		now->cache_hits = l.cache_hits;
+		now->cache_misses = l.cache_misses;
+		now->cache_evictions = l.cache_evictions;
+		now->cache_entries = l.cache_entries;
+		now->cache_capacity = l.cache_capacity;
+	}
 }
 
 static void count_space(void *arg, struct space *sp)

@@ -117,6 +117,23 @@ void stats_prometheus(FILE *out, const struct stats_now *now)
 	counter(out, "tvspace_db_rejected_total",
 		"Statements refused because the queue was full.",
 		tv_stats.db_rejected);
+	gauge(out, "tvspace_loop_lag_seconds",
+	      "How late the event loop ran (a 100 ms timer's delay).",
+	      now->loop_lag);
+	gauge(out, "tvspace_overloaded",
+	      "1 while new dialogs get 503: the loop runs late or the "
+	      "database queue is too long or too old.",
+	      now->overloaded ? 1 : 0);
+	counter(out, "tvspace_shed_total",
+		"New dialogs refused with 503 for overload.", tv_stats.shed);
+	counter(out, "tvspace_service_cache_hits_total",
+		"Service lookups answered by the cache.", now->cache_hits);
+	counter(out, "tvspace_service_cache_misses_total",
+		"Service lookups that asked the database.", now->cache_misses);
+	counter(out, "tvspace_service_cache_evictions_total",
+		"Services dropped from the full cache.", now->cache_evictions);
+	gauge(out, "tvspace_service_cache_entries",
+	      "Services in the cache now.", now->cache_entries);
 	counter(out, "tvspace_rtp_packets_relayed_total",
 		"RTP packets sent to relay members.", now->rtp_out);
 }
@@ -145,6 +162,9 @@ void stats_report(FILE *out, const struct stats_now *now, int json)
 			"\"db_query_mean_ms\":%.3f,\"db_errors\":%llu,"
 			"\"db_queue\":%u,\"db_oldest_s\":%.3f,"
 			"\"db_overloaded\":%s,\"db_rejected\":%llu,"
+			"\"loop_lag_s\":%.3f,\"overloaded\":%s,\"shed\":%llu,"
+			"\"cache_hits\":%llu,\"cache_misses\":%llu,"
+			"\"cache_entries\":%u,"
 			"\"rtp_packets_relayed\":%llu}\n",
 			now->version, now->uptime, now->spaces, members,
 			now->channels, (unsigned long long)tv_stats.starts,
@@ -155,8 +175,12 @@ void stats_report(FILE *out, const struct stats_now *now, int json)
 			mean_ms(&tv_stats.repoint), mean_ms(&tv_stats.db_query),
 			(unsigned long long)tv_stats.db_errors, now->db_queue,
 			now->db_oldest, now->db_overloaded ? "true" : "false",
-			(unsigned long long)tv_stats.db_rejected,
-			(unsigned long long)now->rtp_out);
+			(unsigned long long)tv_stats.db_rejected, now->loop_lag,
+			now->overloaded ? "true" : "false",
+			(unsigned long long)tv_stats.shed,
+			(unsigned long long)now->cache_hits,
+			(unsigned long long)now->cache_misses,
+			now->cache_entries, (unsigned long long)now->rtp_out);
 		return;
 	}
 	fprintf(out,
@@ -175,6 +199,9 @@ void stats_report(FILE *out, const struct stats_now *now, int json)
 		"db errors            %llu\n"
 		"db queue             %u (oldest %.3f s)%s\n"
 		"db refused, full     %llu\n"
+		"loop late            %.3f s%s\n"
+		"dialogs shed (503)   %llu\n"
+		"service cache        %u of %u, %llu hits, %llu misses\n"
 		"rtp packets relayed  %llu\n",
 		now->version, now->uptime, now->spaces, members, now->channels,
 		(unsigned long long)tv_stats.starts,
@@ -184,6 +211,10 @@ void stats_report(FILE *out, const struct stats_now *now, int json)
 		mean_ms(&tv_stats.repoint), mean_ms(&tv_stats.db_query),
 		(unsigned long long)tv_stats.db_errors, now->db_queue,
 		now->db_oldest, now->db_overloaded ? ", overloaded" : "",
-		(unsigned long long)tv_stats.db_rejected,
+		(unsigned long long)tv_stats.db_rejected, now->loop_lag,
+		now->overloaded ? ", overloaded" : "",
+		(unsigned long long)tv_stats.shed, now->cache_entries,
+		now->cache_capacity, (unsigned long long)now->cache_hits,
+		(unsigned long long)now->cache_misses,
 		(unsigned long long)now->rtp_out);
 }

@@ -461,6 +461,22 @@ void sipua_set_guide(struct sipua *ua, const struct guide *guide)
 	space_mgr_foreach(ua->mgr, programme_again, ua);
 }
 
+void sipua_load(const struct sipua *ua, struct sipua_load *ret)
+{
+	struct svccache_stats st;
+
+	svccache_stats(ua->cache, &st);
+	*ret = (struct sipua_load){
+	    .loop_lag = (double)ua->loop_lag / 1000.0,
+	    .overloaded = ua->overloaded,
+	    .cache_hits = st.hits,
+	    .cache_misses = st.misses,
+	    .cache_evictions = st.evictions,
+	    .cache_entries = st.entries,
+	    .cache_capacity = st.capacity,
+	};
+}
+
 void sipua_service_changed(struct sipua *ua, const char *id, const char *user)
 {
 	ua_service_changed(ua, id, user);

@@ -40,6 +40,14 @@ int sipua_restore(struct sipua *ua, void (*done)(void *arg, int error),
  * the cache forgets it and live spaces of it read it again.  @a id NULL:
  * many changed, forget every service. */
 void sipua_service_changed(struct sipua *ua, const char *id, const char *user);
+/** The SIP side's load, for the metrics. */
+struct sipua_load {
+	double loop_lag; /* seconds the loop ran late */
+	bool overloaded; /* new dialogs get 503 */
+	unsigned long long cache_hits, cache_misses, cache_evictions;
+	unsigned cache_entries, cache_capacity;
+};
+void sipua_load(const struct sipua *ua, struct sipua_load *ret);
 /** Use @a guide for the room panel from now on (a reload). */
 void sipua_set_guide(struct sipua *ua, const struct guide *guide);
 /** Start a graceful shutdown; @a done runs when nua has finished. */
