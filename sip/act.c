@@ -18,8 +18,18 @@ void ua_accept(struct call *c)
 	su_home_t home[1] = {SU_HOME_INIT(home)};
 	struct space *sp = c->member->space;
 	const struct channel *ch = space_channel(sp);
-	char *sdp = ua_call_sdp(home, c, ch);
+	const struct space_offer *o = &c->media.offer;
+	char *sdp;
 
+	/* RFC 3264 §6.2: an accepted multicast stream is answered with the
+	 * offer's own group and port.  A set-top box that offered another
+	 * channel's group gets that stream refused, and the space's channel
+	 * in a re-INVITE once its ACK comes. */
+	c->media.reoffer = c->member->delivery == SPACE_MULTICAST &&
+			   o->multicast && o->addr &&
+			   (!su_strmatch(o->addr, ch->group) ||
+			    o->port != ch->port);
+	sdp = ua_call_sdp(home, c, ch);
 	if (!sdp) {
 		ua_refuse_later(ua, c->dlg.nh, SIP_500_INTERNAL_SERVER_ERROR,
 				"cannot describe the channel");

@@ -356,6 +356,8 @@ char *ua_call_sdp(su_home_t *home, struct call *c, const struct channel *ch)
 	a.relay_addr = ua->cfg->media_addr;
 	a.relay_port = c->media.relay_port;
 	a.event_pt = c->media.leg ? c->media.offer.event_pt : 0;
+	if (c->media.reoffer && !c->answered)
+		a.refused_group = c->media.offer.addr;
 	if (a.delivery == SPACE_RELAY && c->pt && !m)
 		a.pt = c->pt;
 	sdp = sdpneg_answer(home, &a);

@@ -278,7 +278,8 @@ char *sdpneg_answer(su_home_t *home, const struct sdpneg_answer *a)
 	conn.c_nettype = sdp_net_in;
 	conn.c_addrtype = sdp_addr_ip4;
 	if (mcast) {
-		conn.c_address = (char *)ch->group;
+		conn.c_address =
+		    (char *)(a->refused_group ? a->refused_group : ch->group);
 		conn.c_ttl = ch->ttl ? ch->ttl : 16;
 		conn.c_mcast = 1;
 	}
@@ -297,7 +298,7 @@ char *sdpneg_answer(su_home_t *home, const struct sdpneg_answer *a)
 
 	m.m_type =
 	    ch->media == CHANNEL_AUDIO ? sdp_media_audio : sdp_media_video;
-	m.m_port = mcast ? ch->port : a->relay_port;
+	m.m_port = a->refused_group ? 0 : mcast ? ch->port : a->relay_port;
 	m.m_proto = sdp_proto_rtp;
 	m.m_proto_name = "RTP/AVP";
 	m.m_rtpmaps = &rm;

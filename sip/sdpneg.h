@@ -37,6 +37,11 @@ struct sdpneg_answer {
 	unsigned relay_port;
 	const char *session_name; /* s= */
 	unsigned event_pt;        /* relay: telephone-event PT taken, or 0 */
+	/* RFC 3264 §6.2: a multicast stream is answered with the offer's own
+	 * group and port.  An offer of another group than the channel's is
+	 * answered refused (port 0) at that group, and the channel is offered
+	 * in a re-INVITE. */
+	const char *refused_group;
 };
 
 /** Print the answer, allocated in @a home; NULL on failure. */

@@ -173,6 +173,11 @@ static void on_ack(struct sipua *ua, struct call *c, const sip_t *sip)
 	c->dlg.local_tag = su_strdup(c->home, sip->sip_to->a_tag);
 	if (c->member && c->dlg.local_tag)
 		store_tag(ua, c, false);
+	if (c->media.reoffer) {
+		/* The stream it offered was refused: now the channel. */
+		c->media.reoffer = false;
+		ua_repoint(c);
+	}
 }
 
 /* A request or answer inside a dialog that failed: RFC 3261 §12.2.1.2,

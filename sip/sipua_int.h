@@ -150,6 +150,8 @@ struct call_media {
 	su_timer_t *glare;        /* RFC 3261 §14.1 retry after 491 */
 	struct call *queue_next;  /* in ua->repoint_head */
 	struct channel *had;      /* what it received before the switch */
+	bool reoffer; /* its offer named another group: the channel is
+		       * offered once the ACK comes (RFC 3264 §6.2) */
 };
 
 /* A dialog with a member, or a subscription's handle: bound to its nua
