@@ -183,11 +183,12 @@ static void call_destructor(void *arg)
 		su_timer_destroy(c->media.glare);
 	if (c->resuming)
 		routepin_drop(c->dlg.call_id);
-	/* A stop that keeps the dialogs (sipua_keep_dialogs()) leaves the
-	 * handle to nua: destroying it would send a BYE. */
-	if (c->dlg.nh && !c->ua->keep_dialogs) {
+	/* A stop that keeps the dialogs (sipua_keep_dialogs()) leaves a
+	 * live dialog's handle to nua: destroying it would send a BYE. */
+	if (c->dlg.nh) {
 		nua_handle_bind(c->dlg.nh, NULL);
-		nua_handle_destroy(c->dlg.nh);
+		if (!c->ua->keep_dialogs || c->terminated)
+			nua_handle_destroy(c->dlg.nh);
 	}
 	c->dlg.nh = NULL;
 }
@@ -413,7 +414,8 @@ char *ua_call_sdp(su_home_t *home, struct call *c, const struct channel *ch)
 static sdp_media_t *served_media(sdp_session_t *s)
 {
 	for (sdp_media_t *m = s ? s->sdp_media : NULL; m; m = m->m_next)
-		if (m->m_type == sdp_media_audio || m->m_type == sdp_media_video)
+		if (m->m_type == sdp_media_audio ||
+		    m->m_type == sdp_media_video)
 			return m;
 	return NULL;
 }
@@ -441,8 +443,8 @@ char *ua_call_resume_sdp(su_home_t *home, struct call *c,
 
 	if (!c->dlg.local_sdp)
 		return NULL;
-	p = sdp_parse(home, c->dlg.local_sdp, (issize_t)strlen(c->dlg.local_sdp),
-		      0);
+	p = sdp_parse(home, c->dlg.local_sdp,
+		      (issize_t)strlen(c->dlg.local_sdp), 0);
 	s = sdp_session(p);
 	m = served_media(s);
 	if (!s || !s->sdp_origin || !m) {
@@ -452,7 +454,14 @@ char *ua_call_resume_sdp(su_home_t *home, struct call *c,
 		goto out;
 	}
 	a = sdp_attribute_find(m->m_attributes, "tvspace-channel");
-	if (a && a->a_value && !su_strmatch(a->a_value, ch->id)) {
+	if (a && a->a_value && !su_strmatch(a->a_value, ch->id) &&
+	    c->media.leg) {
+		/* Relay: a switch changed the leg's source, not the session
+		 * (PROTOCOL.md); the SDP names what it carries now. */
+		a->a_value = (char *)ch->id;
+		s->sdp_information = (char *)ch->name;
+	}
+	else if (a && a->a_value && !su_strmatch(a->a_value, ch->id)) {
 		/* The space moved on while this member's SDP was not
 		 * stored: the channel's SDP goes instead. */
 		log_info("space-%" PRIu64 " %s: stored SDP is for %s, the "
@@ -651,8 +660,8 @@ static unsigned offer_ptime(const char *sdp, size_t len)
 	sdp_parser_t *p = sdp_parse(home, sdp, (issize_t)len, 0);
 	sdp_session_t *s = sdp_session(p);
 	sdp_media_t *m = served_media(s);
-	sdp_attribute_t *a = m ? sdp_attribute_find(m->m_attributes, "ptime")
-			       : NULL;
+	sdp_attribute_t *a =
+	    m ? sdp_attribute_find(m->m_attributes, "ptime") : NULL;
 	unsigned long v = 0;
 
 	if (!a && s)
@@ -704,8 +713,8 @@ bool ua_read_offer(struct sipua *ua, nua_handle_t *nh, struct call *c,
 		ua_refuse(ua, nh, SIP_488_NOT_ACCEPTABLE, why, TAG_END());
 		return false;
 	}
-	c->media.ptime = offer_ptime(sip->sip_payload->pl_data,
-				     sip->sip_payload->pl_len);
+	c->media.ptime =
+	    offer_ptime(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
 	if (o->port == 0) {
 		/* RFC 3264 §6: port 0 refuses the stream; there is no
 		 * other stream to offer the space on. */

@@ -69,8 +69,7 @@ static void pin_route(msg_t *msg, sip_t *sip, const char *route_set)
 		msg_header_t *h =
 		    msg_header_dup_one(mh, (msg_header_t const *)one[n]);
 
-		if (!h ||
-		    msg_header_insert(msg, (msg_pub_t *)sip, h) < 0) {
+		if (!h || msg_header_insert(msg, (msg_pub_t *)sip, h) < 0) {
 			log_warn("call-id %s: route set not pinned",
 				 sip->sip_call_id->i_id);
 			return;

@@ -390,7 +390,7 @@ def refused_command(cseq, text, code, warning):
 
 
 scenario("host_switch",
-         "Host: start on news, /allow a guest, /switch sports (the server re-INVITEs everyone, the host too), /switch nosuch (404), BYE.",
+         "Host: start on news, /allow a guest, /switch sports (the server re-INVITEs everyone, the host too), /switch nosuch (400 with the Warning \"unknown channel\": inside a dialog 404 would end it, RFC 5057), BYE.",
          START + JOINREQ + command(2, "/allow [$n1]") + HOLD +
          command(3, "/switch sports") +
          reinvite_answer("232\\.10\\.0\\.2", "sw") +
@@ -426,7 +426,7 @@ scenario("guest_handover",
          expect_bye(ENDED), ANS + ("h1", "g", "h2", "reason"))
 
 scenario("host_kick",
-         "Host: start, /allow bob, then /kick bob (he gets BYE), /kick nobody (404), BYE.",
+         "Host: start, /allow bob, then /kick bob (he gets BYE), /kick nobody (400 with the Warning \"no such member\"), BYE.",
          START + JOINREQ + command(2, "/allow [$n1]") + HOLD +
          command(3, "/kick bob") +
          refused_command(4, "/kick nobody", 400, "no such member") + bye(5),
@@ -1004,6 +1004,56 @@ scenario("bench_cluster_host",
 scenario("bench_cluster_guest",
          "Benchmark guests behind Kamailio (bench/takeover.sh): cluster_guest, waiting up to 25 s for the takeover (less than their hosts, who came first and end the spaces after theirs).",
          cluster_guest(25000), ("rc", "rm", "rd", "tm", "reason"))
+
+# -- stops and restarts (test/e2e/restart_term.sh, restart_keys.sh,
+# stop_end.sh) ---------------------------------------------------------------
+SHUTDOWN = "cause=200;text=.the server is shutting down"
+scenario("host_shutdown",
+         "Host: start, /allow a join, stay until the server is stopped for good (SIGUSR1): BYE with Reason \"the server is shutting down\".",
+         START + JOINREQ + command(2, "/allow [$n1]") + expect_bye(SHUTDOWN),
+         ANS + ("n", "reason"))
+scenario("guest_shutdown",
+         "Guest: join [target] after approval, stay until the server is stopped for good: BYE with Reason \"the server is shutting down\".",
+         JOIN + RING + answer_200() + ACK + expect_bye(SHUTDOWN),
+         ANS + ("reason",))
+
+scenario("guest_restarting",
+         "Guest: join [target] and ring; the server is restarted (SIGTERM) before the host answers: 503 with the Warning \"the server is restarting, try again\".",
+         JOIN + RING + final(503, "the server is restarting") + ACK_ERR,
+         ("warn",))
+
+AUDIO_KEYS_PTIME = AUDIO_KEYS + "\n      a=ptime:20"
+OK_REINVITE_KEYS = OK_REINVITE.replace(
+    "c=IN IP4 232.10.0.1/16", "c=IN IP4 127.0.0.1").replace(
+    "m=video 5004 RTP/AVP 33\n      a=rtpmap:33 MP2T/90000\n      a=recvonly",
+    "m=audio [rtp_port] RTP/AVP 0 101\n      a=rtpmap:0 PCMU/8000\n"
+    "      a=rtpmap:101 telephone-event/8000\n      a=fmtp:101 0-15\n"
+    "      a=ptime:20\n      a=sendrecv")
+
+
+def resumed_keys(n):
+    """The re-INVITE of a restarted server: what the session had (PCMU,
+    telephone-event 101, ptime 20, no direction: sendrecv, RFC 4566 §6),
+    answered the same way."""
+    return """  <recv request="INVITE" timeout="60000">
+    <action>
+      <ereg regexp="m=audio [0-9]+ RTP/AVP 0 101" search_in="body" check_it="true" assign_to="m%d"/>
+      <ereg regexp="a=rtpmap:101 telephone-event/8000" search_in="body" check_it="true" assign_to="e%d"/>
+      <ereg regexp="a=(sendonly|recvonly|inactive)" search_in="body" check_it_inverse="true" assign_to="d%d"/>
+      <ereg regexp="a=ptime:20" search_in="body" check_it="true" assign_to="p%d"/>
+    </action>
+  </recv>
+""" % (n, n, n, n) + OK_REINVITE_KEYS + '  <recv request="ACK"/>\n'
+
+
+scenario("host_relay_resume",
+         "Host with a remote control on a relay (PCMU, telephone-event 101, ptime 20): start on music; through two restarts of the server answer each re-INVITE, which must re-offer the same session; watch [hold] ms, BYE.",
+         invite("start", caddr="127.0.0.1", sdp_attrs=("bc_channel:music",),
+                mline=AUDIO_KEYS_PTIME) + PROV +
+         relay_200().replace('<ereg regexp="a=sendonly" search_in="body" check_it="true" assign_to="rd"/>',
+                             '<ereg regexp="a=rtpmap:101 telephone-event/8000" search_in="body" check_it="true" assign_to="rd"/>') +
+         ACK + resumed_keys(1) + resumed_keys(2) + HOLD + bye(2),
+         ("rc", "rm", "rd", "m1", "e1", "d1", "p1", "m2", "e2", "d2", "p2"))
 
 # -- the pack's index -------------------------------------------------------
 def run_command(name):
