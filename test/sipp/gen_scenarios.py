@@ -1055,6 +1055,62 @@ scenario("host_relay_resume",
          ACK + resumed_keys(1) + resumed_keys(2) + HOLD + bye(2),
          ("rc", "rm", "rd", "m1", "e1", "d1", "p1", "m2", "e2", "d2", "p2"))
 
+# -- behind an IMS-style proxy (test/e2e/ims_proxy.sh, etc/kamailio-ims.cfg)
+# Every party sends to the proxy, which challenges it (407), asserts its
+# identity to tvspaced (P-Asserted-Identity) and record-routes.  What the
+# server sends comes through the proxy: each check of a Via says so.
+VIA_PROXY = ('      <ereg regexp="SIP/2.0/UDP 127\\.0\\.0\\.2[:;]" search_in="hdr" '
+             'header="Via:" check_it="true" assign_to="%s"/>\n')
+PROXY_CHALLENGE = ('  <recv response="407" auth="true"/>\n' + ACK_ERR)
+
+
+def ims_invite(what):
+    return (invite(what)
+            .replace("CSeq: 1 INVITE", "CSeq: 2 INVITE\n      [authentication]")
+            .replace("branch=z9hG4bK[pid]i[call_number]", "branch=[branch]"))
+
+
+def via_proxy(tag, var):
+    return """  <recv request="%s">
+    <action>
+%s    </action>
+  </recv>
+""" % (tag, VIA_PROXY % var)
+
+
+def ims_resumed(n):
+    """A restarted server's re-INVITE and its ACK, both through the proxy
+    (the route set stays the stored one, RFC 3261 12.2.1.2)."""
+    return ("""  <recv request="INVITE" timeout="60000">
+    <action>
+%s    </action>
+  </recv>
+""" % (VIA_PROXY % ("ri%d" % n)) + OK_REINVITE + via_proxy("ACK", "ra%d" % n))
+
+
+IMS_ACK = ACK.replace("CSeq: 1 ACK", "CSeq: 2 ACK")
+scenario("ims_host",
+         "Host behind an IMS-style proxy (the proxy on 127.0.0.2, -au/-ap): start a space (407, then with credentials), /allow the first join request, comment, /switch sports, answer the re-INVITE of each of two restarts (re-INVITE and ACK through the proxy), watch [hold] ms, BYE.",
+         invite("start") + PROXY_CHALLENGE + ims_invite("start") + PROV +
+         answer_200() + IMS_ACK + JOINREQ + command(3, "/allow [$n1]") +
+         command(4, "what a goal") + command(5, "/switch sports") +
+         reinvite_answer("232\\.10\\.0\\.2", "sw") + ims_resumed(1) +
+         ims_resumed(2) + HOLD + bye(6),
+         ANS + ("n", "sw", "ri1", "ra1", "ri2", "ra2"))
+scenario("ims_guest",
+         "Guest behind an IMS-style proxy (the proxy on 127.0.0.2, -au/-ap): join [target] (407, then with credentials), ring until allowed, read the host's comment, follow the switch, answer the re-INVITE of each of two restarts (through the proxy), stay until the host ends the space (its BYE through the proxy).",
+         invite("join") + PROXY_CHALLENGE + ims_invite("join") + PROV + RING +
+         answer_200() + IMS_ACK +
+         expect_message("alice: what a goal", "c") +
+         reinvite_answer("232\\.10\\.0\\.2", "sw") + ims_resumed(1) +
+         ims_resumed(2) + """  <recv request="BYE">
+    <action>
+      <ereg regexp="%s" search_in="hdr" header="Reason:" check_it="true" assign_to="reason"/>
+%s    </action>
+  </recv>
+""" % (ENDED, VIA_PROXY % "rb") + OK_TO_REQ,
+         ANS + ("c", "sw", "ri1", "ra1", "ri2", "ra2", "reason", "rb"))
+
 # -- the pack's index -------------------------------------------------------
 def run_command(name):
     """How QA runs NAME against a server on 127.0.0.1:5060 (scripts/demo.sh)."""
@@ -1062,6 +1118,12 @@ def run_command(name):
     if name == "auth_host_start":
         return base + (" -m 1 -p 5091 -key user alice -key target share"
                        " -au alice -ap tvspace -d 5000 127.0.0.1:5060")
+    if name.startswith("ims_"):
+        user, target, port = (("alice", "share", 5091) if name == "ims_host"
+                              else ("bob", "space-1", 5092))
+        return base + (" -m 1 -p %d -key user %s -key target %s -au %s"
+                       " -ap tvspace -d 3000 127.0.0.2:5062"
+                       % (port, user, target, user))
     if name == "auth_flood":
         return base + " -m 300 -r 100 -p 5091 -key user alice -key target share 127.0.0.1:5060"
     if name.startswith("bench_guest"):
