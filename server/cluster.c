@@ -35,6 +35,8 @@ struct cluster {
 	char uri[256];    /* what the proxy is told to use */
 	void (*then)(void *arg, int error);
 	void *then_arg;
+	void (*left)(void *arg, int error); /* cluster_leave()'s */
+	void *left_arg;
 	bool renewing, claiming, loading, reconciling, leaving;
 	bool reload_pending;
 	bool owned_failed;
@@ -369,11 +371,39 @@ struct cluster *cluster_destroy(struct cluster *cl)
 	return NULL;
 }
 
-void cluster_leave(struct cluster *cl)
+static void released(void *arg, int error)
 {
-	if (!cl->node || cl->leaving)
+	struct cluster *cl = arg;
+	void (*then)(void *, int) = cl->left;
+
+	cl->left = NULL;
+	if (error)
+		log_warn("node %s: lease not released (%s); the others claim "
+			 "its spaces when it runs out",
+			 cl->node, strerror(-error));
+	else
+		log_notice("node %s gave up its lease: its spaces are the "
+			   "others' to claim",
+			   cl->node);
+	if (then)
+		then(cl->left_arg, error);
+}
+
+void cluster_leave(struct cluster *cl, void (*then)(void *arg, int error),
+		   void *arg)
+{
+	int err;
+
+	if (!cl->node || cl->leaving) {
+		if (then)
+			then(arg, 0);
 		return;
+	}
 	cl->leaving = true;
-	if (store_node_release(cl->db, cl->node, NULL, NULL) == 0)
-		log_notice("node %s gives up its lease", cl->node);
+	cl->left = then;
+	cl->left_arg = arg;
+	log_notice("node %s gives up its lease", cl->node);
+	err = store_node_release(cl->db, cl->node, released, cl);
+	if (err < 0)
+		released(cl, err);
 }

@@ -44,8 +44,12 @@ void cluster_serve(struct cluster *cl, struct space_mgr *mgr, struct sipua *ua);
 void cluster_db_up(struct cluster *cl);
 
 /** Stop renewing and give the lease up, so the others claim what is left
- * at once (queued on the database: it runs after what is queued before). */
-void cluster_leave(struct cluster *cl);
+ * at once (queued on the database: it runs after what is queued before);
+ * @a then (may be NULL) runs once the release is stored or failed, or at
+ * once when the node runs alone.  After it, the node's spaces are the
+ * others': nothing may be sent into their dialogs from this node. */
+void cluster_leave(struct cluster *cl, void (*then)(void *arg, int error),
+		   void *arg);
 
 /** Stop the timer (before the root goes); the memory stays with the home
  * given to cluster_create().  Returns NULL. */

@@ -33,6 +33,19 @@
 #include "media/media.h"
 #include "sip/sipua.h"
 
+/* What a stop does to the live spaces (docs/operations.md, "Stopping,
+ * restarting, reloading, upgrading"). */
+enum stop_kind {
+	STOP_NONE,
+	STOP_KEEP, /* SIGTERM, SIGINT: a restart or an upgrade */
+	STOP_END,  /* SIGUSR1: for good, every space ended */
+};
+
+/* sofia-sip's nua thread runs on until the process ends after a stop that
+ * kept the dialogs: its root is kept here, reachable (sipua.c keeps the
+ * stack itself). */
+static su_root_t *root_left;
+
 struct daemon {
 	su_home_t home[1];
 	su_root_t *root;
@@ -55,7 +68,7 @@ struct daemon {
 	pthread_t reader;
 	su_timer_t *drain;    /* shutdown: waits for the store */
 	su_timer_t *deadline; /* shutdown: the most it may take */
-	bool stopping;
+	enum stop_kind stop;
 	unsigned drain_ticks;
 	bool migrate_only; /* --migrate: apply the schema and exit */
 	bool ready;        /* serving SIP */
@@ -233,27 +246,44 @@ static void db_state(void *arg, bool up)
 	}
 }
 
-/* SIP is down; let the store finish what it was given (the end of a space
- * whose host just hung up, say) for up to 5 s before leaving. */
-static void drain(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+/* The node's lease is given up (or it runs alone): the loop ends. */
+static void left(void *arg, int error)
 {
-	struct daemon *d = (struct daemon *)arg;
+	struct daemon *d = arg;
 
-	if (!db_pending(d->db) || !db_is_up(d->db) || ++d->drain_ticks > 50)
-		su_root_break(d->root);
+	(void)error;
+	su_root_break(d->root);
 }
 
+/* A stop for good: nua has answered or given up on every BYE. */
 static void stopped(void *arg)
 {
 	struct daemon *d = arg;
 
 	/* After what the stop queued (ends of spaces): the other nodes
 	 * claim what is left at once. */
-	cluster_leave(d->cluster);
-	d->drain = su_timer_create(su_root_task(d->root), 100);
-	if (!d->drain ||
-	    su_timer_set_for_ever(d->drain, drain, (su_timer_arg_t *)d) < 0)
-		su_root_break(d->root);
+	cluster_leave(d->cluster, left, d);
+}
+
+/* The store has done what it was given (the ends of spaces, a member's
+ * departure, the tag of a dialog just answered), for up to 5 s. */
+static void drain(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+	struct daemon *d = (struct daemon *)arg;
+
+	if (db_pending(d->db) && db_is_up(d->db) && ++d->drain_ticks <= 50)
+		return;
+	su_timer_reset(d->drain);
+	if (d->stop == STOP_END) {
+		/* Every BYE went out with its Reason: nua may end now. */
+		sipua_shutdown(d->ua, stopped, d);
+		return;
+	}
+	/* A restart: the dialogs are the next start's, or the other
+	 * nodes' once the lease is given up, so nothing more goes into
+	 * them from here. */
+	sipua_quiet(d->ua);
+	cluster_leave(d->cluster, left, d);
 }
 
 static void deadline(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
@@ -262,6 +292,36 @@ static void deadline(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
 
 	log_warn("shutdown took too long; stopping now");
 	su_root_break(d->root);
+}
+
+/* SIGTERM and SIGINT keep the spaces (@a kind STOP_KEEP), SIGUSR1 ends
+ * them (STOP_END); a second signal stops at once. */
+static void begin_stop(struct daemon *d, enum stop_kind kind, unsigned signo)
+{
+	if (!d->ua || d->stop) {
+		log_notice("signal %u: stopping now", signo);
+		su_root_break(d->root);
+		return;
+	}
+	d->stop = kind;
+	/* Terminals that never answer our BYE do not hold the daemon: nua
+	 * gives up on them, and 10 s is the limit. */
+	d->deadline = su_timer_create(su_root_task(d->root), 10000);
+	if (d->deadline)
+		su_timer_set(d->deadline, deadline, (su_timer_arg_t *)d);
+	if (kind == STOP_END)
+		log_notice("signal %u: ending %u live spaces, then stopping",
+			   signo, sipua_end_all(d->ua));
+	else {
+		log_notice("signal %u: stopping; %u live spaces and their "
+			   "dialogs stay for the next start",
+			   signo, space_mgr_count(d->mgr));
+		sipua_keep_dialogs(d->ua);
+	}
+	d->drain = su_timer_create(su_root_task(d->root), 100);
+	if (!d->drain ||
+	    su_timer_set_for_ever(d->drain, drain, (su_timer_arg_t *)d) < 0)
+		su_root_break(d->root);
 }
 
 /* The channels the server plays itself start now and run to the end, as a
@@ -447,20 +507,11 @@ static int on_signal(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
 		log_notice("SIGHUP: reloading the lineup, guide and services");
 		reload(d);
 		break;
+	case SIGUSR1:
+		begin_stop(d, STOP_END, si.ssi_signo);
+		break;
 	default:
-		log_notice("signal %u: shutting down", si.ssi_signo);
-		if (!d->ua || d->stopping) {
-			su_root_break(d->root); /* a second signal: now */
-			break;
-		}
-		d->stopping = true;
-		/* Terminals that never answer our BYE do not hold the
-		 * daemon: nua gives up on them, and 10 s is the limit. */
-		d->deadline = su_timer_create(su_root_task(d->root), 10000);
-		if (d->deadline)
-			su_timer_set(d->deadline, deadline,
-				     (su_timer_arg_t *)d);
-		sipua_shutdown(d->ua, stopped, d);
+		begin_stop(d, STOP_KEEP, si.ssi_signo);
 		break;
 	}
 	return 0;
@@ -475,6 +526,7 @@ static int setup_signals(struct daemon *d)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	/* Blocked before any thread starts, so none of them takes one. */
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
@@ -526,7 +578,7 @@ int main(int argc, char **argv)
 	struct daemon d = {.sigfd = -1, .reload_fd = -1};
 	char err[256];
 	int opt, verbose = 0;
-	bool check_only = false;
+	bool check_only = false, stack_left = false;
 
 	while ((opt = getopt_long(argc, argv, "c:l:d:L:D:mtvhV", opts, NULL)) !=
 	       -1) {
@@ -699,6 +751,7 @@ int main(int argc, char **argv)
 	d.admin = admin_destroy(d.admin);
 	d.cluster = cluster_destroy(d.cluster);
 	d.db = db_destroy(d.db);
+	stack_left = d.ua && !sipua_stack_done(d.ua);
 	d.ua = sipua_destroy(d.ua);
 	d.mgr = space_mgr_destroy(d.mgr);
 	/* A reload's catalogs and guides have homes of their own. */
@@ -707,9 +760,17 @@ int main(int argc, char **argv)
 	d.old_guide = guide_destroy(d.old_guide);
 	d.guide = guide_destroy(d.guide);
 	d.media = media_destroy(d.media);
-	su_root_destroy(d.root);
-	su_home_deinit(d.home);
-	su_deinit();
+	if (stack_left) {
+		/* nua's thread still runs on this root (a stop that kept the
+		 * dialogs, or one cut short): they end with the process. */
+		root_left = d.root;
+		su_home_deinit(d.home);
+	}
+	else {
+		su_root_destroy(d.root);
+		su_home_deinit(d.home);
+		su_deinit();
+	}
 	if (d.reading) {
 		pthread_join(d.reader, NULL);
 		catalog_destroy(d.reading->cat);

@@ -106,7 +106,7 @@ struct space_member {
 	 * space's (not in its package, or it refused the re-INVITE: RFC
 	 * 6141), or NULL while it follows. */
 	const struct channel *behind;
-	void *handle;     /* the adapter's, never touched here */
+	void *handle; /* the adapter's, never touched here */
 	struct space_member *next, *prev; /* in the space, in order */
 };
 
@@ -362,11 +362,11 @@ unsigned space_played(const struct space *sp, int64_t now);
  * decision at a time, as actions for the caller to carry out. */
 
 enum space_action_kind {
-	SPACE_ACT_EXPIRED,  /* a pending joiner waited too long: removed */
-	SPACE_ACT_PROMOTED, /* a guest holds the remote: the host is gone */
-	SPACE_ACT_END,      /* the caller must end the space now */
-	SPACE_ACT_WARN,     /* playback left today: tell the members */
-	SPACE_ACT_BOOK,     /* store this much played time */
+	SPACE_ACT_EXPIRED,   /* a pending joiner waited too long: removed */
+	SPACE_ACT_PROMOTED,  /* a guest holds the remote: the host is gone */
+	SPACE_ACT_END,       /* the caller must end the space now */
+	SPACE_ACT_WARN,      /* playback left today: tell the members */
+	SPACE_ACT_BOOK,      /* store this much played time */
 	SPACE_ACT_PROGRAMME, /* the guide's programme changed (see below) */
 };
 

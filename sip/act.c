@@ -8,6 +8,8 @@
 #define LOG_MODULE "sip"
 #include "sip/sipua_int.h"
 
+#include "sip/routepin.h"
+
 /* -- admission ----------------------------------------------------------- */
 
 /* Send 200 with the SDP to the pending INVITE of @a c (its membership is
@@ -25,10 +27,9 @@ void ua_accept(struct call *c)
 	 * offer's own group and port.  A set-top box that offered another
 	 * channel's group gets that stream refused, and the space's channel
 	 * in a re-INVITE once its ACK comes. */
-	c->media.reoffer = c->member->delivery == SPACE_MULTICAST &&
-			   o->multicast && o->addr &&
-			   (!su_strmatch(o->addr, ch->group) ||
-			    o->port != ch->port);
+	c->media.reoffer =
+	    c->member->delivery == SPACE_MULTICAST && o->multicast && o->addr &&
+	    (!su_strmatch(o->addr, ch->group) || o->port != ch->port);
 	sdp = ua_call_sdp(home, c, ch);
 	if (!sdp) {
 		ua_refuse_later(ua, c->dlg.nh, SIP_500_INTERNAL_SERVER_ERROR,
@@ -41,6 +42,7 @@ void ua_accept(struct call *c)
 		    SIPTAG_CONTACT_STR(ua_contact_of(home, ua, c->space_id)),
 		    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
 		    SIPTAG_PAYLOAD_STR(sdp), TAG_END());
+	ua_call_store_sdp(c);
 	log_info("space-%" PRIu64 " %s joined as %s on %s (%s) call-id %s",
 		 c->space_id, c->user, space_role_str(c->member->role), ch->id,
 		 space_delivery_str(c->member->delivery), c->dlg.call_id);
@@ -308,7 +310,12 @@ static void send_reinvite(struct call *c)
 	char *sdp;
 
 	c->dlg.sdp_version++;
-	sdp = ch ? ua_call_sdp(home, c, ch) : NULL;
+	/* Taking a restored dialog up re-offers what the session had: its
+	 * payload types, telephone-event, directions and ptime (RFC 3264
+	 * §8); a space that moved on meanwhile gets its channel's. */
+	sdp = c->resuming && ch ? ua_call_resume_sdp(home, c, ch) : NULL;
+	if (!sdp && ch)
+		sdp = ua_call_sdp(home, c, ch);
 	if (!sdp || call_gone(c)) {
 		reinvite_done(c, 500);
 		su_home_deinit(home);
@@ -568,10 +575,12 @@ void ua_on_repointed(struct sipua *ua, struct call *c, int status,
 	if (ua->repoint_out)
 		ua->repoint_out--;
 	pump(ua);
-	if (status < 300)
+	if (status < 300) {
 		stats_observe(
 		    &tv_stats.repoint,
 		    (double)(su_monotime(NULL) - c->media.repoint_sent) / 1e9);
+		ua_call_store_sdp(c);
+	}
 	if (status == 491) {
 		/* RFC 3261 §14.1: the owner of the Call-ID (the UAC of the
 		 * INVITE that made the dialog) waits 2.1 to 4 s, the other
@@ -591,8 +600,10 @@ void ua_on_repointed(struct sipua *ua, struct call *c, int status,
 		call_unref(c);
 	}
 	if (c->resuming && status != 491) {
-		/* The re-INVITE that took a restored dialog up. */
+		/* The re-INVITE that took a restored dialog up: its 2xx has
+		 * set the route set for good (routepin.h). */
 		c->resuming = false;
+		routepin_drop(c->dlg.call_id);
 		if (status < 300) {
 			log_info("space-%" PRIu64 " %s resumed", c->space_id,
 				 c->user);

@@ -5,6 +5,12 @@
 #define LOG_MODULE "sip"
 #include "sip/sipua_int.h"
 
+#include <sofia-sip/sdp.h>
+
+#include "sip/routepin.h"
+
+static char *print_sdp(su_home_t *home, const sdp_session_t *s);
+
 int64_t ua_now(void)
 {
 	struct timespec ts;
@@ -175,11 +181,16 @@ static void call_destructor(void *arg)
 	c->media.leg = media_leg_destroy(c->media.leg);
 	if (c->media.glare)
 		su_timer_destroy(c->media.glare);
+	if (c->resuming)
+		routepin_drop(c->dlg.call_id);
+	/* A stop that keeps the dialogs (sipua_keep_dialogs()) leaves a
+	 * live dialog's handle to nua: destroying it would send a BYE. */
 	if (c->dlg.nh) {
 		nua_handle_bind(c->dlg.nh, NULL);
-		nua_handle_destroy(c->dlg.nh);
-		c->dlg.nh = NULL;
+		if (!c->ua->keep_dialogs || c->terminated)
+			nua_handle_destroy(c->dlg.nh);
 	}
+	c->dlg.nh = NULL;
 }
 
 struct call *ua_call_new(struct sipua *ua, nua_handle_t *nh, const char *user)
@@ -322,6 +333,7 @@ void ua_fill_store_member(const struct call *c, const struct space_member *m,
 	sm->remote_uri = c->dlg.remote_uri;
 	sm->remote_target = c->dlg.remote_target;
 	sm->route_set = c->dlg.route_set;
+	sm->local_sdp = c->dlg.local_sdp;
 	sm->joined = ua_wall();
 }
 
@@ -333,6 +345,39 @@ const struct channel *ua_call_channel(const struct call *c)
 		return c->member->behind ? c->member->behind
 					 : space_channel(c->member->space);
 	return c->personal;
+}
+
+/* @a sdp with a=ptime:@a ptime on its media line: a relay member's own
+ * packet time, offered back (RFC 3264 §6.1) so that a re-offer after a
+ * restart carries it as the session had it. */
+static char *with_ptime(su_home_t *home, char *sdp, unsigned ptime)
+{
+	sdp_parser_t *p = sdp_parse(home, sdp, (issize_t)strlen(sdp), 0);
+	sdp_session_t *s = sdp_session(p);
+	sdp_media_t *m = s ? s->sdp_media : NULL;
+	sdp_attribute_t a = {.a_size = sizeof(a), .a_name = "ptime"};
+	char value[12], *text = sdp;
+
+	if (m && !sdp_attribute_find(m->m_attributes, "ptime")) {
+		snprintf(value, sizeof(value), "%u", ptime);
+		a.a_value = value;
+		a.a_next = m->m_attributes;
+		m->m_attributes = &a;
+		text = print_sdp(home, s);
+		m->m_attributes = a.a_next;
+	}
+	sdp_parser_free(p);
+	return text ? text : sdp;
+}
+
+/* @a sdp is what the dialog has now; stored when it is new. */
+static void keep_local_sdp(struct call *c, const char *sdp)
+{
+	if (c->dlg.local_sdp && strcmp(c->dlg.local_sdp, sdp) == 0)
+		return;
+	su_free(c->home, c->dlg.local_sdp);
+	c->dlg.local_sdp = su_strdup(c->home, sdp);
+	c->dlg.sdp_dirty = true;
 }
 
 char *ua_call_sdp(su_home_t *home, struct call *c, const struct channel *ch)
@@ -361,11 +406,150 @@ char *ua_call_sdp(su_home_t *home, struct call *c, const struct channel *ch)
 	if (a.delivery == SPACE_RELAY && c->pt && !m)
 		a.pt = c->pt;
 	sdp = sdpneg_answer(home, &a);
-	if (sdp) {
-		su_free(c->home, c->dlg.local_sdp);
-		c->dlg.local_sdp = su_strdup(c->home, sdp);
-	}
+	if (sdp && a.delivery == SPACE_RELAY && c->media.ptime)
+		sdp = with_ptime(home, sdp, c->media.ptime);
+	if (sdp)
+		keep_local_sdp(c, sdp);
 	return sdp;
+}
+
+/* The first m= line of @a s that is audio or video (the one served). */
+static sdp_media_t *served_media(sdp_session_t *s)
+{
+	for (sdp_media_t *m = s ? s->sdp_media : NULL; m; m = m->m_next)
+		if (m->m_type == sdp_media_audio ||
+		    m->m_type == sdp_media_video)
+			return m;
+	return NULL;
+}
+
+static char *print_sdp(su_home_t *home, const sdp_session_t *s)
+{
+	sdp_printer_t *pr = sdp_print(home, s, NULL, 0, sdp_f_all_rtpmaps);
+	char *text = NULL;
+
+	if (sdp_message(pr))
+		text = su_strdup(home, sdp_message(pr));
+	sdp_printer_free(pr);
+	return text;
+}
+
+char *ua_call_resume_sdp(su_home_t *home, struct call *c,
+			 const struct channel *ch)
+{
+	const char *addr = c->ua->cfg->media_addr;
+	sdp_parser_t *p;
+	sdp_session_t *s;
+	sdp_media_t *m;
+	sdp_attribute_t *a;
+	char *text = NULL;
+
+	if (!c->dlg.local_sdp)
+		return NULL;
+	p = sdp_parse(home, c->dlg.local_sdp,
+		      (issize_t)strlen(c->dlg.local_sdp), 0);
+	s = sdp_session(p);
+	m = served_media(s);
+	if (!s || !s->sdp_origin || !m) {
+		log_warn("space-%" PRIu64 " %s: the stored SDP does not parse "
+			 "(%s)",
+			 c->space_id, c->user, sdp_parsing_error(p));
+		goto out;
+	}
+	a = sdp_attribute_find(m->m_attributes, "tvspace-channel");
+	if (a && a->a_value && !su_strmatch(a->a_value, ch->id) &&
+	    c->media.leg) {
+		/* Relay: a switch changed the leg's source, not the session
+		 * (PROTOCOL.md); the SDP names what it carries now. */
+		a->a_value = (char *)ch->id;
+		s->sdp_information = (char *)ch->name;
+	}
+	else if (a && a->a_value && !su_strmatch(a->a_value, ch->id)) {
+		/* The space moved on while this member's SDP was not
+		 * stored: the channel's SDP goes instead. */
+		log_info("space-%" PRIu64 " %s: stored SDP is for %s, the "
+			 "space is on %s",
+			 c->space_id, c->user, a->a_value, ch->id);
+		goto out;
+	}
+	/* RFC 3264 §8: the same o= but for its version. */
+	s->sdp_origin->o_version = c->dlg.sdp_version;
+	if (c->media.leg) {
+		/* Relay: the member's RTP comes from our new leg, on this
+		 * node's address (a takeover moves it). */
+		sdp_connection_t *cs[2] = {s->sdp_connection, m->m_connections};
+
+		m->m_port = c->media.relay_port;
+		for (unsigned i = 0; i < 2; i++)
+			if (cs[i] && !cs[i]->c_mcast) {
+				cs[i]->c_addrtype = strchr(addr, ':')
+							? sdp_addr_ip6
+							: sdp_addr_ip4;
+				cs[i]->c_address = (char *)addr;
+			}
+	}
+	text = print_sdp(home, s);
+	if (text)
+		keep_local_sdp(c, text);
+out:
+	sdp_parser_free(p);
+	return text;
+}
+
+int ua_call_restore_sdp(struct call *c, const char *text)
+{
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+	sdp_parser_t *p = sdp_parse(home, text, (issize_t)strlen(text), 0);
+	sdp_session_t *s = sdp_session(p);
+	sdp_media_t *m = served_media(s);
+	const char *ptime;
+	int err = -EBADMSG;
+
+	if (!s || !s->sdp_origin || !m)
+		goto out;
+	c->dlg.local_sdp = su_strdup(c->home, text);
+	c->dlg.sdp_dirty = false;
+	c->dlg.sdp_id = s->sdp_origin->o_id;
+	c->dlg.sdp_version = s->sdp_origin->o_version;
+	/* RFC 4733: the keys come back on the payload type we answered. */
+	for (const sdp_rtpmap_t *rm = m->m_rtpmaps; rm; rm = rm->rm_next)
+		if (rm->rm_encoding &&
+		    su_casematch(rm->rm_encoding, "telephone-event"))
+			c->media.offer.event_pt = rm->rm_pt;
+	ptime = sdp_attribute_find(m->m_attributes, "ptime")
+		    ? sdp_attribute_find(m->m_attributes, "ptime")->a_value
+		    : NULL;
+	if (ptime)
+		c->media.ptime = (unsigned)strtoul(ptime, NULL, 10);
+	err = c->dlg.local_sdp ? 0 : -ENOMEM;
+out:
+	sdp_parser_free(p);
+	su_home_deinit(home);
+	return err;
+}
+
+static void sdp_logged(struct step *s, int error)
+{
+	if (error)
+		log_warn("space-%" PRIu64 " %s: its SDP is not stored (%s); a "
+			 "restart re-offers the channel's",
+			 s->space_id, s->by, strerror(-error));
+}
+
+void ua_call_store_sdp(struct call *c)
+{
+	struct step *s;
+
+	if (!c->member || !c->dlg.local_sdp || !c->dlg.sdp_dirty)
+		return;
+	s = ua_step(c->ua, NULL, NULL, c->space_id, sdp_logged);
+	if (!s)
+		return;
+	c->dlg.sdp_dirty = false;
+	snprintf(s->by, sizeof(s->by), "%s", c->user);
+	if (store_member_sdp(c->ua->db, c->space_id, c->user, c->dlg.local_sdp,
+			     ua_step_stored, s) < 0)
+		ua_step_stored(s, -ENOTCONN);
 }
 
 /* Relay delivery: a leg of ours sending the channel to the member's SDP
@@ -471,6 +655,28 @@ void ua_tell_all(struct space *sp, struct call *except, const char *text)
 			ua_tell(m->handle, text);
 }
 
+/* The a=ptime of the offer's served m= line (or its session), 0 when
+ * none: what a relay member's answer gives back. */
+static unsigned offer_ptime(const char *sdp, size_t len)
+{
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+	sdp_parser_t *p = sdp_parse(home, sdp, (issize_t)len, 0);
+	sdp_session_t *s = sdp_session(p);
+	sdp_media_t *m = served_media(s);
+	sdp_attribute_t *a =
+	    m ? sdp_attribute_find(m->m_attributes, "ptime") : NULL;
+	unsigned long v = 0;
+
+	if (!a && s)
+		a = sdp_attribute_find(s->sdp_attributes, "ptime");
+	if (a && a->a_value)
+		v = strtoul(a->a_value, NULL, 10);
+	sdp_parser_free(p);
+	su_home_deinit(home);
+	/* RFC 4566 §6: milliseconds; anything beyond a second is not one. */
+	return v > 0 && v <= 1000 ? (unsigned)v : 0;
+}
+
 /* Read the SDP offer of an INVITE into @a c (none: the server offers, RFC
  * 3264 §5).  false when the request was refused (415, 413, 488). */
 bool ua_read_offer(struct sipua *ua, nua_handle_t *nh, struct call *c,
@@ -510,6 +716,8 @@ bool ua_read_offer(struct sipua *ua, nua_handle_t *nh, struct call *c,
 		ua_refuse(ua, nh, SIP_488_NOT_ACCEPTABLE, why, TAG_END());
 		return false;
 	}
+	c->media.ptime =
+	    offer_ptime(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
 	if (o->port == 0) {
 		/* RFC 3264 §6: port 0 refuses the stream; there is no
 		 * other stream to offer the space on. */

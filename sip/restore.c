@@ -7,6 +7,8 @@
 #define LOG_MODULE "sip"
 #include "sip/sipua_int.h"
 
+#include "sip/routepin.h"
+
 static void end_logged(struct step *s, int error)
 {
 	if (error)
@@ -81,6 +83,18 @@ static void resume(struct sipua *ua, struct space *sp, struct space_member *m,
 	c->dlg.remote_uri = su_strdup(c->home, sm->remote_uri);
 	c->dlg.remote_target = su_strdup(c->home, sm->remote_target);
 	c->dlg.route_set = su_strdup(c->home, sm->route_set);
+	/* The session as it was: what the re-INVITE re-offers, and the
+	 * payload type the member's keys come back on. */
+	if (sm->local_sdp && ua_call_restore_sdp(c, sm->local_sdp) < 0)
+		log_warn("space-%" PRIu64 " %s: stored SDP unreadable; the "
+			 "channel's is offered",
+			 c->space_id, c->user);
+	/* RFC 3261 §12.2.1.2: the route set stays the stored one, whatever
+	 * the 2xx's Record-Route says (routepin.h). */
+	if (sm->route_set && *sm->route_set &&
+	    routepin_add(sm->call_id, sm->route_set) < 0)
+		log_warn("space-%" PRIu64 " %s: route set not pinned",
+			 c->space_id, c->user);
 	/* A relay member gets a new leg; the re-INVITE tells it our (new)
 	 * port. */
 	if (m->delivery == SPACE_RELAY &&

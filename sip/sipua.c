@@ -13,6 +13,13 @@
 #include "sip/sipua_int.h"
 
 #include "sip/inbound.h"
+#include "sip/routepin.h"
+
+/* nua and its thread, left running to the process's end by a stop that
+ * keeps the dialogs (sipua_keep_dialogs()): sofia-sip has no way to free
+ * them that sends no BYE.  Kept here, the stack's memory stays reachable
+ * until exit (it is not lost: LeakSanitizer does not report it). */
+static nua_t *stack_left;
 
 /* A re-INVITE inside a member's dialog (a session timer refresh, or the
  * terminal's own offer): the same channel again.  A relay member that
@@ -41,6 +48,8 @@ static void on_reinvite(struct sipua *ua, nua_handle_t *nh, struct call *c,
 	else
 		ua_refuse(ua, nh, SIP_481_NO_TRANSACTION,
 			  "not a member any more", TAG_END());
+	if (sdp)
+		ua_call_store_sdp(c);
 	su_home_deinit(home);
 }
 
@@ -321,6 +330,12 @@ static void event_cb(nua_event_t event, int status, char const *phrase,
 	if (log_level() >= LOG_DEBUG)
 		log_debug("%s %d %s%s%s", nua_event_name(event), status, phrase,
 			  c ? " user " : "", c ? c->user : "");
+	if (ua->quiet && event != nua_r_shutdown) {
+		/* The dialogs are left for the next start or another node:
+		 * nothing goes into them from here. */
+		log_debug("stopping: %s ignored", nua_event_name(event));
+		return;
+	}
 	ua->req.msg = nua_event_is_incoming_request(event)
 			  ? nua_current_request(nua)
 			  : NULL;
@@ -370,10 +385,15 @@ static void ua_destructor(void *arg)
 	/* nua may only be destroyed once its shutdown has completed; a
 	 * second signal or the shutdown deadline stops the daemon before
 	 * that, and the stack's memory goes with the process. */
+	routepin_clear();
 	if (ua->nua && ua->shutdown_final)
 		nua_destroy(ua->nua);
-	else if (ua->nua)
-		log_warn("stopping before the SIP stack finished its shutdown");
+	else if (ua->nua) {
+		if (!ua->keep_dialogs)
+			log_warn("stopping before the SIP stack finished its "
+				 "shutdown");
+		stack_left = ua->nua;
+	}
 }
 
 /* host[:port] of the listen URL, for our Contact. */
@@ -421,7 +441,8 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps)
 
 	/* Requests whose answer cannot be sent are dropped in the parser,
 	 * before the transaction layer (sip/inbound.c). */
-	if (!inbound_mclass()) {
+	if (!inbound_mclass() ||
+	    routepin_install((msg_mclass_t *)inbound_mclass()) < 0) {
 		log_err("out of memory");
 		goto fail;
 	}
@@ -494,6 +515,61 @@ void sipua_shutdown(struct sipua *ua, void (*done)(void *arg), void *arg)
 	ua->stopping = true;
 	ua_act_stop(ua);
 	nua_shutdown(ua->nua);
+}
+
+static void end_one(void *arg, struct space *sp)
+{
+	struct sipua *ua = arg;
+
+	ua_end_space(ua, sp, "the server is shutting down", NULL);
+}
+
+unsigned sipua_end_all(struct sipua *ua)
+{
+	unsigned n = space_mgr_count(ua->mgr);
+
+	ua->stopping = true;
+	space_mgr_foreach(ua->mgr, end_one, ua);
+	return n;
+}
+
+/* A joiner waiting for the host's word has no dialog yet: it is told to
+ * come back (the next start knows nothing of it). */
+static void refuse_pending(void *arg, struct space *sp)
+{
+	struct sipua *ua = arg;
+
+	for (struct space_member *m = space_members(sp), *next; m; m = next) {
+		struct call *c = m->handle;
+
+		next = m->next;
+		if (m->role != SPACE_PENDING || !c)
+			continue;
+		ua_call_unlink(c);
+		ua_refuse_later(ua, c->dlg.nh, SIP_503_SERVICE_UNAVAILABLE,
+				"the server is restarting, try again");
+		space_member_remove(m, ua_now());
+	}
+}
+
+void sipua_keep_dialogs(struct sipua *ua)
+{
+	ua->stopping = true;
+	ua->keep_dialogs = true;
+	/* No deadline fires and no re-INVITE leaves: the next start runs
+	 * them from the stored state. */
+	ua_act_stop(ua);
+	space_mgr_foreach(ua->mgr, refuse_pending, ua);
+}
+
+void sipua_quiet(struct sipua *ua)
+{
+	ua->quiet = true;
+}
+
+bool sipua_stack_done(const struct sipua *ua)
+{
+	return !ua->nua || ua->shutdown_final;
 }
 
 struct sipua *sipua_destroy(struct sipua *ua)

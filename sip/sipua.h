@@ -5,6 +5,8 @@
 #ifndef TVSPACE_SIPUA_H
 #define TVSPACE_SIPUA_H
 
+#include <stdbool.h>
+
 #include <sofia-sip/su_alloc.h>
 #include <sofia-sip/su_wait.h>
 
@@ -50,8 +52,27 @@ struct sipua_load {
 void sipua_load(const struct sipua *ua, struct sipua_load *ret);
 /** Use @a guide for the room panel from now on (a reload). */
 void sipua_set_guide(struct sipua *ua, const struct guide *guide);
-/** Start a graceful shutdown; @a done runs when nua has finished. */
+/** A stop for good, first step: end every live space as the operator's
+ * `end` does (stored ended, then BYE with Reason "the server is shutting
+ * down" to every member); no new dialog is taken.  Returns how many. */
+unsigned sipua_end_all(struct sipua *ua);
+/** Shut nua down once the spaces are ended (sipua_end_all()); @a done
+ * runs when nua has finished (every BYE answered or given up on). */
 void sipua_shutdown(struct sipua *ua, void (*done)(void *arg), void *arg);
+/** A stop that keeps the dialogs (a restart, an upgrade): no new dialog
+ * is taken, joiners still waiting get 503, no deadline or re-INVITE runs
+ * from now on, and nothing tears a dialog down, not even
+ * sipua_destroy(): nua and its thread are left to the process's end, as
+ * after SIGKILL (sofia-sip cannot free them without a BYE on every
+ * dialog).  The next start takes the dialogs up from the store. */
+void sipua_keep_dialogs(struct sipua *ua);
+/** After sipua_keep_dialogs(): from now on no event is acted on and
+ * nothing is sent (the spaces are about to be another node's). */
+void sipua_quiet(struct sipua *ua);
+/** Whether nua finished its shutdown, so sipua_destroy() frees it and the
+ * root may go; false after a stop that kept the dialogs or one cut short
+ * (nua's thread then runs on the root until the process ends). */
+bool sipua_stack_done(const struct sipua *ua);
 /** Free everything; NULL is fine. */
 struct sipua *sipua_destroy(struct sipua *ua);
 

@@ -111,6 +111,11 @@ struct sipua {
 	void *shutdown_arg;
 	bool shutdown_final; /* nua_r_shutdown said it is done */
 	bool stopping;
+	/* A stop that keeps the dialogs for the next start: nothing of nua
+	 * is torn down (that would send BYEs), and once quiet no event is
+	 * acted on (the dialogs may be another node's). */
+	bool keep_dialogs;
+	bool quiet;
 	void (*restore_done)(void *arg, int error);
 	void *restore_arg;
 };
@@ -132,6 +137,7 @@ struct dialog {
 	char *local_uri, *remote_uri, *remote_target, *route_set;
 	uint64_t sdp_id, sdp_version; /* o= of what we send */
 	char *local_sdp;              /* the last SDP we sent */
+	bool sdp_dirty;               /* local_sdp is not the stored one */
 	bool cpim;                    /* its Accept lists message/cpim */
 	bool uac;                     /* we sent its INVITE */
 };
@@ -142,6 +148,7 @@ struct call_media {
 	struct media_leg *leg; /* relay delivery: our RTP to the member */
 	unsigned relay_port;
 	struct cmd_dtmf dtmf; /* keys pressed, not yet a command */
+	unsigned ptime;       /* the offer's a=ptime (ms), or 0 */
 	/* re-pointing by re-INVITE */
 	bool reinvite_out;        /* ours awaits its answer */
 	bool queued;              /* waits for a place in the window */
@@ -231,6 +238,19 @@ void ua_call_capture_uac(struct call *c, const sip_t *sip);
 const struct channel *ua_call_channel(const struct call *c);
 /* The SDP that points @a c at @a ch (a new version of the session's). */
 char *ua_call_sdp(su_home_t *home, struct call *c, const struct channel *ch);
+/* The re-offer that takes a restored dialog up (RFC 3264 §8): the SDP
+ * the session had, as the server last sent it (members.local_sdp), at
+ * version c->dlg.sdp_version; a relay member's c= and port those of its
+ * new leg.  NULL when none is stored, it does not parse or it is for
+ * another channel than @a ch. */
+char *ua_call_resume_sdp(su_home_t *home, struct call *c,
+			 const struct channel *ch);
+/* A restored dialog's stored SDP @a text: its o= id and version, its
+ * telephone-event payload type and ptime go on.  0 or -EBADMSG. */
+int ua_call_restore_sdp(struct call *c, const char *text);
+/* The SDP @a c's session has now (sent in a 2xx, or answered with one)
+ * is stored, when it changed. */
+void ua_call_store_sdp(struct call *c);
 int ua_call_start_relay(struct call *c, const struct channel *ch,
 			const char *addr, unsigned port, unsigned pt);
 bool ua_read_offer(struct sipua *ua, nua_handle_t *nh, struct call *c,

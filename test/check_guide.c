@@ -99,8 +99,7 @@ START_TEST(lookups_are_indexed_and_say_when_the_answer_changes)
 	const int64_t t20 = 1795550400; /* 2026-11-24 20:00:00 UTC */
 	const struct programme *p;
 
-	ck_assert_int_eq(guide_parse(g, xml, sizeof(xml) - 1, err,
-				     sizeof(err)),
+	ck_assert_int_eq(guide_parse(g, xml, sizeof(xml) - 1, err, sizeof(err)),
 			 0);
 	p = guide_now(g, "a", t20 + 60);
 	ck_assert_str_eq(p->title, "A1");

@@ -390,7 +390,7 @@ def refused_command(cseq, text, code, warning):
 
 
 scenario("host_switch",
-         "Host: start on news, /allow a guest, /switch sports (the server re-INVITEs everyone, the host too), /switch nosuch (404), BYE.",
+         "Host: start on news, /allow a guest, /switch sports (the server re-INVITEs everyone, the host too), /switch nosuch (400 with the Warning \"unknown channel\": inside a dialog 404 would end it, RFC 5057), BYE.",
          START + JOINREQ + command(2, "/allow [$n1]") + HOLD +
          command(3, "/switch sports") +
          reinvite_answer("232\\.10\\.0\\.2", "sw") +
@@ -426,7 +426,7 @@ scenario("guest_handover",
          expect_bye(ENDED), ANS + ("h1", "g", "h2", "reason"))
 
 scenario("host_kick",
-         "Host: start, /allow bob, then /kick bob (he gets BYE), /kick nobody (404), BYE.",
+         "Host: start, /allow bob, then /kick bob (he gets BYE), /kick nobody (400 with the Warning \"no such member\"), BYE.",
          START + JOINREQ + command(2, "/allow [$n1]") + HOLD +
          command(3, "/kick bob") +
          refused_command(4, "/kick nobody", 400, "no such member") + bye(5),
@@ -1005,6 +1005,112 @@ scenario("bench_cluster_guest",
          "Benchmark guests behind Kamailio (bench/takeover.sh): cluster_guest, waiting up to 25 s for the takeover (less than their hosts, who came first and end the spaces after theirs).",
          cluster_guest(25000), ("rc", "rm", "rd", "tm", "reason"))
 
+# -- stops and restarts (test/e2e/restart_term.sh, restart_keys.sh,
+# stop_end.sh) ---------------------------------------------------------------
+SHUTDOWN = "cause=200;text=.the server is shutting down"
+scenario("host_shutdown",
+         "Host: start, /allow a join, stay until the server is stopped for good (SIGUSR1): BYE with Reason \"the server is shutting down\".",
+         START + JOINREQ + command(2, "/allow [$n1]") + expect_bye(SHUTDOWN),
+         ANS + ("n", "reason"))
+scenario("guest_shutdown",
+         "Guest: join [target] after approval, stay until the server is stopped for good: BYE with Reason \"the server is shutting down\".",
+         JOIN + RING + answer_200() + ACK + expect_bye(SHUTDOWN),
+         ANS + ("reason",))
+
+scenario("guest_restarting",
+         "Guest: join [target] and ring; the server is restarted (SIGTERM) before the host answers: 503 with the Warning \"the server is restarting, try again\".",
+         JOIN + RING + final(503, "the server is restarting") + ACK_ERR,
+         ("warn",))
+
+AUDIO_KEYS_PTIME = AUDIO_KEYS + "\n      a=ptime:20"
+OK_REINVITE_KEYS = OK_REINVITE.replace(
+    "c=IN IP4 232.10.0.1/16", "c=IN IP4 127.0.0.1").replace(
+    "m=video 5004 RTP/AVP 33\n      a=rtpmap:33 MP2T/90000\n      a=recvonly",
+    "m=audio [rtp_port] RTP/AVP 0 101\n      a=rtpmap:0 PCMU/8000\n"
+    "      a=rtpmap:101 telephone-event/8000\n      a=fmtp:101 0-15\n"
+    "      a=ptime:20\n      a=sendrecv")
+
+
+def resumed_keys(n):
+    """The re-INVITE of a restarted server: what the session had (PCMU,
+    telephone-event 101, ptime 20, no direction: sendrecv, RFC 4566 §6),
+    answered the same way."""
+    return """  <recv request="INVITE" timeout="60000">
+    <action>
+      <ereg regexp="m=audio [0-9]+ RTP/AVP 0 101" search_in="body" check_it="true" assign_to="m%d"/>
+      <ereg regexp="a=rtpmap:101 telephone-event/8000" search_in="body" check_it="true" assign_to="e%d"/>
+      <ereg regexp="a=(sendonly|recvonly|inactive)" search_in="body" check_it_inverse="true" assign_to="d%d"/>
+      <ereg regexp="a=ptime:20" search_in="body" check_it="true" assign_to="p%d"/>
+    </action>
+  </recv>
+""" % (n, n, n, n) + OK_REINVITE_KEYS + '  <recv request="ACK"/>\n'
+
+
+scenario("host_relay_resume",
+         "Host with a remote control on a relay (PCMU, telephone-event 101, ptime 20): start on music; through two restarts of the server answer each re-INVITE, which must re-offer the same session; watch [hold] ms, BYE.",
+         invite("start", caddr="127.0.0.1", sdp_attrs=("bc_channel:music",),
+                mline=AUDIO_KEYS_PTIME) + PROV +
+         relay_200().replace('<ereg regexp="a=sendonly" search_in="body" check_it="true" assign_to="rd"/>',
+                             '<ereg regexp="a=rtpmap:101 telephone-event/8000" search_in="body" check_it="true" assign_to="rd"/>') +
+         ACK + resumed_keys(1) + resumed_keys(2) + HOLD + bye(2),
+         ("rc", "rm", "rd", "m1", "e1", "d1", "p1", "m2", "e2", "d2", "p2"))
+
+# -- behind an IMS-style proxy (test/e2e/ims_proxy.sh, etc/kamailio-ims.cfg)
+# Every party sends to the proxy, which challenges it (407), asserts its
+# identity to tvspaced (P-Asserted-Identity) and record-routes.  What the
+# server sends comes through the proxy: each check of a Via says so.
+VIA_PROXY = ('      <ereg regexp="SIP/2.0/UDP 127\\.0\\.0\\.2[:;]" search_in="hdr" '
+             'header="Via:" check_it="true" assign_to="%s"/>\n')
+PROXY_CHALLENGE = ('  <recv response="407" auth="true"/>\n' + ACK_ERR)
+
+
+def ims_invite(what):
+    return (invite(what)
+            .replace("CSeq: 1 INVITE", "CSeq: 2 INVITE\n      [authentication]")
+            .replace("branch=z9hG4bK[pid]i[call_number]", "branch=[branch]"))
+
+
+def via_proxy(tag, var):
+    return """  <recv request="%s">
+    <action>
+%s    </action>
+  </recv>
+""" % (tag, VIA_PROXY % var)
+
+
+def ims_resumed(n):
+    """A restarted server's re-INVITE and its ACK, both through the proxy
+    (the route set stays the stored one, RFC 3261 12.2.1.2)."""
+    return ("""  <recv request="INVITE" timeout="60000">
+    <action>
+%s    </action>
+  </recv>
+""" % (VIA_PROXY % ("ri%d" % n)) + OK_REINVITE + via_proxy("ACK", "ra%d" % n))
+
+
+IMS_ACK = ACK.replace("CSeq: 1 ACK", "CSeq: 2 ACK")
+scenario("ims_host",
+         "Host behind an IMS-style proxy (the proxy on 127.0.0.2, -au/-ap): start a space (407, then with credentials), /allow the first join request, comment, /switch sports, answer the re-INVITE of each of two restarts (re-INVITE and ACK through the proxy), watch [hold] ms, BYE.",
+         invite("start") + PROXY_CHALLENGE + ims_invite("start") + PROV +
+         answer_200() + IMS_ACK + JOINREQ + command(3, "/allow [$n1]") +
+         command(4, "what a goal") + command(5, "/switch sports") +
+         reinvite_answer("232\\.10\\.0\\.2", "sw") + ims_resumed(1) +
+         ims_resumed(2) + HOLD + bye(6),
+         ANS + ("n", "sw", "ri1", "ra1", "ri2", "ra2"))
+scenario("ims_guest",
+         "Guest behind an IMS-style proxy (the proxy on 127.0.0.2, -au/-ap): join [target] (407, then with credentials), ring until allowed, read the host's comment, follow the switch, answer the re-INVITE of each of two restarts (through the proxy), stay until the host ends the space (its BYE through the proxy).",
+         invite("join") + PROXY_CHALLENGE + ims_invite("join") + PROV + RING +
+         answer_200() + IMS_ACK +
+         expect_message("alice: what a goal", "c") +
+         reinvite_answer("232\\.10\\.0\\.2", "sw") + ims_resumed(1) +
+         ims_resumed(2) + """  <recv request="BYE">
+    <action>
+      <ereg regexp="%s" search_in="hdr" header="Reason:" check_it="true" assign_to="reason"/>
+%s    </action>
+  </recv>
+""" % (ENDED, VIA_PROXY % "rb") + OK_TO_REQ,
+         ANS + ("c", "sw", "ri1", "ra1", "ri2", "ra2", "reason", "rb"))
+
 # -- the pack's index -------------------------------------------------------
 def run_command(name):
     """How QA runs NAME against a server on 127.0.0.1:5060 (scripts/demo.sh)."""
@@ -1012,6 +1118,12 @@ def run_command(name):
     if name == "auth_host_start":
         return base + (" -m 1 -p 5091 -key user alice -key target share"
                        " -au alice -ap tvspace -d 5000 127.0.0.1:5060")
+    if name.startswith("ims_"):
+        user, target, port = (("alice", "share", 5091) if name == "ims_host"
+                              else ("bob", "space-1", 5092))
+        return base + (" -m 1 -p %d -key user %s -key target %s -au %s"
+                       " -ap tvspace -d 3000 127.0.0.2:5062"
+                       % (port, user, target, user))
     if name == "auth_flood":
         return base + " -m 300 -r 100 -p 5091 -key user alice -key target share 127.0.0.1:5060"
     if name.startswith("bench_guest"):
