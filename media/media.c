@@ -41,6 +41,7 @@
 #include <sofia-sip/su_string.h>
 
 #include "server/catalog.h"
+#include "media/rtpin.h"
 #include "media/tsfile.h"
 #include "server/log.h"
 
@@ -59,11 +60,18 @@ struct source {
 	struct media *m;
 	char *channel;
 	enum source_kind kind;
-	unsigned pt;        /* of the channel */
+	unsigned pt; /* of the channel */
+	/* Its use: the legs it feeds, and a pin for what runs whoever
+	 * watches (a generated channel sends to its group as a headend
+	 * does; an instant-change feed keeps its cache warm).  With neither
+	 * it stops: a group is left, its socket closed. */
+	bool pinned;
+	unsigned nlegs;
 	double freq, phase; /* tone */
 	bool beep;          /* the slate: 200 ms of tone a second */
 	unsigned long sample;
 	struct tsfile *ts; /* ts: file */
+	bool own_ts;       /* not the engine's slate, which outlives it */
 	su_time64_t t0;    /* when the ts: file started playing (ns) */
 	uint64_t skew;     /* 27 MHz skipped after the loop fell behind */
 	uint32_t ts_rtp;   /* 90 kHz time of the last chunk */
@@ -109,14 +117,15 @@ struct media {
 	su_root_t *root;
 	char *bind_addr;
 	char *mcast_if;
-	char *slate_ts;
+	struct tsfile *slate; /* read at start: the loop never waits for it */
 	bool instant_change;
 	unsigned port_min, port_max;
 	unsigned ttl;
 	unsigned char *used; /* one byte per even port of the range */
 	struct source *sources;
 	RtpProfile *profile; /* PCMU, PCMA and MP2T, for every session */
-	uint64_t packets_out;
+	su_timer_t *reap;    /* stops sources started that no leg took */
+	uint64_t packets_out, packets_in, packets_bad;
 };
 
 /* -- G.711 (ITU-T G.711 segment encoding) --------------------------------- */
@@ -214,23 +223,34 @@ static void leg_send(struct media_leg *leg, const uint8_t *payload, size_t len,
 		leg->m->packets_out++;
 }
 
+static void source_release(struct source *src);
+
+/* Move @a leg from the source it is on (if any) to @a src (or none).  The
+ * source it leaves stops when it was the last use of it: never called
+ * while a source walks its legs (a send calls no one back). */
 static void attach(struct media_leg *leg, struct source *src)
 {
+	struct source *old = leg->src;
 	struct media_leg **pp;
 
-	if (leg->src) {
-		for (pp = &leg->src->legs; *pp && *pp != leg; pp = &(*pp)->next)
+	if (old) {
+		for (pp = &old->legs; *pp && *pp != leg; pp = &(*pp)->next)
 			;
-		if (*pp)
+		if (*pp) {
 			*pp = leg->next;
+			old->nlegs--;
+		}
 	}
 	leg->next = NULL;
 	leg->src = src;
 	if (src) {
 		leg->next = src->legs;
 		src->legs = leg;
+		src->nlegs++;
 	}
 	leg->marker = true;
+	if (old && old != src)
+		source_release(old);
 }
 
 /* -- sources --------------------------------------------------------------- */
@@ -311,15 +331,23 @@ static void tone_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 }
 
 /* Keep one sent packet for instant channel change. */
+/* Keep one sent packet for instant channel change.  Packets that are not
+ * transport stream packets (no sync byte, an adaptation field longer than
+ * the packet) are not kept: a decoder would only stumble on them. */
 static void icc_keep(struct source *src, const uint8_t *p)
 {
-	unsigned pid = (unsigned)(p[1] & 0x1f) << 8 | p[2];
+	struct rtpin_ts t;
 
-	if (pid == 0) {
+	if (rtpin_ts_packet(p, TS_PACKET, &t) < 0)
+		return;
+	/* A feed: the first PID with a PCR is the video's. */
+	if (src->key_pid > 0x1fff && t.pcr)
+		src->key_pid = t.pid;
+	if (t.pid == 0) {
 		src->icc_pat = src->icc_len; /* a place to start from */
 	}
-	else if (pid == src->key_pid && (p[1] & 0x40) && (p[3] & 0x20) &&
-		 p[4] > 0 && (p[5] & 0x40) && src->icc_pat != ICC_NONE) {
+	else if (t.pid == src->key_pid && t.unit_start && t.random_access &&
+		 src->icc_pat != ICC_NONE) {
 		/* A keyframe: what came before its PAT is not needed. */
 		memmove(src->icc, src->icc + src->icc_pat,
 			src->icc_len - src->icc_pat);
@@ -396,78 +424,68 @@ static void ts_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 	}
 }
 
-static int ts_start(struct media *m, struct source *src,
-		    const struct channel *ch)
+/* Play @a ts (opened by the caller, or the engine's slate) from where it
+ * stands: a slate that stopped when its last leg left goes on from there
+ * when the next one comes. */
+static int ts_start(struct media *m, struct source *src, struct tsfile *ts)
 {
-	char err[256];
-	int rc =
-	    tsfile_open(m->home, ch->generate + 3, &src->ts, err, sizeof(err));
-
-	if (rc < 0) {
-		log_err("channel %s: %s", ch->id, err);
-		return rc;
-	}
-	log_info("channel %s: %zu packets, %.1f s a pass, %" PRIu64
-		 " bit/s by its PCR",
-		 ch->id, tsfile_packets(src->ts),
-		 (double)tsfile_duration(src->ts) / TS_CLOCK,
-		 tsfile_bitrate(src->ts));
-	if (m->instant_change) {
-		src->icc_on = true;
-		src->icc_pat = ICC_NONE;
-		src->key_pid = tsfile_pcr_pid(src->ts);
-	}
-	src->t0 = su_monotime(NULL);
+	src->ts = ts;
+	if (src->icc_on)
+		src->key_pid = tsfile_pcr_pid(ts);
+	src->t0 =
+	    su_monotime(NULL) - (su_time64_t)(tsfile_position(ts) / 27 * 1000);
 	src->timer = su_timer_create(su_root_task(m->root), TS_TICK_MS);
 	if (!src->timer || su_timer_set_for_ever(src->timer, ts_tick, src) < 0)
 		return -ENOMEM;
 	return 0;
 }
 
+static int tone_start(struct media *m, struct source *src, const char *hz)
+{
+	src->freq = atof(hz);
+	if (src->freq <= 0 || src->freq >= 4000)
+		return -EINVAL;
+	src->timer = su_timer_create(su_root_task(m->root), TONE_MS);
+	if (!src->timer ||
+	    su_timer_set_for_ever(src->timer, tone_tick, src) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* A packet from the channel's group: checked by the one RTP parser, then
+ * forwarded as it is to the legs of its payload type. */
 static int on_group(su_root_magic_t *magic, su_wait_t *w, void *arg)
 {
 	struct source *src = arg;
+	struct media *m = src->m;
 	uint8_t buf[2048];
-	ssize_t n = recv(src->fd, buf, sizeof(buf), 0);
-	size_t off;
-	unsigned pt;
-	uint32_t ts, step;
+	/* MSG_TRUNC: the datagram's real length, so one longer than the
+	 * buffer is dropped rather than read cut short. */
+	ssize_t n = recv(src->fd, buf, sizeof(buf), MSG_TRUNC);
+	struct rtpin r;
+	uint32_t step;
 
-	if (n < 12 || (buf[0] >> 6) != 2)
-		return 0; /* not RTP version 2 */
-	off = 12 + 4u * (buf[0] & 0x0f);
-	if ((buf[0] & 0x10) && (size_t)n >= off + 4)
-		off += 4 + 4u * ((unsigned)buf[off + 2] << 8 | buf[off + 3]);
-	if ((size_t)n <= off)
+	if (n < 0)
 		return 0;
-	if (buf[0] & 0x20) /* padding: the last byte says how much */
-		n -= buf[n - 1];
-	if ((size_t)n <= off)
+	if ((size_t)n > sizeof(buf) || rtpin_parse(buf, (size_t)n, &r) < 0 ||
+	    r.payload_len == 0) {
+		m->packets_bad++;
 		return 0;
-	pt = buf[1] & 0x7f;
-	ts = (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 |
-	     (uint32_t)buf[6] << 8 | buf[7];
-	step = src->last_ts && ts != src->last_ts
-		   ? ts - src->last_ts
-		   : (pt == 33 ? VIDEO_STEP : SAMPLES);
-	src->last_ts = ts;
-	if (src->icc_on && pt == 33 && (n - (ssize_t)off) % TS_PACKET == 0)
-		for (size_t o = off; o < (size_t)n; o += TS_PACKET) {
-			const uint8_t *p = buf + o;
-
-			/* The first PID with a PCR is the video's. */
-			if (src->key_pid > 0x1fff && p[0] == 0x47 &&
-			    (p[3] & 0x20) && p[4] >= 7 && (p[5] & 0x10))
-				src->key_pid =
-				    (unsigned)(p[1] & 0x1f) << 8 | p[2];
-			if (p[0] == 0x47)
-				icc_keep(src, p);
-		}
+	}
+	m->packets_in++;
+	step = src->last_ts && r.ts != src->last_ts
+		   ? r.ts - src->last_ts
+		   : (r.pt == 33 ? VIDEO_STEP : SAMPLES);
+	src->last_ts = r.ts;
+	if (src->icc_on && r.pt == 33 && r.payload_len % TS_PACKET == 0)
+		for (size_t o = 0; o < r.payload_len; o += TS_PACKET)
+			icc_keep(src, r.payload + o);
 	for (struct media_leg *leg = src->legs; leg; leg = leg->next)
-		if (leg->pt == pt)
-			leg_send(leg, buf + off, (size_t)n - off,
-				 leg->marker ? (pt == 33 ? VIDEO_STEP : SAMPLES)
-					     : step);
+		if (leg->pt == r.pt)
+			leg_send(leg, r.payload, r.payload_len,
+				 leg->marker
+				     ? (r.pt == 33 ? VIDEO_STEP : SAMPLES)
+				     : step);
 	return 0;
 }
 
@@ -478,19 +496,21 @@ static int join_group(struct media *m, struct source *src,
 	su_wait_t w;
 	int one = 1;
 
+	if (inet_pton(AF_INET, ch->group, &sin.sin_addr) != 1)
+		return -EINVAL;
 	src->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (src->fd < 0)
 		return -errno;
 	setsockopt(src->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	sin.sin_port = htons((uint16_t)ch->port);
-	inet_pton(AF_INET, ch->group, &sin.sin_addr);
 	if (bind(src->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
 		return -errno;
 	if (ch->source) {
 		struct ip_mreq_source mr = {0};
 
 		inet_pton(AF_INET, ch->group, &mr.imr_multiaddr);
-		inet_pton(AF_INET, ch->source, &mr.imr_sourceaddr);
+		if (inet_pton(AF_INET, ch->source, &mr.imr_sourceaddr) != 1)
+			return -EINVAL;
 		inet_pton(AF_INET, m->mcast_if, &mr.imr_interface);
 		if (setsockopt(src->fd, IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP,
 			       &mr, sizeof(mr)) < 0)
@@ -519,54 +539,105 @@ static struct source *source_find(struct media *m, const char *channel)
 	return NULL;
 }
 
+/* Stop @a src: its timer, its group (closing the socket leaves it), its
+ * sender.  Its legs, if any (the engine going away), are left on no
+ * source. */
 static void source_free(struct source *src)
 {
-	while (src->legs)
-		attach(src->legs, NULL);
+	for (struct media_leg *leg = src->legs, *next; leg; leg = next) {
+		next = leg->next;
+		leg->next = NULL;
+		leg->src = NULL;
+	}
 	if (src->timer)
 		su_timer_destroy(src->timer);
 	if (src->out)
 		rtp_session_destroy(src->out);
-	tsfile_close(src->ts);
+	if (src->own_ts)
+		tsfile_close(src->ts);
 	su_free(src->m->home, src->icc);
 	if (src->reg > 0)
 		su_root_deregister(src->m->root, src->reg);
 	if (src->fd >= 0)
 		close(src->fd);
+	log_debug("source %s stopped", src->channel);
 	su_free(src->m->home, src->channel);
 	su_free(src->m->home, src);
 }
 
-int media_source_start(struct media *m, const struct channel *ch)
+/* Stop @a src if nothing uses it any more. */
+static void source_release(struct source *src)
 {
-	struct source *src;
+	struct source **pp;
+
+	if (src->pinned || src->nlegs)
+		return;
+	for (pp = &src->m->sources; *pp && *pp != src; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = src->next;
+	source_free(src);
+}
+
+/* Sources started that no leg took by the next turn of the loop (a leg
+ * that could not be made, a caller that changed its mind). */
+static void reap(su_root_magic_t *magic, su_timer_t *t, void *arg)
+{
+	struct media *m = arg;
+
+	for (struct source *s = m->sources, *next; s; s = next) {
+		next = s->next;
+		source_release(s);
+	}
+}
+
+/* A new source for @a ch (not yet listed): tone, transport stream (@a ts,
+ * else the file the channel names) or the channel's group. */
+static int source_new(struct media *m, const struct channel *ch,
+		      struct tsfile *ts, struct source **ret)
+{
+	struct source *src = su_zalloc(m->home, sizeof(*src));
 	int err = 0;
 
-	if (source_find(m, ch->id))
-		return 0;
-	src = su_zalloc(m->home, sizeof(*src));
 	if (!src)
 		return -ENOMEM;
 	src->m = m;
 	src->fd = -1;
 	src->pt = ch->pt;
 	src->channel = su_strdup(m->home, ch->id);
-	if (ch->generate && strncmp(ch->generate, "tone:", 5) == 0) {
+	if (!src->channel) {
+		err = -ENOMEM;
+	}
+	else if (ch->generate && strncmp(ch->generate, "tone:", 5) == 0) {
 		src->kind = SOURCE_TONE;
-		src->freq = atof(ch->generate + 5);
-		if (src->freq <= 0 || src->freq >= 4000)
-			err = -EINVAL;
-		src->timer =
-		    err ? NULL
-			: su_timer_create(su_root_task(m->root), TONE_MS);
-		if (!err &&
-		    (!src->timer ||
-		     su_timer_set_for_ever(src->timer, tone_tick, src) < 0))
-			err = -ENOMEM;
+		err = tone_start(m, src, ch->generate + 5);
 	}
 	else if (ch->generate && strncmp(ch->generate, "ts:", 3) == 0) {
+		char why[256];
+
 		src->kind = SOURCE_TS;
-		err = ch->pt == 33 ? ts_start(m, src, ch) : -EINVAL;
+		src->icc_on = m->instant_change && !ts;
+		src->icc_pat = ICC_NONE;
+		if (ch->pt != 33) {
+			err = -EINVAL;
+		}
+		else if (!ts) {
+			/* A lineup's channel, opened at start or reload. */
+			err = tsfile_open(m->home, ch->generate + 3, &ts, why,
+					  sizeof(why));
+			if (err < 0)
+				log_err("channel %s: %s", ch->id, why);
+			else
+				src->own_ts = true;
+		}
+		if (!err) {
+			log_info("channel %s: %zu packets, %.1f s a pass, "
+				 "%" PRIu64 " bit/s by its PCR",
+				 ch->id, tsfile_packets(ts),
+				 (double)tsfile_duration(ts) / TS_CLOCK,
+				 tsfile_bitrate(ts));
+			err = ts_start(m, src, ts);
+		}
 	}
 	else if (ch->generate) {
 		err = -EINVAL;
@@ -582,9 +653,9 @@ int media_source_start(struct media *m, const struct channel *ch)
 	}
 	if (!err && src->kind != SOURCE_GROUP)
 		err = group_out_open(m, src, ch);
-	if (err < 0 || !src->channel) {
+	if (err < 0) {
 		source_free(src);
-		return err < 0 ? err : -ENOMEM;
+		return err;
 	}
 	src->next = m->sources;
 	m->sources = src;
@@ -592,24 +663,58 @@ int media_source_start(struct media *m, const struct channel *ch)
 		  src->kind == SOURCE_TONE ? "tone"
 		  : src->kind == SOURCE_TS ? "ts"
 					   : "group");
+	*ret = src;
 	return 0;
 }
 
-/* RFC 4733 §2.3: an event ends with the E bit, sent three times; report it
- * once. */
-static void leg_event(struct media_leg *leg, const uint8_t *p, size_t len,
-		      uint32_t ts)
+int media_source_start(struct media *m, const struct channel *ch)
+{
+	struct source *src = source_find(m, ch->id);
+	int err;
+
+	if (!src) {
+		err = source_new(m, ch, NULL, &src);
+		if (err < 0)
+			return err;
+	}
+	if (ch->generate || (src->kind == SOURCE_GROUP && src->icc_on))
+		src->pinned = true;
+	else if (!src->nlegs)
+		/* Until a leg takes it, on this turn of the loop. */
+		su_timer_set_interval(m->reap, reap, m, 0);
+	return 0;
+}
+
+int media_source_unpin(struct media *m, const char *channel_id)
+{
+	struct source *src = source_find(m, channel_id);
+
+	if (!src)
+		return -ENOENT;
+	src->pinned = false;
+	source_release(src);
+	return 0;
+}
+
+/* RFC 4733 §2.3: an event ends with the E bit, sent three times (§2.5.1.4)
+ * with the same timestamp; report it once.  Events past 15 are not keys. */
+static void leg_event(struct media_leg *leg, const struct rtpin *r)
 {
 	static const char digits[] = "0123456789*#ABCD";
+	struct rtpin_event e;
 
-	if (len < 4 || !(p[1] & 0x80) || p[0] > 15)
+	if (rtpin_event(r, &e) < 0) {
+		leg->m->packets_bad++;
 		return;
-	if (leg->event_seen && leg->last_event_ts == ts)
+	}
+	if (!e.end || e.event > 15)
+		return;
+	if (leg->event_seen && leg->last_event_ts == r->ts)
 		return;
 	leg->event_seen = true;
-	leg->last_event_ts = ts;
+	leg->last_event_ts = r->ts;
 	if (leg->dtmf_cb)
-		leg->dtmf_cb(leg->dtmf_arg, leg, digits[p[0]]);
+		leg->dtmf_cb(leg->dtmf_arg, leg, digits[e.event]);
 }
 
 static bool same_peer(const struct sockaddr_storage *a,
@@ -622,17 +727,18 @@ static bool same_peer(const struct sockaddr_storage *a,
 	       x->sin_port == y->sin_port;
 }
 
+/* What the member sends on its leg: only its RFC 4733 events matter. */
 static int on_leg(su_root_magic_t *magic, su_wait_t *w, void *arg)
 {
 	struct media_leg *leg = arg;
 	uint8_t buf[1500];
 	struct sockaddr_storage from;
 	socklen_t fl = sizeof(from);
-	ssize_t n = recvfrom(leg->fd, buf, sizeof(buf), 0,
+	ssize_t n = recvfrom(leg->fd, buf, sizeof(buf), MSG_TRUNC,
 			     (struct sockaddr *)&from, &fl);
-	size_t off;
+	struct rtpin r;
 
-	if (n < 12)
+	if (n < 0)
 		return 0;
 	/* Only the member may send to its leg (RFC 3550 §8.2 is about SSRC
 	 * collisions; this is about strangers injecting commands). */
@@ -640,29 +746,28 @@ static int on_leg(su_root_magic_t *magic, su_wait_t *w, void *arg)
 		leg->dropped++;
 		return 0;
 	}
-	off = 12 + 4u * (buf[0] & 0x0f);
-	if (leg->event_pt && (buf[1] & 0x7f) == leg->event_pt &&
-	    (size_t)n > off) {
-		uint32_t ts = (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 |
-			      (uint32_t)buf[6] << 8 | buf[7];
-
-		leg_event(leg, buf + off, (size_t)n - off, ts);
+	if ((size_t)n > sizeof(buf) || rtpin_parse(buf, (size_t)n, &r) < 0) {
+		leg->m->packets_bad++;
+		return 0;
 	}
+	if (leg->event_pt && r.pt == leg->event_pt)
+		leg_event(leg, &r);
 	return 0;
 }
 
-static int set_peer(struct media_leg *leg, const char *addr, unsigned port)
+/* @a addr:@a port as the leg's peer, or -EINVAL (an IPv4 address in dotted
+ * form only: nothing is resolved on the loop). */
+static int peer_of(const char *addr, unsigned port,
+		   struct sockaddr_storage *ret)
 {
-	struct sockaddr_in *sin = (void *)&leg->peer;
+	struct sockaddr_in sin = {.sin_family = AF_INET};
 
-	memset(&leg->peer, 0, sizeof(leg->peer));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1)
+	if (!addr || port == 0 || port > 65535 ||
+	    inet_pton(AF_INET, addr, &sin.sin_addr) != 1)
 		return -EINVAL;
-	if (rtp_session_set_remote_addr(leg->rtp, addr, (int)port) < 0)
-		return -EINVAL;
-	leg->fd = rtp_session_get_rtp_socket(leg->rtp);
+	sin.sin_port = htons((uint16_t)port);
+	memset(ret, 0, sizeof(*ret));
+	memcpy(ret, &sin, sizeof(sin));
 	return 0;
 }
 
@@ -671,23 +776,35 @@ int media_leg_create(struct media *m, const char *channel_id, const char *addr,
 		     unsigned *ret_port)
 {
 	struct source *src = source_find(m, channel_id);
+	struct sockaddr_storage peer;
 	struct media_leg *leg;
 	unsigned slot, n = (m->port_max - m->port_min + 1) / 2;
 	su_wait_t w;
+	int err;
 
 	if (!src)
 		return -ENOENT;
+	err = peer_of(addr, port, &peer);
+	if (err < 0)
+		goto fail;
+	err = -ENOMEM;
 	leg = su_zalloc(m->home, sizeof(*leg));
 	if (!leg)
-		return -ENOMEM;
+		goto fail;
 	leg->m = m;
 	leg->pt = pt;
+	leg->peer = peer;
+	leg->fd = -1;
 	leg->rtp = session_new(m, RTP_SESSION_SENDRECV, pt);
-	if (!leg->rtp)
-		goto nomem;
+	if (!leg->rtp) {
+		su_free(m->home, leg);
+		goto fail;
+	}
 	leg->ssrc = rtp_session_get_send_ssrc(leg->rtp);
 	leg->seq = (uint16_t)random(); /* RFC 3550 §5.1: a random start */
-	/* An even port of the range that binds (RFC 3550 §11). */
+	/* An even port of the range that binds (RFC 3550 §11).  ortp only
+	 * binds the socket: the leg sends and receives on it itself, so
+	 * ortp never learns the peer (nor resolves anything). */
 	for (slot = 0; slot < n; slot++) {
 		unsigned p = m->port_min + 2 * slot;
 
@@ -701,14 +818,11 @@ int media_leg_create(struct media *m, const char *channel_id, const char *addr,
 		}
 	}
 	if (!leg->port) {
-		rtp_session_destroy(leg->rtp);
-		su_free(m->home, leg);
-		return -EADDRINUSE;
-	}
-	if (set_peer(leg, addr, port) < 0) {
 		media_leg_destroy(leg);
-		return -EINVAL;
+		err = -EADDRINUSE;
+		goto fail;
 	}
+	leg->fd = rtp_session_get_rtp_socket(leg->rtp);
 	if (su_wait_create(&w, leg->fd, SU_WAIT_IN) == 0)
 		leg->reg = su_root_register(m->root, &w, on_leg, leg, 0);
 	attach(leg, src);
@@ -716,9 +830,9 @@ int media_leg_create(struct media *m, const char *channel_id, const char *addr,
 	*ret_leg = leg;
 	*ret_port = leg->port;
 	return 0;
-nomem:
-	su_free(m->home, leg);
-	return -ENOMEM;
+fail:
+	source_release(src); /* started for this leg only */
+	return err;
 }
 
 int media_leg_switch(struct media_leg *leg, const char *channel_id)
@@ -737,34 +851,28 @@ int media_leg_switch(struct media_leg *leg, const char *channel_id)
 #define SLATE_AUDIO "-slate-audio"
 #define SLATE_VIDEO "-slate-video"
 
+/* The slate runs while a leg watches it: a tone made on the loop, or the
+ * transport stream read when the engine started. */
 int media_leg_slate(struct media_leg *leg)
 {
 	struct media *m = leg->m;
 	bool video = leg->pt == 33;
 	const char *id = video ? SLATE_VIDEO : SLATE_AUDIO;
-	char gen[600];
 	struct channel ch = {
 	    .id = id,
 	    .name = "not in your package",
 	    .media = video ? CHANNEL_VIDEO : CHANNEL_AUDIO,
 	    .pt = video ? 33 : 0,
+	    .generate = video ? "ts:" : "tone:1000",
 	};
-	struct source *src;
+	struct source *src = source_find(m, id);
 	int err;
 
-	if (video && !m->slate_ts)
+	if (video && !m->slate)
 		return -ENOENT;
-	if (video)
-		snprintf(gen, sizeof(gen), "ts:%s", m->slate_ts);
-	else
-		snprintf(gen, sizeof(gen), "tone:1000");
-	ch.generate = gen;
-	/* Sent to the legs that need it only: no group. */
-	if (!source_find(m, id) && (err = media_source_start(m, &ch)) < 0)
+	/* Sent to the legs that need it only: no group, no pin. */
+	if (!src && (err = source_new(m, &ch, m->slate, &src)) < 0)
 		return err;
-	src = source_find(m, id);
-	if (!src)
-		return -ENOENT;
 	src->beep = !video;
 	if (src != leg->src)
 		attach(leg, src);
@@ -773,7 +881,15 @@ int media_leg_slate(struct media_leg *leg)
 
 int media_leg_retarget(struct media_leg *leg, const char *addr, unsigned port)
 {
-	return set_peer(leg, addr, port);
+	struct sockaddr_storage peer;
+	int err = peer_of(addr, port, &peer);
+
+	/* The leg's sends and the peer check of on_leg read the same
+	 * address, so both move at once; a bad one changes nothing. */
+	if (err < 0)
+		return err;
+	leg->peer = peer;
+	return 0;
 }
 
 struct media_leg *media_leg_destroy(struct media_leg *leg)
@@ -807,6 +923,16 @@ uint64_t media_packets_out(const struct media *m)
 	return m->packets_out;
 }
 
+uint64_t media_packets_in(const struct media *m)
+{
+	return m->packets_in;
+}
+
+uint64_t media_packets_bad(const struct media *m)
+{
+	return m->packets_bad;
+}
+
 /* -- the engine ------------------------------------------------------------ */
 
 static void ortp_logger(const char *domain, BctbxLogLevel lev, const char *fmt,
@@ -828,6 +954,9 @@ static void media_destructor(void *arg)
 		m->sources = s->next;
 		source_free(s);
 	}
+	if (m->reap)
+		su_timer_destroy(m->reap);
+	tsfile_close(m->slate);
 	if (m->profile)
 		rtp_profile_destroy(m->profile);
 }
@@ -875,20 +1004,31 @@ struct media *media_create(su_home_t *parent, su_root_t *root,
 	m->mcast_if = su_strdup(m->home, cfg->multicast_if ? cfg->multicast_if
 							   : cfg->bind_addr);
 	m->instant_change = cfg->instant_change;
-	m->slate_ts = cfg->slate_ts && *cfg->slate_ts
-			  ? su_strdup(m->home, cfg->slate_ts)
-			  : NULL;
 	m->port_min = cfg->port_min;
 	m->port_max = cfg->port_max;
 	m->ttl = cfg->multicast_ttl;
 	m->used = su_zalloc(m->home, (cfg->port_max - cfg->port_min) / 2 + 1);
 	m->profile = profile_new();
+	m->reap = su_timer_create(su_root_task(root), 0);
 	if (!m->bind_addr || !m->mcast_if || !m->used || !m->profile ||
-	    su_home_destructor(m->home, media_destructor) < 0) {
-		su_home_unref(m->home);
-		return NULL;
+	    !m->reap || su_home_destructor(m->home, media_destructor) < 0)
+		goto fail;
+	/* The slate is read now, up to TS_MAX_BYTES: the first member who
+	 * cannot follow a switch must not stall the loop, and a slate that
+	 * cannot play is the configuration's error, reported at start. */
+	if (cfg->slate_ts && *cfg->slate_ts) {
+		char why[256];
+
+		if (tsfile_open(m->home, cfg->slate_ts, &m->slate, why,
+				sizeof(why)) < 0) {
+			log_err("slate_ts: %s", why);
+			goto fail;
+		}
 	}
 	return m;
+fail:
+	su_home_unref(m->home);
+	return NULL;
 }
 
 struct media *media_destroy(struct media *m)
