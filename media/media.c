@@ -55,6 +55,20 @@
 
 enum source_kind { SOURCE_TONE, SOURCE_TS, SOURCE_GROUP };
 
+/* What a leg sends with.  While the leg is on a source this lives in the
+ * source's array, so a packet's fan-out walks memory in order: following a
+ * list of legs cost a cache miss a leg (each send's kernel work evicts
+ * them), 7 % of the relay's time at 1,000 legs (docs/performance.md). */
+struct leg_out {
+	struct media_leg *leg;
+	int fd;
+	uint32_t ssrc, ts; /* the leg's own timeline */
+	uint16_t seq;
+	uint8_t pt;
+	bool started, marker;
+	bool connected; /* else the peer goes with every packet */
+};
+
 struct source {
 	struct source *next;
 	struct media *m;
@@ -66,7 +80,8 @@ struct source {
 	 * does; an instant-change feed keeps its cache warm).  With neither
 	 * it stops: a group is left, its socket closed. */
 	bool pinned;
-	unsigned nlegs;
+	struct leg_out *fan; /* its legs */
+	unsigned nlegs, fan_cap;
 	double freq, phase; /* tone */
 	bool beep;          /* the slate: 200 ms of tone a second */
 	unsigned long sample;
@@ -89,20 +104,17 @@ struct source {
 	bool out_failed;
 	int fd, reg; /* group receiver */
 	uint32_t last_ts;
-	struct media_leg *legs;
 };
 
 struct media_leg {
-	struct media_leg *next; /* in its source's list */
 	struct media *m;
 	struct source *src;
+	unsigned slot;       /* its place in src->fan */
+	struct leg_out idle; /* its sending state while on no source */
 	RtpSession *rtp;
 	int fd; /* its RTP socket (ortp's lookup of it costs, once a packet) */
 	unsigned port, pt;
 	struct sockaddr_storage peer;
-	uint32_t ssrc, ts; /* the leg's own timeline */
-	uint16_t seq;
-	bool started, marker;
 	int reg;
 	media_dtmf_f *dtmf_cb;
 	void *dtmf_arg;
@@ -190,67 +202,88 @@ static RtpSession *session_new(struct media *m, int mode, unsigned pt)
 
 /* -- legs ------------------------------------------------------------------ */
 
-static void leg_send(struct media_leg *leg, const uint8_t *payload, size_t len,
-		     uint32_t step)
+static struct leg_out *out_of(struct media_leg *leg)
+{
+	return leg->src ? &leg->src->fan[leg->slot] : &leg->idle;
+}
+
+/* One packet to one leg: its 12-byte header, written here, and the
+ * source's payload, with one system call on its connected socket. */
+static void leg_send(struct media *m, struct leg_out *o, const uint8_t *payload,
+		     size_t len, uint32_t step)
 {
 	uint8_t h[RTP_FIXED_HEADER_SIZE];
 	struct iovec iov[2] = {{h, sizeof(h)}, {(void *)payload, len}};
-	struct msghdr msg = {.msg_name = &leg->peer,
-			     .msg_namelen = sizeof(struct sockaddr_in),
-			     .msg_iov = iov,
-			     .msg_iovlen = 2};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
 
+	if (!o->connected) {
+		msg.msg_name = &o->leg->peer;
+		msg.msg_namelen = sizeof(struct sockaddr_in);
+	}
 	/* The leg's timeline: continuous across switches (one interval per
 	 * packet), whatever the source's own timestamps are. */
-	if (leg->started)
-		leg->ts += step;
-	leg->started = true;
+	if (o->started)
+		o->ts += step;
+	o->started = true;
 	h[0] = 0x80; /* version 2, no padding, extension or CSRC */
-	h[1] = (uint8_t)((leg->marker ? 0x80 : 0) | leg->pt);
-	h[2] = (uint8_t)(leg->seq >> 8);
-	h[3] = (uint8_t)leg->seq;
-	h[4] = (uint8_t)(leg->ts >> 24);
-	h[5] = (uint8_t)(leg->ts >> 16);
-	h[6] = (uint8_t)(leg->ts >> 8);
-	h[7] = (uint8_t)leg->ts;
-	h[8] = (uint8_t)(leg->ssrc >> 24);
-	h[9] = (uint8_t)(leg->ssrc >> 16);
-	h[10] = (uint8_t)(leg->ssrc >> 8);
-	h[11] = (uint8_t)leg->ssrc;
-	leg->marker = false;
-	leg->seq++;
-	if (sendmsg(leg->fd, &msg, MSG_DONTWAIT) >= 0)
-		leg->m->packets_out++;
+	h[1] = (uint8_t)((o->marker ? 0x80 : 0) | o->pt);
+	h[2] = (uint8_t)(o->seq >> 8);
+	h[3] = (uint8_t)o->seq;
+	h[4] = (uint8_t)(o->ts >> 24);
+	h[5] = (uint8_t)(o->ts >> 16);
+	h[6] = (uint8_t)(o->ts >> 8);
+	h[7] = (uint8_t)o->ts;
+	h[8] = (uint8_t)(o->ssrc >> 24);
+	h[9] = (uint8_t)(o->ssrc >> 16);
+	h[10] = (uint8_t)(o->ssrc >> 8);
+	h[11] = (uint8_t)o->ssrc;
+	o->marker = false;
+	o->seq++;
+	if (sendmsg(o->fd, &msg, MSG_DONTWAIT) >= 0)
+		m->packets_out++;
 }
 
 static void source_release(struct source *src);
 
-/* Move @a leg from the source it is on (if any) to @a src (or none).  The
- * source it leaves stops when it was the last use of it: never called
- * while a source walks its legs (a send calls no one back). */
-static void attach(struct media_leg *leg, struct source *src)
+/* Move @a leg from the source it is on (if any) to @a src (or none), its
+ * sending state with it.  The source it leaves stops when it was the last
+ * use of it: never called while a source walks its legs (a send calls no
+ * one back).  -ENOMEM leaves it where it was. */
+static int attach(struct media_leg *leg, struct source *src)
 {
 	struct source *old = leg->src;
-	struct media_leg **pp;
+	struct leg_out o = *out_of(leg);
 
-	if (old) {
-		for (pp = &old->legs; *pp && *pp != leg; pp = &(*pp)->next)
-			;
-		if (*pp) {
-			*pp = leg->next;
-			old->nlegs--;
-		}
+	if (src == old)
+		goto mark;
+	if (src && src->nlegs == src->fan_cap) {
+		unsigned cap = src->fan_cap ? 2 * src->fan_cap : 8;
+		struct leg_out *fan =
+		    su_realloc(src->m->home, src->fan, cap * sizeof(*fan));
+
+		if (!fan)
+			return -ENOMEM;
+		src->fan = fan;
+		src->fan_cap = cap;
 	}
-	leg->next = NULL;
+	if (old) {
+		/* The last one takes its place. */
+		old->fan[leg->slot] = old->fan[--old->nlegs];
+		old->fan[leg->slot].leg->slot = leg->slot;
+	}
 	leg->src = src;
 	if (src) {
-		leg->next = src->legs;
-		src->legs = leg;
-		src->nlegs++;
+		leg->slot = src->nlegs++;
+		src->fan[leg->slot] = o;
 	}
-	leg->marker = true;
-	if (old && old != src)
+	else {
+		leg->idle = o;
+	}
+	if (old)
 		source_release(old);
+mark:
+	out_of(leg)->marker = true;
+	return 0;
 }
 
 /* -- sources --------------------------------------------------------------- */
@@ -308,7 +341,7 @@ static void tone_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 	uint8_t mu[SAMPLES], a[SAMPLES];
 	double step = 2.0 * M_PI * src->freq / 8000.0;
 
-	if (!src->legs && !src->out)
+	if (!src->nlegs && !src->out)
 		return;
 	/* A steady tone: channels differ by pitch, so a listener hears the
 	 * switch. */
@@ -326,8 +359,9 @@ static void tone_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 	}
 	group_send(src, src->pt == 8 ? a : mu, SAMPLES, src->out_ts);
 	src->out_ts += SAMPLES;
-	for (struct media_leg *leg = src->legs; leg; leg = leg->next)
-		leg_send(leg, leg->pt == 8 ? a : mu, SAMPLES, SAMPLES);
+	for (unsigned i = 0; i < src->nlegs; i++)
+		leg_send(src->m, &src->fan[i], src->fan[i].pt == 8 ? a : mu,
+			 SAMPLES, SAMPLES);
 }
 
 /* Keep one sent packet for instant channel change. */
@@ -381,17 +415,19 @@ static void icc_keep(struct source *src, const uint8_t *p)
 static void icc_burst(struct media_leg *leg)
 {
 	struct source *src = leg->src;
+	struct leg_out *o;
 
 	if (!src || !src->icc_ok || leg->pt != 33)
 		return;
+	o = out_of(leg);
 	for (size_t off = 0; off < src->icc_len;
 	     off += TS_PER_RTP * TS_PACKET) {
 		size_t len = src->icc_len - off;
 
 		if (len > TS_PER_RTP * TS_PACKET)
 			len = TS_PER_RTP * TS_PACKET;
-		leg_send(leg, src->icc + off, len,
-			 leg->marker ? VIDEO_STEP : 0);
+		leg_send(src->m, o, src->icc + off, len,
+			 o->marker ? VIDEO_STEP : 0);
 	}
 }
 
@@ -416,11 +452,14 @@ static void ts_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 			for (size_t off = 0; off < len; off += TS_PACKET)
 				icc_keep(src, buf + off);
 		group_send(src, buf, len, ts90);
-		for (struct media_leg *leg = src->legs; leg; leg = leg->next)
-			if (leg->pt == 33)
-				leg_send(leg, buf, len,
-					 leg->marker || !step ? VIDEO_STEP
-							      : step);
+		for (unsigned i = 0; i < src->nlegs; i++) {
+			struct leg_out *o = &src->fan[i];
+
+			if (o->pt == 33)
+				leg_send(src->m, o, buf, len,
+					 o->marker || !step ? VIDEO_STEP
+							    : step);
+		}
 	}
 }
 
@@ -480,12 +519,14 @@ static int on_group(su_root_magic_t *magic, su_wait_t *w, void *arg)
 	if (src->icc_on && r.pt == 33 && r.payload_len % TS_PACKET == 0)
 		for (size_t o = 0; o < r.payload_len; o += TS_PACKET)
 			icc_keep(src, r.payload + o);
-	for (struct media_leg *leg = src->legs; leg; leg = leg->next)
-		if (leg->pt == r.pt)
-			leg_send(leg, r.payload, r.payload_len,
-				 leg->marker
-				     ? (r.pt == 33 ? VIDEO_STEP : SAMPLES)
-				     : step);
+	for (unsigned i = 0; i < src->nlegs; i++) {
+		struct leg_out *o = &src->fan[i];
+
+		if (o->pt == r.pt)
+			leg_send(m, o, r.payload, r.payload_len,
+				 o->marker ? (r.pt == 33 ? VIDEO_STEP : SAMPLES)
+					   : step);
+	}
 	return 0;
 }
 
@@ -544,11 +585,13 @@ static struct source *source_find(struct media *m, const char *channel)
  * source. */
 static void source_free(struct source *src)
 {
-	for (struct media_leg *leg = src->legs, *next; leg; leg = next) {
-		next = leg->next;
-		leg->next = NULL;
+	for (unsigned i = 0; i < src->nlegs; i++) {
+		struct media_leg *leg = src->fan[i].leg;
+
+		leg->idle = src->fan[i];
 		leg->src = NULL;
 	}
+	su_free(src->m->home, src->fan);
 	if (src->timer)
 		su_timer_destroy(src->timer);
 	if (src->out)
@@ -771,6 +814,26 @@ static int peer_of(const char *addr, unsigned port,
 	return 0;
 }
 
+/* Connect the leg's socket to its peer: the kernel then keeps the route
+ * (no lookup a packet: as much as sending to every leg with one sendmmsg
+ * would save, which one socket a leg rules out; docs/performance.md), and
+ * drops what anyone else sends to it before it wakes the loop.  Where it
+ * cannot (no route from the bound address), the leg names its peer on each
+ * packet as before. */
+static void leg_connect(struct media_leg *leg)
+{
+	struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+	struct leg_out *o = out_of(leg);
+
+	o->connected = connect(leg->fd, (struct sockaddr *)&leg->peer,
+			       sizeof(struct sockaddr_in)) == 0;
+	if (!o->connected) {
+		log_debug("leg %u: sending unconnected (%s)", leg->port,
+			  strerror(errno));
+		connect(leg->fd, &unspec, sizeof(unspec));
+	}
+}
+
 int media_leg_create(struct media *m, const char *channel_id, const char *addr,
 		     unsigned port, unsigned pt, struct media_leg **ret_leg,
 		     unsigned *ret_port)
@@ -800,8 +863,10 @@ int media_leg_create(struct media *m, const char *channel_id, const char *addr,
 		su_free(m->home, leg);
 		goto fail;
 	}
-	leg->ssrc = rtp_session_get_send_ssrc(leg->rtp);
-	leg->seq = (uint16_t)random(); /* RFC 3550 §5.1: a random start */
+	leg->idle.leg = leg;
+	leg->idle.pt = (uint8_t)pt;
+	leg->idle.ssrc = rtp_session_get_send_ssrc(leg->rtp);
+	leg->idle.seq = (uint16_t)random(); /* RFC 3550 §5.1: random */
 	/* An even port of the range that binds (RFC 3550 §11).  ortp only
 	 * binds the socket: the leg sends and receives on it itself, so
 	 * ortp never learns the peer (nor resolves anything). */
@@ -822,10 +887,14 @@ int media_leg_create(struct media *m, const char *channel_id, const char *addr,
 		err = -EADDRINUSE;
 		goto fail;
 	}
-	leg->fd = rtp_session_get_rtp_socket(leg->rtp);
+	leg->fd = leg->idle.fd = rtp_session_get_rtp_socket(leg->rtp);
+	leg_connect(leg);
 	if (su_wait_create(&w, leg->fd, SU_WAIT_IN) == 0)
 		leg->reg = su_root_register(m->root, &w, on_leg, leg, 0);
-	attach(leg, src);
+	if (leg->reg <= 0 || attach(leg, src) < 0) {
+		media_leg_destroy(leg);
+		goto fail;
+	}
 	icc_burst(leg);
 	*ret_leg = leg;
 	*ret_port = leg->port;
@@ -838,11 +907,16 @@ fail:
 int media_leg_switch(struct media_leg *leg, const char *channel_id)
 {
 	struct source *src = source_find(leg->m, channel_id);
+	int err;
 
 	if (!src)
 		return -ENOENT;
 	if (src != leg->src) {
-		attach(leg, src);
+		err = attach(leg, src);
+		if (err < 0) {
+			source_release(src);
+			return err;
+		}
 		icc_burst(leg);
 	}
 	return 0;
@@ -874,8 +948,10 @@ int media_leg_slate(struct media_leg *leg)
 	if (!src && (err = source_new(m, &ch, m->slate, &src)) < 0)
 		return err;
 	src->beep = !video;
-	if (src != leg->src)
-		attach(leg, src);
+	if (src != leg->src && (err = attach(leg, src)) < 0) {
+		source_release(src);
+		return err;
+	}
 	return 0;
 }
 
@@ -889,6 +965,7 @@ int media_leg_retarget(struct media_leg *leg, const char *addr, unsigned port)
 	if (err < 0)
 		return err;
 	leg->peer = peer;
+	leg_connect(leg);
 	return 0;
 }
 

@@ -746,6 +746,113 @@ START_TEST(slate_without_a_file)
 }
 END_TEST
 
+struct got {
+	unsigned n;
+	uint16_t seq; /* of the last */
+	uint32_t ssrc;
+	bool marker;
+};
+
+/* Packets waiting on member @a i's port: how many, and the last one's
+ * header. */
+static struct got got(unsigned i)
+{
+	struct got g = {0};
+	uint8_t buf[2048];
+
+	while (recv(rx[i], buf, sizeof(buf), 0) >= 12) {
+		g.n++;
+		g.seq = (uint16_t)(buf[2] << 8 | buf[3]);
+		g.ssrc = (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 |
+			 (uint32_t)buf[10] << 8 | buf[11];
+		g.marker = buf[1] & 0x80;
+	}
+	return g;
+}
+
+/* Three legs on one feed, one switched to another and back, one gone:
+ * each keeps its SSRC and its sequence, and marks the first packet of a
+ * new source. */
+START_TEST(switch_keeps_each_legs_timeline)
+{
+	struct channel a = feed_channel("a", 0), b = feed_channel("b", 0);
+	struct media_leg *leg[3];
+	struct got g[3], h;
+	unsigned port = 0;
+	uint8_t p[172];
+	char g2[32];
+
+	snprintf(g2, sizeof(g2), "239.255.15.%d", 1 + getpid() % 250);
+	b.group = g2;
+	m = media_create(home, root, &base_cfg);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(media_source_start(m, &a), 0);
+	for (unsigned i = 0; i < 3; i++)
+		ck_assert_int_eq(media_leg_create(m, "a", "127.0.0.1",
+						  RX_PORT + 2 * i, 0, &leg[i],
+						  &port),
+				 0);
+	for (uint16_t i = 1; i <= 2; i++) {
+		audio_packet(p, i);
+		feed_send(p, sizeof(p));
+	}
+	step(50);
+	for (unsigned i = 0; i < 3; i++) {
+		g[i] = got(i);
+		ck_assert_uint_eq(g[i].n, 2);
+		ck_assert(!g[i].marker);
+	}
+	/* Leg 1 to b: the next packet it gets is b's, marked. */
+	ck_assert_int_eq(media_source_start(m, &b), 0);
+	ck_assert_int_eq(media_leg_switch(leg[1], "b"), 0);
+	audio_packet(p, 3);
+	feed_send(p, sizeof(p));
+	step(30);
+	h = got(1);
+	ck_assert_uint_eq(h.n, 0);
+	ck_assert_uint_eq(got(0).n + got(2).n, 2);
+	{
+		struct sockaddr_in to = {.sin_family = AF_INET,
+					 .sin_port = htons(FEED_PORT)};
+
+		inet_pton(AF_INET, g2, &to.sin_addr);
+		audio_packet(p, 1);
+		ck_assert_int_eq(sendto(tx, p, sizeof(p), 0,
+					(struct sockaddr *)&to, sizeof(to)),
+				 (ssize_t)sizeof(p));
+	}
+	step(30);
+	h = got(1);
+	ck_assert_uint_eq(h.n, 1);
+	ck_assert(h.marker);
+	ck_assert_uint_eq(h.ssrc, g[1].ssrc);
+	ck_assert_uint_eq(h.seq, (uint16_t)(g[1].seq + 1));
+	/* Leg 0 goes: leg 2 (moved in its place) carries on in sequence. */
+	leg[0] = media_leg_destroy(leg[0]);
+	audio_packet(p, 4);
+	feed_send(p, sizeof(p));
+	step(30);
+	h = got(2);
+	ck_assert_uint_eq(h.n, 1);
+	ck_assert_uint_eq(h.ssrc, g[2].ssrc);
+	ck_assert_uint_eq(h.seq, (uint16_t)(g[2].seq + 2));
+	ck_assert(!h.marker);
+	ck_assert_uint_eq(got(0).n, 0);
+	/* Leg 1 back to a. */
+	ck_assert_int_eq(media_leg_switch(leg[1], "a"), 0);
+	audio_packet(p, 5);
+	feed_send(p, sizeof(p));
+	step(30);
+	h = got(1);
+	ck_assert_uint_eq(h.n, 1);
+	ck_assert(h.marker);
+	ck_assert_uint_eq(h.seq, (uint16_t)(g[1].seq + 2));
+	ck_assert(!joined(g2)); /* b had no one left */
+	media_leg_destroy(leg[1]);
+	media_leg_destroy(leg[2]);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("media");
@@ -763,6 +870,7 @@ int main(void)
 	tcase_add_test(tc, pinned_until_unpinned);
 	tcase_add_test(tc, slate_read_at_start);
 	tcase_add_test(tc, slate_without_a_file);
+	tcase_add_test(tc, switch_keeps_each_legs_timeline);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
