@@ -34,7 +34,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ortp/ortp.h>
@@ -48,19 +50,28 @@
 #define SAMPLES    160 /* 20 ms at 8 kHz */
 #define TONE_MS    20
 #define VIDEO_STEP 3600       /* 40 ms at 90 kHz, for an unknown first gap */
-#define TS_TICK_MS 5          /* how often a ts: source looks at the clock */
 #define ICC_MAX    (4u << 20) /* a stream without keyframes: no cache */
 #define ICC_NONE   ((size_t)-1)
 #define TS_LATE    (TS_CLOCK / 2) /* further behind than this: skip ahead */
 
 enum source_kind { SOURCE_TONE, SOURCE_TS, SOURCE_GROUP };
 
+/* A timer of the kernel's (timerfd) registered on the root, for what is
+ * paced to the packet: sofia-sip's timers wake its loop a whole
+ * millisecond early and it then polls until they are due (epoll_wait with
+ * no timeout, some twenty times a wakeup: 90 % of an idle tvspaced's
+ * system calls with the demo's generated channels, docs/performance.md). */
+struct pacer {
+	int fd, reg;
+};
+
 /* What a leg sends with.  While the leg is on a source this lives in the
  * source's array, so a packet's fan-out walks memory in order: following a
  * list of legs cost a cache miss a leg (each send's kernel work evicts
  * them), 7 % of the relay's time at 1,000 legs (docs/performance.md). */
 struct leg_out {
-	struct media_leg *leg;
+	struct media_leg *leg; /* NULL: a generated source's group */
+	const struct sockaddr_storage *peer;
 	int fd;
 	uint32_t ssrc, ts; /* the leg's own timeline */
 	uint16_t seq;
@@ -98,11 +109,14 @@ struct source {
 	unsigned key_pid; /* the PCR PID, whose RAI marks keyframes */
 	bool icc_on;
 	size_t icc_cap;
-	su_timer_t *timer;
-	RtpSession *out; /* a generated source's sender to its group */
-	uint32_t out_ts;
+	struct pacer pace; /* a ts: source's next chunk */
+	/* A generated source's sender to its group, written as a leg's. */
+	RtpSession *out;
+	struct leg_out grp;
+	struct sockaddr_storage grp_addr;
 	bool out_failed;
-	int fd, reg; /* group receiver */
+	bool ticking; /* a tone on the engine's tone timer */
+	int fd, reg;  /* group receiver */
 	uint32_t last_ts;
 };
 
@@ -137,6 +151,8 @@ struct media {
 	struct source *sources;
 	RtpProfile *profile; /* PCMU, PCMA and MP2T, for every session */
 	su_timer_t *reap;    /* stops sources started that no leg took */
+	struct pacer tones;  /* every 20 ms while a tone source runs */
+	unsigned ntones;
 	uint64_t packets_out, packets_in, packets_bad;
 };
 
@@ -208,16 +224,17 @@ static struct leg_out *out_of(struct media_leg *leg)
 }
 
 /* One packet to one leg: its 12-byte header, written here, and the
- * source's payload, with one system call on its connected socket. */
-static void leg_send(struct media *m, struct leg_out *o, const uint8_t *payload,
-		     size_t len, uint32_t step)
+ * source's payload, with one system call on its connected socket.  0, or
+ * -errno. */
+static int rtp_send(struct leg_out *o, const uint8_t *payload, size_t len,
+		    uint32_t step)
 {
 	uint8_t h[RTP_FIXED_HEADER_SIZE];
 	struct iovec iov[2] = {{h, sizeof(h)}, {(void *)payload, len}};
 	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
 
 	if (!o->connected) {
-		msg.msg_name = &o->leg->peer;
+		msg.msg_name = (void *)o->peer;
 		msg.msg_namelen = sizeof(struct sockaddr_in);
 	}
 	/* The leg's timeline: continuous across switches (one interval per
@@ -239,7 +256,13 @@ static void leg_send(struct media *m, struct leg_out *o, const uint8_t *payload,
 	h[11] = (uint8_t)o->ssrc;
 	o->marker = false;
 	o->seq++;
-	if (sendmsg(o->fd, &msg, MSG_DONTWAIT) >= 0)
+	return sendmsg(o->fd, &msg, MSG_DONTWAIT) < 0 ? -errno : 0;
+}
+
+static void leg_send(struct media *m, struct leg_out *o, const uint8_t *payload,
+		     size_t len, uint32_t step)
+{
+	if (rtp_send(o, payload, len, step) == 0)
 		m->packets_out++;
 }
 
@@ -286,6 +309,61 @@ mark:
 	return 0;
 }
 
+/* -- pacing ---------------------------------------------------------------- */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static int pacer_open(struct media *m, struct pacer *p, su_wakeup_f cb,
+		      su_wakeup_arg_t *arg)
+{
+	su_wait_t w;
+
+	p->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (p->fd < 0)
+		return -errno;
+	if (su_wait_create(&w, p->fd, SU_WAIT_IN) < 0)
+		return -EIO;
+	p->reg = su_root_register(m->root, &w, cb, arg, 0);
+	return p->reg > 0 ? 0 : -EIO;
+}
+
+static void pacer_close(struct media *m, struct pacer *p)
+{
+	if (p->reg > 0)
+		su_root_deregister(m->root, p->reg);
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
+	p->reg = 0;
+}
+
+/* Fire at @a at (CLOCK_MONOTONIC ns), then every @a every ns (0: once);
+ * @a at of 0 stops it. */
+static void pacer_set(struct pacer *p, uint64_t at, uint64_t every)
+{
+	struct itimerspec its = {
+	    .it_value = {(time_t)(at / 1000000000u), (long)(at % 1000000000u)},
+	    .it_interval = {(time_t)(every / 1000000000u),
+			    (long)(every % 1000000000u)},
+	};
+
+	timerfd_settime(p->fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* How many times it fired since it was last read (0: a spurious wakeup). */
+static uint64_t pacer_read(struct pacer *p)
+{
+	uint64_t n = 0;
+
+	return read(p->fd, &n, sizeof(n)) == sizeof(n) ? n : 0;
+}
+
 /* -- sources --------------------------------------------------------------- */
 
 /* A generated source sends to its channel's group too, from a session of
@@ -294,17 +372,21 @@ mark:
 static int group_out_open(struct media *m, struct source *src,
 			  const struct channel *ch)
 {
+	struct sockaddr_in *sin = (struct sockaddr_in *)&src->grp_addr;
 	struct in_addr ifaddr;
 	unsigned char ttl = (unsigned char)m->ttl;
 	int fd;
 
 	if (!ch->group)
 		return 0;
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)ch->port);
+	if (inet_pton(AF_INET, ch->group, &sin->sin_addr) != 1)
+		return -EINVAL;
 	src->out = session_new(m, RTP_SESSION_SENDONLY, ch->pt);
 	if (!src->out)
 		return -ENOMEM;
-	if (rtp_session_set_local_addr(src->out, m->bind_addr, -1, -1) < 0 ||
-	    rtp_session_set_remote_addr(src->out, ch->group, (int)ch->port) < 0)
+	if (rtp_session_set_local_addr(src->out, m->bind_addr, -1, -1) < 0)
 		return -EADDRNOTAVAIL;
 	fd = rtp_session_get_rtp_socket(src->out);
 	inet_pton(AF_INET, m->mcast_if, &ifaddr);
@@ -312,31 +394,38 @@ static int group_out_open(struct media *m, struct source *src,
 		       sizeof(ifaddr)) < 0 ||
 	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)) < 0)
 		return -errno;
+	src->grp.fd = fd;
+	src->grp.pt = (uint8_t)ch->pt;
+	src->grp.peer = &src->grp_addr;
+	src->grp.ssrc = rtp_session_get_send_ssrc(src->out);
+	src->grp.seq = (uint16_t)random();
+	/* Connected, as a leg: a host without a route to the group keeps
+	 * naming it on each packet, and says so once when a send fails. */
+	src->grp.connected =
+	    connect(fd, (struct sockaddr *)sin, sizeof(*sin)) == 0;
 	return 0;
 }
 
 static void group_send(struct source *src, const uint8_t *payload, size_t len,
-		       uint32_t ts)
+		       uint32_t step)
 {
-	mblk_t *mp;
+	int err;
 
 	if (!src->out)
 		return;
-	mp = rtp_session_create_packet(src->out, RTP_FIXED_HEADER_SIZE, payload,
-				       len);
-	if (mp && rtp_session_sendm_with_ts(src->out, mp, ts) < 0 &&
-	    !src->out_failed) {
+	err = rtp_send(&src->grp, payload, len, step);
+	if (err < 0 && !src->out_failed) {
 		/* Once: a host without a route for the group says so on
 		 * every packet. */
 		log_warn("source %s: cannot send to its group (%s)",
-			 src->channel, strerror(errno));
+			 src->channel, strerror(-err));
 		src->out_failed = true;
 	}
 }
 
-static void tone_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
+/* 20 ms of a tone source, to its group and its legs. */
+static void tone_send(struct source *src)
 {
-	struct source *src = arg;
 	int16_t pcm[SAMPLES];
 	uint8_t mu[SAMPLES], a[SAMPLES];
 	double step = 2.0 * M_PI * src->freq / 8000.0;
@@ -357,11 +446,26 @@ static void tone_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 		mu[i] = ulaw(pcm[i]);
 		a[i] = alaw(pcm[i]);
 	}
-	group_send(src, src->pt == 8 ? a : mu, SAMPLES, src->out_ts);
-	src->out_ts += SAMPLES;
+	group_send(src, src->pt == 8 ? a : mu, SAMPLES, SAMPLES);
 	for (unsigned i = 0; i < src->nlegs; i++)
 		leg_send(src->m, &src->fan[i], src->fan[i].pt == 8 ? a : mu,
 			 SAMPLES, SAMPLES);
+}
+
+/* Every tone on one timer: the loop wakes once for all of them.  Ticks
+ * missed while the loop was held up are made up, a few at most. */
+static int tone_tick(su_root_magic_t *magic, su_wait_t *w, void *arg)
+{
+	struct media *m = arg;
+	uint64_t n = pacer_read(&m->tones);
+
+	if (n > 3)
+		n = 3;
+	while (n--)
+		for (struct source *s = m->sources; s; s = s->next)
+			if (s->ticking)
+				tone_send(s);
+	return 0;
 }
 
 /* Keep one sent packet for instant channel change. */
@@ -431,16 +535,27 @@ static void icc_burst(struct media_leg *leg)
 	}
 }
 
+/* Wake when the next chunk is due, not before: a timer that polled the
+ * clock every 5 ms woke the loop 200 times a second for some 40 chunks
+ * (docs/performance.md). */
+static void ts_arm(struct source *src)
+{
+	uint64_t due = tsfile_next_due(src->ts) + src->skew;
+
+	pacer_set(&src->pace, src->t0 + due * 1000 / 27, 0);
+}
+
 /* Send every chunk of the file that is due.  A loop that was held up (a
  * long database answer, a debugger) skips what it missed rather than
  * sending it in a burst a decoder's buffer would overflow with. */
-static void ts_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
+static int ts_tick(su_root_magic_t *magic, su_wait_t *w, void *arg)
 {
 	struct source *src = arg;
 	uint8_t buf[TS_PER_RTP * TS_PACKET];
-	uint64_t now = (uint64_t)(su_monotime(NULL) - src->t0) * 27 / 1000;
-	uint64_t due = tsfile_next_due(src->ts), at;
+	uint64_t now, due = tsfile_next_due(src->ts), at;
 
+	pacer_read(&src->pace);
+	now = (mono_ns() - src->t0) * 27 / 1000;
 	if (now > src->skew + due + TS_LATE)
 		src->skew = now - due;
 	for (; due + src->skew <= now; due = tsfile_next_due(src->ts)) {
@@ -451,7 +566,7 @@ static void ts_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 		if (src->icc_on)
 			for (size_t off = 0; off < len; off += TS_PACKET)
 				icc_keep(src, buf + off);
-		group_send(src, buf, len, ts90);
+		group_send(src, buf, len, step);
 		for (unsigned i = 0; i < src->nlegs; i++) {
 			struct leg_out *o = &src->fan[i];
 
@@ -461,6 +576,8 @@ static void ts_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 							    : step);
 		}
 	}
+	ts_arm(src);
+	return 0;
 }
 
 /* Play @a ts (opened by the caller, or the engine's slate) from where it
@@ -468,14 +585,16 @@ static void ts_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
  * when the next one comes. */
 static int ts_start(struct media *m, struct source *src, struct tsfile *ts)
 {
+	int err;
+
 	src->ts = ts;
 	if (src->icc_on)
 		src->key_pid = tsfile_pcr_pid(ts);
-	src->t0 =
-	    su_monotime(NULL) - (su_time64_t)(tsfile_position(ts) / 27 * 1000);
-	src->timer = su_timer_create(su_root_task(m->root), TS_TICK_MS);
-	if (!src->timer || su_timer_set_for_ever(src->timer, ts_tick, src) < 0)
-		return -ENOMEM;
+	src->t0 = mono_ns() - tsfile_position(ts) * 1000 / 27;
+	err = pacer_open(m, &src->pace, ts_tick, src);
+	if (err < 0)
+		return err;
+	ts_arm(src);
 	return 0;
 }
 
@@ -484,10 +603,12 @@ static int tone_start(struct media *m, struct source *src, const char *hz)
 	src->freq = atof(hz);
 	if (src->freq <= 0 || src->freq >= 4000)
 		return -EINVAL;
-	src->timer = su_timer_create(su_root_task(m->root), TONE_MS);
-	if (!src->timer ||
-	    su_timer_set_for_ever(src->timer, tone_tick, src) < 0)
-		return -ENOMEM;
+	if (m->ntones++ == 0) {
+		uint64_t tick = TONE_MS * 1000000u;
+
+		pacer_set(&m->tones, mono_ns() + tick, tick);
+	}
+	src->ticking = true;
 	return 0;
 }
 
@@ -592,8 +713,9 @@ static void source_free(struct source *src)
 		leg->src = NULL;
 	}
 	su_free(src->m->home, src->fan);
-	if (src->timer)
-		su_timer_destroy(src->timer);
+	pacer_close(src->m, &src->pace);
+	if (src->ticking && --src->m->ntones == 0)
+		pacer_set(&src->m->tones, 0, 0);
 	if (src->out)
 		rtp_session_destroy(src->out);
 	if (src->own_ts)
@@ -646,6 +768,7 @@ static int source_new(struct media *m, const struct channel *ch,
 		return -ENOMEM;
 	src->m = m;
 	src->fd = -1;
+	src->pace.fd = -1;
 	src->pt = ch->pt;
 	src->channel = su_strdup(m->home, ch->id);
 	if (!src->channel) {
@@ -1033,6 +1156,7 @@ static void media_destructor(void *arg)
 	}
 	if (m->reap)
 		su_timer_destroy(m->reap);
+	pacer_close(m, &m->tones);
 	tsfile_close(m->slate);
 	if (m->profile)
 		rtp_profile_destroy(m->profile);
@@ -1076,6 +1200,11 @@ struct media *media_create(su_home_t *parent, su_root_t *root,
 	m = su_home_clone(parent, sizeof(*m));
 	if (!m)
 		return NULL;
+	m->tones.fd = -1;
+	/* First: whatever is made below is undone by it, however far this
+	 * gets. */
+	if (su_home_destructor(m->home, media_destructor) < 0)
+		goto fail;
 	m->root = root;
 	m->bind_addr = su_strdup(m->home, cfg->bind_addr);
 	m->mcast_if = su_strdup(m->home, cfg->multicast_if ? cfg->multicast_if
@@ -1088,7 +1217,7 @@ struct media *media_create(su_home_t *parent, su_root_t *root,
 	m->profile = profile_new();
 	m->reap = su_timer_create(su_root_task(root), 0);
 	if (!m->bind_addr || !m->mcast_if || !m->used || !m->profile ||
-	    !m->reap || su_home_destructor(m->home, media_destructor) < 0)
+	    !m->reap || pacer_open(m, &m->tones, tone_tick, m) < 0)
 		goto fail;
 	/* The slate is read now, up to TS_MAX_BYTES: the first member who
 	 * cannot follow a switch must not stall the loop, and a slate that

@@ -853,6 +853,101 @@ START_TEST(switch_keeps_each_legs_timeline)
 }
 END_TEST
 
+/* A socket that has joined @a g:@a port, as a multicast member would. */
+static int mcast_member(const char *g, unsigned port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port)};
+	struct ip_mreq mr = {0};
+	int one = 1, fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+	ck_assert_int_ge(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	inet_pton(AF_INET, g, &sin.sin_addr);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	inet_pton(AF_INET, g, &mr.imr_multiaddr);
+	inet_pton(AF_INET, "127.0.0.1", &mr.imr_interface);
+	ck_assert_int_eq(
+	    setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)), 0);
+	return fd;
+}
+
+/* Packets on @a fd: how many, and whether their sequence numbers follow
+ * one another from one SSRC. */
+static unsigned group_count(int fd, size_t *len, bool *in_order)
+{
+	uint8_t buf[2048];
+	unsigned n = 0;
+	uint16_t seq = 0;
+	uint32_t ssrc = 0;
+	ssize_t r;
+
+	*in_order = true;
+	while ((r = recv(fd, buf, sizeof(buf), 0)) >= 12) {
+		uint16_t s = (uint16_t)(buf[2] << 8 | buf[3]);
+		uint32_t id = (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 |
+			      (uint32_t)buf[10] << 8 | buf[11];
+
+		if (n && (s != (uint16_t)(seq + 1) || id != ssrc))
+			*in_order = false;
+		if (buf[0] != 0x80)
+			*in_order = false;
+		seq = s;
+		ssrc = id;
+		*len = (size_t)r - 12;
+		n++;
+	}
+	return n;
+}
+
+/* The channels the server plays go to their groups as a headend sends
+ * them: a tone every 20 ms, a transport stream at its PCR's pace. */
+START_TEST(generated_channels_send_to_their_groups)
+{
+	char g2[32], demo[512], gen[600];
+	struct channel tone = {.id = "tone",
+			       .name = "tone",
+			       .media = CHANNEL_AUDIO,
+			       .pt = 8,
+			       .group = group,
+			       .port = FEED_PORT,
+			       .generate = "tone:660"};
+	struct channel ts = tone;
+	int a, v;
+	unsigned na, nv;
+	size_t la = 0, lv = 0;
+	bool oa, ov;
+
+	snprintf(g2, sizeof(g2), "239.255.15.%d", 1 + getpid() % 250);
+	snprintf(gen, sizeof(gen), "ts:%s", demo_ts(demo, sizeof(demo)));
+	ts.id = "ts";
+	ts.media = CHANNEL_VIDEO;
+	ts.pt = 33;
+	ts.group = g2;
+	ts.generate = gen;
+	a = mcast_member(group, FEED_PORT);
+	v = mcast_member(g2, FEED_PORT);
+	m = media_create(home, root, &base_cfg);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(media_source_start(m, &tone), 0);
+	ck_assert_int_eq(media_source_start(m, &ts), 0);
+	step(1000);
+	na = group_count(a, &la, &oa);
+	nv = group_count(v, &lv, &ov);
+	/* 50 a second; 400 kbit/s in chunks of 7 packets is 38 a second. */
+	ck_assert_uint_ge(na, 40);
+	ck_assert_uint_le(na, 52);
+	ck_assert_uint_eq(la, 160);
+	ck_assert(oa);
+	ck_assert_uint_ge(nv, 30);
+	ck_assert_uint_le(nv, 42);
+	ck_assert_uint_eq(lv % 188, 0);
+	ck_assert(ov);
+	close(a);
+	close(v);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("media");
@@ -871,6 +966,7 @@ int main(void)
 	tcase_add_test(tc, slate_read_at_start);
 	tcase_add_test(tc, slate_without_a_file);
 	tcase_add_test(tc, switch_keeps_each_legs_timeline);
+	tcase_add_test(tc, generated_channels_send_to_their_groups);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
