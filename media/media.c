@@ -7,11 +7,17 @@
  * (RFC 2250), when its PCR says they are due.  Generated sources also send
  * to their channel's multicast group, as a headend would, so multicast-mode
  * members of the demo receive them.  An external source is the channel's
- * multicast group: packets received there are forwarded as they are to legs
- * of the same payload type.
+ * multicast group: packets received there, once rtpin.c has checked them,
+ * are forwarded as they are to legs of the same payload type.
+ *
+ * A source runs while it is used: by its legs, or by a pin (a generated
+ * channel, an instant-change feed).  The last leg to leave an unpinned
+ * source stops it, so a group nobody watches is left.  Generated sources
+ * are paced by timerfds on the root, not by sofia-sip's timers (see struct
+ * pacer).
  *
  * A leg is one relay-mode member: an ortp session bound to an even port of
- * the configured range (RTCP off), sending to the member's address.  Its
+ * the configured range (RTCP off), connected to the member's address.  Its
  * SSRC, sequence numbers and timestamps belong to the leg, not to the
  * source: a switch only changes which source feeds it, the timeline goes on
  * by one packet interval, and the first packet from the new source carries
@@ -19,7 +25,11 @@
  * itself, a 12-byte header before the source's payload, with one sendmsg
  * on its session's socket: ortp's send path (a buffer allocated and the
  * payload copied per packet, a clock read, its statistics) cost more than
- * the rest of the relay's own work at 1,000 legs (docs/performance.md). */
+ * the rest of the relay's own work at 1,000 legs (docs/performance.md).
+ * Each leg has its own socket (the member sees the stream come from the
+ * port its answer named), so sendmmsg, which batches on one socket, does not
+ * apply; a connected socket saves the route lookup instead, about half of
+ * what one sendmmsg for every leg would (bench/send_paths.c). */
 #define LOG_MODULE      "media"
 #define SU_TIMER_ARG_T  void
 #define SU_WAKEUP_ARG_T void
@@ -938,9 +948,10 @@ static int peer_of(const char *addr, unsigned port,
 }
 
 /* Connect the leg's socket to its peer: the kernel then keeps the route
- * (no lookup a packet: as much as sending to every leg with one sendmmsg
- * would save, which one socket a leg rules out; docs/performance.md), and
- * drops what anyone else sends to it before it wakes the loop.  Where it
+ * (no lookup a packet: about half of what sending to every leg with one
+ * sendmmsg would save, which one socket a leg rules out;
+ * docs/performance.md), and drops what anyone else sends to it before it
+ * wakes the loop.  Where it
  * cannot (no route from the bound address), the leg names its peer on each
  * packet as before. */
 static void leg_connect(struct media_leg *leg)
@@ -987,6 +998,7 @@ int media_leg_create(struct media *m, const char *channel_id, const char *addr,
 		goto fail;
 	}
 	leg->idle.leg = leg;
+	leg->idle.peer = &leg->peer;
 	leg->idle.pt = (uint8_t)pt;
 	leg->idle.ssrc = rtp_session_get_send_ssrc(leg->rtp);
 	leg->idle.seq = (uint16_t)random(); /* RFC 3550 §5.1: random */
