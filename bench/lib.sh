@@ -52,12 +52,13 @@ bench_db() {
 	psql "$CONN" -Xqc "update service_levels set capacity = 5000 where level = 3" >/dev/null
 }
 
-# bench_tv DIR: tvspaced on $SIP with the demo lineup, logs in DIR.
+# bench_tv DIR: tvspaced on $SIP with the demo lineup (or $BENCH_LINEUP),
+# logs in DIR.
 bench_tv() {
 	local d=$1
 	cat >"$d/tv.conf" <<CONF
 listen = sip:127.0.0.1:$SIP
-lineup = $SRC/etc/demo-lineup.m3u
+lineup = ${BENCH_LINEUP:-$SRC/etc/demo-lineup.m3u}
 trust_loopback_from = yes
 log_level = notice
 rtp_port_min = 30000

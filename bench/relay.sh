@@ -4,12 +4,25 @@
 # N = 100 and 1000), and beside it, in the same run, its peer: rtpengine
 # (userspace forwarding, no kernel module) fanning one stream of the same
 # packets out to as many subscribers (ng "publish", "subscribe request",
-# "subscribe answer": bench/rtpengine_fanout.py).  For each over the same
-# 10 s: RTP packets a second counted at the receivers (bench/rtp_count.py),
-# the relay's CPU (/proc, all threads), packets a second per core (packets
-# over CPU seconds) and CPU per member; then tvspace's figures as ratios
-# to rtpengine's.
+# "subscribe answer": bench/rtpengine_fanout.py).  tvspace runs twice: with
+# the demo lineup, whose Music Radio it generates itself (a 440 Hz tone,
+# beside the demo's other generated channels), and with only external
+# feeds (bench/feeds-lineup.m3u: no generated channel), Music Radio then
+# sent into its multicast group by a headend of ours (bench/rtp_feed.py,
+# started and stopped by PID).  For each over the same 10 s: RTP packets a
+# second counted at the receivers (bench/rtp_count.py), the relay's CPU
+# (/proc, all threads), packets a second per core (packets over CPU
+# seconds) and CPU per member; then tvspace's figures as ratios to
+# rtpengine's.  First, tvspaced's CPU with no space, with each lineup.
 #   bench/relay.sh [N...]
+# Its ports and multicast groups are fixed: on a shared machine, run it in a
+# network namespace of its own (ip netns exec NAME bench/relay.sh).
+# rtpengine is run as its manual (rtpengine(8)) and its Debian
+# configuration say for userspace-only forwarding: table = -1 (no kernel
+# module), one worker thread per core (RTPE_THREADS, default nproc; its own
+# default is 4 on a machine of fewer than four cores), and no media playback
+# threads (media-num-threads = 0: "if no media playback functionality is
+# desired"); logging at notice, nothing per packet either way.
 . "$(dirname "$0")/lib.sh"
 if ! command -v rtpengine >/dev/null; then
 	SUDO=
@@ -22,7 +35,12 @@ HZ=$(getconf CLK_TCK)
 RX_PORT=43000
 RTPE_NG=22230
 RTPE_SRC=43010
+RTPE_THREADS=${RTPE_THREADS:-$(nproc)}
 WINDOW=10
+FEEDS=$SRC/bench/feeds-lineup.m3u
+# Music Radio's group in the feeds' lineup.
+FEED_GROUP=$(awk '/tvg-id="music"/ { getline; print }' "$FEEDS" |
+	sed 's|rtp://@||; s|:.*||')
 
 # rx_start DIR: the members' RTP port, counting what arrives.
 rx_start() {
@@ -58,25 +76,37 @@ print('$name', $members, (pb - pa) / (tb - ta),
 }
 
 : >"$WORK/results"
-# tvspaced with no space at all: what its generated channels (sent to their
-# groups, as a headend does) and its loop cost before any relay leg.
-d=$WORK/idle
-mkdir -p "$d"
-bench_db
-bench_tv "$d"
-sleep 1
-c0=$(cpu_ticks)
-sleep $WINDOW
-idle=$(awk -v c="$(($(cpu_ticks) - c0))" -v hz="$HZ" -v w="$WINDOW" \
-	'BEGIN { printf "%.1f", 100 * c / hz / w }')
-bench_tv_stop
-for n in "${SIZES[@]}"; do
-	members=$((n + 1))
-	# tvspace: a host and n guests, every leg sending to one port
-	d=$WORK/relay-$n
+# idle NAME LINEUP: tvspaced with no space at all, over $WINDOW s: what its
+# generated channels (sent to their groups, as a headend does) and its loop
+# cost before any relay leg.
+idle() {
+	local d=$WORK/idle-$1 c0
 	mkdir -p "$d"
 	bench_db
-	bench_tv "$d"
+	BENCH_LINEUP=$2 bench_tv "$d"
+	sleep 1
+	c0=$(cpu_ticks)
+	sleep $WINDOW
+	awk -v c="$(($(cpu_ticks) - c0))" -v hz="$HZ" -v w="$WINDOW" \
+		'BEGIN { printf "%.1f", 100 * c / hz / w }' >"$d/cpu"
+	bench_tv_stop
+}
+idle demo "$SRC/etc/demo-lineup.m3u"
+idle feeds "$FEEDS"
+
+# tv_relay NAME N LINEUP: a host and N guests on Music Radio, every leg
+# sending to one port; with the feeds' lineup, a headend of ours sends
+# Music Radio into its group.
+tv_relay() {
+	local name=$1 n=$2 lineup=$3 members=$(($2 + 1)) d=$WORK/$1-$2 feed=
+	mkdir -p "$d"
+	bench_db
+	BENCH_LINEUP=$lineup bench_tv "$d"
+	if [ "$lineup" = "$FEEDS" ]; then
+		python3 bench/rtp_feed.py "$FEED_GROUP" 5004 &
+		feed=$!
+		BENCH_PIDS+=("$feed")
+	fi
 	rx_start "$d"
 	hold=$((n / 200 * 1000 + WINDOW * 1000 + 8000))
 	sipp -sf test/sipp/bench_host_relay.xml -m 1 -nostdin -i 127.0.0.1 \
@@ -94,16 +124,27 @@ for n in "${SIZES[@]}"; do
 		sleep 0.1
 	done
 	sleep 1
-	window tvspace $members "$TV_PID" "$d"
+	window "$name" $members "$TV_PID" "$d"
 	wait "$HOST" "$GUESTS" || true
 	bench_tv_stop
+	if [ -n "$feed" ]; then
+		kill "$feed"
+		wait "$feed" || true
+	fi
 	rx_stop
+}
+
+for n in "${SIZES[@]}"; do
+	members=$((n + 1))
+	tv_relay tvspace "$n" "$SRC/etc/demo-lineup.m3u"
+	tv_relay tvspace-feed "$n" "$FEEDS"
 
 	# rtpengine: one published stream, as many subscribers
 	d=$WORK/rtpengine-$n
 	mkdir -p "$d"
 	rtpengine --config-file=none --foreground --log-stderr --log-level=5 \
-		--table=-1 --interface=127.0.0.1 \
+		--table=-1 --num-threads="$RTPE_THREADS" --media-num-threads=0 \
+		--interface=127.0.0.1 \
 		--listen-ng=127.0.0.1:$RTPE_NG --port-min=44000 \
 		--port-max=47999 --delete-delay=0 >"$d/rtpengine.log" 2>&1 &
 	RTPE=$!
@@ -128,25 +169,29 @@ for n in "${SIZES[@]}"; do
 	rx_stop
 done
 echo "load: $(cat /proc/loadavg)"
-echo "tvspaced with no space: $idle % of a core (in its figures below)"
+echo "tvspaced with no space: $(cat "$WORK/idle-demo/cpu") % of a core with the demo lineup (generated channels), $(cat "$WORK/idle-feeds/cpu") % with external feeds only"
+echo "rtpengine: userspace (table -1), $RTPE_THREADS worker threads"
 python3 - "$WORK/results" <<'PY'
 import sys
 rows = {}
 for line in open(sys.argv[1]):
     name, members, pps, cpu, ssrcs = line.split()
     rows.setdefault(int(members), {})[name] = (float(pps), float(cpu))
-print('%-8s %-10s %10s %8s %14s %16s' % ('members', 'relay', 'pkts/s',
+print('%-8s %-24s %10s %8s %14s %16s' % ('members', 'relay', 'pkts/s',
       'cpu_%', 'pkts/s/core', 'cpu_us/member/s'))
 for members, r in rows.items():
     figs = {}
     for name, (pps, cpu) in r.items():
         figs[name] = (pps, 100 * cpu, pps / cpu if cpu else float('inf'),
                       cpu * 1e6 / members)
-        print('%-8d %-10s %10.0f %8.1f %14.0f %16.1f' % ((members, name) +
+        print('%-8d %-24s %10.0f %8.1f %14.0f %16.1f' % ((members, name) +
                                                          figs[name]))
-    if len(figs) == 2:
-        t, p = figs['tvspace'], figs['rtpengine']
-        print('%-8d %-10s %10.2f %8.2f %14.2f %16.2f' % ((members, 'ratio') +
-              tuple(a / b if b else float('inf') for a, b in zip(t, p))))
+    p = figs.get('rtpengine')
+    for name in ('tvspace', 'tvspace-feed'):
+        t = figs.get(name)
+        if t and p:
+            print('%-8d %-24s %10.2f %8.2f %14.2f %16.2f' % (
+                (members, name + ' / rtpengine') +
+                tuple(a / b if b else float('inf') for a, b in zip(t, p))))
 PY
 machine

@@ -7,11 +7,17 @@
  * (RFC 2250), when its PCR says they are due.  Generated sources also send
  * to their channel's multicast group, as a headend would, so multicast-mode
  * members of the demo receive them.  An external source is the channel's
- * multicast group: packets received there are forwarded as they are to legs
- * of the same payload type.
+ * multicast group: packets received there, once rtpin.c has checked them,
+ * are forwarded as they are to legs of the same payload type.
+ *
+ * A source runs while it is used: by its legs, or by a pin (a generated
+ * channel, an instant-change feed).  The last leg to leave an unpinned
+ * source stops it, so a group nobody watches is left.  Generated sources
+ * are paced by timerfds on the root, not by sofia-sip's timers (see struct
+ * pacer).
  *
  * A leg is one relay-mode member: an ortp session bound to an even port of
- * the configured range (RTCP off), sending to the member's address.  Its
+ * the configured range (RTCP off), connected to the member's address.  Its
  * SSRC, sequence numbers and timestamps belong to the leg, not to the
  * source: a switch only changes which source feeds it, the timeline goes on
  * by one packet interval, and the first packet from the new source carries
@@ -19,7 +25,11 @@
  * itself, a 12-byte header before the source's payload, with one sendmsg
  * on its session's socket: ortp's send path (a buffer allocated and the
  * payload copied per packet, a clock read, its statistics) cost more than
- * the rest of the relay's own work at 1,000 legs (docs/performance.md). */
+ * the rest of the relay's own work at 1,000 legs (docs/performance.md).
+ * Each leg has its own socket (the member sees the stream come from the
+ * port its answer named), so sendmmsg, which batches on one socket, does not
+ * apply; a connected socket saves the route lookup instead, about half of
+ * what one sendmmsg for every leg would (bench/send_paths.c). */
 #define LOG_MODULE      "media"
 #define SU_TIMER_ARG_T  void
 #define SU_WAKEUP_ARG_T void
@@ -34,36 +44,70 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ortp/ortp.h>
 #include <sofia-sip/su_string.h>
 
 #include "server/catalog.h"
+#include "media/rtpin.h"
 #include "media/tsfile.h"
 #include "server/log.h"
 
 #define SAMPLES    160 /* 20 ms at 8 kHz */
 #define TONE_MS    20
 #define VIDEO_STEP 3600       /* 40 ms at 90 kHz, for an unknown first gap */
-#define TS_TICK_MS 5          /* how often a ts: source looks at the clock */
 #define ICC_MAX    (4u << 20) /* a stream without keyframes: no cache */
 #define ICC_NONE   ((size_t)-1)
 #define TS_LATE    (TS_CLOCK / 2) /* further behind than this: skip ahead */
 
 enum source_kind { SOURCE_TONE, SOURCE_TS, SOURCE_GROUP };
 
+/* A timer of the kernel's (timerfd) registered on the root, for what is
+ * paced to the packet: sofia-sip's timers wake its loop a whole
+ * millisecond early and it then polls until they are due (epoll_wait with
+ * no timeout, some twenty times a wakeup: 90 % of an idle tvspaced's
+ * system calls with the demo's generated channels, docs/performance.md). */
+struct pacer {
+	int fd, reg;
+};
+
+/* What a leg sends with.  While the leg is on a source this lives in the
+ * source's array, so a packet's fan-out walks memory in order: following a
+ * list of legs cost a cache miss a leg (each send's kernel work evicts
+ * them), 7 % of the relay's time at 1,000 legs (docs/performance.md). */
+struct leg_out {
+	struct media_leg *leg; /* NULL: a generated source's group */
+	const struct sockaddr_storage *peer;
+	int fd;
+	uint32_t ssrc, ts; /* the leg's own timeline */
+	uint16_t seq;
+	uint8_t pt;
+	bool started, marker;
+	bool connected; /* else the peer goes with every packet */
+};
+
 struct source {
 	struct source *next;
 	struct media *m;
 	char *channel;
 	enum source_kind kind;
-	unsigned pt;        /* of the channel */
+	unsigned pt; /* of the channel */
+	/* Its use: the legs it feeds, and a pin for what runs whoever
+	 * watches (a generated channel sends to its group as a headend
+	 * does; an instant-change feed keeps its cache warm).  With neither
+	 * it stops: a group is left, its socket closed. */
+	bool pinned;
+	struct leg_out *fan; /* its legs */
+	unsigned nlegs, fan_cap;
 	double freq, phase; /* tone */
 	bool beep;          /* the slate: 200 ms of tone a second */
 	unsigned long sample;
 	struct tsfile *ts; /* ts: file */
+	bool own_ts;       /* not the engine's slate, which outlives it */
 	su_time64_t t0;    /* when the ts: file started playing (ns) */
 	uint64_t skew;     /* 27 MHz skipped after the loop fell behind */
 	uint32_t ts_rtp;   /* 90 kHz time of the last chunk */
@@ -75,26 +119,26 @@ struct source {
 	unsigned key_pid; /* the PCR PID, whose RAI marks keyframes */
 	bool icc_on;
 	size_t icc_cap;
-	su_timer_t *timer;
-	RtpSession *out; /* a generated source's sender to its group */
-	uint32_t out_ts;
+	struct pacer pace; /* a ts: source's next chunk */
+	/* A generated source's sender to its group, written as a leg's. */
+	RtpSession *out;
+	struct leg_out grp;
+	struct sockaddr_storage grp_addr;
 	bool out_failed;
-	int fd, reg; /* group receiver */
+	bool ticking; /* a tone on the engine's tone timer */
+	int fd, reg;  /* group receiver */
 	uint32_t last_ts;
-	struct media_leg *legs;
 };
 
 struct media_leg {
-	struct media_leg *next; /* in its source's list */
 	struct media *m;
 	struct source *src;
+	unsigned slot;       /* its place in src->fan */
+	struct leg_out idle; /* its sending state while on no source */
 	RtpSession *rtp;
 	int fd; /* its RTP socket (ortp's lookup of it costs, once a packet) */
 	unsigned port, pt;
 	struct sockaddr_storage peer;
-	uint32_t ssrc, ts; /* the leg's own timeline */
-	uint16_t seq;
-	bool started, marker;
 	int reg;
 	media_dtmf_f *dtmf_cb;
 	void *dtmf_arg;
@@ -109,14 +153,17 @@ struct media {
 	su_root_t *root;
 	char *bind_addr;
 	char *mcast_if;
-	char *slate_ts;
+	struct tsfile *slate; /* read at start: the loop never waits for it */
 	bool instant_change;
 	unsigned port_min, port_max;
 	unsigned ttl;
 	unsigned char *used; /* one byte per even port of the range */
 	struct source *sources;
 	RtpProfile *profile; /* PCMU, PCMA and MP2T, for every session */
-	uint64_t packets_out;
+	su_timer_t *reap;    /* stops sources started that no leg took */
+	struct pacer tones;  /* every 20 ms while a tone source runs */
+	unsigned ntones;
+	uint64_t packets_out, packets_in, packets_bad;
 };
 
 /* -- G.711 (ITU-T G.711 segment encoding) --------------------------------- */
@@ -181,56 +228,150 @@ static RtpSession *session_new(struct media *m, int mode, unsigned pt)
 
 /* -- legs ------------------------------------------------------------------ */
 
-static void leg_send(struct media_leg *leg, const uint8_t *payload, size_t len,
-		     uint32_t step)
+static struct leg_out *out_of(struct media_leg *leg)
+{
+	return leg->src ? &leg->src->fan[leg->slot] : &leg->idle;
+}
+
+/* One packet to one leg: its 12-byte header, written here, and the
+ * source's payload, with one system call on its connected socket.  0, or
+ * -errno. */
+static int rtp_send(struct leg_out *o, const uint8_t *payload, size_t len,
+		    uint32_t step)
 {
 	uint8_t h[RTP_FIXED_HEADER_SIZE];
 	struct iovec iov[2] = {{h, sizeof(h)}, {(void *)payload, len}};
-	struct msghdr msg = {.msg_name = &leg->peer,
-			     .msg_namelen = sizeof(struct sockaddr_in),
-			     .msg_iov = iov,
-			     .msg_iovlen = 2};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
 
+	if (!o->connected) {
+		msg.msg_name = (void *)o->peer;
+		msg.msg_namelen = sizeof(struct sockaddr_in);
+	}
 	/* The leg's timeline: continuous across switches (one interval per
 	 * packet), whatever the source's own timestamps are. */
-	if (leg->started)
-		leg->ts += step;
-	leg->started = true;
+	if (o->started)
+		o->ts += step;
+	o->started = true;
 	h[0] = 0x80; /* version 2, no padding, extension or CSRC */
-	h[1] = (uint8_t)((leg->marker ? 0x80 : 0) | leg->pt);
-	h[2] = (uint8_t)(leg->seq >> 8);
-	h[3] = (uint8_t)leg->seq;
-	h[4] = (uint8_t)(leg->ts >> 24);
-	h[5] = (uint8_t)(leg->ts >> 16);
-	h[6] = (uint8_t)(leg->ts >> 8);
-	h[7] = (uint8_t)leg->ts;
-	h[8] = (uint8_t)(leg->ssrc >> 24);
-	h[9] = (uint8_t)(leg->ssrc >> 16);
-	h[10] = (uint8_t)(leg->ssrc >> 8);
-	h[11] = (uint8_t)leg->ssrc;
-	leg->marker = false;
-	leg->seq++;
-	if (sendmsg(leg->fd, &msg, MSG_DONTWAIT) >= 0)
-		leg->m->packets_out++;
+	h[1] = (uint8_t)((o->marker ? 0x80 : 0) | o->pt);
+	h[2] = (uint8_t)(o->seq >> 8);
+	h[3] = (uint8_t)o->seq;
+	h[4] = (uint8_t)(o->ts >> 24);
+	h[5] = (uint8_t)(o->ts >> 16);
+	h[6] = (uint8_t)(o->ts >> 8);
+	h[7] = (uint8_t)o->ts;
+	h[8] = (uint8_t)(o->ssrc >> 24);
+	h[9] = (uint8_t)(o->ssrc >> 16);
+	h[10] = (uint8_t)(o->ssrc >> 8);
+	h[11] = (uint8_t)o->ssrc;
+	o->marker = false;
+	o->seq++;
+	return sendmsg(o->fd, &msg, MSG_DONTWAIT) < 0 ? -errno : 0;
 }
 
-static void attach(struct media_leg *leg, struct source *src)
+static void leg_send(struct media *m, struct leg_out *o, const uint8_t *payload,
+		     size_t len, uint32_t step)
 {
-	struct media_leg **pp;
+	if (rtp_send(o, payload, len, step) == 0)
+		m->packets_out++;
+}
 
-	if (leg->src) {
-		for (pp = &leg->src->legs; *pp && *pp != leg; pp = &(*pp)->next)
-			;
-		if (*pp)
-			*pp = leg->next;
+static void source_release(struct source *src);
+
+/* Move @a leg from the source it is on (if any) to @a src (or none), its
+ * sending state with it.  The source it leaves stops when it was the last
+ * use of it: never called while a source walks its legs (a send calls no
+ * one back).  -ENOMEM leaves it where it was. */
+static int attach(struct media_leg *leg, struct source *src)
+{
+	struct source *old = leg->src;
+	struct leg_out o = *out_of(leg);
+
+	if (src == old)
+		goto mark;
+	if (src && src->nlegs == src->fan_cap) {
+		unsigned cap = src->fan_cap ? 2 * src->fan_cap : 8;
+		struct leg_out *fan =
+		    su_realloc(src->m->home, src->fan, cap * sizeof(*fan));
+
+		if (!fan)
+			return -ENOMEM;
+		src->fan = fan;
+		src->fan_cap = cap;
 	}
-	leg->next = NULL;
+	if (old) {
+		/* The last one takes its place. */
+		old->fan[leg->slot] = old->fan[--old->nlegs];
+		old->fan[leg->slot].leg->slot = leg->slot;
+	}
 	leg->src = src;
 	if (src) {
-		leg->next = src->legs;
-		src->legs = leg;
+		leg->slot = src->nlegs++;
+		src->fan[leg->slot] = o;
 	}
-	leg->marker = true;
+	else {
+		leg->idle = o;
+	}
+	if (old)
+		source_release(old);
+mark:
+	out_of(leg)->marker = true;
+	return 0;
+}
+
+/* -- pacing ---------------------------------------------------------------- */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static int pacer_open(struct media *m, struct pacer *p, su_wakeup_f cb,
+		      su_wakeup_arg_t *arg)
+{
+	su_wait_t w;
+
+	p->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (p->fd < 0)
+		return -errno;
+	if (su_wait_create(&w, p->fd, SU_WAIT_IN) < 0)
+		return -EIO;
+	p->reg = su_root_register(m->root, &w, cb, arg, 0);
+	return p->reg > 0 ? 0 : -EIO;
+}
+
+static void pacer_close(struct media *m, struct pacer *p)
+{
+	if (p->reg > 0)
+		su_root_deregister(m->root, p->reg);
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
+	p->reg = 0;
+}
+
+/* Fire at @a at (CLOCK_MONOTONIC ns), then every @a every ns (0: once);
+ * @a at of 0 stops it. */
+static void pacer_set(struct pacer *p, uint64_t at, uint64_t every)
+{
+	struct itimerspec its = {
+	    .it_value = {(time_t)(at / 1000000000u), (long)(at % 1000000000u)},
+	    .it_interval = {(time_t)(every / 1000000000u),
+			    (long)(every % 1000000000u)},
+	};
+
+	timerfd_settime(p->fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* How many times it fired since it was last read (0: a spurious wakeup). */
+static uint64_t pacer_read(struct pacer *p)
+{
+	uint64_t n = 0;
+
+	return read(p->fd, &n, sizeof(n)) == sizeof(n) ? n : 0;
 }
 
 /* -- sources --------------------------------------------------------------- */
@@ -241,17 +382,21 @@ static void attach(struct media_leg *leg, struct source *src)
 static int group_out_open(struct media *m, struct source *src,
 			  const struct channel *ch)
 {
+	struct sockaddr_in *sin = (struct sockaddr_in *)&src->grp_addr;
 	struct in_addr ifaddr;
 	unsigned char ttl = (unsigned char)m->ttl;
 	int fd;
 
 	if (!ch->group)
 		return 0;
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)ch->port);
+	if (inet_pton(AF_INET, ch->group, &sin->sin_addr) != 1)
+		return -EINVAL;
 	src->out = session_new(m, RTP_SESSION_SENDONLY, ch->pt);
 	if (!src->out)
 		return -ENOMEM;
-	if (rtp_session_set_local_addr(src->out, m->bind_addr, -1, -1) < 0 ||
-	    rtp_session_set_remote_addr(src->out, ch->group, (int)ch->port) < 0)
+	if (rtp_session_set_local_addr(src->out, m->bind_addr, -1, -1) < 0)
 		return -EADDRNOTAVAIL;
 	fd = rtp_session_get_rtp_socket(src->out);
 	inet_pton(AF_INET, m->mcast_if, &ifaddr);
@@ -259,36 +404,43 @@ static int group_out_open(struct media *m, struct source *src,
 		       sizeof(ifaddr)) < 0 ||
 	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)) < 0)
 		return -errno;
+	src->grp.fd = fd;
+	src->grp.pt = (uint8_t)ch->pt;
+	src->grp.peer = &src->grp_addr;
+	src->grp.ssrc = rtp_session_get_send_ssrc(src->out);
+	src->grp.seq = (uint16_t)random();
+	/* Connected, as a leg: a host without a route to the group keeps
+	 * naming it on each packet, and says so once when a send fails. */
+	src->grp.connected =
+	    connect(fd, (struct sockaddr *)sin, sizeof(*sin)) == 0;
 	return 0;
 }
 
 static void group_send(struct source *src, const uint8_t *payload, size_t len,
-		       uint32_t ts)
+		       uint32_t step)
 {
-	mblk_t *mp;
+	int err;
 
 	if (!src->out)
 		return;
-	mp = rtp_session_create_packet(src->out, RTP_FIXED_HEADER_SIZE, payload,
-				       len);
-	if (mp && rtp_session_sendm_with_ts(src->out, mp, ts) < 0 &&
-	    !src->out_failed) {
+	err = rtp_send(&src->grp, payload, len, step);
+	if (err < 0 && !src->out_failed) {
 		/* Once: a host without a route for the group says so on
 		 * every packet. */
 		log_warn("source %s: cannot send to its group (%s)",
-			 src->channel, strerror(errno));
+			 src->channel, strerror(-err));
 		src->out_failed = true;
 	}
 }
 
-static void tone_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
+/* 20 ms of a tone source, to its group and its legs. */
+static void tone_send(struct source *src)
 {
-	struct source *src = arg;
 	int16_t pcm[SAMPLES];
 	uint8_t mu[SAMPLES], a[SAMPLES];
 	double step = 2.0 * M_PI * src->freq / 8000.0;
 
-	if (!src->legs && !src->out)
+	if (!src->nlegs && !src->out)
 		return;
 	/* A steady tone: channels differ by pitch, so a listener hears the
 	 * switch. */
@@ -304,22 +456,46 @@ static void tone_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 		mu[i] = ulaw(pcm[i]);
 		a[i] = alaw(pcm[i]);
 	}
-	group_send(src, src->pt == 8 ? a : mu, SAMPLES, src->out_ts);
-	src->out_ts += SAMPLES;
-	for (struct media_leg *leg = src->legs; leg; leg = leg->next)
-		leg_send(leg, leg->pt == 8 ? a : mu, SAMPLES, SAMPLES);
+	group_send(src, src->pt == 8 ? a : mu, SAMPLES, SAMPLES);
+	for (unsigned i = 0; i < src->nlegs; i++)
+		leg_send(src->m, &src->fan[i], src->fan[i].pt == 8 ? a : mu,
+			 SAMPLES, SAMPLES);
+}
+
+/* Every tone on one timer: the loop wakes once for all of them.  Ticks
+ * missed while the loop was held up are made up, a few at most. */
+static int tone_tick(su_root_magic_t *magic, su_wait_t *w, void *arg)
+{
+	struct media *m = arg;
+	uint64_t n = pacer_read(&m->tones);
+
+	if (n > 3)
+		n = 3;
+	while (n--)
+		for (struct source *s = m->sources; s; s = s->next)
+			if (s->ticking)
+				tone_send(s);
+	return 0;
 }
 
 /* Keep one sent packet for instant channel change. */
+/* Keep one sent packet for instant channel change.  Packets that are not
+ * transport stream packets (no sync byte, an adaptation field longer than
+ * the packet) are not kept: a decoder would only stumble on them. */
 static void icc_keep(struct source *src, const uint8_t *p)
 {
-	unsigned pid = (unsigned)(p[1] & 0x1f) << 8 | p[2];
+	struct rtpin_ts t;
 
-	if (pid == 0) {
+	if (rtpin_ts_packet(p, TS_PACKET, &t) < 0)
+		return;
+	/* A feed: the first PID with a PCR is the video's. */
+	if (src->key_pid > 0x1fff && t.pcr)
+		src->key_pid = t.pid;
+	if (t.pid == 0) {
 		src->icc_pat = src->icc_len; /* a place to start from */
 	}
-	else if (pid == src->key_pid && (p[1] & 0x40) && (p[3] & 0x20) &&
-		 p[4] > 0 && (p[5] & 0x40) && src->icc_pat != ICC_NONE) {
+	else if (t.pid == src->key_pid && t.unit_start && t.random_access &&
+		 src->icc_pat != ICC_NONE) {
 		/* A keyframe: what came before its PAT is not needed. */
 		memmove(src->icc, src->icc + src->icc_pat,
 			src->icc_len - src->icc_pat);
@@ -353,30 +529,43 @@ static void icc_keep(struct source *src, const uint8_t *p)
 static void icc_burst(struct media_leg *leg)
 {
 	struct source *src = leg->src;
+	struct leg_out *o;
 
 	if (!src || !src->icc_ok || leg->pt != 33)
 		return;
+	o = out_of(leg);
 	for (size_t off = 0; off < src->icc_len;
 	     off += TS_PER_RTP * TS_PACKET) {
 		size_t len = src->icc_len - off;
 
 		if (len > TS_PER_RTP * TS_PACKET)
 			len = TS_PER_RTP * TS_PACKET;
-		leg_send(leg, src->icc + off, len,
-			 leg->marker ? VIDEO_STEP : 0);
+		leg_send(src->m, o, src->icc + off, len,
+			 o->marker ? VIDEO_STEP : 0);
 	}
+}
+
+/* Wake when the next chunk is due, not before: a timer that polled the
+ * clock every 5 ms woke the loop 200 times a second for some 40 chunks
+ * (docs/performance.md). */
+static void ts_arm(struct source *src)
+{
+	uint64_t due = tsfile_next_due(src->ts) + src->skew;
+
+	pacer_set(&src->pace, src->t0 + due * 1000 / 27, 0);
 }
 
 /* Send every chunk of the file that is due.  A loop that was held up (a
  * long database answer, a debugger) skips what it missed rather than
  * sending it in a burst a decoder's buffer would overflow with. */
-static void ts_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
+static int ts_tick(su_root_magic_t *magic, su_wait_t *w, void *arg)
 {
 	struct source *src = arg;
 	uint8_t buf[TS_PER_RTP * TS_PACKET];
-	uint64_t now = (uint64_t)(su_monotime(NULL) - src->t0) * 27 / 1000;
-	uint64_t due = tsfile_next_due(src->ts), at;
+	uint64_t now, due = tsfile_next_due(src->ts), at;
 
+	pacer_read(&src->pace);
+	now = (mono_ns() - src->t0) * 27 / 1000;
 	if (now > src->skew + due + TS_LATE)
 		src->skew = now - due;
 	for (; due + src->skew <= now; due = tsfile_next_due(src->ts)) {
@@ -387,87 +576,88 @@ static void ts_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 		if (src->icc_on)
 			for (size_t off = 0; off < len; off += TS_PACKET)
 				icc_keep(src, buf + off);
-		group_send(src, buf, len, ts90);
-		for (struct media_leg *leg = src->legs; leg; leg = leg->next)
-			if (leg->pt == 33)
-				leg_send(leg, buf, len,
-					 leg->marker || !step ? VIDEO_STEP
-							      : step);
-	}
-}
+		group_send(src, buf, len, step);
+		for (unsigned i = 0; i < src->nlegs; i++) {
+			struct leg_out *o = &src->fan[i];
 
-static int ts_start(struct media *m, struct source *src,
-		    const struct channel *ch)
-{
-	char err[256];
-	int rc =
-	    tsfile_open(m->home, ch->generate + 3, &src->ts, err, sizeof(err));
-
-	if (rc < 0) {
-		log_err("channel %s: %s", ch->id, err);
-		return rc;
+			if (o->pt == 33)
+				leg_send(src->m, o, buf, len,
+					 o->marker || !step ? VIDEO_STEP
+							    : step);
+		}
 	}
-	log_info("channel %s: %zu packets, %.1f s a pass, %" PRIu64
-		 " bit/s by its PCR",
-		 ch->id, tsfile_packets(src->ts),
-		 (double)tsfile_duration(src->ts) / TS_CLOCK,
-		 tsfile_bitrate(src->ts));
-	if (m->instant_change) {
-		src->icc_on = true;
-		src->icc_pat = ICC_NONE;
-		src->key_pid = tsfile_pcr_pid(src->ts);
-	}
-	src->t0 = su_monotime(NULL);
-	src->timer = su_timer_create(su_root_task(m->root), TS_TICK_MS);
-	if (!src->timer || su_timer_set_for_ever(src->timer, ts_tick, src) < 0)
-		return -ENOMEM;
+	ts_arm(src);
 	return 0;
 }
 
+/* Play @a ts (opened by the caller, or the engine's slate) from where it
+ * stands: a slate that stopped when its last leg left goes on from there
+ * when the next one comes. */
+static int ts_start(struct media *m, struct source *src, struct tsfile *ts)
+{
+	int err;
+
+	src->ts = ts;
+	if (src->icc_on)
+		src->key_pid = tsfile_pcr_pid(ts);
+	src->t0 = mono_ns() - tsfile_position(ts) * 1000 / 27;
+	err = pacer_open(m, &src->pace, ts_tick, src);
+	if (err < 0)
+		return err;
+	ts_arm(src);
+	return 0;
+}
+
+static int tone_start(struct media *m, struct source *src, const char *hz)
+{
+	src->freq = atof(hz);
+	if (src->freq <= 0 || src->freq >= 4000)
+		return -EINVAL;
+	if (m->ntones++ == 0) {
+		uint64_t tick = TONE_MS * 1000000u;
+
+		pacer_set(&m->tones, mono_ns() + tick, tick);
+	}
+	src->ticking = true;
+	return 0;
+}
+
+/* A packet from the channel's group: checked by the one RTP parser, then
+ * forwarded as it is to the legs of its payload type. */
 static int on_group(su_root_magic_t *magic, su_wait_t *w, void *arg)
 {
 	struct source *src = arg;
+	struct media *m = src->m;
 	uint8_t buf[2048];
-	ssize_t n = recv(src->fd, buf, sizeof(buf), 0);
-	size_t off;
-	unsigned pt;
-	uint32_t ts, step;
+	/* MSG_TRUNC: the datagram's real length, so one longer than the
+	 * buffer is dropped rather than read cut short. */
+	ssize_t n = recv(src->fd, buf, sizeof(buf), MSG_TRUNC);
+	struct rtpin r;
+	uint32_t step;
 
-	if (n < 12 || (buf[0] >> 6) != 2)
-		return 0; /* not RTP version 2 */
-	off = 12 + 4u * (buf[0] & 0x0f);
-	if ((buf[0] & 0x10) && (size_t)n >= off + 4)
-		off += 4 + 4u * ((unsigned)buf[off + 2] << 8 | buf[off + 3]);
-	if ((size_t)n <= off)
+	if (n < 0)
 		return 0;
-	if (buf[0] & 0x20) /* padding: the last byte says how much */
-		n -= buf[n - 1];
-	if ((size_t)n <= off)
+	if ((size_t)n > sizeof(buf) || rtpin_parse(buf, (size_t)n, &r) < 0 ||
+	    r.payload_len == 0) {
+		m->packets_bad++;
 		return 0;
-	pt = buf[1] & 0x7f;
-	ts = (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 |
-	     (uint32_t)buf[6] << 8 | buf[7];
-	step = src->last_ts && ts != src->last_ts
-		   ? ts - src->last_ts
-		   : (pt == 33 ? VIDEO_STEP : SAMPLES);
-	src->last_ts = ts;
-	if (src->icc_on && pt == 33 && (n - (ssize_t)off) % TS_PACKET == 0)
-		for (size_t o = off; o < (size_t)n; o += TS_PACKET) {
-			const uint8_t *p = buf + o;
+	}
+	m->packets_in++;
+	step = src->last_ts && r.ts != src->last_ts
+		   ? r.ts - src->last_ts
+		   : (r.pt == 33 ? VIDEO_STEP : SAMPLES);
+	src->last_ts = r.ts;
+	if (src->icc_on && r.pt == 33 && r.payload_len % TS_PACKET == 0)
+		for (size_t o = 0; o < r.payload_len; o += TS_PACKET)
+			icc_keep(src, r.payload + o);
+	for (unsigned i = 0; i < src->nlegs; i++) {
+		struct leg_out *o = &src->fan[i];
 
-			/* The first PID with a PCR is the video's. */
-			if (src->key_pid > 0x1fff && p[0] == 0x47 &&
-			    (p[3] & 0x20) && p[4] >= 7 && (p[5] & 0x10))
-				src->key_pid =
-				    (unsigned)(p[1] & 0x1f) << 8 | p[2];
-			if (p[0] == 0x47)
-				icc_keep(src, p);
-		}
-	for (struct media_leg *leg = src->legs; leg; leg = leg->next)
-		if (leg->pt == pt)
-			leg_send(leg, buf + off, (size_t)n - off,
-				 leg->marker ? (pt == 33 ? VIDEO_STEP : SAMPLES)
-					     : step);
+		if (o->pt == r.pt)
+			leg_send(m, o, r.payload, r.payload_len,
+				 o->marker ? (r.pt == 33 ? VIDEO_STEP : SAMPLES)
+					   : step);
+	}
 	return 0;
 }
 
@@ -478,19 +668,21 @@ static int join_group(struct media *m, struct source *src,
 	su_wait_t w;
 	int one = 1;
 
+	if (inet_pton(AF_INET, ch->group, &sin.sin_addr) != 1)
+		return -EINVAL;
 	src->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (src->fd < 0)
 		return -errno;
 	setsockopt(src->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	sin.sin_port = htons((uint16_t)ch->port);
-	inet_pton(AF_INET, ch->group, &sin.sin_addr);
 	if (bind(src->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
 		return -errno;
 	if (ch->source) {
 		struct ip_mreq_source mr = {0};
 
 		inet_pton(AF_INET, ch->group, &mr.imr_multiaddr);
-		inet_pton(AF_INET, ch->source, &mr.imr_sourceaddr);
+		if (inet_pton(AF_INET, ch->source, &mr.imr_sourceaddr) != 1)
+			return -EINVAL;
 		inet_pton(AF_INET, m->mcast_if, &mr.imr_interface);
 		if (setsockopt(src->fd, IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP,
 			       &mr, sizeof(mr)) < 0)
@@ -519,54 +711,109 @@ static struct source *source_find(struct media *m, const char *channel)
 	return NULL;
 }
 
+/* Stop @a src: its timer, its group (closing the socket leaves it), its
+ * sender.  Its legs, if any (the engine going away), are left on no
+ * source. */
 static void source_free(struct source *src)
 {
-	while (src->legs)
-		attach(src->legs, NULL);
-	if (src->timer)
-		su_timer_destroy(src->timer);
+	for (unsigned i = 0; i < src->nlegs; i++) {
+		struct media_leg *leg = src->fan[i].leg;
+
+		leg->idle = src->fan[i];
+		leg->src = NULL;
+	}
+	su_free(src->m->home, src->fan);
+	pacer_close(src->m, &src->pace);
+	if (src->ticking && --src->m->ntones == 0)
+		pacer_set(&src->m->tones, 0, 0);
 	if (src->out)
 		rtp_session_destroy(src->out);
-	tsfile_close(src->ts);
+	if (src->own_ts)
+		tsfile_close(src->ts);
 	su_free(src->m->home, src->icc);
 	if (src->reg > 0)
 		su_root_deregister(src->m->root, src->reg);
 	if (src->fd >= 0)
 		close(src->fd);
+	log_debug("source %s stopped", src->channel);
 	su_free(src->m->home, src->channel);
 	su_free(src->m->home, src);
 }
 
-int media_source_start(struct media *m, const struct channel *ch)
+/* Stop @a src if nothing uses it any more. */
+static void source_release(struct source *src)
 {
-	struct source *src;
+	struct source **pp;
+
+	if (src->pinned || src->nlegs)
+		return;
+	for (pp = &src->m->sources; *pp && *pp != src; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = src->next;
+	source_free(src);
+}
+
+/* Sources started that no leg took by the next turn of the loop (a leg
+ * that could not be made, a caller that changed its mind). */
+static void reap(su_root_magic_t *magic, su_timer_t *t, void *arg)
+{
+	struct media *m = arg;
+
+	for (struct source *s = m->sources, *next; s; s = next) {
+		next = s->next;
+		source_release(s);
+	}
+}
+
+/* A new source for @a ch (not yet listed): tone, transport stream (@a ts,
+ * else the file the channel names) or the channel's group. */
+static int source_new(struct media *m, const struct channel *ch,
+		      struct tsfile *ts, struct source **ret)
+{
+	struct source *src = su_zalloc(m->home, sizeof(*src));
 	int err = 0;
 
-	if (source_find(m, ch->id))
-		return 0;
-	src = su_zalloc(m->home, sizeof(*src));
 	if (!src)
 		return -ENOMEM;
 	src->m = m;
 	src->fd = -1;
+	src->pace.fd = -1;
 	src->pt = ch->pt;
 	src->channel = su_strdup(m->home, ch->id);
-	if (ch->generate && strncmp(ch->generate, "tone:", 5) == 0) {
+	if (!src->channel) {
+		err = -ENOMEM;
+	}
+	else if (ch->generate && strncmp(ch->generate, "tone:", 5) == 0) {
 		src->kind = SOURCE_TONE;
-		src->freq = atof(ch->generate + 5);
-		if (src->freq <= 0 || src->freq >= 4000)
-			err = -EINVAL;
-		src->timer =
-		    err ? NULL
-			: su_timer_create(su_root_task(m->root), TONE_MS);
-		if (!err &&
-		    (!src->timer ||
-		     su_timer_set_for_ever(src->timer, tone_tick, src) < 0))
-			err = -ENOMEM;
+		err = tone_start(m, src, ch->generate + 5);
 	}
 	else if (ch->generate && strncmp(ch->generate, "ts:", 3) == 0) {
+		char why[256];
+
 		src->kind = SOURCE_TS;
-		err = ch->pt == 33 ? ts_start(m, src, ch) : -EINVAL;
+		src->icc_on = m->instant_change && !ts;
+		src->icc_pat = ICC_NONE;
+		if (ch->pt != 33) {
+			err = -EINVAL;
+		}
+		else if (!ts) {
+			/* A lineup's channel, opened at start or reload. */
+			err = tsfile_open(m->home, ch->generate + 3, &ts, why,
+					  sizeof(why));
+			if (err < 0)
+				log_err("channel %s: %s", ch->id, why);
+			else
+				src->own_ts = true;
+		}
+		if (!err) {
+			log_info("channel %s: %zu packets, %.1f s a pass, "
+				 "%" PRIu64 " bit/s by its PCR",
+				 ch->id, tsfile_packets(ts),
+				 (double)tsfile_duration(ts) / TS_CLOCK,
+				 tsfile_bitrate(ts));
+			err = ts_start(m, src, ts);
+		}
 	}
 	else if (ch->generate) {
 		err = -EINVAL;
@@ -582,9 +829,9 @@ int media_source_start(struct media *m, const struct channel *ch)
 	}
 	if (!err && src->kind != SOURCE_GROUP)
 		err = group_out_open(m, src, ch);
-	if (err < 0 || !src->channel) {
+	if (err < 0) {
 		source_free(src);
-		return err < 0 ? err : -ENOMEM;
+		return err;
 	}
 	src->next = m->sources;
 	m->sources = src;
@@ -592,24 +839,58 @@ int media_source_start(struct media *m, const struct channel *ch)
 		  src->kind == SOURCE_TONE ? "tone"
 		  : src->kind == SOURCE_TS ? "ts"
 					   : "group");
+	*ret = src;
 	return 0;
 }
 
-/* RFC 4733 §2.3: an event ends with the E bit, sent three times; report it
- * once. */
-static void leg_event(struct media_leg *leg, const uint8_t *p, size_t len,
-		      uint32_t ts)
+int media_source_start(struct media *m, const struct channel *ch)
+{
+	struct source *src = source_find(m, ch->id);
+	int err;
+
+	if (!src) {
+		err = source_new(m, ch, NULL, &src);
+		if (err < 0)
+			return err;
+	}
+	if (ch->generate || (src->kind == SOURCE_GROUP && src->icc_on))
+		src->pinned = true;
+	else if (!src->nlegs)
+		/* Until a leg takes it, on this turn of the loop. */
+		su_timer_set_interval(m->reap, reap, m, 0);
+	return 0;
+}
+
+int media_source_unpin(struct media *m, const char *channel_id)
+{
+	struct source *src = source_find(m, channel_id);
+
+	if (!src)
+		return -ENOENT;
+	src->pinned = false;
+	source_release(src);
+	return 0;
+}
+
+/* RFC 4733 §2.3: an event ends with the E bit, sent three times (§2.5.1.4)
+ * with the same timestamp; report it once.  Events past 15 are not keys. */
+static void leg_event(struct media_leg *leg, const struct rtpin *r)
 {
 	static const char digits[] = "0123456789*#ABCD";
+	struct rtpin_event e;
 
-	if (len < 4 || !(p[1] & 0x80) || p[0] > 15)
+	if (rtpin_event(r, &e) < 0) {
+		leg->m->packets_bad++;
 		return;
-	if (leg->event_seen && leg->last_event_ts == ts)
+	}
+	if (!e.end || e.event > 15)
+		return;
+	if (leg->event_seen && leg->last_event_ts == r->ts)
 		return;
 	leg->event_seen = true;
-	leg->last_event_ts = ts;
+	leg->last_event_ts = r->ts;
 	if (leg->dtmf_cb)
-		leg->dtmf_cb(leg->dtmf_arg, leg, digits[p[0]]);
+		leg->dtmf_cb(leg->dtmf_arg, leg, digits[e.event]);
 }
 
 static bool same_peer(const struct sockaddr_storage *a,
@@ -622,17 +903,18 @@ static bool same_peer(const struct sockaddr_storage *a,
 	       x->sin_port == y->sin_port;
 }
 
+/* What the member sends on its leg: only its RFC 4733 events matter. */
 static int on_leg(su_root_magic_t *magic, su_wait_t *w, void *arg)
 {
 	struct media_leg *leg = arg;
 	uint8_t buf[1500];
 	struct sockaddr_storage from;
 	socklen_t fl = sizeof(from);
-	ssize_t n = recvfrom(leg->fd, buf, sizeof(buf), 0,
+	ssize_t n = recvfrom(leg->fd, buf, sizeof(buf), MSG_TRUNC,
 			     (struct sockaddr *)&from, &fl);
-	size_t off;
+	struct rtpin r;
 
-	if (n < 12)
+	if (n < 0)
 		return 0;
 	/* Only the member may send to its leg (RFC 3550 §8.2 is about SSRC
 	 * collisions; this is about strangers injecting commands). */
@@ -640,30 +922,50 @@ static int on_leg(su_root_magic_t *magic, su_wait_t *w, void *arg)
 		leg->dropped++;
 		return 0;
 	}
-	off = 12 + 4u * (buf[0] & 0x0f);
-	if (leg->event_pt && (buf[1] & 0x7f) == leg->event_pt &&
-	    (size_t)n > off) {
-		uint32_t ts = (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 |
-			      (uint32_t)buf[6] << 8 | buf[7];
-
-		leg_event(leg, buf + off, (size_t)n - off, ts);
+	if ((size_t)n > sizeof(buf) || rtpin_parse(buf, (size_t)n, &r) < 0) {
+		leg->m->packets_bad++;
+		return 0;
 	}
+	if (leg->event_pt && r.pt == leg->event_pt)
+		leg_event(leg, &r);
 	return 0;
 }
 
-static int set_peer(struct media_leg *leg, const char *addr, unsigned port)
+/* @a addr:@a port as the leg's peer, or -EINVAL (an IPv4 address in dotted
+ * form only: nothing is resolved on the loop). */
+static int peer_of(const char *addr, unsigned port,
+		   struct sockaddr_storage *ret)
 {
-	struct sockaddr_in *sin = (void *)&leg->peer;
+	struct sockaddr_in sin = {.sin_family = AF_INET};
 
-	memset(&leg->peer, 0, sizeof(leg->peer));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1)
+	if (!addr || port == 0 || port > 65535 ||
+	    inet_pton(AF_INET, addr, &sin.sin_addr) != 1)
 		return -EINVAL;
-	if (rtp_session_set_remote_addr(leg->rtp, addr, (int)port) < 0)
-		return -EINVAL;
-	leg->fd = rtp_session_get_rtp_socket(leg->rtp);
+	sin.sin_port = htons((uint16_t)port);
+	memset(ret, 0, sizeof(*ret));
+	memcpy(ret, &sin, sizeof(sin));
 	return 0;
+}
+
+/* Connect the leg's socket to its peer: the kernel then keeps the route
+ * (no lookup a packet: about half of what sending to every leg with one
+ * sendmmsg would save, which one socket a leg rules out;
+ * docs/performance.md), and drops what anyone else sends to it before it
+ * wakes the loop.  Where it
+ * cannot (no route from the bound address), the leg names its peer on each
+ * packet as before. */
+static void leg_connect(struct media_leg *leg)
+{
+	struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+	struct leg_out *o = out_of(leg);
+
+	o->connected = connect(leg->fd, (struct sockaddr *)&leg->peer,
+			       sizeof(struct sockaddr_in)) == 0;
+	if (!o->connected) {
+		log_debug("leg %u: sending unconnected (%s)", leg->port,
+			  strerror(errno));
+		connect(leg->fd, &unspec, sizeof(unspec));
+	}
 }
 
 int media_leg_create(struct media *m, const char *channel_id, const char *addr,
@@ -671,23 +973,38 @@ int media_leg_create(struct media *m, const char *channel_id, const char *addr,
 		     unsigned *ret_port)
 {
 	struct source *src = source_find(m, channel_id);
+	struct sockaddr_storage peer;
 	struct media_leg *leg;
 	unsigned slot, n = (m->port_max - m->port_min + 1) / 2;
 	su_wait_t w;
+	int err;
 
 	if (!src)
 		return -ENOENT;
+	err = peer_of(addr, port, &peer);
+	if (err < 0)
+		goto fail;
+	err = -ENOMEM;
 	leg = su_zalloc(m->home, sizeof(*leg));
 	if (!leg)
-		return -ENOMEM;
+		goto fail;
 	leg->m = m;
 	leg->pt = pt;
+	leg->peer = peer;
+	leg->fd = -1;
 	leg->rtp = session_new(m, RTP_SESSION_SENDRECV, pt);
-	if (!leg->rtp)
-		goto nomem;
-	leg->ssrc = rtp_session_get_send_ssrc(leg->rtp);
-	leg->seq = (uint16_t)random(); /* RFC 3550 §5.1: a random start */
-	/* An even port of the range that binds (RFC 3550 §11). */
+	if (!leg->rtp) {
+		su_free(m->home, leg);
+		goto fail;
+	}
+	leg->idle.leg = leg;
+	leg->idle.peer = &leg->peer;
+	leg->idle.pt = (uint8_t)pt;
+	leg->idle.ssrc = rtp_session_get_send_ssrc(leg->rtp);
+	leg->idle.seq = (uint16_t)random(); /* RFC 3550 §5.1: random */
+	/* An even port of the range that binds (RFC 3550 §11).  ortp only
+	 * binds the socket: the leg sends and receives on it itself, so
+	 * ortp never learns the peer (nor resolves anything). */
 	for (slot = 0; slot < n; slot++) {
 		unsigned p = m->port_min + 2 * slot;
 
@@ -701,34 +1018,40 @@ int media_leg_create(struct media *m, const char *channel_id, const char *addr,
 		}
 	}
 	if (!leg->port) {
-		rtp_session_destroy(leg->rtp);
-		su_free(m->home, leg);
-		return -EADDRINUSE;
-	}
-	if (set_peer(leg, addr, port) < 0) {
 		media_leg_destroy(leg);
-		return -EINVAL;
+		err = -EADDRINUSE;
+		goto fail;
 	}
+	leg->fd = leg->idle.fd = rtp_session_get_rtp_socket(leg->rtp);
+	leg_connect(leg);
 	if (su_wait_create(&w, leg->fd, SU_WAIT_IN) == 0)
 		leg->reg = su_root_register(m->root, &w, on_leg, leg, 0);
-	attach(leg, src);
+	if (leg->reg <= 0 || attach(leg, src) < 0) {
+		media_leg_destroy(leg);
+		goto fail;
+	}
 	icc_burst(leg);
 	*ret_leg = leg;
 	*ret_port = leg->port;
 	return 0;
-nomem:
-	su_free(m->home, leg);
-	return -ENOMEM;
+fail:
+	source_release(src); /* started for this leg only */
+	return err;
 }
 
 int media_leg_switch(struct media_leg *leg, const char *channel_id)
 {
 	struct source *src = source_find(leg->m, channel_id);
+	int err;
 
 	if (!src)
 		return -ENOENT;
 	if (src != leg->src) {
-		attach(leg, src);
+		err = attach(leg, src);
+		if (err < 0) {
+			source_release(src);
+			return err;
+		}
 		icc_burst(leg);
 	}
 	return 0;
@@ -737,43 +1060,48 @@ int media_leg_switch(struct media_leg *leg, const char *channel_id)
 #define SLATE_AUDIO "-slate-audio"
 #define SLATE_VIDEO "-slate-video"
 
+/* The slate runs while a leg watches it: a tone made on the loop, or the
+ * transport stream read when the engine started. */
 int media_leg_slate(struct media_leg *leg)
 {
 	struct media *m = leg->m;
 	bool video = leg->pt == 33;
 	const char *id = video ? SLATE_VIDEO : SLATE_AUDIO;
-	char gen[600];
 	struct channel ch = {
 	    .id = id,
 	    .name = "not in your package",
 	    .media = video ? CHANNEL_VIDEO : CHANNEL_AUDIO,
 	    .pt = video ? 33 : 0,
+	    .generate = video ? "ts:" : "tone:1000",
 	};
-	struct source *src;
+	struct source *src = source_find(m, id);
 	int err;
 
-	if (video && !m->slate_ts)
+	if (video && !m->slate)
 		return -ENOENT;
-	if (video)
-		snprintf(gen, sizeof(gen), "ts:%s", m->slate_ts);
-	else
-		snprintf(gen, sizeof(gen), "tone:1000");
-	ch.generate = gen;
-	/* Sent to the legs that need it only: no group. */
-	if (!source_find(m, id) && (err = media_source_start(m, &ch)) < 0)
+	/* Sent to the legs that need it only: no group, no pin. */
+	if (!src && (err = source_new(m, &ch, m->slate, &src)) < 0)
 		return err;
-	src = source_find(m, id);
-	if (!src)
-		return -ENOENT;
 	src->beep = !video;
-	if (src != leg->src)
-		attach(leg, src);
+	if (src != leg->src && (err = attach(leg, src)) < 0) {
+		source_release(src);
+		return err;
+	}
 	return 0;
 }
 
 int media_leg_retarget(struct media_leg *leg, const char *addr, unsigned port)
 {
-	return set_peer(leg, addr, port);
+	struct sockaddr_storage peer;
+	int err = peer_of(addr, port, &peer);
+
+	/* The leg's sends and the peer check of on_leg read the same
+	 * address, so both move at once; a bad one changes nothing. */
+	if (err < 0)
+		return err;
+	leg->peer = peer;
+	leg_connect(leg);
+	return 0;
 }
 
 struct media_leg *media_leg_destroy(struct media_leg *leg)
@@ -807,6 +1135,16 @@ uint64_t media_packets_out(const struct media *m)
 	return m->packets_out;
 }
 
+uint64_t media_packets_in(const struct media *m)
+{
+	return m->packets_in;
+}
+
+uint64_t media_packets_bad(const struct media *m)
+{
+	return m->packets_bad;
+}
+
 /* -- the engine ------------------------------------------------------------ */
 
 static void ortp_logger(const char *domain, BctbxLogLevel lev, const char *fmt,
@@ -828,6 +1166,10 @@ static void media_destructor(void *arg)
 		m->sources = s->next;
 		source_free(s);
 	}
+	if (m->reap)
+		su_timer_destroy(m->reap);
+	pacer_close(m, &m->tones);
+	tsfile_close(m->slate);
 	if (m->profile)
 		rtp_profile_destroy(m->profile);
 }
@@ -870,25 +1212,41 @@ struct media *media_create(su_home_t *parent, su_root_t *root,
 	m = su_home_clone(parent, sizeof(*m));
 	if (!m)
 		return NULL;
+	m->tones.fd = -1;
+	/* First: whatever is made below is undone by it, however far this
+	 * gets. */
+	if (su_home_destructor(m->home, media_destructor) < 0)
+		goto fail;
 	m->root = root;
 	m->bind_addr = su_strdup(m->home, cfg->bind_addr);
 	m->mcast_if = su_strdup(m->home, cfg->multicast_if ? cfg->multicast_if
 							   : cfg->bind_addr);
 	m->instant_change = cfg->instant_change;
-	m->slate_ts = cfg->slate_ts && *cfg->slate_ts
-			  ? su_strdup(m->home, cfg->slate_ts)
-			  : NULL;
 	m->port_min = cfg->port_min;
 	m->port_max = cfg->port_max;
 	m->ttl = cfg->multicast_ttl;
 	m->used = su_zalloc(m->home, (cfg->port_max - cfg->port_min) / 2 + 1);
 	m->profile = profile_new();
+	m->reap = su_timer_create(su_root_task(root), 0);
 	if (!m->bind_addr || !m->mcast_if || !m->used || !m->profile ||
-	    su_home_destructor(m->home, media_destructor) < 0) {
-		su_home_unref(m->home);
-		return NULL;
+	    !m->reap || pacer_open(m, &m->tones, tone_tick, m) < 0)
+		goto fail;
+	/* The slate is read now, up to TS_MAX_BYTES: the first member who
+	 * cannot follow a switch must not stall the loop, and a slate that
+	 * cannot play is the configuration's error, reported at start. */
+	if (cfg->slate_ts && *cfg->slate_ts) {
+		char why[256];
+
+		if (tsfile_open(m->home, cfg->slate_ts, &m->slate, why,
+				sizeof(why)) < 0) {
+			log_err("slate_ts: %s", why);
+			goto fail;
+		}
 	}
 	return m;
+fail:
+	su_home_unref(m->home);
+	return NULL;
 }
 
 struct media *media_destroy(struct media *m)

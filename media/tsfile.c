@@ -230,6 +230,11 @@ uint64_t tsfile_next_due(const struct tsfile *f)
 	return f->pass * f->duration + f->at[chunk_end(f) - 1];
 }
 
+uint64_t tsfile_position(const struct tsfile *f)
+{
+	return f->pass * f->duration + f->at[f->next];
+}
+
 /* Keep each PID's continuity counter running across passes (§2.4.3.3: it
  * counts packets with a payload), and flag the new time base. */
 static void continue_packet(struct tsfile *f, uint8_t *p)

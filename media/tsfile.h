@@ -38,6 +38,9 @@ unsigned tsfile_pcr_pid(const struct tsfile *f);
 /** When the next chunk is due: the time of its last packet, counted from
  * the start of play over every pass (27 MHz). */
 uint64_t tsfile_next_due(const struct tsfile *f);
+/** The time of the next packet to send, counted the same way: where play
+ * stands (0 for a file not yet played). */
+uint64_t tsfile_position(const struct tsfile *f);
 /** Copy the next chunk (up to TS_PER_RTP packets, never across the end of
  * a pass) into @a out and move on; its first packet's time goes to
  * @a at.  Returns the bytes copied. */

@@ -369,8 +369,15 @@ static void reloaded(void *arg, int error)
 		return;
 	}
 	/* A source already playing keeps playing: its channel id is its
-	 * name.  New ones start; one that cannot is logged and left out. */
+	 * name.  New ones start; one that cannot is logged and left out.  One
+	 * the lineup lost stops once no member watches it. */
 	start_generated(d, d->next_cat);
+	for (unsigned i = 0; i < catalog_channel_count(d->cat); i++) {
+		const struct channel *ch = catalog_channel_at(d->cat, i);
+
+		if (!catalog_channel(d->next_cat, ch->id))
+			media_source_unpin(d->media, ch->id);
+	}
 	catalog_destroy(d->old_cat);
 	d->old_cat = d->cat;
 	d->cat = d->next_cat;
