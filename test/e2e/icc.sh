@@ -35,7 +35,11 @@ for name, r in (("instant_change = yes", on), ("instant_change = no", off)):
           "mean %.1f, max %.1f; cc errors %d, sync errors %d" %
           (name, len(t), t, sum(t) / len(t), max(t), r["cc_errors"],
            r["ts_sync_errors"]))
-ok = (len(on["ttff_ms"]) == 7 and len(off["ttff_ms"]) == 7
+# Without the cache a stretch shorter than the wait for its channel's next
+# keyframe (Demo Sports: up to 2 s; a stretch lasts 1.3 s, the last one until
+# the hang-up) shows no frame at all and has no time to count: at least 5 of
+# the 7 must.  With the cache every stretch starts on a frame.
+ok = (len(on["ttff_ms"]) == 7 and len(off["ttff_ms"]) >= 5
       and max(on["ttff_ms"]) < 100
       and sum(off["ttff_ms"]) > sum(on["ttff_ms"])
       and on["cc_errors"] == 0 and off["cc_errors"] == 0
