@@ -1,13 +1,14 @@
-// Builds the page into dist/: the script bundled with JsSIP (esbuild, from
-// the versions pinned in package-lock.json), the HTML and the CSS copied.
-// Nothing is fetched at run time: Kamailio serves dist/ as it is.
+// Builds the page into dist/ (or the folder given): the script bundled
+// with JsSIP (esbuild, from the versions pinned in package-lock.json), the
+// HTML and the CSS copied.  Nothing is fetched at run time: Kamailio serves
+// the folder as it is.
 import { build } from 'esbuild';
 import { copyFile, mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const out = join(here, 'dist');
+const out = process.argv[2] ? resolve(process.argv[2]) : join(here, 'dist');
 
 await mkdir(out, { recursive: true });
 await build({
