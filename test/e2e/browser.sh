@@ -7,7 +7,10 @@
 # him in, both receive the channel (getStats; the tone's pitch), comments
 # go both ways, alice switches channel and both pages' sound changes (timed
 # on bob's page), she hands the remote to bob, bob ends the space and
-# alice's page says so (test/lib/browser/watch_together.mjs).
+# alice's page says so.  Then every other control: a join denied, an open
+# space, the comment history, a guest's grab, a quiz, a friend, a member
+# removed, a guest leaving, the daily limit's warning
+# (test/lib/browser/watch_together.mjs).
 #
 # The same again on the picture-and-sound channels of scripts/headend.sh
 # (VP8 and H.264 with PCMU, two RTP streams) once tvspaced loads them
@@ -74,6 +77,12 @@ trap browser_cleanup EXIT
 ) >"$E2E_DIR/npm.log" 2>&1 || die "npm ci in test/lib/browser failed: $(tail -n 5 "$E2E_DIR/npm.log")"
 
 db_fresh
+# frank has 250 s of his day left (whatever day the server's clock says):
+# his page must warn him.
+sql "INSERT INTO usage (service_default_id, day, seconds)
+     SELECT 'svc-frank', d::date, 7200 - 250
+     FROM generate_series(current_date - 1, current_date + 1, '1 day') d" \
+	>/dev/null
 tv_config_digest
 cat >>"$E2E_DIR/tvspace.conf" <<CONF
 rtp_port_min = 47000

@@ -495,7 +495,7 @@ function renderFriends() {
 				li.append(' ', el('span', { class: 'badge' }, 'here'));
 			if (id === 'friends' && inSpace)
 				li.append(' ', el('button', {
-					type: 'button', class: 'quiet',
+					type: 'button', class: 'quiet unfriend',
 					'aria-label': `Remove ${f} from your friends`,
 					onclick: () => command(`/unfriend ${f}`),
 				}, 'Remove'));
@@ -530,7 +530,8 @@ function renderNow() {
 	if (svc && svc.dailyLimit) {
 		const left = Math.max(0, svc.dailyLimit - svc.playedToday -
 			Math.floor((Date.now() - app.confAt) / 1000));
-		$('limit').textContent = `${Math.ceil(left / 60)} min of playback left today` +
+		$('limit').textContent = (left < 120 ? `${left} s` : `${Math.floor(left / 60)} min`) +
+			' of playback left today' +
 			(svc.capacity ? ` · ${svc.members} of ${svc.capacity} seats` : '');
 	}
 	else if (svc) {
@@ -637,7 +638,7 @@ function renderMembers() {
 			}
 			if (!app.friends.includes(m.user) && app.call.state === 'live')
 				li.append(' ', el('button', {
-					type: 'button', class: 'quiet',
+					type: 'button', class: 'quiet befriend',
 					'aria-label': `Add ${m.user} to your friends`,
 					onclick: () => command(`/friend ${m.user}`),
 				}, 'Add friend'));

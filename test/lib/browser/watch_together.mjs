@@ -428,6 +428,154 @@ async function scenario(browser, kind, chans) {
 	await guest.browserContext().close();
 }
 
+// Every other control of the page, on the audio channels: bob hosts
+// (family level: quizzes); carol is turned down, then let in and shown the
+// comments made before; bob opens the space and erin walks in; erin asks
+// for the remote and gets it, then hands it back; bob's quiz is answered by
+// carol; carol befriends bob; bob removes erin; carol leaves; bob ends.
+// Then frank, with a few minutes of his day left, is warned.
+async function controls(browser, chans) {
+	const bob = await newPage(browser, 'bob');
+	const carol = await newPage(browser, 'carol');
+	const erin = await newPage(browser, 'erin');
+	bob.tvuser = 'bob';
+	carol.tvuser = 'carol';
+	erin.tvuser = 'erin';
+	const all = [bob, carol, erin];
+
+	await signIn(bob, 'bob');
+	await bob.select('#start-channel', chans[0].id);
+	await bob.click('#start-button');
+	await waitRole(bob, 'bob', 'host');
+	const link = await bob.$eval('#share-link', (e) => e.value);
+
+	// carol asks; bob says no.
+	await signIn(carol, 'carol', link);
+	await carol.click('#join-button');
+	await bob.waitForSelector('#requests li[data-user="carol"][data-kind="join"] button.deny');
+	await bob.click('#requests li[data-user="carol"] button.deny');
+	await carol.waitForSelector('#ended:not([hidden])');
+	const denied = await textOf(carol, '#ended-why');
+	if (!/declined/.test(denied))
+		fail(`carol's page says "${denied}" after the host's no`);
+	else
+		ok(`bob turned carol down; her page says: ${denied}`);
+	await bob.waitForFunction(() => !document.querySelector('#requests li[data-user="carol"]'));
+	await screenshots('controls-denied', [bob, carol]);
+
+	// bob opens the space: erin walks in without asking.
+	await bob.click('#open-close');
+	await bob.waitForSelector('#open-close[data-open="true"]');
+	ok('bob opened the space');
+	await signIn(erin, 'erin', link);
+	await erin.click('#join-button');
+	await waitRole(erin, 'erin', 'guest');
+	await waitRole(bob, 'erin', 'guest');
+	if (await bob.$('#requests li[data-user="erin"]'))
+		fail('bob was asked about erin in an open space');
+	else
+		ok('erin joined the open space without bob being asked');
+	await bob.click('#open-close');
+	await bob.waitForSelector('#open-close[data-open="false"]');
+	ok('bob closed the space again');
+
+	// A comment, then carol asks again, is let in, and sees it.
+	await comment(bob, erin, 'kick-off soon');
+	await carol.click('#back');
+	await carol.waitForSelector('#lobby:not([hidden])');
+	await carol.click('#join-button');
+	await bob.waitForSelector('#requests li[data-user="carol"] button.allow');
+	await bob.click('#requests li[data-user="carol"] button.allow');
+	await waitRole(carol, 'carol', 'guest');
+	try {
+		await carol.waitForFunction(() => [...document.querySelectorAll('#comments li')]
+			.some((e) => e.dataset.author === 'bob' && e.querySelector('.text').textContent === 'kick-off soon'));
+		ok('carol, let in later, sees bob\'s earlier comment (the history)');
+	}
+	catch (e) {
+		fail('carol does not see the comments made before she came');
+	}
+	await expectFlowing(carol, 'audio', `carol hears ${chans[0].id}`);
+	await screenshots('controls-three', all);
+
+	// erin asks for the remote; bob gives it; she hands it back.
+	await erin.click('#grab');
+	await bob.waitForSelector('#requests li[data-user="erin"][data-kind="grab"] button.allow');
+	await screenshots('controls-grab', [bob, erin]);
+	await bob.click('#requests li[data-user="erin"][data-kind="grab"] button.allow');
+	await waitRole(erin, 'erin', 'host');
+	await erin.waitForSelector('#host-controls:not([hidden])');
+	ok('erin asked for the remote and bob gave it');
+	await erin.click('#members li[data-user="bob"] button.handover');
+	await waitRole(bob, 'bob', 'host');
+	await bob.waitForSelector('#host-controls:not([hidden])');
+	ok('erin handed the remote back to bob');
+
+	// bob's quiz; carol answers; bob ends it and everyone sees the tally.
+	await bob.type('#quiz-question', 'Who scores first?');
+	await bob.type('#quiz-answers', 'Home\nAway');
+	await bob.click('#quiz-start');
+	await carol.waitForSelector('#quiz-now button[data-answer="2"]');
+	await erin.waitForSelector('#quiz-now button[data-answer="1"]');
+	ok('carol and erin see bob\'s question with its answers');
+	await carol.click('#quiz-now button[data-answer="2"]');
+	await carol.waitForSelector('#quiz-now button[data-answer="2"][aria-pressed="true"]');
+	await screenshots('controls-quiz', all);
+	await bob.click('#quiz-end');
+	for (const p of all) {
+		try {
+			await p.waitForFunction(() => /Away: 1/.test(document.getElementById('quiz-result').textContent));
+		}
+		catch (e) {
+			fail(`${p.tvname} does not show the quiz's result`);
+		}
+	}
+	ok(`the quiz's result on every page: ${await textOf(erin, '#quiz-result')}`);
+
+	// carol befriends bob: her friend list (read by Kamailio) has him.
+	await carol.click('#members li[data-user="bob"] button.befriend');
+	try {
+		await carol.waitForSelector('#friends li[data-user="bob"]');
+		ok('carol added bob to her friends; her friend list shows him');
+	}
+	catch (e) {
+		fail('carol\'s friend list does not show bob');
+	}
+
+	// bob removes erin; carol leaves; bob ends.
+	await bob.click('#members li[data-user="erin"] button.kick');
+	await erin.waitForSelector('#ended:not([hidden])');
+	ok(`bob removed erin; her page says: ${await textOf(erin, '#ended-why')}`);
+	await carol.click('#leave');
+	await carol.waitForSelector('#ended:not([hidden])');
+	await bob.waitForFunction(() => !document.querySelector('#members li[data-user="carol"]'));
+	ok('carol left; bob\'s page no longer lists her');
+	await screenshots('controls-left', all);
+	await bob.click('#end');
+	await bob.waitForSelector('#ended:not([hidden])');
+	ok('bob ended the space');
+	for (const p of all)
+		await p.browserContext().close();
+
+	// frank has little of his day left: his page warns him.
+	const frank = await newPage(browser, 'frank');
+	frank.tvuser = 'frank';
+	await signIn(frank, 'frank');
+	await frank.select('#start-channel', chans[0].id);
+	await frank.click('#start-button');
+	try {
+		await frank.waitForFunction(() => / of playback left today/.test(document.getElementById('alert').textContent));
+		ok(`frank's page warns: ${await textOf(frank, '#alert')}; it shows "${await textOf(frank, '#limit')}"`);
+	}
+	catch (e) {
+		fail('frank\'s page shows no daily limit warning');
+	}
+	await screenshots('controls-limit', [frank]);
+	await frank.click('#end');
+	await frank.waitForSelector('#ended:not([hidden])');
+	await frank.browserContext().close();
+}
+
 async function main() {
 	let browser;
 	try {
@@ -443,6 +591,14 @@ async function main() {
 	}
 	catch (e) {
 		fail(`audio: ${e.message.split('\n')[0]}`);
+	}
+	if (process.env.CONTROLS !== '0') {
+		try {
+			await controls(browser, AUDIO);
+		}
+		catch (e) {
+			fail(`controls: ${e.message.split('\n')[0]}`);
+		}
 	}
 	if (VIDEO.length >= 2 && !failed) {
 		try {
