@@ -44,6 +44,10 @@ while getopts "l:i:s:r:g:L:nh" opt; do
 done
 [[ $SIZE =~ ^[0-9]+x[0-9]+$ ]] || { echo "headend: -s WxH" >&2; exit 2; }
 [[ $FPS =~ ^[0-9]+$ && $GOP =~ ^[0-9]+$ ]] || { echo "headend: -r and -g are numbers" >&2; exit 2; }
+# The moving pattern: a quarter of the picture, in its bottom right corner
+# (the top left stays the channel's plain colour).
+W=${SIZE%x*} H=${SIZE#*x}
+PATTERN=$((W / 8 * 2))x$((H / 8 * 2))
 [ -r "$LINEUP" ] || { echo "headend: cannot read $LINEUP" >&2; exit 1; }
 [ "$DRY" = 1 ] || command -v ffmpeg >/dev/null ||
 	{ echo "headend: ffmpeg is not installed (apt-get install ffmpeg)" >&2; exit 1; }
@@ -110,7 +114,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 	rate=48000
 	[[ $streams =~ audio\ [0-9]+\ PCM[UA]/ ]] && rate=8000
 	args=(-hide_banner -loglevel warning -nostdin -re
-		-f lavfi -i "color=c=$colour:s=$SIZE:r=$FPS[bg];testsrc2=s=192x108:r=$FPS[ts];[bg][ts]overlay=x=W-w-24:y=H-h-24,drawtext=font=DejaVu Sans:text='$label':fontsize=h/8:fontcolor=white:x=(w-tw)/2:y=h/2-th-8,drawtext=font=DejaVu Sans Mono:text='%{localtime\:%T}':fontsize=h/6:fontcolor=white:x=(w-tw)/2:y=h/2+8,format=yuv420p"
+		-f lavfi -i "color=c=$colour:s=$SIZE:r=$FPS[bg];testsrc2=s=$PATTERN:r=$FPS[ts];[bg][ts]overlay=x=W-w-W/32:y=H-h-H/32,drawtext=font=DejaVu Sans:text='$label':fontsize=h/8:fontcolor=white:x=(w-tw)/2:y=h/2-th-8,drawtext=font=DejaVu Sans Mono:text='%{localtime\:%T}':fontsize=h/6:fontcolor=white:x=(w-tw)/2:y=h/2+8,format=yuv420p"
 		-re -f lavfi -i "sine=frequency=$tone:sample_rate=$rate:samples_per_frame=$((rate / 50))")
 	IFS=',' read -r -a parts <<<"$streams"
 	for part in "${parts[@]}"; do

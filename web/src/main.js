@@ -38,6 +38,7 @@ const app = {
 	me: null,
 	kind: 'audio',     // what this space's channel carries: audio | av
 	started: false,    // we started it (host) rather than asked to join
+	startChannel: null, // the channel we started it on
 	conf: null,        // the last conference-info state
 	confAt: 0,
 	requests: new Map(), // "join:1" -> {kind, n, user}
@@ -309,6 +310,7 @@ function startSpace(ev) {
 	}
 	alertText('');
 	app.started = true;
+	app.startChannel = ch;
 	app.kind = ch.kind;
 	status(`Starting a space on ${ch.name}…`);
 	record('start', { channel: id });
@@ -519,7 +521,10 @@ function renderAll() {
 function renderNow() {
 	const s = app.conf && app.conf.space;
 	const ch = s && s.channel;
-	const name = ch ? ch.name : (app.call && app.call.state === 'ringing' ? 'waiting for the host' : 'connecting…');
+	// Until the room's state comes, the host knows what it started on.
+	const started = app.started && app.startChannel;
+	const name = ch ? ch.name : started ? started.name
+		: (app.call && app.call.state === 'ringing' ? 'waiting for the host' : 'connecting…');
 	$('now-channel').textContent = name;
 	$('video').dataset.channel = ch ? ch.id : '';
 	const prog = s && s.program;
