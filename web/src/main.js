@@ -231,9 +231,10 @@ function enterSpace(call) {
 		renderNow();
 	});
 	call.addEventListener('ringing', () => {
+		// The room's state is for members: it comes once the host
+		// lets us in.
 		status(`Waiting for the host of ${call.spaceUri} to let you in…`);
 		record('ringing');
-		watchRoom();
 		renderAll();
 	});
 	call.addEventListener('confirmed', () => {
@@ -252,6 +253,10 @@ function enterSpace(call) {
 	});
 	call.addEventListener('ended', (e) => {
 		record('ended', e.detail);
+		// A host who ends the space hears its end from the server (the
+		// last NOTIFY); a guest who leaves ends its subscription.
+		if (e.detail.originator === 'local' && isHost())
+			app.watch = null;
 		const why = e.detail.originator === 'local'
 			? (isHost() ? 'You ended the space.' : 'You left the space.')
 			: `The space has ended: ${e.detail.why || 'the server hung up'}.`;

@@ -463,6 +463,22 @@ async function controls(browser, chans) {
 	await bob.waitForFunction(() => !document.querySelector('#requests li[data-user="carol"]'));
 	await screenshots('controls-denied', [bob, carol]);
 
+	// Turned down, carol cannot watch the room's state either.
+	const spaceUri = decodeURIComponent(/[?&]space=([^&]+)/.exec(link)[1]);
+	const peek = await carol.evaluate((uri) => new Promise((resolve) => {
+		const w = window.tvspace.client.watch(uri);
+		let members = null;
+		w.addEventListener('state', (e) => {
+			members = e.detail.members.map((m) => m.user);
+		});
+		w.addEventListener('end', (e) => resolve({ members, code: e.detail.code }));
+		setTimeout(() => resolve({ members, code: 'no answer' }), 8000);
+	}), spaceUri);
+	if (peek.members)
+		fail(`carol, not a member, was shown the room: ${peek.members}`);
+	else
+		ok(`carol, not a member, is refused the room's state (subscription ended, code ${peek.code})`);
+
 	// bob opens the space: erin walks in without asking.
 	await bob.click('#open-close');
 	await bob.waitForSelector('#open-close[data-open="true"]');
