@@ -140,6 +140,9 @@ async function stats(page) {
 				width: s.frameWidth || 0,
 				height: s.frameHeight || 0,
 				codec: codec ? codec.mimeType : '',
+				// the mean time a sample waited in the jitter buffer
+				jitterBufferMs: s.jitterBufferEmittedCount
+					? Math.round(1000 * s.jitterBufferDelay / s.jitterBufferEmittedCount) : null,
 			};
 		});
 		out.ice = pc.iceConnectionState;
@@ -301,6 +304,68 @@ async function comment(from, to, text) {
 
 // ------------------------------------------------------------ the story
 
+const SWITCHES = Number(process.env.SWITCHES || 6);
+
+function summary(xs) {
+	const v = [...xs].sort((a, b) => a - b);
+	const mean = v.reduce((a, b) => a + b, 0) / v.length;
+	return {
+		n: v.length, min: v[0], median: v[Math.floor(v.length / 2)],
+		mean: Math.round(mean), max: v[v.length - 1], all: xs,
+	};
+}
+
+// The host switches back and forth @n times; each time, how long until
+// her page has the server's 200 (the command's round trip), and until the
+// guest hears (and sees) the new channel.
+async function timeSwitches(host, guest, kind, chans, n) {
+	const rtt = [], heard = [], seen = [];
+	await installEar(guest);
+	if (kind === 'av')
+		await installEye(guest);
+	for (let i = 0; i < n; i++) {
+		const to = chans[i % 2];
+		await sleep(1000);
+		const t0 = await host.evaluate(() => Date.now());
+		await host.click(`#channels button[data-channel="${to.id}"]`);
+		const h = await hears(guest, to.hz);
+		if (kind === 'av') {
+			const f = await sees(guest, to.rgb, t0);
+			if (f.t)
+				seen.push(Math.round(f.t - t0));
+			else
+				fail(`switch ${i + 1}: bob does not see ${to.id}`);
+		}
+		const answer = await host.evaluate((id) => {
+			const log = window.tvspace.log;
+			const c = [...log].reverse().find((e) => e.what === 'command' && e.text === `/switch ${id}`);
+			const a = [...log].reverse().find((e) => e.what === 'answer' && e.text === `/switch ${id}`);
+			return c && a && a.t >= c.t ? { ms: a.t - c.t, code: a.code } : null;
+		}, to.id);
+		if (!h.t || !answer || answer.code !== 200) {
+			fail(`switch ${i + 1} to ${to.id}: heard ${h.t ? 'yes' : 'no'}, answer ${JSON.stringify(answer)}`);
+			continue;
+		}
+		rtt.push(answer.ms);
+		heard.push(h.t - t0);
+	}
+	const fig = results.figures;
+	const st = await stats(guest);
+	if (st && st.audio)
+		fig[`${kind}_guest_audio_jitter_buffer_ms`] = st.audio.jitterBufferMs;
+	if (st && st.video)
+		fig[`${kind}_guest_video_jitter_buffer_ms`] = st.video.jitterBufferMs;
+	if (rtt.length) {
+		fig[`${kind}_switch_command_round_trip_ms`] = summary(rtt);
+		fig[`${kind}_switch_to_guest_sound_ms`] = summary(heard);
+		ok(`${rtt.length} switches: the host's /switch answered in ${JSON.stringify(summary(rtt))} ms; bob hears the new channel after ${JSON.stringify(summary(heard))} ms`);
+	}
+	if (seen.length) {
+		fig.switch_to_guest_first_frame_ms = summary(seen);
+		ok(`${seen.length} switches: bob's first decoded frame of the new channel after ${JSON.stringify(summary(seen))} ms`);
+	}
+}
+
 async function scenario(browser, kind, chans) {
 	const host = await newPage(browser, 'alice');
 	const guest = await newPage(browser, 'bob');
@@ -381,7 +446,7 @@ async function scenario(browser, kind, chans) {
 			heardAt = h.t;
 	}
 	if (heardAt) {
-		results.figures[`${tag}_switch_to_guest_sound_ms`] = heardAt - t0;
+		results.figures[`${tag}_first_switch_to_guest_sound_ms`] = heardAt - t0;
 		ok(`switch to bob hearing the new channel: ${heardAt - t0} ms`);
 	}
 	if (kind === 'av') {
@@ -392,7 +457,7 @@ async function scenario(browser, kind, chans) {
 			else
 				ok(`${p.tvname} sees ${second.id}'s colour ${s.col} after the switch`);
 			if (p === guest && s.t) {
-				results.figures.switch_to_guest_first_frame_ms = Math.round(s.t - t0);
+				results.figures.first_switch_to_guest_first_frame_ms = Math.round(s.t - t0);
 				ok(`switch to bob's first decoded frame of the new channel: ${Math.round(s.t - t0)} ms`);
 			}
 		}
@@ -402,6 +467,7 @@ async function scenario(browser, kind, chans) {
 	await guest.waitForFunction((id) => document.getElementById('video').dataset.channel === id, {}, second.id);
 	ok(`both pages name ${second.id} as the channel`);
 	await screenshots(`${tag}-switched`, both);
+	await timeSwitches(host, guest, kind, [first, second], SWITCHES);
 
 	// alice hands the remote to bob.
 	await host.click('#members li[data-user="bob"] button.handover');
