@@ -210,6 +210,7 @@ function resetSpace() {
 	app.ended = null;
 	$('comments').replaceChildren();
 	$('notices').replaceChildren();
+	$('notices-panel').hidden = true;
 	$('quiz-result').textContent = '';
 	$('limit').textContent = '';
 	$('now-programme').textContent = '';
@@ -245,6 +246,8 @@ function enterSpace(call) {
 		$('share-link').value = shareLink();
 		watchRoom();
 		renderAll();
+		// Keyboard and screen reader users land on the programme.
+		$('screen').focus();
 	});
 	call.addEventListener('failed', (e) => {
 		record('failed', e.detail);
@@ -438,6 +441,7 @@ function addNotice(text) {
 	const li = el('li', {}, el('time', { class: 'muted' },
 		new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })), ' ', text);
 	$('notices').prepend(li);
+	$('notices-panel').hidden = false;
 }
 
 async function sendComment(ev) {
@@ -536,6 +540,7 @@ function renderNow() {
 	$('now-programme').textContent = prog && prog.title ? `On now: ${prog.title}` : '';
 	const hasVideo = app.call && app.call.stream.getVideoTracks().length > 0;
 	$('sound-only').hidden = hasVideo || !app.call || app.call.state !== 'live';
+	$('sound-only-name').textContent = name;
 	const svc = s && s.service;
 	if (svc && svc.dailyLimit) {
 		const left = Math.max(0, svc.dailyLimit - svc.playedToday -
@@ -565,7 +570,7 @@ function renderRemote() {
 		$('open-close').dataset.open = open ? 'true' : 'false';
 		renderChannels();
 	}
-	$('quiz-form').hidden = role !== 'host';
+	$('quiz-form-box').hidden = role !== 'host';
 }
 
 function renderChannels() {

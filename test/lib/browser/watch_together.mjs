@@ -594,6 +594,7 @@ async function controls(browser, chans) {
 	ok('erin handed the remote back to bob');
 
 	// bob's quiz; carol answers; bob ends it and everyone sees the tally.
+	await bob.click('#quiz-form-box summary');
 	await bob.type('#quiz-question', 'Who scores first?');
 	await bob.type('#quiz-answers', 'Home\nAway');
 	await bob.click('#quiz-start');
