@@ -42,6 +42,12 @@ skip() {
 for tool in kamailio rtpengine ffmpeg node npm; do
 	command -v "$tool" >/dev/null || die "$tool is not installed (scripts/deps.sh)"
 done
+# Chromium gathers ICE candidates only on an interface other than loopback
+# that has a route (docs/clients.md); without one no media can flow.
+if [ -z "$(ip -o addr show scope global 2>/dev/null)" ] ||
+	[ -z "$(ip route show default 2>/dev/null; ip -6 route show default 2>/dev/null)" ]; then
+	die "WebRTC needs a network interface other than loopback, with a default route, for Chromium's ICE candidates; this machine (or namespace) has none"
+fi
 KAM_MODULES=$(dirname "$(dpkg -L kamailio | grep '/tm\.so$')")
 for m in websocket xhttp rtpengine db_postgres; do
 	[ -f "$KAM_MODULES/$m.so" ] || die "Kamailio's $m module is not installed (scripts/deps.sh)"

@@ -121,6 +121,18 @@ async function waitRole(page, user, role) {
 	await page.waitForSelector(`#members li[data-user="${user}"][data-role="${role}"]`);
 }
 
+// Until the page is in the space as ROLE, or says why it is not (a
+// refusal, or no media path), which then fails the step with its words.
+async function entered(page, role) {
+	const h = await page.waitForFunction((u, r) => {
+		if (document.querySelector(`#members li[data-user="${u}"][data-role="${r}"]`))
+			return 'in';
+		return document.getElementById('ended').hidden ? false : 'out';
+	}, {}, page.tvuser, role);
+	if (await h.jsonValue() === 'out')
+		throw new Error(`${page.tvname}: ${await textOf(page, '#ended-h')} ${await textOf(page, '#ended-why')}`);
+}
+
 // Receive statistics of the page's peer connection, by kind.
 async function stats(page) {
 	return page.evaluate(async () => {
@@ -379,8 +391,7 @@ async function scenario(browser, kind, chans) {
 	await signIn(host, 'alice');
 	await host.select('#start-channel', first.id);
 	await host.click('#start-button');
-	await host.waitForSelector('#space:not([hidden])');
-	await waitRole(host, 'alice', 'host');
+	await entered(host, 'host');
 	const link = await host.$eval('#share-link', (e) => e.value);
 	const address = decodeURI(host.url());
 	if (!/[?&]space=sip:space-\d+@/.test(link) || address !== link)
@@ -402,7 +413,7 @@ async function scenario(browser, kind, chans) {
 	ok('alice\'s page shows bob asking to join');
 	await screenshots(`${tag}-asking`, both);
 	await host.click('#requests li[data-user="bob"] button.allow');
-	await waitRole(guest, 'bob', 'guest');
+	await entered(guest, 'guest');
 	await waitRole(host, 'bob', 'guest');
 	ok('alice allowed bob; both pages list him as a guest, alice as host');
 	await expectFlowing(guest, 'audio', `bob hears ${first.id}`);
@@ -512,7 +523,7 @@ async function controls(browser, chans) {
 	await signIn(bob, 'bob');
 	await bob.select('#start-channel', chans[0].id);
 	await bob.click('#start-button');
-	await waitRole(bob, 'bob', 'host');
+	await entered(bob, 'host');
 	const link = await bob.$eval('#share-link', (e) => e.value);
 
 	// carol asks; bob says no.
