@@ -165,6 +165,34 @@ curl -fs -o /dev/null "http://127.0.0.1:$HTTP_PORT/config.json" ||
 	die "Kamailio does not serve the page"
 log "ok: Kamailio serves the page on http://127.0.0.1:$HTTP_PORT/"
 
+# What else the HTTP side answers: the WebSocket only to the page's own
+# origin, nothing but the page's files.
+http_code() { # PATH [CURL ARGS...]
+	local path=$1
+	shift
+	curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@" \
+		"http://127.0.0.1:$HTTP_PORT$path" || true
+}
+ws_args=(-H "Connection: Upgrade" -H "Upgrade: websocket"
+	-H "Sec-WebSocket-Version: 13" -H "Sec-WebSocket-Protocol: sip"
+	-H "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==")
+for check in \
+	"101 /ws -H Origin:http://127.0.0.1:$HTTP_PORT" \
+	"403 /ws -H Origin:http://elsewhere.example" \
+	"404 /../../etc/passwd" "404 /web/build.sh" "200 /lineup.m3u"; do
+	read -r want path arg val <<<"$check"
+	if [ "$path" = /ws ]; then
+		got=$(http_code "$path" "${ws_args[@]}" --max-time 1 "$arg" "$val")
+	else
+		got=$(http_code "$path" --path-as-is)
+	fi
+	if [ "$got" = "$want" ]; then
+		log "ok: GET $path ${val:-} -> $got"
+	else
+		fail "GET $path ${val:-}: want $want, got $got"
+	fi
+done
+
 rc=0
 BASE_URL="http://127.0.0.1:$HTTP_PORT/" OUT="$OUT" CHROMIUM="$CHROMIUM" \
 	PROFILE="$E2E_DIR/chromium-profile" VIDEO="$VIDEO" \

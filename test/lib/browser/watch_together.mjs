@@ -526,6 +526,19 @@ async function controls(browser, chans) {
 	await entered(bob, 'host');
 	const link = await bob.$eval('#share-link', (e) => e.value);
 
+	// carol mistypes her password first: Kamailio's digest check says no.
+	await carol.goto(link, { waitUntil: 'load' });
+	await carol.waitForSelector('body[data-ready="true"]');
+	await carol.type('#user', 'carol');
+	await carol.type('#password', 'tvspace-not');
+	await carol.click('#sign-in-button');
+	await carol.waitForSelector('#alert:not([hidden])');
+	const wrong = await textOf(carol, '#alert');
+	if (!/Wrong user or password/.test(wrong) || !(await carol.$('#sign-in:not([hidden])')))
+		fail(`a wrong password gives "${wrong}"`);
+	else
+		ok(`a wrong password is refused: "${wrong}"`);
+
 	// carol asks; bob says no.
 	await signIn(carol, 'carol', link);
 	await carol.click('#join-button');
