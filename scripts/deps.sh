@@ -9,7 +9,18 @@ PACKAGES=(
 	libssl-dev
 	check postgresql postgresql-client sip-tester tzdata python3 iproute2
 	baresip-core curl kamailio kamailio-postgres-modules
+	# The web browser's path (docs/clients.md): Kamailio's websocket
+	# module (xhttp and rtpengine are in kamailio), rtpengine in user
+	# space, the headend's ffmpeg and font, Chromium for the browser
+	# test, Node.js and npm to build the page and drive Chromium.
+	kamailio-websocket-modules rtpengine-daemon ffmpeg fonts-dejavu-core
+	chromium
 )
+# A Node.js from elsewhere (NodeSource's) carries its own npm, and
+# Debian's npm conflicts with it: Debian's only where there is no npm.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
