@@ -129,6 +129,7 @@ static void on_state(struct sipua *ua, nua_handle_t *nh, struct call *c,
 	if (c->terminated)
 		return;
 	c->terminated = true;
+	ua_repoint_gone(c);
 	/* Gone without a BYE we saw (session timer, transport, a CANCEL
 	 * while pending); a membership whose commit is in flight is settled
 	 * by the commit's completion. */

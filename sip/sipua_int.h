@@ -324,6 +324,8 @@ void ua_repoint(struct call *c);
 void ua_repoint_all(struct space *sp);
 void ua_on_repointed(struct sipua *ua, struct call *c, int status,
 		     sip_t const *sip);
+/* @a c's dialog ended: its unanswered re-INVITE leaves the window. */
+void ua_repoint_gone(struct call *c);
 /* The core's deadlines: set the timer to the soonest. */
 void ua_schedule(struct sipua *ua);
 int ua_act_init(struct sipua *ua);
