@@ -206,7 +206,12 @@ static void dispatch(nua_event_t event, int status, char const *phrase,
 			on_invite(ua, nh, c, sip);
 		break;
 	case nua_i_cancel:
-		if (c)
+		/* A start's host is a member only once its space is stored
+		 * and answered; a host who came back is a joiner. */
+		if (c && c->member && !c->committing && !c->host_back &&
+		    c->member->role == SPACE_HOST)
+			ua_start_cancelled(ua, c);
+		else if (c)
 			ua_on_cancel(ua, c);
 		else
 			ua_gate_forget(ua, nh);

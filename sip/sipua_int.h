@@ -337,6 +337,8 @@ void ua_ask_host(struct space *sp, const struct space_member *m);
 
 void ua_on_start(struct sipua *ua, nua_handle_t *nh, const char *user,
 		 const sip_t *sip);
+/* CANCEL of a start whose space is opened (its 200 lost the race). */
+void ua_start_cancelled(struct sipua *ua, struct call *c);
 void ua_on_join(struct sipua *ua, nua_handle_t *nh, const char *user,
 		uint64_t id, const sip_t *sip);
 void ua_admit(struct sipua *ua, struct call *c);
