@@ -37,8 +37,15 @@
 #include <sofia-sip/su.h>
 #include <sofia-sip/sip_extra.h>
 
-#include "sip/sipua_int.h"
+#include "db/db.h"
+#include "db/store.h"
+#include "server/catalog.h"
+#include "server/cfg.h"
 #include "server/lineup.h"
+#include "server/log.h"
+#include "server/space.h"
+#include "sip/sipua.h"
+#include "sip/sipua_int.h"
 
 #include "check_run.h"
 
@@ -1164,6 +1171,7 @@ START_TEST(host_bye_while_joiner_stored)
 	store_idle();
 	step_for(300);
 	ck_assert_int_eq(b->invite_final, 480);
+	ck_assert_int_eq(rows("bob"), 0);
 	ck_assert_int_eq(b->n_ok, 0);
 	ck_assert_uint_eq(space_mgr_count(mgr), 0);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM spaces WHERE state = "
