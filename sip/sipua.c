@@ -14,6 +14,10 @@
 
 #include "sip/inbound.h"
 
+#include <sofia-sip/tport_tag.h>
+
+#define UDP_RMEM (4 << 20) /* the SIP UDP socket's receive buffer */
+
 /* A re-INVITE inside a member's dialog (a session timer refresh, or the
  * terminal's own offer): the same channel again.  A relay member that
  * moved (a new c= or port) is followed there. */
@@ -442,7 +446,13 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps)
 	    TAG_IF(*agent, SIPTAG_SERVER_STR(agent)),
 	    TAG_IF(*agent, SIPTAG_USER_AGENT_STR(agent)),
 	    TAG_IF(!*agent, SIPTAG_USER_AGENT(SIP_NONE)),
-	    NTATAG_MCLASS(inbound_mclass()), TAG_END());
+	    /* A burst of requests waits in the kernel until the stack reads
+	     * it; with the default buffer (about 200 KB, 300 INVITEs) a
+	     * burst past capacity is dropped there, unanswered even by 503,
+	     * and comes back as retransmissions that keep the overload up.
+	     * Unprivileged, the kernel caps it at net.core.rmem_max. */
+	    TPTAG_UDP_RMEM(UDP_RMEM), NTATAG_MCLASS(inbound_mclass()),
+	    TAG_END());
 	if (!ua->nua) {
 		log_err("cannot listen on %s", cfg->listen);
 		goto fail;
