@@ -8,20 +8,21 @@
  * test holds a table locked inside an open transaction to keep a commit in
  * flight, and releases it with COMMIT.
  *
- * The orderings that break servers: CANCEL before, while and after a
- * start's commit; a joiner's CANCEL while its admission commits, and
- * against the host's /allow; the host ending while a joiner is stored; BYE
- * while our re-INVITE is unanswered; 408, 481 and 488 to a switch
- * re-INVITE; many joins and CANCELs while the members table is locked and
- * released.  Each checks the answers the client saw, the rows left in the
- * database and the core's members; AddressSanitizer (the test build) checks
- * the memory, each case in its own process (check's fork mode).
+ * The orderings that break servers: CANCEL before, while, as and after a
+ * start's commit lands; a joiner's CANCEL while and as its admission
+ * commits, and against the host's /allow; the host ending while a joiner
+ * is stored; BYE while our re-INVITE is unanswered; 408, 481 and 488 to a
+ * switch re-INVITE; many joins and CANCELs while the members table is
+ * locked and released.  Each checks the answers the client saw, the rows
+ * left in the database and the core's members; AddressSanitizer (the test
+ * build) checks the memory, each case in its own process (fork mode).
  *
  * White box: sipua_int.h gives the adapter's nua, for a short transaction
- * timeout (NTATAG_SIP_T1X64) where a test waits for a 408. */
+ * timeout (NTATAG_SIP_T1X64) where a test waits for a 408.  One case per
+ * check TCase, named as its test: CK_RUN_CASE=NAME runs one, and
+ * TVSPACE_CHECK_DEBUG=1 logs everything (sofia-sip's lines too). */
 #include <check.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,8 +51,8 @@
 #include "check_run.h"
 
 #define SRV_PORT 5180 /* the adapter */
-#define CLI_PORT 5181 /* the client playing every party */
 #define SRV      "127.0.0.1:5180"
+#define CLI      "127.0.0.1:5181" /* the client playing every party */
 #define DBNAME   "tv_check_sipua"
 
 /* The demo lineup's channels the tests use: news and sports are MP2T
