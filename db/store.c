@@ -681,9 +681,13 @@ int store_member_forget(struct db *db, uint64_t space_id, const char *user,
 
 	if (!user)
 		return -EINVAL;
+	/* The row the admission wrote is the user's latest in the space:
+	 * current, or closed by the space's end that came meanwhile (the
+	 * joiner then never was a member either).  Earlier memberships
+	 * stay. */
 	return exec_done(db,
-			 "DELETE FROM members WHERE space_id = $1 "
-			 "AND user_id = $2 AND left_at IS NULL",
+			 "DELETE FROM members WHERE id = (SELECT max(id) FROM "
+			 "members WHERE space_id = $1 AND user_id = $2)",
 			 2, p, done, arg);
 }
 

@@ -166,7 +166,8 @@ int store_member_dialog(struct db *db, uint64_t space_id, const char *user,
  * being committed: the space and what hangs off it are deleted. */
 int store_space_forget(struct db *db, uint64_t space_id, store_done_f *done,
 		       void *arg);
-/** The same for a membership: @a user's current row in @a space_id. */
+/** The same for a membership: @a user's latest row in @a space_id (its
+ * current one, or the one the space's end closed meanwhile). */
 int store_member_forget(struct db *db, uint64_t space_id, const char *user,
 			store_done_f *done, void *arg);
 /** Mark @a user's membership of @a space_id ended, with @a reason. */
@@ -209,7 +210,8 @@ int store_member_sdp(struct db *db, uint64_t space_id, const char *user,
 int store_space_forget(struct db *db, uint64_t space_id, store_done_f *done,
 		       void *arg);
 /** Leave no trace of a join that ended while its commit was in flight:
- * delete @a user's current membership row of @a space_id. */
+ * delete @a user's latest membership row of @a space_id (current, or
+ * closed by the space's end that came meanwhile); earlier ones stay. */
 int store_member_forget(struct db *db, uint64_t space_id, const char *user,
 			store_done_f *done, void *arg);
 /** Set whether the space admits joiners without asking. */

@@ -405,6 +405,24 @@ static void store_where(struct sipua *ua, struct space_member *m)
 		ua_step_stored(s, -ENOTCONN);
 }
 
+/* @a c's dialog is over while our re-INVITE in it waits for its answer:
+ * nua reports no answer after that, so the re-INVITE's place in the window
+ * goes to the next now, or each such loss would hold a place for ever and
+ * re-pointing would stop.  A re-INVITE waiting out a glare (491) holds no
+ * place. */
+void ua_repoint_gone(struct call *c)
+{
+	struct sipua *ua = c->ua;
+
+	if (!c->media.reinvite_out ||
+	    (c->media.glare && su_timer_is_set(c->media.glare)))
+		return;
+	c->media.reinvite_out = false;
+	if (ua->repoint_out)
+		ua->repoint_out--;
+	pump(ua);
+}
+
 /* A member whose service lacks the space's new channel is not re-pointed
  * (PROTOCOL.md "Entitlements"): a relay member gets the slate, a multicast
  * member keeps the stream it has (@a had); either is told why. */

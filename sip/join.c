@@ -265,7 +265,11 @@ void ua_on_join(struct sipua *ua, nua_handle_t *nh, const char *user,
 }
 
 /* CANCEL: a pending joiner withdraws; the host is told.  A start or an
- * admission being committed finds the call gone when the commit lands. */
+ * admission being committed finds the call gone when the commit lands.
+ * An admission already committed and answered is undone too: nua reports
+ * a CANCEL only for an INVITE it has not answered yet, and answers it 487
+ * (its thread took the CANCEL before our 200, which then never goes), so
+ * the joiner never was a member. */
 void ua_on_cancel(struct sipua *ua, struct call *c)
 {
 	struct space_member *m = c->member;
@@ -273,8 +277,15 @@ void ua_on_cancel(struct sipua *ua, struct call *c)
 	unsigned n;
 
 	c->cancelled = true;
-	if (!m || m->role != SPACE_PENDING || c->committing)
+	if (!m || c->committing)
 		return;
+	if (m->role != SPACE_PENDING) {
+		log_info("space-%" PRIu64 " %s gave up as it was admitted",
+			 c->space_id, c->user);
+		forget_member(ua, c->space_id, c->user);
+		roll_back(ua, c);
+		return;
+	}
 	sp = m->space;
 	n = m->request;
 	log_info("space-%" PRIu64 " join request %u from %s cancelled",

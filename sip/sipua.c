@@ -21,6 +21,10 @@
  * until exit (it is not lost: LeakSanitizer does not report it). */
 static nua_t *stack_left;
 
+#include <sofia-sip/tport_tag.h>
+
+#define UDP_RMEM (4 << 20) /* the SIP UDP socket's receive buffer */
+
 /* A re-INVITE inside a member's dialog (a session timer refresh, or the
  * terminal's own offer): the same channel again.  A relay member that
  * moved (a new c= or port) is followed there. */
@@ -138,6 +142,7 @@ static void on_state(struct sipua *ua, nua_handle_t *nh, struct call *c,
 	if (c->terminated)
 		return;
 	c->terminated = true;
+	ua_repoint_gone(c);
 	/* Gone without a BYE we saw (session timer, transport, a CANCEL
 	 * while pending); a membership whose commit is in flight is settled
 	 * by the commit's completion. */
@@ -219,7 +224,12 @@ static void dispatch(nua_event_t event, int status, char const *phrase,
 			on_invite(ua, nh, c, sip);
 		break;
 	case nua_i_cancel:
-		if (c)
+		/* A start's host is a member only once its space is stored
+		 * and answered; a host who came back is a joiner. */
+		if (c && c->member && !c->committing && !c->host_back &&
+		    c->member->role == SPACE_HOST)
+			ua_start_cancelled(ua, c);
+		else if (c)
 			ua_on_cancel(ua, c);
 		else
 			ua_gate_forget(ua, nh);
@@ -462,7 +472,13 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps)
 	    TAG_IF(*agent, SIPTAG_SERVER_STR(agent)),
 	    TAG_IF(*agent, SIPTAG_USER_AGENT_STR(agent)),
 	    TAG_IF(!*agent, SIPTAG_USER_AGENT(SIP_NONE)),
-	    NTATAG_MCLASS(inbound_mclass()), TAG_END());
+	    /* A burst of requests waits in the kernel until the stack reads
+	     * it; with the default buffer (about 200 KB, 300 INVITEs) a
+	     * burst past capacity is dropped there, unanswered even by 503,
+	     * and comes back as retransmissions that keep the overload up.
+	     * Unprivileged, the kernel caps it at net.core.rmem_max. */
+	    TPTAG_UDP_RMEM(UDP_RMEM), NTATAG_MCLASS(inbound_mclass()),
+	    TAG_END());
 	if (!ua->nua) {
 		log_err("cannot listen on %s", cfg->listen);
 		goto fail;

@@ -351,6 +351,8 @@ void ua_on_repointed(struct sipua *ua, struct call *c, int status,
 /* The guide's programme of @a sp now: stored, and its next change
  * scheduled. */
 void ua_programme(struct sipua *ua, struct space *sp);
+/* @a c's dialog ended: its unanswered re-INVITE leaves the window. */
+void ua_repoint_gone(struct call *c);
 /* The core's deadlines: set the timer to the soonest. */
 void ua_schedule(struct sipua *ua);
 int ua_act_init(struct sipua *ua);
@@ -362,6 +364,8 @@ void ua_ask_host(struct space *sp, const struct space_member *m);
 
 void ua_on_start(struct sipua *ua, nua_handle_t *nh, const char *user,
 		 const sip_t *sip);
+/* CANCEL of a start whose space is opened (its 200 lost the race). */
+void ua_start_cancelled(struct sipua *ua, struct call *c);
 void ua_on_join(struct sipua *ua, nua_handle_t *nh, const char *user,
 		uint64_t id, const sip_t *sip);
 void ua_admit(struct sipua *ua, struct call *c);

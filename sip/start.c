@@ -89,6 +89,32 @@ static void start_stored(struct step *s, int error)
 	ua_programme(ua, sp);
 }
 
+/* The host's CANCEL reached nua before our 200 did: nua reports a CANCEL
+ * only for an INVITE it has not answered, and answers it 487, so the space
+ * opened and stored never was.  Nobody else knows its URI (it went out in
+ * that 200 alone): it is forgotten.  Should anyone have dialled it
+ * meanwhile, it ends as any space does. */
+void ua_start_cancelled(struct sipua *ua, struct call *c)
+{
+	struct space *sp = c->member->space;
+	uint64_t id = c->space_id;
+
+	c->cancelled = true;
+	log_info("space-%" PRIu64 " start by %s cancelled as it was answered",
+		 id, c->user);
+	if (space_count(sp) + space_pending_count(sp) > 1) {
+		ua_member_gone(ua, c, "cancelled", false);
+		return;
+	}
+	ua_call_stop_media(c);
+	ua_call_unlink(c);
+	space_set_ending(sp);
+	ua_room_ended(ua, id);
+	space_close(sp);
+	forget_space(ua, id);
+	ua_schedule(ua);
+}
+
 static int copy_service(su_home_t *home, struct space_service *dst,
 			const struct space_service *src)
 {

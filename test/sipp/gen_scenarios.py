@@ -925,6 +925,18 @@ scenario("bench_join",
           '  <recv response="200"/>\n').replace("[user]", "g[call_number]"))
 
 
+# Joins offered past capacity (test/e2e/overload_join.sh): every INVITE is
+# answered 200 (ACKed, held, BYE), 486 (the space is full) or 503 (the
+# server sheds load); anything else, or no answer, fails the call.
+scenario("load_join",
+         "Joins offered at a rate (sipp -m N -r R): g1..gN dial [target]; a 200 is ACKed, held [hold] ms and ended with BYE; a 486 or 503 is ACKed; any other answer fails the call.",
+         (invite("join") + PROV + '  <recv response="180" optional="true"/>\n' +
+          '  <recv response="486" optional="true" next="refused"/>\n' +
+          '  <recv response="503" optional="true" next="refused"/>\n' +
+          '  <recv response="200" rrs="true"/>\n' + ACK + HOLD + bye(2) +
+          '  <nop next="done"/>\n  <label id="refused"/>\n' + ACK_ERR +
+          '  <label id="done"/>\n').replace("[user]", "g[call_number]"))
+
 def dtmf_info(cseq, key):
     return indialog("INFO", cseq, "Signal=%s\n      Duration=160" % key,
                     ctype="application/dtmf-relay") + \
@@ -1126,6 +1138,8 @@ def run_command(name):
                        % (port, user, target, user))
     if name == "auth_flood":
         return base + " -m 300 -r 100 -p 5091 -key user alice -key target share 127.0.0.1:5060"
+    if name == "load_join":
+        return base + " -m 20000 -r 4000 -p 5094 -key target space-1 -d 500 127.0.0.1:5060"
     if name.startswith("bench_guest"):
         return base + " -m 100 -r 20 -p 5094 -key target space-1 127.0.0.1:5060"
     if name.startswith("host") or name.startswith("bench_host"):
