@@ -6,6 +6,8 @@
 #define LOG_MODULE "sip"
 #include "sip/sipua_int.h"
 
+#include <sofia-sip/sip_extra.h>
+
 struct room {
 	struct hash_node node; /* in ua->rooms */
 	struct sipua *ua;
@@ -243,7 +245,7 @@ void ua_on_subscribe(struct sipua *ua, nua_handle_t *nh, struct call *c,
 	struct sub *s;
 	char user[USER_MAX], src[64];
 	const struct space_member *m = NULL;
-	bool trusted;
+	bool operator= false;
 
 	if (!ev || !su_casematch(ev->o_type, "conference")) {
 		ua_refuse(ua, nh, SIP_489_BAD_EVENT,
@@ -273,16 +275,23 @@ void ua_on_subscribe(struct sipua *ua, nua_handle_t *nh, struct call *c,
 		return;
 	}
 	ident_source_addr(ua_request(ua), src, sizeof(src));
-	trusted = src[0] && cfg_is_trusted_peer(ua->cfg, src);
-	/* Inside a member's dialog the dialog says who it is (it was
-	 * authenticated when it was made); outside, the request does. */
+	/* Who asks: inside a dialog, the user the dialog was made with
+	 * (authenticated then); outside, the request's identity, which from
+	 * a trusted peer is the user its P-Asserted-Identity names, never
+	 * the peer itself.  The room's state is for that user only if it is
+	 * in the space (a pending joiner sees the room it asked for).  The
+	 * operator's own monitoring is a trusted peer's request that asserts
+	 * nobody at all: no P-Asserted-Identity, no other identity. */
 	if (c && c->member)
 		m = c->member;
+	else if (c)
+		m = space_member_by_user(sp, c->user);
 	else if (ua_ident(ua, sip, user, sizeof(user)) != IDENT_NONE)
 		m = space_member_by_user(sp, user);
-	/* The room's state is for its members (a pending joiner sees the
-	 * room it asked for) and for the operator's trusted peers. */
-	if (!m && !trusted) {
+	else
+		operator= src[0] && cfg_is_trusted_peer(ua->cfg, src) &&
+		    !sip_p_asserted_identity(sip);
+	if (!m && !operator) {
 		ua_refuse(ua, nh, SIP_403_FORBIDDEN,
 			  "not a member of this space", TAG_END());
 		return;
@@ -290,7 +299,9 @@ void ua_on_subscribe(struct sipua *ua, nua_handle_t *nh, struct call *c,
 	if (!c) {
 		/* A handle of its own: the subscription's reference is the
 		 * handle's. */
-		c = ua_call_new(ua, nh, m ? m->user : "peer");
+		/* The operator's name has a space: no user id has one. */
+		c = ua_call_new(ua, nh,
+				m ? m->user : "operator (trusted peer)");
 		if (!c) {
 			ua_refuse(ua, nh, SIP_500_INTERNAL_SERVER_ERROR,
 				  "out of memory", TAG_END());
