@@ -182,9 +182,11 @@ static void add_user(xmlNodePtr users, const struct confinfo_user *u,
 						       : "full"));
 	if (entry == CONFINFO_ENTRY_DELETED)
 		return;
-	if (what & CONFINFO_NAME)
-		xmlNewTextChild(n, NULL, x("display-text"),
-				x(u->display ? u->display : u->user));
+	/* The users table's display name; without one the entity's user
+	 * part is the name, and repeating it would cost every full
+	 * document its bytes. */
+	if (what & CONFINFO_NAME && u->display)
+		xmlNewTextChild(n, NULL, x("display-text"), x(u->display));
 	if (what & CONFINFO_ROLE) {
 		xmlNodePtr roles = xmlNewChild(n, NULL, x("roles"), NULL);
 

@@ -48,7 +48,7 @@ enum confinfo_entry {
 /** One user of a document. */
 struct confinfo_user {
 	const char *user;    /* the user id: entity sip:USER@DOMAIN */
-	const char *display; /* display-text; NULL: the user id */
+	const char *display; /* display-text; NULL: none (the user id) */
 	bool host;           /* role "host", else "guest" */
 	bool pending;        /* status "pending" (asking to join) */
 	bool gone;           /* status "disconnected", with how and when */
