@@ -966,6 +966,10 @@ scenario("bench_member",
          "Benchmark members (sipp -m N -inf FILE): g1..gN join the space named by field 0 of their line, hold [hold] ms, BYE.",
          (invite("join") + PROV + answer_200() + ACK + HOLD + bye(2)).replace(
              "[user]", "g[call_number]").replace("[target]", "[field0]"), ANS)
+scenario("bench_member_named",
+         "Benchmark members (sipp -m N -inf FILE, bench/notify.sh): the user in field 0 of its line joins the space in field 1, holds [hold] ms, BYE.",
+         (invite("join") + PROV + answer_200() + ACK + HOLD + bye(2)).replace(
+             "[user]", "[field0]").replace("[target]", "[field1]"), ANS)
 
 # The join-rate benchmark (bench/join.sh): the same scenario against
 # tvspaced and its peers, so no checks on what the answer says.
