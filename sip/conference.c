@@ -399,6 +399,17 @@ void ua_room_left(struct sipua *ua, struct space *sp, const char *user,
 	room_dirty(ua, r);
 }
 
+void ua_sub_answered(struct call *c, int status)
+{
+	if (!c->sub || status < 300 || status == 481 || status == 408)
+		return;
+	/* It did not reach the subscriber (our own 503: the connection's
+	 * send queue was full, say): the subscriber is a version behind
+	 * and gets the whole state with the room's next NOTIFY (not at
+	 * once: a peer that is gone would be sent it again and again). */
+	c->sub->dirty = true;
+}
+
 /* -- members told by MESSAGE ------------------------------------------------
  */
 

@@ -109,8 +109,8 @@ static void add_description(xmlNodePtr root, const struct confinfo_desc *d,
 			x(ch && ch->name ? ch->name : "tvspace"));
 	if (d->program_title)
 		xmlNewTextChild(desc, NULL, x("subject"), x(d->program_title));
-	/* The URI that joins (RFC 4575 §5.3.5, purpose from the registry
-	 * of RFC 4575 §12.3). */
+	/* The URI that joins, purpose "participation" (RFC 4575's
+	 * registry of URI purposes). */
 	uris = xmlNewChild(desc, NULL, x("conf-uris"), NULL);
 	e = xmlNewChild(uris, NULL, x("entry"), NULL);
 	snprintf(uri, sizeof(uri), "sip:space-%" PRIu64 "@%s", d->id, domain);

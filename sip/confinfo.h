@@ -26,7 +26,7 @@ struct space;
  * docs/tvspace-space.xsd. */
 #define CONFINFO_TV_NS "urn:uuid:8a7896b9-8a0b-45bd-aa8f-c66ad19abc2f"
 
-/** How a member left (RFC 4575 §5.6.5 disconnection-method). */
+/** How a member left (RFC 4575 disconnection-method). */
 enum confinfo_how {
 	CONFINFO_DEPARTED, /* it hung up: BYE, CANCEL, REFER to its service */
 	CONFINFO_BOOTED,   /* the host or the operator removed or refused it */

@@ -310,6 +310,11 @@ void ua_room_departed(struct sipua *ua, struct space *sp, const char *user);
  * nobody names is "departed" ("failed" for a lost host). */
 void ua_room_left(struct sipua *ua, struct space *sp, const char *user,
 		  enum confinfo_how how);
+/* nua's answer @a status to a NOTIFY of @a c's subscription: one that
+ * failed without ending the subscription (481 and 408 end it) leaves the
+ * subscriber a version behind; it gets the full state next.  For sipua.c's
+ * nua_r_notify. */
+void ua_sub_answered(struct call *c, int status);
 /* Space @a id ended: the last NOTIFY ends the subscriptions. */
 void ua_room_ended(struct sipua *ua, uint64_t id);
 void ua_sub_drop(struct call *c);
