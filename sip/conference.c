@@ -542,16 +542,16 @@ static bool may_watch(struct sipua *ua, const struct call *c,
 	return *ret_member != NULL;
 }
 
-/* A refresh of @a c's subscription, or (Expires: 0) its end. */
-static void resubscribe(struct sipua *ua, nua_handle_t *nh, struct call *c,
-			const sip_t *sip)
+/* A refresh of @a c's subscription, or (Expires: 0) its end.  nua has
+ * answered it already (and keeps the subscription's timer); to a refresh
+ * it also sent the last NOTIFY again, whose version the subscriber has
+ * (RFC 4575 §4.6: it ignores it). */
+static void resubscribe(struct sipua *ua, struct call *c, const sip_t *sip)
 {
 	su_home_t home[1] = {SU_HOME_INIT(home)};
 	struct space *sp = space_find(ua->mgr, c->sub->space_id);
 	struct room *r = sp ? room_find(ua, space_id(sp)) : NULL;
 
-	/* nua keeps the subscription's timer. */
-	nua_respond(nh, SIP_200_OK, NUTAG_WITH(ua_request(ua)), TAG_END());
 	if (sip->sip_expires && sip->sip_expires->ex_delta == 0) {
 		ua_sub_drop(c);
 	}
@@ -587,7 +587,7 @@ void ua_on_subscribe(struct sipua *ua, nua_handle_t *nh, struct call *c,
 		return;
 	}
 	if (c && c->sub) {
-		resubscribe(ua, nh, c, sip);
+		resubscribe(ua, c, sip);
 		return;
 	}
 	sp = c && c->member ? c->member->space
