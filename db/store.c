@@ -29,6 +29,7 @@ struct req {
 	store_service_f *service;
 	store_level_f *level;
 	store_status_f *status;
+	store_name_f *name;
 	void *arg;
 	unsigned next; /* store_migrate: next migration to look at */
 	int *applied;  /* versions found applied */
@@ -1151,6 +1152,43 @@ static void secrets_read(void *arg, int error, const struct db_result *res)
 	r->secrets(r->arg, error, one ? db_value(res, 0, 0) : NULL,
 		   one ? db_value(res, 0, 1) : NULL);
 	req_free(r);
+}
+
+static void names_read(void *arg, int error, const struct db_result *res)
+{
+	struct req *r = arg;
+
+	for (int i = 0; !error && i < db_rows(res); i++)
+		r->name(r->arg, db_value(res, i, 0), db_value(res, i, 1));
+	done_only(r, error, NULL);
+}
+
+int store_display_names(struct db *db, const char *const *users, unsigned n,
+			store_name_f *each, store_done_f *done, void *arg)
+{
+	struct req *r;
+	char *list;
+	int err;
+
+	if (!n || !each)
+		return -EINVAL;
+	list = array_literal(users, NULL, n);
+	r = list ? req_new(db, arg) : NULL;
+	if (!r) {
+		free(list);
+		return -ENOMEM;
+	}
+	r->name = each;
+	r->done = done;
+	err = db_exec(db,
+		      "SELECT user_id, display_name FROM users "
+		      "WHERE user_id = ANY ($1::text[]) "
+		      "AND display_name IS NOT NULL",
+		      1, (const char *const[]){list}, names_read, r);
+	free(list);
+	if (err < 0)
+		req_free(r);
+	return err;
 }
 
 int store_user_secrets(struct db *db, const char *user, store_secrets_f *done,

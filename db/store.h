@@ -299,6 +299,13 @@ struct store_quiz {
 int store_quiz_add(struct db *db, const struct store_quiz *q,
 		   store_done_f *done, void *arg);
 
+/** A user's display name (users.display_name), for store_display_names(). */
+typedef void store_name_f(void *arg, const char *user, const char *display);
+/** The display names of the @a n users @a users: @a each for every one
+ * that has one, then @a done; one statement for all. */
+int store_display_names(struct db *db, const char *const *users, unsigned n,
+			store_name_f *each, store_done_f *done, void *arg);
+
 /** Read the digest secrets of @a user (SIP digest authentication). */
 int store_user_secrets(struct db *db, const char *user, store_secrets_f *done,
 		       void *arg);

@@ -211,10 +211,16 @@ void ua_member_gone(struct sipua *ua, struct call *c, const char *why,
 		log_info("space-%" PRIu64 " %s left: %s call-id %s",
 			 c->space_id, c->user, why,
 			 c->dlg.call_id ? c->dlg.call_id : "-");
-		if (pending)
+		if (pending) {
+			ua_room_left(ua, sp, c->user,
+				     failed ? CONFINFO_FAILED
+					    : CONFINFO_DEPARTED);
 			break;
+		}
 		store_leave(ua, c->space_id, c->user, why);
 		ua_room_departed(ua, sp, c->user);
+		if (failed)
+			ua_room_left(ua, sp, c->user, CONFINFO_FAILED);
 		break;
 	}
 	ua_room_changed(ua, sp);
@@ -236,6 +242,7 @@ void ua_remove_member(struct sipua *ua, struct space_member *m, const char *who,
 	snprintf(reason, sizeof(reason),
 		 "SIP;cause=200;text=\"removed by the %s\"", by);
 	log_info("space-%" PRIu64 " %s removed by %s", id, m->user, who);
+	ua_room_left(ua, sp, m->user, CONFINFO_BOOTED);
 	if (m->role == SPACE_PENDING) {
 		if (k) {
 			ua_refuse_later(ua, k->dlg.nh, SIP_603_DECLINE,
@@ -754,6 +761,7 @@ static void on_action(void *arg, const struct space_action *a)
 			 id, a->request, a->user);
 		ua_tell_host(sp, "join request %u from %s expired", a->request,
 			     a->user);
+		ua_room_left(ua, sp, a->user, CONFINFO_FAILED);
 		c = a->handle;
 		if (c) {
 			c->member = NULL;

@@ -185,7 +185,7 @@ static void call_destructor(void *arg)
 		routepin_drop(c->dlg.call_id);
 	/* A stop that keeps the dialogs (sipua_keep_dialogs()) leaves a
 	 * live dialog's handle to nua: destroying it would send a BYE. */
-	if (c->dlg.nh) {
+	if (c->dlg.nh && c->ua->nua) {
 		nua_handle_bind(c->dlg.nh, NULL);
 		if (!c->ua->keep_dialogs || c->terminated)
 			nua_handle_destroy(c->dlg.nh);

@@ -35,6 +35,7 @@ static void roll_back(struct sipua *ua, struct call *c)
 
 	ua_call_stop_media(c);
 	ua_call_unlink(c);
+	ua_room_left(ua, sp, c->user, CONFINFO_FAILED);
 	if (space_leave(m, true, ua_now()) == SPACE_END) {
 		ua_end_space(ua, sp, "space ended by host", c);
 		return;

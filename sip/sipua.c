@@ -296,6 +296,8 @@ static void dispatch(nua_event_t event, int status, char const *phrase,
 		break;
 	case nua_r_notify:
 		tl_gets(tags, NUTAG_SUBSTATE_REF(substate), TAG_END());
+		if (c && c->sub && status >= 300)
+			ua_sub_answered(c, status);
 		if (c && c->sub &&
 		    (status == 481 || status == 408 ||
 		     substate == nua_substate_terminated))
@@ -396,8 +398,12 @@ static void ua_destructor(void *arg)
 	 * second signal or the shutdown deadline stops the daemon before
 	 * that, and the stack's memory goes with the process. */
 	routepin_clear();
-	if (ua->nua && ua->shutdown_final)
+	if (ua->nua && ua->shutdown_final) {
+		/* The calls go after this destructor (they are the home's
+		 * children): their handles went with nua. */
 		nua_destroy(ua->nua);
+		ua->nua = NULL;
+	}
 	else if (ua->nua) {
 		if (!ua->keep_dialogs)
 			log_warn("stopping before the SIP stack finished its "
@@ -478,7 +484,10 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps)
 	     * and comes back as retransmissions that keep the overload up.
 	     * Unprivileged, the kernel caps it at net.core.rmem_max. */
 	    TPTAG_UDP_RMEM(UDP_RMEM), NTATAG_MCLASS(inbound_mclass()),
-	    TAG_END());
+	    /* A burst of NOTIFYs to subscribers on one TCP connection waits
+	     * in the stack past the socket's buffer: 64 by default, past
+	     * that nua answers them 503 itself (1000 is sofia's cap). */
+	    TPTAG_QUEUESIZE(1000), TAG_END());
 	if (!ua->nua) {
 		log_err("cannot listen on %s", cfg->listen);
 		goto fail;

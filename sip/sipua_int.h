@@ -127,7 +127,7 @@ struct sub {
 	unsigned version; /* of the last document sent */
 	struct sub *next; /* in its room */
 	bool full_sent;   /* the first document (full) went */
-	bool dirty;       /* a change waits for the coalescing timer */
+	bool dirty;       /* its full document waits for the room's next */
 };
 
 /* A dialog as stored for a restart (RFC 3261 §12), and ours to refresh. */
@@ -328,6 +328,16 @@ void ua_room_changed(struct sipua *ua, struct space *sp);
 /* @a user left @a sp: its members are told (a burst in one MESSAGE, at
  * most one a second). */
 void ua_room_departed(struct sipua *ua, struct space *sp, const char *user);
+/* @a user left @a sp, @a how (RFC 4575 disconnection-method): call it
+ * where the member goes, before or after the core removes it; a departure
+ * nobody names is "departed" ("failed" for a lost host). */
+void ua_room_left(struct sipua *ua, struct space *sp, const char *user,
+		  enum confinfo_how how);
+/* nua's answer @a status to a NOTIFY of @a c's subscription: one that
+ * failed without ending the subscription (481 and 408 end it) leaves the
+ * subscriber a version behind; it gets the full state next.  For sipua.c's
+ * nua_r_notify. */
+void ua_sub_answered(struct call *c, int status);
 /* Space @a id ended: the last NOTIFY ends the subscriptions. */
 void ua_room_ended(struct sipua *ua, uint64_t id);
 void ua_sub_drop(struct call *c);

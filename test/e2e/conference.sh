@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The room's state (RFC 4575): a member SUBSCRIBEs to the space URI and
-# gets a full conference-info NOTIFY on every change, the last one
-# "deleted" with the subscription terminated; un-subscribing (Expires: 0)
-# ends it at once; a stranger gets 403.  Every
-# document validates against RFC 4575's schema (xmllint).
+# gets the full conference-info state, then a partial NOTIFY on every
+# change (the switch: the description alone), the last one "deleted" with
+# the subscription terminated; un-subscribing (Expires: 0) ends it at
+# once; a stranger gets 403.  Every document validates against RFC 4575's
+# schema and the room panel's (xmllint).
 . "$(dirname "$0")/../lib/e2e.sh"
 db_fresh
 tv_start
@@ -31,7 +32,7 @@ for doc in "$E2E_DIR"/notify*.xml; do
 	[ -f "$doc" ] || continue
 	count=$((count + 1))
 	xmllint --noout --nonet \
-		--schema "$SRC/test/data/xsd/conference-info.xsd" "$doc" \
+		--schema "$SRC/test/data/xsd/conference-tvspace.xsd" "$doc" \
 		2>"$doc.lint" || fail "$(basename "$doc") invalid: $(cat "$doc.lint")"
 done
 [ "$count" -eq 3 ] || fail "expected 3 NOTIFY documents, found $count"

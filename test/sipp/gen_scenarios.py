@@ -335,6 +335,9 @@ scenario("guest_stay",
 scenario("guest_open_stay",
          "Guest: join an open space [target] (no ringing, no approval) and stay until the host ends it.",
          JOIN + answer_200() + ACK + expect_bye(ENDED), ANS + ("reason",))
+scenario("guest_open_bye",
+         "Guest: join an open space [target] (no ringing, no approval), watch [hold] ms, BYE.",
+         JOIN + answer_200() + ACK + HOLD + bye(2), ANS)
 scenario("guest_resume",
          "Guest: join [target] after approval; after the server restarts answer its re-INVITE; stay until the host ends it.",
          JOIN + RING + answer_200() + ACK +
@@ -583,6 +586,58 @@ scenario("subscriber",
 scenario("subscriber_refused",
          "A non-member's SUBSCRIBE to the room: 403.",
          subscribe(600) + final(403, "not a member"), ("warn",))
+
+
+def ci(s):
+    """A regexp of conference-info text, as a SIPp attribute: quotes
+    match any character, markup is escaped."""
+    return s.replace('"', ".").replace("<", "&lt;").replace(">", "&gt;")
+
+
+TV_NS = "urn:uuid:8a7896b9-8a0b-45bd-aa8f-c66ad19abc2f"
+scenario("subscriber_partial",
+         "The host watches its open room (RFC 4575): SUBSCRIBE, the full NOTIFY (alice alone); partial ones: bob came (his whole user), bob left (disconnected, departed), carol came and bob is deleted; the last one (deleted, terminated;reason=noresource) when the space ends.",
+         subscribe(600) +
+         """  <recv response="200" rrs="true">
+    <action>
+      <ereg regexp="conference" search_in="hdr" header="Allow-Events:" check_it="true" assign_to="ae"/>
+      <ereg regexp="&lt;sip:space-[0-9]+@[^&gt;]+&gt;;isfocus" search_in="hdr" header="Contact:" check_it="true" assign_to="ae"/>
+    </action>
+  </recv>
+""" +
+         notify(((ci('state="full" version="1"'), "body"),
+                 (ci("<user-count>1</user-count>"), "body"),
+                 (ci("<maximum-user-count>4</maximum-user-count>"), "body"),
+                 (ci("<purpose>participation</purpose>"), "body"),
+                 (ci('<tv:space xmlns:tv="%s" id="[0-9]+" open="true"'
+                     % TV_NS), "body"),
+                 (ci('<user entity="sip:alice@tvspace.test" state="full">'
+                     "<display-text>Alice</display-text><roles><entry>"
+                     "host</entry>"), "body")), "n1") +
+         notify(((ci('state="partial" version="2"'), "body"),
+                 (ci('<users state="partial"><user entity='
+                     '"sip:bob@tvspace.test" state="full"><display-text>'
+                     "Bob</display-text><roles><entry>guest</entry>"
+                     '</roles><endpoint entity="sip:bob@tvspace.test">'
+                     "<status>connected</status></endpoint></user>"
+                     "</users>"), "body"),
+                 (ci("<user-count>2</user-count>"), "body")), "n2") +
+         notify(((ci('state="partial" version="3"'), "body"),
+                 (ci('<user entity="sip:bob@tvspace.test" state="partial">'
+                     '<endpoint entity="sip:bob@tvspace.test" '
+                     'state="partial"><status>disconnected</status>'
+                     "<disconnection-method>departed"
+                     "</disconnection-method><disconnection-info><when>"),
+                  "body"),
+                 (ci("<user-count>1</user-count>"), "body")), "n3") +
+         notify(((ci('state="partial" version="4"'), "body"),
+                 (ci('<user entity="sip:carol@tvspace.test" state="full">'
+                     "<display-text>Carol</display-text>"), "body"),
+                 (ci('<user entity="sip:bob@tvspace.test" '
+                     'state="deleted"/>'), "body")), "n4") +
+         notify(((ci('state="deleted" version="5"'), "body"),
+                 ("terminated;reason=noresource", "msg")), "n5"),
+         ("ae", "n1", "n2", "n3", "n4", "n5"))
 
 # -- quotas ------------------------------------------------------------------
 scenario("host_quota",
@@ -911,6 +966,10 @@ scenario("bench_member",
          "Benchmark members (sipp -m N -inf FILE): g1..gN join the space named by field 0 of their line, hold [hold] ms, BYE.",
          (invite("join") + PROV + answer_200() + ACK + HOLD + bye(2)).replace(
              "[user]", "g[call_number]").replace("[target]", "[field0]"), ANS)
+scenario("bench_member_named",
+         "Benchmark members (sipp -m N -inf FILE, bench/notify.sh): the user in field 0 of its line joins the space in field 1, holds [hold] ms, BYE.",
+         (invite("join") + PROV + answer_200() + ACK + HOLD + bye(2)).replace(
+             "[user]", "[field0]").replace("[target]", "[field1]"), ANS)
 
 # The join-rate benchmark (bench/join.sh): the same scenario against
 # tvspaced and its peers, so no checks on what the answer says.

@@ -281,7 +281,7 @@ function watchRoom() {
 		if (s.deleted)
 			return;
 		app.conf = s;
-		app.confAt = Date.now();
+		app.confAt = s.descAt;
 		// Requests the room no longer shows as pending are answered.
 		for (const [k, r] of app.requests)
 			if (r.kind === 'join' && !s.members.some((m) => m.user === r.user && m.role === 'pending'))

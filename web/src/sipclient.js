@@ -4,7 +4,7 @@
 // camera, no microphone); commands and comments are MESSAGEs inside it;
 // the room's state is a conference subscription (RFC 4575).
 import JsSIP from 'jssip';
-import { parseConferenceInfo } from './confinfo.js';
+import { RoomState } from './confinfo.js';
 
 // The text of a Warning header (RFC 3261 §20.43): 399 host "text".
 function warningText(msg) {
@@ -200,10 +200,23 @@ export class RoomWatch extends EventTarget {
 		super();
 		this.sub = client.ua.subscribe(spaceUri, 'conference',
 			'application/conference-info+xml', { expires: 600 });
+		this.room = new RoomState();
+		this.refreshing = false;
 		this.sub.on('notify', (isFinal, request, body) => {
-			const state = body ? parseConferenceInfo(body) : null;
-			if (state)
+			const state = body ? this.room.apply(body) : null;
+			if (state && state.gap) {
+				// A NOTIFY went missing: a refresh brings the whole
+				// state (its first NOTIFY is the last one again).
+				if (!this.refreshing && !isFinal) {
+					this.refreshing = true;
+					this.sub.subscribe();
+				}
+			}
+			else if (state) {
+				if (state.state === 'full')
+					this.refreshing = false;
 				this.dispatchEvent(new CustomEvent('state', { detail: state }));
+			}
 			if (isFinal)
 				this.dispatchEvent(new CustomEvent('end', { detail: {} }));
 		});
