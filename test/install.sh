@@ -16,7 +16,11 @@ for f in sbin/tvspaced bin/tvspacectl share/man/man8/tvspaced.8 \
 	share/tvspace/examples/demo-lineup.m3u \
 	share/tvspace/examples/demo-news.ts \
 	share/tvspace/examples/kamailio-tvspace.cfg \
-	lib/systemd/system/tvspaced.service lib/sysusers.d/tvspace.conf; do
+	share/tvspace/examples/kamailio-ims.cfg \
+	share/tvspace/examples/kamailio-webrtc.cfg \
+	share/tvspace/examples/rtpengine-webrtc.conf \
+	lib/systemd/system/tvspaced.service lib/sysusers.d/tvspace.conf \
+	lib/sysctl.d/90-tvspace.conf; do
 	if [ -e "$dest/$f" ]; then
 		echo "ok: $f"
 	else
