@@ -118,8 +118,8 @@ static void on_options(struct sipua *ua, nua_handle_t *nh, const sip_t *sip)
 	}
 	nua_respond(nh, SIP_200_OK, NUTAG_WITH(ua_request(ua)),
 		    TAG_IF(sp, SIPTAG_CONTACT_STR(ua_contact_of(home, ua, id))),
-		    SIPTAG_ACCEPT_STR("application/sdp, text/plain, "
-				      "application/dtmf-relay"),
+		    /* nua adds application/sdp itself */
+		    SIPTAG_ACCEPT_STR("text/plain, application/dtmf-relay"),
 		    TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
 		    TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)), TAG_END());
 out:

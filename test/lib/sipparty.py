@@ -51,6 +51,9 @@ class Party:
         # status (488, 481, ...); None leaves them unanswered
         self.reinvite_status = 200
         self.answer_sdp = sdp()
+        # the answer our ACK carries when our INVITE had no offer (the
+        # server offered in its 200, RFC 3264 §5)
+        self.ack_sdp = None
         self.got = []  # (time, Response) of every request from the server
         self.finals = {}  # branch -> final Response of our requests
 
@@ -134,11 +137,13 @@ class Party:
             self.to_tag = to_tag.group(1)
             contact = re.search(r"<([^>]+)>", r.get("contact"))
             self.remote = contact.group(1) if contact else self.ruri
+        body = self.ack_sdp if ok and self.ack_sdp else ""
         text, _ = self.c.request(
             "ACK", self.remote if ok else self.ruri, self.to_uri,
             self.call_id, self.tag, to_tag.group(1) if to_tag else "",
             cseq=self.invite_cseq,
-            branch=None if ok else self.invite_branch)
+            branch=None if ok else self.invite_branch, body=body,
+            ctype="application/sdp" if body else None)
         self.c.send(text)
 
     def send_invite(self, target, body, extra=()):
@@ -148,7 +153,8 @@ class Party:
         self.to_uri = "sip:%s@%s" % (target, DOMAIN)
         text, self.invite_branch = self.c.request(
             "INVITE", self.ruri, self.to_uri, self.call_id, self.tag,
-            headers=list(extra), body=body, ctype="application/sdp")
+            headers=list(extra), body=body,
+            ctype="application/sdp" if body else None)
         self.invite_cseq = int(re.search(r"CSeq: (\d+)", text).group(1))
         self.invite_text = text
         self.invite_sent_at = time.time()
