@@ -12,6 +12,30 @@
 
 /* -- admission ----------------------------------------------------------- */
 
+static void sdp_logged(struct step *s, int error)
+{
+	if (error)
+		log_warn("space-%" PRIu64 " %s: its SDP is not stored (%s); a "
+			 "restart re-offers the channel's",
+			 s->space_id, s->by, strerror(-error));
+}
+
+void ua_call_store_sdp(struct call *c)
+{
+	struct step *s;
+
+	if (!c->member || !c->dlg.local_sdp || !c->dlg.sdp_dirty)
+		return;
+	s = ua_step(c->ua, NULL, NULL, c->space_id, sdp_logged);
+	if (!s)
+		return;
+	c->dlg.sdp_dirty = false;
+	snprintf(s->by, sizeof(s->by), "%s", c->user);
+	if (store_member_sdp(c->ua->db, c->space_id, c->user, c->dlg.local_sdp,
+			     ua_step_stored, s) < 0)
+		ua_step_stored(s, -ENOTCONN);
+}
+
 /* Send 200 with the SDP to the pending INVITE of @a c (its membership is
  * committed). */
 void ua_accept(struct call *c)

@@ -248,9 +248,6 @@ char *ua_call_resume_sdp(su_home_t *home, struct call *c,
 /* A restored dialog's stored SDP @a text: its o= id and version, its
  * telephone-event payload type and ptime go on.  0 or -EBADMSG. */
 int ua_call_restore_sdp(struct call *c, const char *text);
-/* The SDP @a c's session has now (sent in a 2xx, or answered with one)
- * is stored, when it changed. */
-void ua_call_store_sdp(struct call *c);
 int ua_call_start_relay(struct call *c, const struct channel *ch,
 			const char *addr, unsigned port, unsigned pt);
 bool ua_read_offer(struct sipua *ua, nua_handle_t *nh, struct call *c,
@@ -344,6 +341,9 @@ void ua_sub_drop(struct call *c);
 
 /* -- act.c: carrying out the core's verdicts ---------------------------- */
 
+/* The SDP @a c's session has now (sent in a 2xx, or answered with one)
+ * is stored, when it changed. */
+void ua_call_store_sdp(struct call *c);
 void ua_accept(struct call *c);
 void ua_end_space(struct sipua *ua, struct space *sp, const char *text,
 		  struct call *except);
