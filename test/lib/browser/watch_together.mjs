@@ -112,6 +112,24 @@ async function signIn(page, user, url = BASE) {
 	await page.waitForSelector('#lobby:not([hidden])');
 }
 
+// Click a button of a list the page draws again on every change of the
+// room (members, requests): between finding the button and clicking it the
+// list may have been drawn again, so the click is retried on the new one.
+async function clickInList(page, sel) {
+	for (let i = 0; ; i++) {
+		try {
+			await page.waitForSelector(sel);
+			await page.click(sel);
+			return;
+		}
+		catch (e) {
+			if (i >= 10 || !/detached|not clickable|no node/i.test(String(e)))
+				throw e;
+			await new Promise((r) => setTimeout(r, 50));
+		}
+	}
+}
+
 async function textOf(page, sel) {
 	return page.$eval(sel, (e) => e.textContent.trim()).catch(() => '');
 }
@@ -412,7 +430,7 @@ async function scenario(browser, kind, chans) {
 	await host.waitForSelector('#requests li[data-user="bob"] button.allow');
 	ok('alice\'s page shows bob asking to join');
 	await screenshots(`${tag}-asking`, both);
-	await host.click('#requests li[data-user="bob"] button.allow');
+	await clickInList(host, '#requests li[data-user="bob"] button.allow');
 	await entered(guest, 'guest');
 	await waitRole(host, 'bob', 'guest');
 	ok('alice allowed bob; both pages list him as a guest, alice as host');
@@ -481,7 +499,7 @@ async function scenario(browser, kind, chans) {
 	await timeSwitches(host, guest, kind, [first, second], SWITCHES);
 
 	// alice hands the remote to bob.
-	await host.click('#members li[data-user="bob"] button.handover');
+	await clickInList(host, '#members li[data-user="bob"] button.handover');
 	await waitRole(host, 'bob', 'host');
 	await waitRole(guest, 'bob', 'host');
 	await waitRole(guest, 'alice', 'guest');
@@ -543,7 +561,7 @@ async function controls(browser, chans) {
 	await signIn(carol, 'carol', link);
 	await carol.click('#join-button');
 	await bob.waitForSelector('#requests li[data-user="carol"][data-kind="join"] button.deny');
-	await bob.click('#requests li[data-user="carol"] button.deny');
+	await clickInList(bob, '#requests li[data-user="carol"] button.deny');
 	await carol.waitForSelector('#ended:not([hidden])');
 	const denied = await textOf(carol, '#ended-why');
 	if (!/declined/.test(denied))
@@ -591,7 +609,7 @@ async function controls(browser, chans) {
 	await carol.waitForSelector('#lobby:not([hidden])');
 	await carol.click('#join-button');
 	await bob.waitForSelector('#requests li[data-user="carol"] button.allow');
-	await bob.click('#requests li[data-user="carol"] button.allow');
+	await clickInList(bob, '#requests li[data-user="carol"] button.allow');
 	await waitRole(carol, 'carol', 'guest');
 	try {
 		await carol.waitForFunction(() => [...document.querySelectorAll('#comments li')]
@@ -608,11 +626,11 @@ async function controls(browser, chans) {
 	await erin.click('#grab');
 	await bob.waitForSelector('#requests li[data-user="erin"][data-kind="grab"] button.allow');
 	await screenshots('controls-grab', [bob, erin]);
-	await bob.click('#requests li[data-user="erin"][data-kind="grab"] button.allow');
+	await clickInList(bob, '#requests li[data-user="erin"][data-kind="grab"] button.allow');
 	await waitRole(erin, 'erin', 'host');
 	await erin.waitForSelector('#host-controls:not([hidden])');
 	ok('erin asked for the remote and bob gave it');
-	await erin.click('#members li[data-user="bob"] button.handover');
+	await clickInList(erin, '#members li[data-user="bob"] button.handover');
 	await waitRole(bob, 'bob', 'host');
 	await bob.waitForSelector('#host-controls:not([hidden])');
 	ok('erin handed the remote back to bob');
@@ -640,7 +658,7 @@ async function controls(browser, chans) {
 	ok(`the quiz's result on every page: ${await textOf(erin, '#quiz-result')}`);
 
 	// carol befriends bob: her friend list (read by Kamailio) has him.
-	await carol.click('#members li[data-user="bob"] button.befriend');
+	await clickInList(carol, '#members li[data-user="bob"] button.befriend');
 	try {
 		await carol.waitForSelector('#friends li[data-user="bob"]');
 		ok('carol added bob to her friends; her friend list shows him');
@@ -650,7 +668,7 @@ async function controls(browser, chans) {
 	}
 
 	// bob removes erin; carol leaves; bob ends.
-	await bob.click('#members li[data-user="erin"] button.kick');
+	await clickInList(bob, '#members li[data-user="erin"] button.kick');
 	await erin.waitForSelector('#ended:not([hidden])');
 	ok(`bob removed erin; her page says: ${await textOf(erin, '#ended-why')}`);
 	await carol.click('#leave');
