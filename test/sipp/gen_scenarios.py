@@ -1330,6 +1330,35 @@ scenario("guest_timer_refreshed",
          hdr_is("Reason", "cause=408", "why") + '    </action>\n  </recv>\n' +
          OK_TO_REQ, ("se", "sw", "rse", "rmse", "why"))
 
+# -- RFC 6086 Info Package for the remote control (test/e2e/info_package.sh)
+def info_pkg(cseq, pkg, body, ctype):
+    return indialog("INFO", cseq, body, ctype=ctype,
+                    extra=("Info-Package: %s" % pkg,
+                           "Content-Disposition: Info-Package"))
+
+
+RECV_INFO = hdr_is("Recv-Info", "^ *infoDtmf *$", "%s")
+scenario("host_info_package",
+         "Host with a remote control speaking RFC 6086: the 200 lists Recv-Info: infoDtmf; keys 2 (application/dtmf-relay) then # (application/dtmf) in INFOs of that package switch to channel 2, whose re-INVITE lists it too; an INFO of another package gets 469 with Recv-Info and a Warning; keys 1 and # in legacy INFOs (no Info-Package) switch back; BYE.",
+         invite("start") + PROV +
+         '  <recv response="200" rrs="true">\n    <action>\n' +
+         RECV_INFO % "ri" + '    </action>\n  </recv>\n' + ACK +
+         info_pkg(2, "infoDtmf", "Signal=2\n      Duration=160",
+                  "application/dtmf-relay") + '  <recv response="200"/>\n' +
+         info_pkg(3, "infoDtmf", "#", "application/dtmf") +
+         '  <recv response="200"/>\n' +
+         recv_request("INVITE", [
+             '      <ereg regexp="c=IN IP4 232\\.10\\.0\\.2/16" search_in="body" check_it="true" assign_to="sw"/>\n',
+             RECV_INFO % "ri2"]) + OK_REINVITE + '  <recv request="ACK"/>\n' +
+         info_pkg(4, "g.3gpp.ussd", "<ussd-data/>",
+                  "application/vnd.3gpp.ussd+xml") +
+         '  <recv response="469">\n    <action>\n' + RECV_INFO % "ri3" +
+         hdr_is("Warning", "Info Package g.3gpp.ussd is not taken here",
+                "warn") + '    </action>\n  </recv>\n' +
+         dtmf_info(5, "1") + dtmf_info(6, "#") +
+         reinvite_answer("232\\.10\\.0\\.1", "back") + HOLD + bye(7),
+         ("ri", "sw", "ri2", "ri3", "warn", "back"))
+
 # -- the pack's index -------------------------------------------------------
 def run_command(name):
     """How QA runs NAME against a server on 127.0.0.1:5060 (scripts/demo.sh)."""
