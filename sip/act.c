@@ -40,7 +40,7 @@ void ua_accept(struct call *c)
 	c->answered = true;
 	nua_respond(c->dlg.nh, SIP_200_OK,
 		    SIPTAG_CONTACT_STR(ua_contact_of(home, ua, c->space_id)),
-		    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+		    UA_RECV_INFO, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
 		    SIPTAG_PAYLOAD_STR(sdp), TAG_END());
 	ua_call_store_sdp(c);
 	log_info("space-%" PRIu64 " %s joined as %s on %s (%s) call-id %s",
@@ -342,7 +342,7 @@ static void send_reinvite(struct call *c)
 	nua_invite(c->dlg.nh,
 		   SIPTAG_CONTACT_STR(ua_contact_of(home, ua, c->space_id)),
 		   TAG_IF(se, NUTAG_SESSION_TIMER(se)),
-		   TAG_IF(se, NUTAG_MIN_SE(min_se)),
+		   TAG_IF(se, NUTAG_MIN_SE(min_se)), UA_RECV_INFO,
 		   SIPTAG_CONTENT_TYPE_STR("application/sdp"),
 		   SIPTAG_PAYLOAD_STR(sdp), TAG_END());
 	if (se)

@@ -311,7 +311,7 @@ static void invitee_read(struct step *l, int error)
 	/* nua reports the INVITE's progress to the referrer in the REFER's
 	 * NOTIFYs. */
 	nua_invite(gh, SIPTAG_CONTACT_STR(ua_contact_of(home, ua, g->space_id)),
-		   SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+		   UA_RECV_INFO, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
 		   SIPTAG_PAYLOAD_STR(sdp), NUTAG_NOTIFY_REFER(l->nh),
 		   TAG_IF(l->event, NUTAG_REFER_EVENT(l->event)), TAG_END());
 	ua_room_changed(ua, sp);

@@ -48,7 +48,7 @@ static void on_reinvite(struct sipua *ua, nua_handle_t *nh, struct call *c,
 	if (sdp)
 		ua_call_timer_asked(c, sip);
 	if (sdp)
-		nua_respond(nh, SIP_200_OK,
+		nua_respond(nh, SIP_200_OK, UA_RECV_INFO,
 			    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
 			    SIPTAG_PAYLOAD_STR(sdp), TAG_END());
 	else
