@@ -567,7 +567,7 @@ void ua_on_text(struct sipua *ua, nua_handle_t *nh, struct call *c,
 			on_info_package(ua, nh, c, sip, pkg);
 			return;
 		}
-		/* Without one: legacy INFO usage (RFC 6086 §9), as
+		/* Without one: legacy INFO usage (RFC 6086 §3), as
 		 * before. */
 	}
 	if (!pl || !pl->pl_len) {

@@ -58,7 +58,7 @@
 #define UA_MIN_SE   90 /* RFC 4028 §5: our Min-SE, the lowest allowed */
 /* RFC 6086: the Info Package a remote control's keys come in, as IANA's
  * Info Packages Registry has it (3GPP TS 24.229); the one we take.  Our
- * INVITE 2xx and the INVITEs we send list it in Recv-Info (§5.2). */
+ * INVITE 2xx and the INVITEs we send list it in Recv-Info (§5.2.3). */
 #define UA_INFO_PACKAGE "infoDtmf"
 #define UA_RECV_INFO    SIPTAG_HEADER_STR("Recv-Info: " UA_INFO_PACKAGE)
 
