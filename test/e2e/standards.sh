@@ -88,6 +88,22 @@ carol.wait(lambda: carol.requests("INVITE"), 5, "the re-INVITE")
 check("... then re-INVITEd to the channel, 232.10.0.1",
       "c=IN IP4 232.10.0.1/16" in carol.requests("INVITE")[-1][1].body)
 
+# The 200 to a member's own re-INVITE names the focus too (RFC 4579 §4.2:
+# it refreshes the member's remote target)
+text, branch = carol.c.request(
+    "INVITE", carol.remote, carol.to_uri, carol.call_id, carol.tag,
+    carol.to_tag, body=sdp(version=2), ctype="application/sdp")
+cseq = int(re.search(r"CSeq: (\d+)", text).group(1))
+carol.c.send(text)
+carol.wait(lambda: branch in carol.finals, 5, "the 200 to its re-INVITE")
+r = carol.finals.pop(branch)
+ack, _ = carol.c.request("ACK", carol.remote, carol.to_uri, carol.call_id,
+                         carol.tag, carol.to_tag, cseq=cseq)
+carol.c.send(ack)
+check("carol's re-INVITE: 200 with the isfocus Contact (%s)" %
+      r.get("contact"), r.status == 200 and
+      re.search(r"<sip:space-1@[^>]+>;isfocus", r.get("contact")))
+
 # RFC 6501's deny list
 dave = Party(port, "dave")
 check("dave joins", dave.invite("space-1", sdp()).status == 200)
