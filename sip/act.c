@@ -64,7 +64,7 @@ void ua_accept(struct call *c)
 	c->answered = true;
 	nua_respond(c->dlg.nh, SIP_200_OK,
 		    SIPTAG_CONTACT_STR(ua_contact_of(home, ua, c->space_id)),
-		    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+		    UA_RECV_INFO, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
 		    SIPTAG_PAYLOAD_STR(sdp), TAG_END());
 	ua_call_store_sdp(c);
 	log_info("space-%" PRIu64 " %s joined as %s on %s (%s) call-id %s",
@@ -338,6 +338,7 @@ static void send_reinvite(struct call *c)
 	su_home_t home[1] = {SU_HOME_INIT(home)};
 	struct sipua *ua = c->ua;
 	const struct channel *ch = ua_call_channel(c);
+	unsigned se, min_se = 0;
 	char *sdp;
 
 	c->dlg.sdp_version++;
@@ -356,10 +357,22 @@ static void send_reinvite(struct call *c)
 	c->media.again = false;
 	c->media.repoint_sent = su_monotime(NULL);
 	ua->repoint_out++;
+	/* A re-INVITE is a session refresh (RFC 4028 §7.4): it asks the
+	 * session's interval with the dialog's Min-SE, not the configured
+	 * ones.  nua keeps both as the handle's own for later requests, so
+	 * they go back to ours once this one has gone: the member's next
+	 * refresh is measured against our Min-SE, not its own. */
+	se = ua_call_timer_refresh(c, &min_se);
 	nua_invite(c->dlg.nh,
 		   SIPTAG_CONTACT_STR(ua_contact_of(home, ua, c->space_id)),
+		   TAG_IF(se, NUTAG_SESSION_TIMER(se)),
+		   TAG_IF(se, NUTAG_MIN_SE(min_se)), UA_RECV_INFO,
 		   SIPTAG_CONTENT_TYPE_STR("application/sdp"),
 		   SIPTAG_PAYLOAD_STR(sdp), TAG_END());
+	if (se)
+		nua_set_hparams(c->dlg.nh,
+				NUTAG_SESSION_TIMER(ua->cfg->session_expires),
+				NUTAG_MIN_SE(UA_MIN_SE), TAG_END());
 	su_home_deinit(home);
 }
 
@@ -629,6 +642,8 @@ void ua_on_repointed(struct sipua *ua, struct call *c, int status,
 		    &tv_stats.repoint,
 		    (double)(su_monotime(NULL) - c->media.repoint_sent) / 1e9);
 		ua_call_store_sdp(c);
+		/* It refreshed the session (RFC 4028 §7.4). */
+		ua_call_timer_answered(c, sip);
 	}
 	if (status == 491) {
 		/* RFC 3261 §14.1: the owner of the Call-ID (the UAC of the

@@ -291,6 +291,7 @@ void ua_call_capture_dialog(struct call *c, const sip_t *sip)
 			       ? url_as_string(c->home, sip->sip_contact->m_url)
 			       : su_strdup(c->home, d->remote_uri);
 	d->route_set = route_set(c->home, sip->sip_record_route, false);
+	ua_call_timer_asked(c, sip);
 }
 
 /* The same from the 2xx to an INVITE we sent (the host's REFER). */
@@ -309,6 +310,68 @@ void ua_call_capture_uac(struct call *c, const sip_t *sip)
 			       ? url_as_string(c->home, sip->sip_contact->m_url)
 			       : su_strdup(c->home, d->remote_uri);
 	d->route_set = route_set(c->home, sip->sip_record_route, true);
+	ua_call_timer_answered(c, sip);
+}
+
+/* nua negotiates the session timer (RFC 4028) but forgets what it learnt
+ * from a 422 and asks the configured interval again in every re-INVITE:
+ * a refresh should ask the session's interval and carry the largest
+ * Min-SE the dialog has seen (§7.4), so what nua agreed is kept here. */
+void ua_call_timer_asked(struct call *c, const sip_t *sip)
+{
+	unsigned cfg = c->ua->cfg->session_expires, se, min;
+
+	if (!cfg)
+		return;
+	min = sip->sip_min_se ? (unsigned)sip->sip_min_se->min_delta : 0;
+	if (min > c->dlg.min_se)
+		c->dlg.min_se = min;
+	/* As nua answers (§9): the member's interval, at most ours, at
+	 * least both Min-SEs. */
+	se = sip->sip_session_expires
+		 ? (unsigned)sip->sip_session_expires->x_delta
+		 : 0;
+	if (!se || se > cfg)
+		se = cfg;
+	if (se < UA_MIN_SE)
+		se = UA_MIN_SE;
+	if (se < min)
+		se = min;
+	c->dlg.se_interval = se;
+}
+
+void ua_call_timer_answered(struct call *c, const sip_t *sip)
+{
+	unsigned min, asked = ua_call_timer_refresh(c, &min), se;
+
+	if (!asked || !sip)
+		return;
+	if (sip->sip_min_se && sip->sip_min_se->min_delta > c->dlg.min_se)
+		c->dlg.min_se = (unsigned)sip->sip_min_se->min_delta;
+	se = sip->sip_session_expires
+		 ? (unsigned)sip->sip_session_expires->x_delta
+		 : 0;
+	/* A UAS may shorten the interval, never lengthen it (§9): a longer
+	 * one is a 422 on the way, which nua answered by asking its Min-SE
+	 * (§7.3); the dialog's Min-SE is that now. */
+	if (se > asked && se > c->dlg.min_se)
+		c->dlg.min_se = se;
+	/* None: the member runs no timer (§7.2); ours asks the configured. */
+	c->dlg.se_interval = se;
+}
+
+unsigned ua_call_timer_refresh(const struct call *c, unsigned *ret_min_se)
+{
+	unsigned cfg = c->ua->cfg->session_expires;
+	unsigned min = c->dlg.min_se > UA_MIN_SE ? c->dlg.min_se : UA_MIN_SE;
+	unsigned se = c->dlg.se_interval ? c->dlg.se_interval : cfg;
+
+	if (!cfg)
+		return 0;
+	if (se < min)
+		se = min;
+	*ret_min_se = min;
+	return se;
 }
 
 void ua_fill_store_member(const struct call *c, const struct space_member *m,

@@ -7,6 +7,8 @@
 #define LOG_MODULE "sip"
 #include "sip/sipua_int.h"
 
+#include <ctype.h>
+
 /* -- commands whose answer follows a commit ------------------------------- */
 
 static void switch_stored(struct step *s, int error)
@@ -428,6 +430,108 @@ static void command(struct sipua *ua, nua_handle_t *nh, struct call *c,
 		on_command(ua, nh, c, cmd);
 }
 
+/* The key of an application/dtmf body (a bare key, as the DTMF INFO
+ * variants send it): 0 or -EBADMSG. */
+static int dtmf_key(const char *body, size_t len, char *ret_key)
+{
+	static const char keys[] = "0123456789*#ABCDabcd";
+	const char *k = NULL;
+
+	for (size_t i = 0; i < len; i++) {
+		if (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' ||
+		    body[i] == '\n')
+			continue;
+		if (k || !body[i] || !strchr(keys, body[i]))
+			return -EBADMSG;
+		k = body + i;
+	}
+	if (!k)
+		return -EBADMSG;
+	*ret_key = (char)toupper((unsigned char)*k);
+	return 0;
+}
+
+/* RFC 6086 §7.2: the Info Package an INFO names, its name alone (its
+ * parameters are not ours to read).  0 without one, 1 with one in @a buf,
+ * -EBADMSG when it is malformed or there are several. */
+static int info_package(const sip_t *sip, char *buf, size_t size)
+{
+	const sip_unknown_t *u;
+	int found = 0;
+
+	for (u = sip->sip_unknown; u; u = u->un_next) {
+		const char *v = u->un_value;
+		size_t n;
+
+		if (!u->un_name || !su_casematch(u->un_name, "Info-Package"))
+			continue;
+		if (found++ || !v)
+			return -EBADMSG;
+		v += strspn(v, " \t");
+		n = strcspn(v, " \t;");
+		if (!n || n >= size)
+			return -EBADMSG;
+		memcpy(buf, v, n);
+		buf[n] = '\0';
+	}
+	return found;
+}
+
+/* A remote control's keys (INFO, as SIP phones send them): digits then
+ * '#' switch, '*' asks for the remote.  The INFO that completes a command
+ * gets that command's answer. */
+static void on_key(struct sipua *ua, nua_handle_t *nh, struct call *c, char key)
+{
+	struct cmd cmd;
+
+	if (!cmd_dtmf_feed(&c->media.dtmf, key, &cmd))
+		ua_reply(ua, nh, SIP_200_OK, NULL);
+	else
+		command(ua, nh, c, &cmd);
+}
+
+/* An INFO of our Info Package (RFC 6086 §4.2.2), or one naming another:
+ * 469 with the package we take in Recv-Info.  Its body is a key, as
+ * application/dtmf-relay (Signal=KEY) or application/dtmf (KEY). */
+static void on_info_package(struct sipua *ua, nua_handle_t *nh, struct call *c,
+			    const sip_t *sip, const char *pkg)
+{
+	const sip_payload_t *pl = sip->sip_payload;
+	const sip_content_type_t *ct = sip->sip_content_type;
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+	char key;
+
+	if (!su_casematch(pkg, UA_INFO_PACKAGE)) {
+		ua_refuse(ua, nh, 469, "Bad Info Package",
+			  su_sprintf(home,
+				     "Info Package %s is not taken here; "
+				     "Recv-Info says which is",
+				     pkg),
+			  UA_RECV_INFO, TAG_END());
+	}
+	else if (!ct || !pl || !pl->pl_len ||
+		 (!su_casematch(ct->c_type, "application/dtmf-relay") &&
+		  !su_casematch(ct->c_type, "application/dtmf"))) {
+		ua_refuse(ua, nh, SIP_415_UNSUPPORTED_MEDIA,
+			  UA_INFO_PACKAGE " carries application/dtmf-relay "
+					  "or application/dtmf",
+			  SIPTAG_ACCEPT_STR(
+			      "application/dtmf-relay, application/dtmf"),
+			  TAG_END());
+	}
+	else if ((su_casematch(ct->c_type, "application/dtmf")
+		      ? dtmf_key(pl->pl_data, pl->pl_len, &key)
+		      : cmd_dtmf_relay(pl->pl_data, pl->pl_len, &key)) < 0) {
+		ua_reply(ua, nh, SIP_400_BAD_REQUEST,
+			 "expected one key: Signal=KEY in "
+			 "application/dtmf-relay, KEY in application/dtmf");
+	}
+	else {
+		on_key(ua, nh, c, key);
+	}
+	su_home_deinit(home);
+}
+
 void ua_on_text(struct sipua *ua, nua_handle_t *nh, struct call *c,
 		const sip_t *sip)
 {
@@ -450,24 +554,35 @@ void ua_on_text(struct sipua *ua, nua_handle_t *nh, struct call *c,
 			  "not a member of this space", TAG_END());
 		return;
 	}
+	if (sip->sip_request->rq_method == sip_method_info) {
+		char pkg[64];
+		int has = info_package(sip, pkg, sizeof(pkg));
+
+		if (has < 0) {
+			ua_reply(ua, nh, SIP_400_BAD_REQUEST,
+				 "one Info-Package header with a package name");
+			return;
+		}
+		if (has) {
+			on_info_package(ua, nh, c, sip, pkg);
+			return;
+		}
+		/* Without one: legacy INFO usage (RFC 6086 §3), as
+		 * before. */
+	}
 	if (!pl || !pl->pl_len) {
 		ua_reply(ua, nh, SIP_400_BAD_REQUEST, "empty body");
 		return;
 	}
 	if (ct && su_casematch(ct->c_type, "application/dtmf-relay")) {
-		/* A remote control's keys (INFO, as SIP phones send them):
-		 * digits then '#' switch, '*' asks for the remote.  The INFO
-		 * that completes a command gets that command's answer. */
 		char key;
 
 		if (cmd_dtmf_relay(pl->pl_data, pl->pl_len, &key) < 0)
 			ua_reply(
 			    ua, nh, SIP_400_BAD_REQUEST,
 			    "expected Signal=KEY in application/dtmf-relay");
-		else if (!cmd_dtmf_feed(&c->media.dtmf, key, &cmd))
-			ua_reply(ua, nh, SIP_200_OK, NULL);
 		else
-			command(ua, nh, c, &cmd);
+			on_key(ua, nh, c, key);
 		return;
 	}
 	if (ct && !su_casematch(ct->c_type, "text/plain")) {

@@ -311,7 +311,7 @@ static void invitee_read(struct step *l, int error)
 	/* nua reports the INVITE's progress to the referrer in the REFER's
 	 * NOTIFYs. */
 	nua_invite(gh, SIPTAG_CONTACT_STR(ua_contact_of(home, ua, g->space_id)),
-		   SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+		   UA_RECV_INFO, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
 		   SIPTAG_PAYLOAD_STR(sdp), NUTAG_NOTIFY_REFER(l->nh),
 		   TAG_IF(l->event, NUTAG_REFER_EVENT(l->event)), TAG_END());
 	ua_room_changed(ua, sp);
@@ -331,7 +331,11 @@ static void invite_into_space(struct sipua *ua, nua_handle_t *nh,
 			  "out of memory", TAG_END());
 		return;
 	}
+	/* Outside a dialog the 202 makes one (the REFER's subscription):
+	 * the focus names itself in it, as in its other dialogs (RFC 4579
+	 * §4.2). */
 	nua_respond(nh, SIP_202_ACCEPTED, NUTAG_WITH(ua_request(ua)),
+		    SIPTAG_CONTACT_STR(ua_contact_of(l->home, ua, space)),
 		    TAG_END());
 	l->nh = nua_handle_ref(nh);
 	l->event = ev ? sip_event_dup(l->home, ev) : NULL;

@@ -46,7 +46,9 @@ static void on_reinvite(struct sipua *ua, nua_handle_t *nh, struct call *c,
 			 c->user, o.addr, o.port);
 	sdp = ch ? ua_call_sdp(home, c, ch) : NULL;
 	if (sdp)
-		nua_respond(nh, SIP_200_OK,
+		ua_call_timer_asked(c, sip);
+	if (sdp)
+		nua_respond(nh, SIP_200_OK, UA_RECV_INFO,
 			    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
 			    SIPTAG_PAYLOAD_STR(sdp), TAG_END());
 	else
@@ -473,7 +475,7 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps)
 			"INFO, UPDATE, REFER, SUBSCRIBE, NOTIFY"),
 	    TAG_IF(cfg->session_expires,
 		   NUTAG_SESSION_TIMER(cfg->session_expires)),
-	    TAG_IF(cfg->session_expires, NUTAG_MIN_SE(90)),
+	    TAG_IF(cfg->session_expires, NUTAG_MIN_SE(UA_MIN_SE)),
 	    /* nua puts the User-Agent in responses too (server_header). */
 	    TAG_IF(*agent, SIPTAG_SERVER_STR(agent)),
 	    TAG_IF(*agent, SIPTAG_USER_AGENT_STR(agent)),

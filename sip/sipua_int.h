@@ -55,6 +55,12 @@
 
 #define USER_MAX    128
 #define RETRY_AFTER "5"
+#define UA_MIN_SE   90 /* RFC 4028 §5: our Min-SE, the lowest allowed */
+/* RFC 6086: the Info Package a remote control's keys come in, as IANA's
+ * Info Packages Registry has it (3GPP TS 24.229); the one we take.  Our
+ * INVITE 2xx and the INVITEs we send list it in Recv-Info (§5.2.3). */
+#define UA_INFO_PACKAGE "infoDtmf"
+#define UA_RECV_INFO    SIPTAG_HEADER_STR("Recv-Info: " UA_INFO_PACKAGE)
 
 struct call;
 struct gate;
@@ -140,6 +146,10 @@ struct dialog {
 	bool sdp_dirty;               /* local_sdp is not the stored one */
 	bool cpim;                    /* its Accept lists message/cpim */
 	bool uac;                     /* we sent its INVITE */
+	/* RFC 4028: the session interval (s) as last negotiated, 0 when
+	 * not known (then the configured one), and the largest Min-SE the
+	 * dialog has seen, which our refreshes carry (§7.4). */
+	unsigned se_interval, min_se;
 };
 
 /* What the member's offer asked for and how its media flows. */
@@ -235,6 +245,15 @@ void call_unref(struct call *c);
 bool call_gone(const struct call *c);
 void ua_call_capture_dialog(struct call *c, const sip_t *sip);
 void ua_call_capture_uac(struct call *c, const sip_t *sip);
+/* RFC 4028: the session timer of @a c's dialog after a request of the
+ * member (its INVITE or re-INVITE) that nua answers with the interval
+ * worked out here, or after the 2xx to an INVITE of ours. */
+void ua_call_timer_asked(struct call *c, const sip_t *sip);
+void ua_call_timer_answered(struct call *c, const sip_t *sip);
+/* What a re-INVITE of ours asks (a refresh, §7.4): the session's
+ * interval, at least the dialog's Min-SE (in @a ret_min_se); 0 when the
+ * server runs no session timers. */
+unsigned ua_call_timer_refresh(const struct call *c, unsigned *ret_min_se);
 const struct channel *ua_call_channel(const struct call *c);
 /* The SDP that points @a c at @a ch (a new version of the session's). */
 char *ua_call_sdp(su_home_t *home, struct call *c, const struct channel *ch);

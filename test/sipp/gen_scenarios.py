@@ -1182,6 +1182,183 @@ scenario("ims_guest",
 """ % (ENDED, VIA_PROXY % "rb") + OK_TO_REQ,
          ANS + ("c", "sw", "ri1", "ra1", "ri2", "ra2", "reason", "rb"))
 
+# -- RFC 4028 session timers and RFC 3261 §14.1 glare on the server's own
+# dialogs (test/e2e/session_timer_min_se.sh, dialout_timers.sh,
+# session_timer_switch.sh) ----------------------------------------------------
+def hdr_is(header, regexp, var):
+    """An ereg on one header of the message just received."""
+    return ('      <ereg regexp="%s" search_in="hdr" header="%s:" '
+            'check_it="true" assign_to="%s"/>\n' % (regexp, header, var))
+
+
+def uas_reply(code, reason, extra=(), sdp=None):
+    """Our answer to a request of the server, with our To tag and, for an
+    INVITE, our Contact; EXTRA headers; the SDP body if given."""
+    hdrs = "".join("      %s\n" % h for h in extra)
+    body = ""
+    if sdp:
+        hdrs += "      Content-Type: application/sdp\n"
+        body = sdp
+    return """  <send>
+    <![CDATA[
+
+      SIP/2.0 %d %s
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[user]@[local_ip]:[local_port];transport=[transport]>
+%s      Content-Length: [len]
+
+%s
+    ]]>
+  </send>
+""" % (code, reason, hdrs, body)
+
+
+# [last_To:] of an in-dialog request of the server carries our tag already.
+def uas_reply_indialog(code, reason, extra=(), sdp=None):
+    return uas_reply(code, reason, extra, sdp).replace(
+        "[last_To:];tag=[pid]SIPpTag01[call_number]", "[last_To:]")
+
+
+CHANNEL_SDP = """      v=0
+      o=[user] 1 2 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP4 %s/16
+      t=0 0
+      m=video 5004 RTP/AVP 33
+      a=rtpmap:33 MP2T/90000
+      a=recvonly
+"""
+
+
+def recv_request(method, checks, timeout=None):
+    return '  <recv request="%s"%s>\n    <action>\n%s    </action>\n  </recv>\n' % (
+        method, ' timeout="%d"' % timeout if timeout else "", "".join(checks))
+
+
+TOO_SMALL = 'Session-Expires: 60'
+scenario("host_timer_too_small",
+         "Starter asking for a 60 s session (RFC 4028): 422 with Min-SE: 90 before anything is looked up; again with Session-Expires: 90: 200 with the session timer 90 s, the starter the refresher; watch [hold] ms, BYE.",
+         invite("start", extra_hdr="Supported: timer\n      " + TOO_SMALL) +
+         PROV + '  <recv response="422">\n    <action>\n' +
+         hdr_is("Min-SE", "^ *90 *$", "minse") + '    </action>\n  </recv>\n' +
+         ACK_ERR +
+         invite("start", extra_hdr="Supported: timer\n      Session-Expires: 90")
+         .replace("CSeq: 1 INVITE", "CSeq: 2 INVITE")
+         .replace("branch=z9hG4bK[pid]i[call_number]", "branch=[branch]") +
+         PROV + '  <recv response="200" rrs="true">\n    <action>\n' +
+         hdr_is("Session-Expires", "^ *90;refresher=uac", "se") +
+         '    </action>\n  </recv>\n' +
+         ACK.replace("CSeq: 1 ACK", "CSeq: 2 ACK") + HOLD + bye(3),
+         ("minse", "se"))
+
+scenario("host_refer_switch",
+         "Host: start, REFER bob into the space (he answers 422, then takes the larger session), /switch sports once he is in, answer its re-INVITE, watch [hold] ms (bob's glare and 422 play out), BYE.",
+         START + '  <pause milliseconds="500"/>\n' +
+         refer(2, "<sip:bob@[local_ip]:[peer_port]>") +
+         # The REFER's NOTIFYs: the INVITE restarted after bob's 422
+         # (RFC 4028 §7.3), then its 200 (back to back: no loop here).
+         recv_request("NOTIFY", ['      <ereg regexp="SIP/2.0 100 " search_in="body" check_it="true" assign_to="inv0"/>\n']) +
+         OK_TO_REQ +
+         recv_request("NOTIFY", ['      <ereg regexp="SIP/2.0 200" search_in="body" check_it="true" assign_to="inv"/>\n']) +
+         OK_TO_REQ +
+         command(3, "/switch sports") +
+         reinvite_answer("232\\.10\\.0\\.2", "sw") + HOLD + bye(4),
+         ANS + ("inv0", "inv", "sw"))
+
+scenario("invitee_timers",
+         "Invitee (UAS) with a larger Min-SE than the server's: the space's INVITE (Session-Expires 1800) gets 422 Min-SE: 3600, the retry must ask 3600; the switch's re-INVITE (which must ask 3600 with Min-SE 3600) gets 491, its retry (2.1-4 s later: the server owns this Call-ID) gets 422 Min-SE: 7200, the next must ask 7200; then the BYE that ends the space.",
+         recv_request("INVITE", [
+             hdr_is("Session-Expires", "^ *1800", "se1"),
+             hdr_is("From", "sip:space-[0-9]+@", "f")]) +
+         uas_reply(422, "Session Interval Too Small", ("Min-SE: 3600",)) +
+         '  <recv request="ACK"/>\n' +
+         recv_request("INVITE", [hdr_is("Session-Expires", "^ *3600", "se2")]) +
+         uas_reply(200, "OK", ("Supported: timer",
+                               "Session-Expires: 3600;refresher=uas"),
+                   CHANNEL_SDP % "232.10.0.1") +
+         '  <recv request="ACK"/>\n' +
+         # A refresh carries the session's interval and the dialog's
+         # largest Min-SE (RFC 4028 §7.4), both 3600 since the 422.
+         recv_request("INVITE", [
+             '      <ereg regexp="c=IN IP4 232\\.10\\.0\\.2/16" search_in="body" check_it="true" assign_to="sw0"/>\n',
+             hdr_is("Session-Expires", "^ *3600;refresher=uas", "se3"),
+             hdr_is("Min-SE", "^ *3600", "mse3")]) +
+         uas_reply_indialog(491, "Request Pending") +
+         '  <recv request="ACK"/>\n' +
+         recv_request("INVITE", [
+             '      <ereg regexp="c=IN IP4 232\\.10\\.0\\.2/16" search_in="body" check_it="true" assign_to="sw1"/>\n',
+             hdr_is("Session-Expires", "^ *3600;refresher=uas", "se3b")], 10000) +
+         uas_reply_indialog(422, "Session Interval Too Small",
+                            ("Min-SE: 7200",)) +
+         '  <recv request="ACK"/>\n' +
+         recv_request("INVITE", [hdr_is("Session-Expires", "^ *7200", "se4"),
+                                 hdr_is("Min-SE", "^ *7200", "mse4")]) +
+         uas_reply_indialog(200, "OK", ("Supported: timer",
+                                        "Session-Expires: 7200;refresher=uas"),
+                            CHANNEL_SDP % "232.10.0.2") +
+         '  <recv request="ACK"/>\n' +
+         '  <recv request="BYE"/>\n' + OK_TO_REQ,
+         ("se1", "f", "se2", "sw0", "se3", "mse3", "sw1", "se3b", "se4",
+          "mse4"))
+
+scenario("host_switch_later",
+         "Host: start, /open, wait [hold] ms, /switch sports, answer its re-INVITE, stay 100 s more (a guest's refreshed session runs out meanwhile), BYE.",
+         START + command(2, "/open") + HOLD + command(3, "/switch sports") +
+         reinvite_answer("232\\.10\\.0\\.2", "sw") +
+         '  <pause milliseconds="100000"/>\n' + bye(4), ANS + ("sw",))
+
+scenario("guest_timer_refreshed",
+         "Guest asking for a 90 s session with itself as refresher (RFC 4028), joining an open space and never refreshing: the host's switch re-INVITE carries Session-Expires with the guest as refresher and is answered with 90 s, which refreshes the session; the server's BYE comes 90 s less a tenth after that re-INVITE, not after the join.",
+         invite("join", extra_hdr="Supported: timer\n      "
+                "Session-Expires: 90;refresher=uac") + PROV +
+         '  <recv response="200" rrs="true">\n    <action>\n' +
+         hdr_is("Session-Expires", "^ *90;refresher=uac", "se") +
+         '    </action>\n  </recv>\n' + ACK +
+         recv_request("INVITE", [
+             '      <ereg regexp="c=IN IP4 232\\.10\\.0\\.2/16" search_in="body" check_it="true" assign_to="sw"/>\n',
+             hdr_is("Session-Expires", "^ *90;refresher=uas", "rse"),
+             hdr_is("Min-SE", "^ *90", "rmse")], 60000) +
+         uas_reply_indialog(200, "OK", ("Supported: timer",
+                                        "Session-Expires: 90;refresher=uas"),
+                            CHANNEL_SDP % "232.10.0.2") +
+         '  <recv request="ACK"/>\n' +
+         '  <recv request="BYE" timeout="120000">\n    <action>\n' +
+         hdr_is("Reason", "cause=408", "why") + '    </action>\n  </recv>\n' +
+         OK_TO_REQ, ("se", "sw", "rse", "rmse", "why"))
+
+# -- RFC 6086 Info Package for the remote control (test/e2e/info_package.sh)
+def info_pkg(cseq, pkg, body, ctype):
+    return indialog("INFO", cseq, body, ctype=ctype,
+                    extra=("Info-Package: %s" % pkg,
+                           "Content-Disposition: Info-Package"))
+
+
+RECV_INFO = hdr_is("Recv-Info", "^ *infoDtmf *$", "%s")
+scenario("host_info_package",
+         "Host with a remote control speaking RFC 6086: the 200 lists Recv-Info: infoDtmf; keys 2 (application/dtmf-relay) then # (application/dtmf) in INFOs of that package switch to channel 2, whose re-INVITE lists it too; an INFO of another package gets 469 with Recv-Info and a Warning; keys 1 and # in legacy INFOs (no Info-Package) switch back; BYE.",
+         invite("start") + PROV +
+         '  <recv response="200" rrs="true">\n    <action>\n' +
+         RECV_INFO % "ri" + '    </action>\n  </recv>\n' + ACK +
+         info_pkg(2, "infoDtmf", "Signal=2\n      Duration=160",
+                  "application/dtmf-relay") + '  <recv response="200"/>\n' +
+         info_pkg(3, "infoDtmf", "#", "application/dtmf") +
+         '  <recv response="200"/>\n' +
+         recv_request("INVITE", [
+             '      <ereg regexp="c=IN IP4 232\\.10\\.0\\.2/16" search_in="body" check_it="true" assign_to="sw"/>\n',
+             RECV_INFO % "ri2"]) + OK_REINVITE + '  <recv request="ACK"/>\n' +
+         info_pkg(4, "g.3gpp.ussd", "<ussd-data/>",
+                  "application/vnd.3gpp.ussd+xml") +
+         '  <recv response="469">\n    <action>\n' + RECV_INFO % "ri3" +
+         hdr_is("Warning", "Info Package g.3gpp.ussd is not taken here",
+                "warn") + '    </action>\n  </recv>\n' +
+         dtmf_info(5, "1") + dtmf_info(6, "#") +
+         reinvite_answer("232\\.10\\.0\\.1", "back") + HOLD + bye(7),
+         ("ri", "sw", "ri2", "ri3", "warn", "back"))
+
 # -- the pack's index -------------------------------------------------------
 def run_command(name):
     """How QA runs NAME against a server on 127.0.0.1:5060 (scripts/demo.sh)."""
