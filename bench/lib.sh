@@ -53,7 +53,9 @@ bench_db() {
 }
 
 # bench_tv DIR: tvspaced on $SIP with the demo lineup (or $BENCH_LINEUP),
-# logs in DIR.
+# logs in DIR.  Members are not told by MESSAGE who left
+# (member_notices = no, as in the tests): SIPp's scenarios cannot take an
+# unsolicited MESSAGE in the middle of a call.  $BENCH_CONF adds lines.
 bench_tv() {
 	local d=$1
 	cat >"$d/tv.conf" <<CONF
@@ -64,6 +66,8 @@ log_level = notice
 rtp_port_min = 30000
 rtp_port_max = 39999
 metrics_listen = 127.0.0.1:9480
+member_notices = no
+${BENCH_CONF:-}
 CONF
 	"$BUILD/tvspaced" --config "$d/tv.conf" --db "$CONN" >"$d/tv.log" 2>&1 &
 	TV_PID=$!

@@ -49,6 +49,7 @@ trust_loopback_from = yes
 log_level = info
 rtp_port_min = 30000
 rtp_port_max = 39999
+member_notices = no
 CONF
 	"$BUILD/tvspaced" --config "$1/tv.conf" --db "$CONN" >"$1/tv.log" 2>&1 &
 	TV_PID=$!

@@ -44,6 +44,7 @@ node_id = n$i
 lease_time = $LEASE
 rtp_port_min = $((30000 + i * 3000))
 rtp_port_max = $((32999 + i * 3000))
+member_notices = no
 CONF
 	"$BUILD/tvspaced" --config "$WORK/n$i.conf" --db "$CONN" \
 		>"$WORK/n$i.log" 2>&1 &
