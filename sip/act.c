@@ -14,14 +14,10 @@
 
 /* Send 200 with the SDP to the pending INVITE of @a c (its membership is
  * committed). */
-void ua_accept(struct call *c)
+static char *answer_sdp(su_home_t *home, struct call *c)
 {
-	struct sipua *ua = c->ua;
-	su_home_t home[1] = {SU_HOME_INIT(home)};
-	struct space *sp = c->member->space;
-	const struct channel *ch = space_channel(sp);
+	const struct channel *ch = space_channel(c->member->space);
 	const struct space_offer *o = &c->media.offer;
-	char *sdp;
 
 	/* RFC 3264 §6.2: an accepted multicast stream is answered with the
 	 * offer's own group and port.  A set-top box that offered another
@@ -30,7 +26,26 @@ void ua_accept(struct call *c)
 	c->media.reoffer =
 	    c->member->delivery == SPACE_MULTICAST && o->multicast && o->addr &&
 	    (!su_strmatch(o->addr, ch->group) || o->port != ch->port);
-	sdp = ua_call_sdp(home, c, ch);
+	return ua_call_sdp(home, c, ch);
+}
+
+void ua_answer_ahead(struct call *c)
+{
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+
+	answer_sdp(home, c);
+	su_home_deinit(home);
+}
+
+void ua_accept(struct call *c)
+{
+	struct sipua *ua = c->ua;
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+	struct space *sp = c->member->space;
+	const struct channel *ch = space_channel(sp);
+	char *sdp;
+
+	sdp = answer_sdp(home, c);
 	if (!sdp) {
 		ua_refuse_later(ua, c->dlg.nh, SIP_500_INTERNAL_SERVER_ERROR,
 				"cannot describe the channel");

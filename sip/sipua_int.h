@@ -335,6 +335,10 @@ void ua_sub_drop(struct call *c);
 /* -- act.c: carrying out the core's verdicts ---------------------------- */
 
 void ua_accept(struct call *c);
+/* The answer ua_accept() will send, made ahead into the dialog's
+ * local_sdp, so that the admission's row carries it (no UPDATE after the
+ * 200 when it has not changed by then). */
+void ua_answer_ahead(struct call *c);
 void ua_end_space(struct sipua *ua, struct space *sp, const char *text,
 		  struct call *except);
 /* @a c's membership ends: BYE (@a failed false) or its dialog failed. */
