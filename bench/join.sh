@@ -21,7 +21,8 @@
 # rate and tvspace's over each peer's.
 #   bench/join.sh [RATE...]       default: 400 800 1600 2400 3200 4000 4800 6400
 #   JOIN_S=5 (seconds a step); JOIN_TARGETS="tvspace kamailio" (default:
-#   all three) for a profile of one of them
+#   all three) for a profile of one of them; JOIN_ALL=1: every rate to
+#   every target, clean or not
 . "$(dirname "$0")/lib.sh"
 if ! command -v kamailio >/dev/null; then
 	SUDO=
@@ -119,7 +120,7 @@ for rate in "${RATES[@]}"; do
 		set -- $t
 		[[ " ${JOIN_TARGETS:-tvspace sipp-uas kamailio} " == *" $1 "* ]] ||
 			continue
-		[ -z "${FAILED[$1]:-}" ] || continue
+		[ -z "${FAILED[$1]:-}" ] || [ -n "${JOIN_ALL:-}" ] || continue
 		line=$(step "$1" "$2" "$rate" "$3")
 		echo "$line"
 		# not clean (a failed call, p99 of 50 ms or more, a commit

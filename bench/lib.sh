@@ -18,6 +18,9 @@ fi
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DTVSPACE_TESTS=OFF \
 	-DCMAKE_C_FLAGS="$CFLAGS_BENCH" >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" --target tvspaced >/dev/null
+# BENCH_TVSPACED=PATH: run that tvspaced instead of this tree's (another
+# build, for a before/after in one run of the same script).
+TVSPACED=${BENCH_TVSPACED:-$SRC/$BUILD/tvspaced}
 WORK=$SRC/$BUILD/run
 rm -rf "$WORK"
 mkdir -p "$WORK"
@@ -69,7 +72,7 @@ metrics_listen = 127.0.0.1:9480
 member_notices = no
 ${BENCH_CONF:-}
 CONF
-	"$BUILD/tvspaced" --config "$d/tv.conf" --db "$CONN" >"$d/tv.log" 2>&1 &
+	"$TVSPACED" --config "$d/tv.conf" --db "$CONN" >"$d/tv.log" 2>&1 &
 	TV_PID=$!
 	for _ in $(seq 1 100); do
 		if grep -q "ready:" "$d/tv.log" 2>/dev/null; then
