@@ -47,12 +47,12 @@ CONN="host=$PGDIR/run port=$PGPORT dbname=tvbench user=postgres"
 SIP=5080
 
 # bench_db: a fresh database with the demo data; the premium level holds
-# 5000 members, so a space can take the whole benchmark.
+# 100,000 members, so a space can take the whole benchmark.
 bench_db() {
 	scripts/pgctl.sh createdb "$PGDIR" "$PGPORT" tvbench
 	"$BUILD/tvspaced" --db "$CONN" --migrate >/dev/null 2>&1
 	psql "$CONN" -Xq -f db/demo.sql >/dev/null
-	psql "$CONN" -Xqc "update service_levels set capacity = 5000 where level = 3" >/dev/null
+	psql "$CONN" -Xqc "update service_levels set capacity = 100000 where level = 3" >/dev/null
 }
 
 # bench_tv DIR: tvspaced on $SIP with the demo lineup (or $BENCH_LINEUP),

@@ -98,9 +98,12 @@ struct sipua {
 	su_timer_t *midnight; /* the daily limit's day rolls over */
 	int64_t day_start;    /* wall clock, unix s */
 	/* Re-INVITEs that re-point members go out through a window that
-	 * answers open (act.c): the rest wait their turn in order. */
+	 * answers open (act.c): the rest wait their turn in order.  The
+	 * window adapts to the answers' delay: repoint_base is the fastest
+	 * answer of this run, repoint_cut when the window last halved. */
 	struct call *repoint_head, *repoint_tail;
 	unsigned repoint_out, repoint_window;
+	su_time64_t repoint_cut, repoint_base;
 	/* Overload: how late the loop runs (ms), measured by a timer. */
 	su_timer_t *pulse;
 	int64_t pulse_due;
