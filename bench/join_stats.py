@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """bench/join.sh's arithmetic.
 
-join_stats.py DIR NAME RATE RC   one step: SIPp's statistics and the
-    INVITE-to-200 times bench_join.xml logged in DIR -> one line of the
-    table.
-join_stats.py --summary FILE     the highest rate each target took with no
-    failed call, and tvspace's as a share of each peer's."""
+join_stats.py DIR NAME RATE RC [CPU_MS COMMITTED PG_CPU_MS]   one step: SIPp's
+    statistics and the INVITE-to-200 times bench_join.xml logged in DIR,
+    the server's CPU per call and (tvspace) the joins/leaves committed ->
+    one line of the table.
+join_stats.py --clean LINE       exit 0 when that line of the table is clean
+join_stats.py --summary FILE     the highest clean rate of each target (no
+    failed call, p99 under 50 ms, every join and leave committed), and
+    tvspace's as a share of each peer's."""
 import csv
 import glob
 import sys
@@ -18,7 +21,7 @@ def pct(values, p):
     return v[min(len(v) - 1, int(p / 100.0 * len(v)))]
 
 
-def step(d, name, rate, rc):
+def step(d, name, rate, rc, cpu="-", committed="-", pg_cpu="-"):
     ok = failed = 0
     elapsed = None
     stat = glob.glob(d + "/*_.csv") + glob.glob(d + "/*_[0-9]*_.csv")
@@ -44,28 +47,50 @@ def step(d, name, rate, rc):
         h, m, s = elapsed.split(":")
         secs = int(h) * 3600 + int(m) * 60 + float(s.split(":")[0])
     reached = ok / max(secs - 1.0, 0.001) if secs else 0
-    print("%-9s %6s %8d %6d %9.0f %8.2f %8.2f" % (
-        name, rate, ok, failed, reached, pct(times, 50), pct(times, 99)))
+    print("%-9s %6s %8d %6d %9.0f %8.2f %8.2f %8s %11s %8s" % (
+        name, rate, ok, failed, reached, pct(times, 50), pct(times, 99),
+        cpu, committed, pg_cpu))
+
+
+def clean(f):
+    """A step with no failed call, p99 under 50 ms and, where counted,
+    every join and leave committed."""
+    ok, failed, p99 = int(f[2]), int(f[3]), float(f[6])
+    if failed or not ok or not p99 < 50.0:
+        return False
+    if len(f) > 8 and f[8] != "-":
+        joined, left = (int(x) for x in f[8].split("/"))
+        return joined >= ok and left >= ok
+    return True
 
 
 def summary(path):
-    """The most joins a second each target took with no failed call (the
-    rate reached, not the rate offered: a target that falls behind is
-    seen), with its INVITE-to-200 times at that step."""
-    best = {}
+    """The most joins a second each target took cleanly (the rate reached,
+    not the rate offered: a target that falls behind is seen), with its
+    INVITE-to-200 times and CPU per call at that step, and the first rate
+    at which it failed."""
+    best, fail = {}, {}
     for line in open(path):
         f = line.split()
-        if len(f) != 7 or f[0] == "target":
+        if len(f) < 7 or f[0] == "target":
             continue
-        name, ok, failed, reached = f[0], int(f[2]), int(f[3]), float(f[4])
-        if failed == 0 and ok > 0 and reached > best.get(name, (0,))[0]:
-            best[name] = (reached, float(f[5]), float(f[6]))
+        name, reached = f[0], float(f[4])
+        if clean(f):
+            if reached > best.get(name, (0,))[0]:
+                best[name] = (reached, float(f[5]), float(f[6]),
+                              f[7] if len(f) > 7 else "-")
+        elif name not in fail:
+            fail[name] = "%s/s offered: %s ok, %s failed, p99 %s ms" % (
+                f[1], f[2], f[3], f[6])
     for name in ("tvspace", "sipp-uas", "kamailio"):
         if name in best:
-            print("%-9s most joins a second with 0 failed calls: %.0f "
-                  "(p50 %.2f ms, p99 %.2f ms)" % ((name,) + best[name]))
+            print("%-9s clean rate (0 failed, p99 < 50 ms, all committed): "
+                  "%.0f/s (p50 %.2f ms, p99 %.2f ms, CPU %s ms a call)"
+                  % ((name,) + best[name]))
         else:
-            print("%-9s no rate without failed calls" % name)
+            print("%-9s no clean rate" % name)
+        print("%-9s first rate not clean: %s" % (
+            name, fail.get(name, "none up to the highest rate offered")))
     tv = best.get("tvspace", (0,))[0]
     for peer in ("sipp-uas", "kamailio"):
         if peer in best and best[peer][0]:
@@ -73,7 +98,9 @@ def summary(path):
 
 
 if __name__ == "__main__":
+    if sys.argv[1] == "--clean":
+        sys.exit(0 if clean(sys.argv[2].split()) else 1)
     if sys.argv[1] == "--summary":
         summary(sys.argv[2])
     else:
-        step(*sys.argv[1:5])
+        step(*sys.argv[1:8])

@@ -18,6 +18,9 @@ fi
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DTVSPACE_TESTS=OFF \
 	-DCMAKE_C_FLAGS="$CFLAGS_BENCH" >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" --target tvspaced >/dev/null
+# BENCH_TVSPACED=PATH: run that tvspaced instead of this tree's (another
+# build, for a before/after in one run of the same script).
+TVSPACED=${BENCH_TVSPACED:-$SRC/$BUILD/tvspaced}
 WORK=$SRC/$BUILD/run
 rm -rf "$WORK"
 mkdir -p "$WORK"
@@ -44,16 +47,18 @@ CONN="host=$PGDIR/run port=$PGPORT dbname=tvbench user=postgres"
 SIP=5080
 
 # bench_db: a fresh database with the demo data; the premium level holds
-# 5000 members, so a space can take the whole benchmark.
+# 100,000 members, so a space can take the whole benchmark.
 bench_db() {
 	scripts/pgctl.sh createdb "$PGDIR" "$PGPORT" tvbench
 	"$BUILD/tvspaced" --db "$CONN" --migrate >/dev/null 2>&1
 	psql "$CONN" -Xq -f db/demo.sql >/dev/null
-	psql "$CONN" -Xqc "update service_levels set capacity = 5000 where level = 3" >/dev/null
+	psql "$CONN" -Xqc "update service_levels set capacity = 100000 where level = 3" >/dev/null
 }
 
 # bench_tv DIR: tvspaced on $SIP with the demo lineup (or $BENCH_LINEUP),
-# logs in DIR.
+# logs in DIR.  Members are not told by MESSAGE who left
+# (member_notices = no, as in the tests): SIPp's scenarios cannot take an
+# unsolicited MESSAGE in the middle of a call.  $BENCH_CONF adds lines.
 bench_tv() {
 	local d=$1
 	cat >"$d/tv.conf" <<CONF
@@ -64,8 +69,10 @@ log_level = notice
 rtp_port_min = 30000
 rtp_port_max = 39999
 metrics_listen = 127.0.0.1:9480
+member_notices = no
+${BENCH_CONF:-}
 CONF
-	"$BUILD/tvspaced" --config "$d/tv.conf" --db "$CONN" >"$d/tv.log" 2>&1 &
+	"$TVSPACED" --config "$d/tv.conf" --db "$CONN" >"$d/tv.log" 2>&1 &
 	TV_PID=$!
 	for _ in $(seq 1 100); do
 		if grep -q "ready:" "$d/tv.log" 2>/dev/null; then

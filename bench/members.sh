@@ -1,16 +1,30 @@
 #!/usr/bin/env bash
 # Members held: SPACES hosts (default 1000) each start a space and open it,
-# then MEMBERS guests (default 10000) join them, MEMBERS/SPACES to a space,
-# every join committed to PostgreSQL; all stay while tvspaced's resident
-# memory is read from /proc, and the growth is divided by the members held.
-#   bench/members.sh [SPACES MEMBERS]
+# then MEMBERS guests (default 10000) join them (multicast), MEMBERS/SPACES
+# to a space, at MEMBER_RATE a second (default 800), every join committed
+# to PostgreSQL; all stay while tvspaced's resident memory is read from
+# /proc, and the growth is divided by the members held (hosts and guests).
+# While they are held, tvspaced's CPU over 10 s is read too: with every
+# space live, that is the cost of their time-driven work (each space's
+# deadlines, the daily limit's accounting) and of the idle loop.
+#
+# Beside it, in the same run, Kamailio (bench/kamailio-dialog.cfg: the
+# dialog module holding a dialog per call, -x fm -X fm, one worker per
+# core, 1 GB of shared memory) holds as many calls from the same SIPp
+# scenario, and its memory per dialog is read the same way: the growth of
+# its shared memory in use (kamcmd core.shmmem, where the dialogs live) and
+# of the proportional set size (Pss) of all its processes, over the
+# dialogs held (kamcmd dlg.stats_active).
+#   bench/members.sh [SPACES MEMBERS]     MEMBER_RATE=800
 . "$(dirname "$0")/lib.sh"
 SPACES=${1:-1000}
 MEMBERS=${2:-10000}
-# The members join at 500/s and each stays until all have joined and 15 s
+RATE=${MEMBER_RATE:-800}
+HZ=$(getconf CLK_TCK)
+# The members join at RATE and each stays until all have joined and 30 s
 # more; the hosts stay until the members have left.
-MEMBER_HOLD=$((MEMBERS / 500 * 1000 + 15000))
-HOLD=$((SPACES / 200 * 1000 + MEMBERS / 500 * 1000 + MEMBER_HOLD + 15000))
+MEMBER_HOLD=$((MEMBERS * 1000 / RATE + 30000))
+HOLD=$((SPACES / 200 * 1000 + MEMBER_HOLD + 30000))
 
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$TV_PID/status"; }
 
@@ -44,13 +58,13 @@ for _ in $(seq 1 600); do
 	sleep 0.1
 done
 sipp -sf test/sipp/bench_member.xml -inf "$d/targets.csv" -m "$MEMBERS" \
-	-r 500 -l "$MEMBERS" -nostdin -i 127.0.0.1 -p 5182 \
+	-r "$RATE" -l "$MEMBERS" -nostdin -i 127.0.0.1 -p 5182 \
 	-d "$MEMBER_HOLD" -timeout 600s \
 	127.0.0.1:$SIP >"$d/members.out" 2>&1 &
 GUESTS=$!
 BENCH_PIDS+=("$GUESTS")
 held=0
-for _ in $(seq 1 600); do
+for _ in $(seq 1 $((MEMBERS / RATE * 10 + 600))); do
 	held=$(psql "$CONN" -XAtc "select count(*) from members where left_at is null")
 	[ "$held" -ge $((SPACES + MEMBERS)) ] && break
 	sleep 0.1
@@ -58,10 +72,68 @@ done
 sleep 2
 after=$(rss_kib)
 spaces=$(psql "$CONN" -XAtc "select count(*) from spaces where state = 'live'")
+c0=$(cpu_ticks)
+sleep 10
+idle=$(awk -v d=$(($(cpu_ticks) - c0)) -v hz="$HZ" 'BEGIN { printf "%.2f", 100 * d / hz / 10 }')
 wait "$GUESTS" && g=ok || g=failed
 wait "$HOSTS" && h=ok || h=failed
-printf '%-8s %8s %14s %14s %16s\n' spaces members rss_before_kib rss_held_kib kib_per_member
-printf '%-8s %8s %14s %14s %16.2f\n' "$spaces" "$held" "$before" "$after" \
-	"$(python3 -c "print(($after - $before) / $held)")"
-echo "SIPp: hosts $h, members $g; every member of spaces and members rows: $held"
+bench_tv_stop
+
+# Kamailio holding as many dialogs.
+kam_shm() { kamcmd -s "unix:$KCTL" core.shmmem | awk '$1 == "used:" { print $2 }'; }
+kam_pss() { # kB, all its processes
+	local t=0 p
+	for p in $KPID $(ps -o pid= --ppid "$KPID"); do
+		t=$((t + $(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}
+kam_dlgs() { kamcmd -s "unix:$KCTL" dlg.stats_active | awk '$1 == "ongoing:" { print $2 }'; }
+KCTL=/tmp/tvbench-kamailio.ctl
+kamailio -f bench/kamailio-dialog.cfg -L "$(dirname "$(dpkg -L kamailio | grep '/tm\.so$')")" \
+	-D -E -n "$(nproc)" -x fm -X fm -m 1024 -M 16 \
+	-P "$WORK/kamailio.pid" >"$WORK/kamailio.log" 2>&1 &
+KPID=$!
+BENCH_PIDS+=("$KPID")
+sleep 2
+k_shm0=$(kam_shm)
+k_pss0=$(kam_pss)
+{
+	echo SEQUENTIAL
+	echo "space-1;"
+} >"$d/kam-targets.csv"
+sipp -sf test/sipp/bench_member.xml -inf "$d/kam-targets.csv" -m "$MEMBERS" \
+	-r "$RATE" -l "$MEMBERS" -nostdin -i 127.0.0.1 -p 5185 \
+	-d "$MEMBER_HOLD" -timeout 600s 127.0.0.1:5184 >"$d/kam.out" 2>&1 &
+KCALLS=$!
+BENCH_PIDS+=("$KCALLS")
+kdlg=0
+for _ in $(seq 1 $((MEMBERS / RATE * 10 + 600))); do
+	kdlg=$(kam_dlgs)
+	[ "${kdlg:-0}" -ge "$MEMBERS" ] && break
+	sleep 0.1
+done
+sleep 2
+k_shm1=$(kam_shm)
+k_pss1=$(kam_pss)
+kdlg=$(kam_dlgs)
+wait "$KCALLS" && k=ok || k=failed
+
+printf '%-9s %8s %8s %14s %14s %16s %14s\n' server spaces held before_kib \
+	held_kib kib_per_member idle_cpu_10s
+printf '%-9s %8s %8s %14s %14s %16.2f %13s%%\n' tvspace "$spaces" "$held" \
+	"$before" "$after" "$(python3 -c "print(($after - $before) / $held)")" \
+	"$idle"
+printf '%-9s %8s %8s %14s %14s %16.2f %14s\n' kam-shm - "$kdlg" \
+	$((k_shm0 / 1024)) $((k_shm1 / 1024)) \
+	"$(python3 -c "print(($k_shm1 - $k_shm0) / 1024 / max($kdlg, 1))")" -
+printf '%-9s %8s %8s %14s %14s %16.2f %14s\n' kam-pss - "$kdlg" \
+	"$k_pss0" "$k_pss1" \
+	"$(python3 -c "print(($k_pss1 - $k_pss0) / max($kdlg, 1))")" -
+echo "tvspace: RSS (VmRSS) growth over the members held (hosts and guests);" \
+	"idle_cpu_10s: tvspaced's CPU over 10 s with all held, % of a core"
+echo "kam-shm: Kamailio's shared memory in use (kamcmd core.shmmem);" \
+	"kam-pss: the Pss of all its processes; both over its dialogs held"
+echo "SIPp: hosts $h, members $g, Kamailio's calls $k; every member of" \
+	"spaces and members rows: $held; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 machine

@@ -49,6 +49,7 @@ trust_loopback_from = yes
 log_level = info
 rtp_port_min = 30000
 rtp_port_max = 39999
+member_notices = no
 CONF
 	"$BUILD/tvspaced" --config "$1/tv.conf" --db "$CONN" >"$1/tv.log" 2>&1 &
 	TV_PID=$!
@@ -136,7 +137,7 @@ for n in "${SIZES[@]}"; do
 			-key target space-1 -d 1000 -timeout 60s \
 			-trace_logs -trace_stat -fd 1 \
 			"127.0.0.1:$SIP" >sipp.out 2>&1) || rc=$?
-		read -r _ _ ok failed _ p50 p99 < <(python3 bench/join_stats.py "$j" tvspace "$JOIN_RATE" "$rc")
+		read -r _ _ ok failed _ p50 p99 _ < <(python3 bench/join_stats.py "$j" tvspace "$JOIN_RATE" "$rc")
 		kill "$HOST" 2>/dev/null || true
 		wait "$HOST" 2>/dev/null || true
 	fi

@@ -2,8 +2,13 @@
 # Switch time: from the host's /switch to the last member re-pointed, for
 # spaces of N members (default 10 and 100), multicast (the member's 200 to
 # the re-INVITE) and relay (the first RTP packet of the new channel at the
-# member).  A release build, a private PostgreSQL, SIPp on loopback.
-#   bench/switch.sh [N...]
+# member).  A release build, a private PostgreSQL, SIPp on loopback.  All
+# the guests are one SIPp process on one socket with SIPp's default buffer
+# (as a deployment's P-CSCF is one peer): the re-INVITEs are paced by
+# tvspaced's window of unanswered ones (reinvite_window), and the table
+# counts the re-INVITEs that came again (retransmissions).  Spaces of more
+# than 1,000 members are measured in multicast only (a relay leg is a port).
+#   bench/switch.sh [N...]     SWITCH_MODES=multicast: that mode only
 . "$(dirname "$0")/lib.sh"
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(10 100)
@@ -13,8 +18,11 @@ run() { # MODE N
 	mkdir -p "$d"
 	bench_db
 	bench_tv "$d"
-	# guests join at 100/s; the host waits for them all, then switches
-	hold=$((n * 10 + 1500))
+	# guests join at 100/s (500/s past 100 of them); the host waits for
+	# them all, then switches
+	local jr=100
+	[ "$n" -le 100 ] || jr=500
+	hold=$((n * 1000 / jr + 3000))
 	local hs=bench_host gs=bench_guest
 	if [ "$mode" = relay ]; then
 		hs=bench_host_relay
@@ -25,34 +33,61 @@ run() { # MODE N
 	fi
 	sipp -sf test/sipp/$hs.xml -m 1 -nostdin -i 127.0.0.1 -p 5181 \
 		-key user erin -key target share -key rtp_port 43000 -d "$hold" \
-		-timeout 120s -trace_msg -message_file "$d/host.msg" \
+		-timeout 300s -trace_msg -message_file "$d/host.msg" \
 		127.0.0.1:$SIP >"$d/host.out" 2>&1 &
 	local HOST=$!
 	sleep 0.5
-	sipp -sf test/sipp/$gs.xml -m "$n" -l "$n" -r 100 -nostdin \
+	# datagrams the kernel dropped at the guests' socket (its buffer
+	# full): the last column of /proc/net/udp, sampled while they run
+	(while sleep 0.1; do
+		awk -v t="$(date +%s.%N)" '$2 ~ /:143E$/ { print t, $NF }' \
+			/proc/net/udp
+	done >"$d/drops" 2>/dev/null) &
+	local SAMPLER=$!
+	# the re-INVITEs as they leave tvspaced, by branch: one sent again
+	# is a retransmission, whether or not the first reached SIPp
+	python3 bench/sip_count.py 5182 "$d/sent" &
+	local COUNTER=$!
+	sleep 0.3
+	sipp -sf test/sipp/$gs.xml -m "$n" -l "$n" -r "$jr" -nostdin \
 		-i 127.0.0.1 -p 5182 -key target space-1 -key rtp_port 43000 \
-		-timeout 120s -trace_msg -message_file "$d/guests.msg" \
+		-timeout 300s -trace_msg -message_file "$d/guests.msg" \
 		127.0.0.1:$SIP >"$d/guests.out" 2>&1 || true
 	wait "$HOST" || true
+	kill "$SAMPLER" "$COUNTER" 2>/dev/null || true
+	wait "$SAMPLER" 2>/dev/null || true
+	wait "$COUNTER" 2>/dev/null || true
 	if [ "$mode" = relay ]; then
 		wait "$RX" || true
 		python3 bench/switch_times.py relay "$d/host.msg" "$d/rtp.log" \
 			>"$d/result"
 	else
 		python3 bench/switch_times.py multicast "$d/host.msg" \
-			"$d/guests.msg" >"$d/result"
+			"$d/guests.msg" "$d/drops" >"$d/result"
 	fi
 	bench_tv_stop
 }
 
-# "members re-pointed": the guests, and in relay mode the host's own leg.
-printf '%-10s %8s %10s %8s %8s %8s\n' mode guests re-pointed p50_ms p99_ms max_ms
+# "members re-pointed": the guests, and in relay mode the host's own leg;
+# "again": re-INVITEs the guests received more than once (retransmitted);
+# "resent": re-INVITEs tvspaced sent more than once (bench/sip_count.py,
+# on the wire); "dropped": datagrams the kernel dropped at the guests'
+# socket from the
+# switch on (a dropped re-INVITE comes again after T1, 500 ms, and is
+# received once).
+printf '%-10s %8s %10s %8s %8s %8s %6s %7s %8s\n' mode guests re-pointed \
+	p50_ms p99_ms max_ms again resent dropped
 for n in "${SIZES[@]}"; do
-	for mode in multicast relay; do
+	read -ra modes <<<"${SWITCH_MODES:-multicast relay}"
+	[ "$n" -le 1000 ] || modes=(multicast)
+	for mode in "${modes[@]}"; do
 		run "$mode" "$n"
-		read -r got p50 p99 max <"$WORK/$mode-$n/result"
-		printf '%-10s %8s %10s %8s %8s %8s\n' "$mode" "$n" "$got" "$p50" \
-			"$p99" "$max"
+		read -r got p50 p99 max again dropped <"$WORK/$mode-$n/result"
+		resent=$(awk '$1 == "INVITE" { print $2 - $3 }' "$WORK/$mode-$n/sent")
+		printf '%-10s %8s %10s %8s %8s %8s %6s %7s %8s\n' "$mode" "$n" \
+			"$got" "$p50" "$p99" "$max" "${again:--}" \
+			"${resent:--}" "${dropped:--}"
 	done
 done
+echo "reinvite_window: ${BENCH_CONF:-the default}; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 machine

@@ -7,9 +7,12 @@ traces, one clock).
 relay: from the same MESSAGE to the first RTP packet with the marker bit
 (the new channel) of each member's SSRC at the receiver.
 
-Usage: switch_times.py multicast HOST.msg GUESTS.msg
+Usage: switch_times.py multicast HOST.msg GUESTS.msg [DROPS]
        switch_times.py relay HOST.msg RTP.log
-Prints: members p50_ms p99_ms max_ms"""
+Prints: members p50_ms p99_ms max_ms [again dropped]: again (multicast)
+is the re-INVITEs the guests received more than once (retransmissions),
+dropped the datagrams the kernel dropped at the guests' socket from the
+switch on (DROPS: lines of "time count", sampled)."""
 import datetime
 import sys
 
@@ -61,20 +64,38 @@ def main():
         # each guest's first 200 to the re-INVITE: a re-INVITE sent again
         # (its 200 was late) gets the 200 again, counted once
         first = {}
+        reinvites = {}
         for t, d, line, body in stamps(sys.argv[3]):
+            if d == "recv" and line.startswith("INVITE") and t >= t0:
+                call = body.split("Call-ID:")[1].split("\n")[0].strip()
+                reinvites[call] = reinvites.get(call, 0) + 1
             if d != "sent" or not line.startswith("SIP/2.0 200") or \
                     "INVITE" not in body.split("CSeq:")[1].split("\n")[0]:
                 continue
             call = body.split("Call-ID:")[1].split("\n")[0].strip()
             first.setdefault(call, t)
         done = list(first.values())
+        ms_raw = [(t - t0) * 1000.0 for t in done]
+        again = "%d" % sum(n - 1 for n in reinvites.values())
+        if len(sys.argv) > 4:
+            samples = [tuple(float(x) for x in ln.split())
+                       for ln in open(sys.argv[4]) if len(ln.split()) == 2]
+            # from the switch to the last member re-pointed (the space's
+            # end, later, sends its BYEs at once)
+            end = t0 + max(ms_raw) / 1000.0 + 0.1
+            before = [c for t, c in samples if t <= t0]
+            after = [c for t, c in samples if t <= end]
+            again += " %d" % ((after[-1] if after else 0) -
+                              (before[-1] if before else 0))
     else:
         # relay receiver log: "ssrc time" of each member's first marked
         # packet after the first one
         done = [float(ln.split()[1]) for ln in open(sys.argv[3])
                 if ln.strip()]
+        again = None
     ms = [(t - t0) * 1000.0 for t in done]
-    print("%d %.1f %.1f %.1f" % (len(ms), pct(ms, 50), pct(ms, 99), max(ms)))
+    print("%d %.1f %.1f %.1f%s" % (len(ms), pct(ms, 50), pct(ms, 99), max(ms),
+                                  "" if again is None else " " + again))
 
 
 if __name__ == "__main__":

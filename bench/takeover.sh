@@ -8,6 +8,7 @@
 # hosts then /switch and hang up through Kamailio; every space must end
 # with its members, none lost.
 #   bench/takeover.sh [SPACES] [GUESTS] [LEASE]      (default 150 2 3)
+#   TAKEOVER_RATE=200: hosts and guests dialling in a second
 export PGCTL_TCP=1 # Kamailio's db_postgres needs TCP
 . "$(dirname "$0")/lib.sh"
 SPACES=${1:-150}
@@ -44,6 +45,7 @@ node_id = n$i
 lease_time = $LEASE
 rtp_port_min = $((30000 + i * 3000))
 rtp_port_max = $((32999 + i * 3000))
+member_notices = no
 CONF
 	"$BUILD/tvspaced" --config "$WORK/n$i.conf" --db "$CONN" \
 		>"$WORK/n$i.log" 2>&1 &
@@ -64,10 +66,21 @@ kamailio -f "$SRC/etc/kamailio-tvspace.cfg" -L "$KAM_MODULES" -D -E -n 2 \
 BENCH_PIDS+=($!)
 sleep 3 # dispatcher's first OPTIONS round
 
+# Hosts and guests dial in at RATE a second; each waits for the takeover's
+# re-INVITE (the test scenarios wait 40 and 25 s) long enough for all of
+# them to have started and the lease to have run out: copies of the
+# scenarios with that wait.
+RATE=${TAKEOVER_RATE:-200}
+WAIT=$(((SPACES + SPACES * GUESTS) * 1000 / RATE + LEASE * 2000 + 40000))
+sed "s/timeout=\"40000\"/timeout=\"$WAIT\"/" "$SCEN/bench_cluster_host.xml" \
+	>"$WORK/bench_cluster_host.xml"
+sed "s/timeout=\"25000\"/timeout=\"$((WAIT - 15000))\"/" \
+	"$SCEN/bench_cluster_guest.xml" >"$WORK/bench_cluster_guest.xml"
 party() { # NAME SCENARIO CSV PORT CALLS RATE
-	sipp -sf "$SCEN/$2.xml" -inf "$WORK/$3" -m "$5" -r "$6" -l "$5" \
+	sipp -sf "$WORK/$2.xml" -inf "$WORK/$3" -m "$5" -r "$6" -l "$5" \
 		-nostdin -i 127.0.0.1 -p "$4" -d 2000 -key target share \
-		-timeout 120s -timeout_error -recv_timeout 60000 \
+		-timeout $((WAIT / 1000 + 120))s -timeout_error \
+		-recv_timeout $((WAIT + 20000)) \
 		-trace_err -error_file "$WORK/$1.errors" \
 		-trace_msg -message_file "$WORK/$1.msg" \
 		"127.0.0.1:$SIP" >"$WORK/$1.out" 2>&1 &
@@ -78,7 +91,7 @@ party() { # NAME SCENARIO CSV PORT CALLS RATE
 	echo SEQUENTIAL
 	for i in $(seq 1 "$SPACES"); do echo "h$i;40000"; done
 } >"$WORK/hosts.csv"
-party hosts bench_cluster_host hosts.csv 5185 "$SPACES" 100
+party hosts bench_cluster_host hosts.csv 5185 "$SPACES" "$RATE"
 until [ "$(q "select count(*) from spaces where is_open")" -ge "$SPACES" ]; do
 	sleep 0.2
 done
@@ -92,7 +105,7 @@ done
 		done
 	done
 } >"$WORK/guests.csv"
-party guests bench_cluster_guest guests.csv 5186 $((SPACES * GUESTS)) 200
+party guests bench_cluster_guest guests.csv 5186 $((SPACES * GUESTS)) "$RATE"
 want=$((SPACES * (GUESTS + 1)))
 until [ "$(q "select count(*) from members where left_at is null and local_tag is not null")" -ge $want ]; do
 	sleep 0.2
@@ -108,7 +121,7 @@ until [ "$(q "select count(*) from spaces where state = 'live' and node_id = '$V
 	sleep 0.05
 done
 t_claim=$(date +%s.%N)
-for _ in $(seq 1 600); do
+for _ in $(seq 1 $((600 + SPACES))); do
 	[ "$(cat "$WORK/n1.log" "$WORK/n3.log" | grep -cE " resumed$")" -ge $moved_members ] && break
 	sleep 0.05
 done

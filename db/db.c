@@ -15,6 +15,14 @@
  * only the one at fault fails.  A lone statement and a script go as before.
  * now() is the transaction's start, so statements of one batch share it.
  *
+ * Prepared statements: a statement with parameters is parsed and planned
+ * once per connection (a Parse sent ahead of its first use, in the same
+ * pipeline), then only bound and executed, which is most of PostgreSQL's
+ * work saved for the short statements of a join; the texts are a fixed
+ * set, kept in a small table (DB_PREPARED of them at most, later ones go
+ * unprepared).  A statement that goes on its own after a rollback goes
+ * unprepared, as before.
+ *
  * When the connection drops, the jobs in flight and the queued ones fail
  * with -ENOTCONN (the caller answers 503; a statement in flight may or may
  * not have committed, and the statements are written so that either outcome
@@ -55,7 +63,9 @@ struct db_result {
 	PGresult *res;
 };
 
-#define DB_BATCH 64 /* statements in one group commit, at most */
+#define DB_BATCH        64  /* statements in one group commit, at most */
+#define DB_PREPARED     256 /* statement texts prepared per connection */
+#define DB_PREP_BUCKETS 64
 
 /* The queue's limits unless db_set_limits() says otherwise.  A job holds
  * its statement and parameters, under a kilobyte, so the hard limit keeps
@@ -68,8 +78,19 @@ struct db_result {
 #define DB_MAX_AGE_MS 500
 #define DB_MAX_ADDRS  8 /* addresses tried per host name */
 
+/* A statement text prepared, or being prepared, on the connection. */
+struct prep {
+	struct prep *next; /* in its bucket */
+	char *sql;
+	unsigned name; /* "tv<name>" on the server */
+	unsigned conn; /* the connection it was prepared on (db->conn_no) */
+};
+
 struct job {
 	struct job *next;
+	struct prep *prep; /* a Parse of this statement (no callback), or the
+			    * prepared statement this job executes */
+	bool parse;        /* this job is the Parse of prep */
 	char *sql;
 	int nparams;
 	char **params;
@@ -132,6 +153,9 @@ struct db {
 	struct conn_opts *opts;
 	struct lookup *lookup; /* the one under way */
 	int lookup_reg;
+	/* prepared statements, by text */
+	struct prep *prep[DB_PREP_BUCKETS];
+	unsigned n_prep, prep_names, conn_no;
 };
 
 static void db_connect(struct db *db);
@@ -145,7 +169,7 @@ static void job_free(struct db *db, struct job *j)
 		return;
 	if (j->res)
 		PQclear(j->res);
-	for (int i = 0; i < j->nparams; i++)
+	for (int i = 0; i < j->nparams && j->params; i++)
 		su_free(db->home, j->params[i]);
 	su_free(db->home, j->params);
 	su_free(db->home, j->sql);
@@ -169,6 +193,10 @@ static void fail_all(struct db *db, int error)
 	db->batch = false;
 	while ((j = db->busy)) {
 		db->busy = j->next;
+		if (j->parse) {
+			job_free(db, j);
+			continue;
+		}
 		db->n_jobs--;
 		tv_stats.db_errors++;
 		if (j->cb)
@@ -225,6 +253,10 @@ static void finish_job(struct db *db, struct job *j)
 	struct db_result r = {j->res};
 	int error = j->failed ? -EIO : 0;
 
+	if (j->parse) {
+		job_free(db, j);
+		return;
+	}
 	if (j->failed) {
 		log_debug("statement failed: %s",
 			  j->res ? PQresultErrorMessage(j->res)
@@ -260,13 +292,26 @@ static void finish_busy(struct db *db)
 		/* Nothing of the batch was kept: each goes again on its own,
 		 * in the same order, ahead of what queued since. */
 		log_debug("a batch rolled back: its statements go one by one");
-		for (j = done; j; j = j->next) {
+		for (struct job **pp = &done; (j = *pp);) {
+			if (j->parse) {
+				/* Perhaps not prepared: prepared again,
+				 * under a new name, when next used. */
+				j->prep->conn = 0;
+				*pp = j->next;
+				job_free(db, j);
+				continue;
+			}
 			if (j->res)
 				PQclear(j->res);
 			j->res = NULL;
 			j->failed = false;
 			j->alone = true;
+			j->prep = NULL;
+			last = j;
+			pp = &j->next;
 		}
+		if (!done)
+			return;
 		last->next = db->head;
 		if (!db->head)
 			db->tail = &last->next;
@@ -779,6 +824,7 @@ static void connect_poll(struct db *db, PostgresPollingStatusType st)
 	}
 	su_timer_reset(db->retry);
 	db->state = DB_UP;
+	db->conn_no++; /* nothing is prepared on this connection yet */
 	/* Notifications sent while we were away are lost: the listener's
 	 * state callback below is where it catches up. */
 	if (db->listen)
@@ -821,21 +867,100 @@ static void db_connect(struct db *db)
 		lost(db);
 }
 
+static unsigned str_hash(const char *s)
+{
+	unsigned h = 5381;
+
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h;
+}
+
+/* The prepared statement of @a sql, or one to prepare (its conn not the
+ * current connection's); NULL past DB_PREPARED texts or out of memory. */
+static struct prep *prep_of(struct db *db, const char *sql)
+{
+	struct prep **b = &db->prep[str_hash(sql) % DB_PREP_BUCKETS], *p;
+
+	for (p = *b; p; p = p->next)
+		if (strcmp(p->sql, sql) == 0)
+			return p;
+	if (db->n_prep >= DB_PREPARED || !(p = su_zalloc(db->home, sizeof(*p))))
+		return NULL;
+	if (!(p->sql = su_strdup(db->home, sql))) {
+		su_free(db->home, p);
+		return NULL;
+	}
+	p->next = *b;
+	*b = p;
+	db->n_prep++;
+	return p;
+}
+
+/* Put the Parse of @a j's statement before it when this connection has
+ * not prepared it yet; false when the statement goes unprepared. */
+static bool add_parse(struct db *db, struct job **pp)
+{
+	struct job *j = *pp, *parse;
+	struct prep *p = prep_of(db, j->sql);
+
+	if (!p)
+		return false;
+	j->prep = p;
+	if (p->conn == db->conn_no)
+		return true;
+	parse = su_zalloc(db->home, sizeof(*parse));
+	if (!parse) {
+		j->prep = NULL;
+		return false;
+	}
+	p->conn = db->conn_no;
+	p->name = ++db->prep_names;
+	parse->parse = true;
+	parse->prep = p;
+	parse->nparams = j->nparams;
+	parse->queued = j->queued;
+	parse->next = j;
+	*pp = parse;
+	return true;
+}
+
+static int send_job(struct db *db, struct job *j)
+{
+	char name[16];
+
+	if (j->prep)
+		snprintf(name, sizeof(name), "tv%u", j->prep->name);
+	if (j->parse)
+		return PQsendPrepare(db->conn, name, j->prep->sql, j->nparams,
+				     NULL);
+	if (j->prep)
+		return PQsendQueryPrepared(db->conn, name, j->nparams,
+					   (const char *const *)j->params, NULL,
+					   NULL, 0);
+	if (j->nparams)
+		return PQsendQueryParams(db->conn, j->sql, j->nparams, NULL,
+					 (const char *const *)j->params, NULL,
+					 NULL, 0);
+	return PQsendQuery(db->conn, j->sql);
+}
+
 static void db_send(struct db *db)
 {
 	struct job *j, **pp;
 	unsigned n = 0;
+	bool prepared;
 	int ok = 1, f;
 
 	if (db->state != DB_UP || db->busy || !db->head)
 		return;
-	/* What queued up goes together; a script, or a statement whose batch
-	 * rolled back, goes on its own. */
+	/* What queued up goes together, prepared; a script, or a statement
+	 * whose batch rolled back, goes on its own, unprepared. */
 	for (j = db->head; j && n < DB_BATCH && j->nparams && !j->alone;
 	     j = j->next)
 		n++;
-	db->batch = n > 1 && PQenterPipelineMode(db->conn);
-	if (!db->batch)
+	prepared = n > 0;
+	if (!n)
 		n = 1;
 	for (pp = &db->busy; n > 0; n--, pp = &(*pp)->next) {
 		*pp = db->head;
@@ -844,13 +969,43 @@ static void db_send(struct db *db)
 	}
 	if (!db->head)
 		db->tail = &db->head;
+	/* A statement's first use on this connection is preceded by its
+	 * Parse, in the same pipeline. */
+	for (pp = &db->busy; prepared && (j = *pp); pp = &j->next)
+		add_parse(db, pp);
+	db->batch = (db->busy->next != NULL) && PQenterPipelineMode(db->conn);
+	if (db->busy->next && !db->batch) {
+		/* No pipeline: the first statement goes alone and
+		 * unprepared, the others back to the head of the queue. */
+		struct job *rest = NULL, **rt = &rest, *first = NULL;
+
+		while ((j = db->busy)) {
+			db->busy = j->next;
+			j->next = NULL;
+			if (j->parse) {
+				j->prep->conn = 0;
+				job_free(db, j);
+				continue;
+			}
+			j->prep = NULL;
+			if (!first) {
+				first = j;
+				continue;
+			}
+			*rt = j;
+			rt = &j->next;
+		}
+		db->busy = first;
+		if (rest) {
+			*rt = db->head;
+			if (!db->head)
+				db->tail = rt;
+			db->head = rest;
+		}
+	}
 	db->recv = db->busy;
 	for (j = db->busy; j && ok; j = j->next)
-		ok = j->nparams
-			 ? PQsendQueryParams(db->conn, j->sql, j->nparams, NULL,
-					     (const char *const *)j->params,
-					     NULL, NULL, 0)
-			 : PQsendQuery(db->conn, j->sql);
+		ok = send_job(db, j);
 	if (ok && db->batch)
 		ok = PQpipelineSync(db->conn);
 	if (!ok) {

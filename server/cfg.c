@@ -40,6 +40,7 @@ void cfg_defaults(struct cfg *cfg)
 	cfg->service_cache_size = 10000;
 	cfg->service_cache_ttl = 60;
 	cfg->reinvite_window = 64;
+	cfg->reinvite_window_max = 256;
 	cfg->max_loop_lag = 200;
 	cfg->db_queue_soft = 2000;
 	cfg->db_queue_hard = 20000;
@@ -329,6 +330,9 @@ static int apply(struct parse *p, struct cfg *cfg, const char *key,
 		return set_uint(p, key, v, 1, 86400, &cfg->service_cache_ttl);
 	if (strcmp(key, "reinvite_window") == 0)
 		return set_uint(p, key, v, 1, 100000, &cfg->reinvite_window);
+	if (strcmp(key, "reinvite_window_max") == 0)
+		return set_uint(p, key, v, 1, 100000,
+				&cfg->reinvite_window_max);
 	if (strcmp(key, "max_loop_lag") == 0)
 		return set_uint(p, key, v, 10, 60000, &cfg->max_loop_lag);
 	if (strcmp(key, "db_queue_soft") == 0)

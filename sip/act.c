@@ -38,14 +38,10 @@ void ua_call_store_sdp(struct call *c)
 
 /* Send 200 with the SDP to the pending INVITE of @a c (its membership is
  * committed). */
-void ua_accept(struct call *c)
+static char *answer_sdp(su_home_t *home, struct call *c)
 {
-	struct sipua *ua = c->ua;
-	su_home_t home[1] = {SU_HOME_INIT(home)};
-	struct space *sp = c->member->space;
-	const struct channel *ch = space_channel(sp);
+	const struct channel *ch = space_channel(c->member->space);
 	const struct space_offer *o = &c->media.offer;
-	char *sdp;
 
 	/* RFC 3264 §6.2: an accepted multicast stream is answered with the
 	 * offer's own group and port.  A set-top box that offered another
@@ -54,7 +50,26 @@ void ua_accept(struct call *c)
 	c->media.reoffer =
 	    c->member->delivery == SPACE_MULTICAST && o->multicast && o->addr &&
 	    (!su_strmatch(o->addr, ch->group) || o->port != ch->port);
-	sdp = ua_call_sdp(home, c, ch);
+	return ua_call_sdp(home, c, ch);
+}
+
+void ua_answer_ahead(struct call *c)
+{
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+
+	answer_sdp(home, c);
+	su_home_deinit(home);
+}
+
+void ua_accept(struct call *c)
+{
+	struct sipua *ua = c->ua;
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+	struct space *sp = c->member->space;
+	const struct channel *ch = space_channel(sp);
+	char *sdp;
+
+	sdp = answer_sdp(home, c);
 	if (!sdp) {
 		ua_refuse_later(ua, c->dlg.nh, SIP_500_INTERNAL_SERVER_ERROR,
 				"cannot describe the channel");
@@ -383,6 +398,9 @@ static void pump(struct sipua *ua)
 {
 	struct call *c;
 
+	if (!ua->repoint_out && !ua->repoint_head)
+		ua->repoint_base = 0; /* the next run measures afresh */
+
 	while (ua->repoint_out < ua->repoint_window && (c = ua->repoint_head)) {
 		ua->repoint_head = c->media.queue_next;
 		if (!ua->repoint_head)
@@ -628,6 +646,43 @@ static void refused_channel(struct sipua *ua, struct call *c, int status,
 }
 
 /* The answer to a re-INVITE that re-pointed a member. */
+/* The window follows the answers, as a sender's congestion window does,
+ * on their delay: an answer about as fast as the fastest of this run opens
+ * it by one (so it doubles each round while all are fast); one much
+ * slower than that, or a timeout, halves it, once for the re-INVITEs that
+ * were out together.  A peer (or the proxy before it) that falls behind
+ * first queues them, which shows in the delay, then loses them in its
+ * socket buffer, and a lost one comes again only after T1 (500 ms). */
+#define REPOINT_MIN 8
+#define MS          ((su_time64_t)1000000)
+
+static void adapt_window(struct sipua *ua, struct call *c, int status)
+{
+	su_time64_t now = su_monotime(NULL);
+	su_time64_t took = now - c->media.repoint_sent;
+	su_time64_t base = ua->repoint_base;
+	unsigned max = ua->cfg->reinvite_window_max;
+	unsigned min = ua->cfg->reinvite_window < REPOINT_MIN
+			   ? ua->cfg->reinvite_window
+			   : REPOINT_MIN;
+
+	if (max <= ua->cfg->reinvite_window)
+		return; /* a fixed window */
+	if (status != 408 && (!base || took < base))
+		ua->repoint_base = base = took;
+	if (status == 408 || took > 4 * base + 20 * MS) {
+		if (c->media.repoint_sent < ua->repoint_cut)
+			return; /* out before the last cut: counted there */
+		ua->repoint_window =
+		    ua->repoint_window / 2 > min ? ua->repoint_window / 2 : min;
+		ua->repoint_cut = now;
+		log_debug("re-INVITE window %u (an answer took %lld ms)",
+			  ua->repoint_window, (long long)(took / MS));
+	}
+	else if (took < 2 * base + 5 * MS && ua->repoint_window < max)
+		ua->repoint_window++;
+}
+
 void ua_on_repointed(struct sipua *ua, struct call *c, int status,
 		     sip_t const *sip)
 {
@@ -636,6 +691,7 @@ void ua_on_repointed(struct sipua *ua, struct call *c, int status,
 	c->media.reinvite_out = false;
 	if (ua->repoint_out)
 		ua->repoint_out--;
+	adapt_window(ua, c, status);
 	pump(ua);
 	if (status < 300) {
 		stats_observe(

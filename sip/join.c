@@ -81,6 +81,10 @@ static void admit_stored(struct step *s, int error)
 		return;
 	}
 	sp = m->space;
+	/* The row has the answer made ahead: stored unless it changed. */
+	if (s->text && c->dlg.local_sdp &&
+	    strcmp(s->text, c->dlg.local_sdp) == 0)
+		c->dlg.sdp_dirty = false;
 	ua_accept(c);
 	if (space_member_by_friendship(m))
 		ua_tell_host(sp,
@@ -129,7 +133,10 @@ void ua_admit(struct sipua *ua, struct call *c)
 				"out of memory");
 		return;
 	}
+	ua_answer_ahead(c);
 	ua_fill_store_member(c, m, &sm);
+	if (sm.local_sdp && !(s->text = su_strdup(s->home, sm.local_sdp)))
+		sm.local_sdp = NULL;
 	c->committing++;
 	err = store_member_add(ua->db, &sm, ua_step_stored, s);
 	if (err < 0)

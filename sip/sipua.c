@@ -15,7 +15,7 @@
 #include "sip/inbound.h"
 #include "sip/routepin.h"
 
-/* nua and its thread, left running to the process's end by a stop that
+/* nua, left running to the process's end by a stop that
  * keeps the dialogs (sipua_keep_dialogs()): sofia-sip has no way to free
  * them that sends no BYE.  Kept here, the stack's memory stays reachable
  * until exit (it is not lost: LeakSanitizer does not report it). */
@@ -464,6 +464,12 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps)
 		log_err("out of memory");
 		goto fail;
 	}
+	/* The stack runs on our loop, not in a thread of its own (the
+	 * root's default): every event and every answer crossed between the
+	 * two threads, with a lock, a wakeup and a context switch each way;
+	 * on one thread they are messages on the same loop (docs/
+	 * performance.md, "Where the time goes"). */
+	su_root_threading(ua->root, 0);
 	ua->nua = nua_create(
 	    ua->root, event_cb, ua, NUTAG_URL(cfg->listen),
 	    NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1),

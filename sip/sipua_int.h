@@ -104,9 +104,12 @@ struct sipua {
 	su_timer_t *midnight; /* the daily limit's day rolls over */
 	int64_t day_start;    /* wall clock, unix s */
 	/* Re-INVITEs that re-point members go out through a window that
-	 * answers open (act.c): the rest wait their turn in order. */
+	 * answers open (act.c): the rest wait their turn in order.  The
+	 * window adapts to the answers' delay: repoint_base is the fastest
+	 * answer of this run, repoint_cut when the window last halved. */
 	struct call *repoint_head, *repoint_tail;
 	unsigned repoint_out, repoint_window;
+	su_time64_t repoint_cut, repoint_base;
 	/* Overload: how late the loop runs (ms), measured by a timer. */
 	su_timer_t *pulse;
 	int64_t pulse_due;
@@ -364,6 +367,10 @@ void ua_sub_drop(struct call *c);
  * is stored, when it changed. */
 void ua_call_store_sdp(struct call *c);
 void ua_accept(struct call *c);
+/* The answer ua_accept() will send, made ahead into the dialog's
+ * local_sdp, so that the admission's row carries it (no UPDATE after the
+ * 200 when it has not changed by then). */
+void ua_answer_ahead(struct call *c);
 void ua_end_space(struct sipua *ua, struct space *sp, const char *text,
 		  struct call *except);
 /* @a c's membership ends: BYE (@a failed false) or its dialog failed. */

@@ -1,6 +1,7 @@
 /* db.c against a real PostgreSQL (the CTest fixture's cluster, its conninfo
  * in TVSPACE_TEST_DB): the job queue is bounded and measured (a table
- * locked by a second connection holds it up), and a host name never makes
+ * locked by a second connection holds it up), a statement is prepared
+ * once per connection, and a host name never makes
  * the loop wait on DNS (a network namespace whose resolver never answers,
  * when run as root). */
 #include <check.h>
@@ -222,6 +223,112 @@ START_TEST(the_count_survives_a_rolled_back_batch)
 }
 END_TEST
 
+/* -- prepared statements ----------------------------------------------------
+ */
+
+static char seen[64];
+
+static void on_value(void *arg, int error, const struct db_result *res)
+{
+	jobs_done++;
+	last_error = error;
+	snprintf(seen, sizeof(seen), "%s",
+		 !error && db_rows(res) ? db_value(res, 0, 0) : "");
+}
+
+/* The INSERT's prepared statements on db's own connection (they are the
+ * session's: only it can see them). */
+static int prepared_inserts(void)
+{
+	int before = jobs_done;
+
+	ck_assert_int_eq(
+	    db_exec(db,
+		    "SELECT count(*) FROM pg_prepared_statements "
+		    "WHERE statement = 'INSERT INTO t VALUES ($1)'",
+		    0, NULL, on_value, NULL),
+	    0);
+	run_until(before + 1);
+	ck_assert_int_eq(last_error, 0);
+	return atoi(seen);
+}
+
+/* Ends every other session on the test's database: db's connection. */
+static void kill_sessions(void)
+{
+	PGconn *c = PQconnectdb(conninfo);
+	PGresult *r = PQexec(c, "SELECT pg_terminate_backend(pid) FROM "
+				"pg_stat_activity WHERE datname = "
+				"'tv_check_db' AND pid <> pg_backend_pid()");
+
+	ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+	PQclear(r);
+	PQfinish(c);
+}
+
+/* Until db is up (or down), 15 s at most. */
+static void wait_up(bool up)
+{
+	su_time64_t end = su_monotime(NULL) + 15 * (su_time64_t)1000000000;
+
+	while (db_is_up(db) != up && su_monotime(NULL) < end)
+		su_root_step(root, 5);
+	ck_assert(db_is_up(db) == up);
+}
+
+START_TEST(a_statement_is_prepared_once_per_connection)
+{
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(insert(i), 0);
+		run_until(i + 1);
+		ck_assert_int_eq(last_error, 0);
+	}
+	ck_assert_int_eq(prepared_inserts(), 1);
+	/* a batch of them, the first waiting on a lock: the same one */
+	lock_table();
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(insert(10 + i), 0);
+	unlock_table();
+	run_until(7);
+	ck_assert_int_eq(last_error, 0);
+	ck_assert_int_eq(prepared_inserts(), 1);
+	ck_assert_int_eq(rows_in_t(), 6);
+
+	/* a new connection knows none: prepared again at its first use */
+	kill_sessions();
+	wait_up(false);
+	wait_up(true); /* a reconnection every second */
+	ck_assert_int_eq(insert(20), 0);
+	run_until(jobs_done + 1);
+	ck_assert_int_eq(last_error, 0);
+	ck_assert_int_eq(prepared_inserts(), 1);
+	ck_assert_int_eq(rows_in_t(), 7);
+}
+END_TEST
+
+/* A batch whose Parse comes first and whose statement fails rolls back;
+ * the statement is then used, prepared, as if never seen. */
+START_TEST(a_rolled_back_first_use_prepares_again)
+{
+	const char *bad[] = {"not a number"};
+
+	lock_table();
+	ck_assert_int_eq(db_exec(db, "SELECT 1", 0, NULL, on_job, NULL), 0);
+	ck_assert_int_eq(
+	    db_exec(db, "INSERT INTO t VALUES ($1)", 1, bad, on_job, NULL), 0);
+	ck_assert_int_eq(insert(1), 0);
+	unlock_table();
+	run_until(3);
+	ck_assert_int_eq(rows_in_t(), 1);
+	ck_assert_int_eq(insert(2), 0);
+	ck_assert_int_eq(insert(3), 0);
+	run_until(5);
+	ck_assert_int_eq(last_error, 0);
+	ck_assert_int_eq(rows_in_t(), 3);
+	ck_assert_int_le(prepared_inserts(), 2);
+}
+END_TEST
+
 /* -- DNS ------------------------------------------------------------------- */
 
 /* A timer on the loop: the longest it waited past its period. */
@@ -372,6 +479,8 @@ int main(void)
 	tcase_add_test(tc, the_queue_is_bounded);
 	tcase_add_test(tc, an_old_job_is_overload);
 	tcase_add_test(tc, the_count_survives_a_rolled_back_batch);
+	tcase_add_test(tc, a_statement_is_prepared_once_per_connection);
+	tcase_add_test(tc, a_rolled_back_first_use_prepares_again);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(dns, 30);
 	tcase_add_checked_fixture(dns, setup, teardown);

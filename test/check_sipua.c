@@ -78,9 +78,11 @@ static const char config[] =
     "trust_loopback_from = yes\n"
     "rate_limit = 0\n"
     "member_notices = no\n"
-    /* One re-INVITE out at a time: a slot a lost answer never gives back
-     * stops every later switch, which the tests then see. */
+    /* One re-INVITE out at a time, a window that does not grow: a slot
+     * a lost answer never gives back stops every later switch, which the
+     * tests then see. */
     "reinvite_window = 1\n"
+    "reinvite_window_max = 1\n"
     /* A commit held on purpose must not make the server refuse new
      * dialogs as overloaded (the stress case allows it). */
     "db_max_age = 60000\n"
