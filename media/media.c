@@ -29,7 +29,21 @@
  * Each leg has its own socket (the member sees the stream come from the
  * port its answer named), so sendmmsg, which batches on one socket, does not
  * apply; a connected socket saves the route lookup instead, about half of
- * what one sendmmsg for every leg would (bench/send_paths.c). */
+ * what one sendmmsg for every leg would (bench/send_paths.c).
+ *
+ * A channel of separate streams (CHANNEL_STREAMS: a picture and its sound)
+ * has a source a stream, each its group, and a member a leg a stream,
+ * chained behind its first (media_leg_next()).  Such a leg sends what its
+ * source receives with the payload type the member's answer agreed for
+ * that encoding, its own SSRC, sequence numbers and timestamps; a switch
+ * moves its timeline on by the time since its last packet.  A video leg
+ * starts at a keyframe (rtpin.c reads VP8's and H.264's) and sends
+ * nothing before it; VP8 PictureIDs are rewritten to go on from the
+ * leg's last, so a decoder that saw another channel's takes the new one's
+ * keyframe as the next picture.  The marker bit of a video packet keeps
+ * its meaning (RFC 7741 §4.1, RFC 6184 §5.1: the last packet of a
+ * picture), so only an audio leg's first packet after a switch is
+ * marked. */
 #define LOG_MODULE      "media"
 #define SU_TIMER_ARG_T  void
 #define SU_WAKEUP_ARG_T void
@@ -88,14 +102,35 @@ struct leg_out {
 	uint8_t pt;
 	bool started, marker;
 	bool connected; /* else the peer goes with every packet */
+	/* A leg of a channel of separate streams (struct source's
+	 * elementary): */
+	bool key_wait;    /* video: nothing until the next keyframe */
+	bool rebase;      /* the next packet's step is the time since the
+			   * last one (a switch) */
+	uint64_t last_ns; /* when it last sent */
+	bool pid_sent;    /* VP8: a PictureID went out */
+	uint16_t pid_last, pid_off;
 };
+
+/* What a stream of a channel of separate streams carries, for its legs:
+ * where a member may start. */
+enum codec { CODEC_AUDIO, CODEC_VP8, CODEC_H264 };
 
 struct source {
 	struct source *next;
 	struct media *m;
 	char *channel;
+	unsigned stream; /* which stream of a CHANNEL_STREAMS channel */
 	enum source_kind kind;
-	unsigned pt; /* of the channel */
+	unsigned pt; /* of the channel (of the stream) */
+	/* A stream of a CHANNEL_STREAMS channel: forwarded to every leg with
+	 * the leg's payload type. */
+	bool elementary;
+	enum codec codec;
+	unsigned clock;  /* its RTP clock rate */
+	uint32_t au_ts;  /* H.264: the access unit being received */
+	bool au_started; /* one was */
+	bool au_vcl;     /* a slice of it came */
 	/* Its use: the legs it feeds, and a pin for what runs whoever
 	 * watches (a generated channel sends to its group as a headend
 	 * does; an instant-change feed keeps its cache warm).  With neither
@@ -132,6 +167,8 @@ struct source {
 
 struct media_leg {
 	struct media *m;
+	struct media_leg *next; /* the member's leg of its next stream */
+	bool elementary;        /* of a stream of separate streams */
 	struct source *src;
 	unsigned slot;       /* its place in src->fan */
 	struct leg_out idle; /* its sending state while on no source */
@@ -233,16 +270,22 @@ static struct leg_out *out_of(struct media_leg *leg)
 	return leg->src ? &leg->src->fan[leg->slot] : &leg->idle;
 }
 
-/* One packet to one leg: its 12-byte header, written here, and the
- * source's payload, with one system call on its connected socket.  0, or
- * -errno. */
-static int rtp_send(struct leg_out *o, const uint8_t *payload, size_t len,
-		    uint32_t step)
+/* One packet to one leg: its 12-byte header, written here, then @a head
+ * (a few bytes the leg rewrote, or none) and the rest of the source's
+ * payload, with one system call on its connected socket.  0, or -errno. */
+static int rtp_sendv(struct leg_out *o, bool marker, const uint8_t *head,
+		     size_t head_len, const uint8_t *payload, size_t len,
+		     uint32_t step)
 {
 	uint8_t h[RTP_FIXED_HEADER_SIZE];
-	struct iovec iov[2] = {{h, sizeof(h)}, {(void *)payload, len}};
-	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+	struct iovec iov[3] = {
+	    {h, sizeof(h)}, {(void *)head, head_len}, {(void *)payload, len}};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 3};
 
+	if (!head_len) {
+		iov[1] = iov[2];
+		msg.msg_iovlen = 2;
+	}
 	if (!o->connected) {
 		msg.msg_name = (void *)o->peer;
 		msg.msg_namelen = sizeof(struct sockaddr_in);
@@ -253,7 +296,7 @@ static int rtp_send(struct leg_out *o, const uint8_t *payload, size_t len,
 		o->ts += step;
 	o->started = true;
 	h[0] = 0x80; /* version 2, no padding, extension or CSRC */
-	h[1] = (uint8_t)((o->marker ? 0x80 : 0) | o->pt);
+	h[1] = (uint8_t)((marker ? 0x80 : 0) | o->pt);
 	h[2] = (uint8_t)(o->seq >> 8);
 	h[3] = (uint8_t)o->seq;
 	h[4] = (uint8_t)(o->ts >> 24);
@@ -267,6 +310,12 @@ static int rtp_send(struct leg_out *o, const uint8_t *payload, size_t len,
 	o->marker = false;
 	o->seq++;
 	return sendmsg(o->fd, &msg, MSG_DONTWAIT) < 0 ? -errno : 0;
+}
+
+static int rtp_send(struct leg_out *o, const uint8_t *payload, size_t len,
+		    uint32_t step)
+{
+	return rtp_sendv(o, o->marker, NULL, 0, payload, len, step);
 }
 
 static void leg_send(struct media *m, struct leg_out *o, const uint8_t *payload,
@@ -316,6 +365,12 @@ static int attach(struct media_leg *leg, struct source *src)
 		source_release(old);
 mark:
 	out_of(leg)->marker = true;
+	if (leg->elementary && src) {
+		/* A video leg waits for the new stream's next keyframe; every
+		 * leg's timeline steps by the time it did not send. */
+		out_of(leg)->key_wait = src->codec != CODEC_AUDIO;
+		out_of(leg)->rebase = true;
+	}
 	return 0;
 }
 
@@ -622,6 +677,107 @@ static int tone_start(struct media *m, struct source *src, const char *hz)
 	return 0;
 }
 
+/* Whether a member may start on this packet of video stream @a src: a
+ * VP8 key frame's first packet; for H.264 a packet with an SPS before any
+ * slice of its access unit (a new RTP timestamp begins one), so a member
+ * never starts inside a picture. */
+static bool stream_key(struct source *src, const struct rtpin *r,
+		       struct rtpin_video *v)
+{
+	bool key;
+
+	memset(v, 0, sizeof(*v));
+	if (src->codec == CODEC_VP8)
+		return rtpin_vp8(r, v) == 0 && v->key;
+	if (src->codec != CODEC_H264)
+		return false;
+	if (!src->au_started || r->ts != src->au_ts) {
+		src->au_started = true;
+		src->au_ts = r->ts;
+		src->au_vcl = false;
+	}
+	if (rtpin_h264(r, v) < 0)
+		return false;
+	key = v->key && !src->au_vcl;
+	src->au_vcl = src->au_vcl || v->vcl;
+	return key;
+}
+
+/* One packet of a stream of separate streams to each of its legs: the
+ * leg's payload type and timeline, a video leg from a keyframe on, a VP8
+ * PictureID that goes on from the leg's last. */
+static void stream_send(struct source *src, const struct rtpin *r,
+			uint32_t step)
+{
+	struct media *m = src->m;
+	struct rtpin_video v;
+	bool key = stream_key(src, r, &v);
+	uint64_t now = 0;
+
+	for (unsigned i = 0; i < src->nlegs; i++) {
+		struct leg_out *o = &src->fan[i];
+		uint8_t head[2];
+		size_t at = 0, hl = 0;
+		uint32_t st = step;
+		bool marker = r->marker;
+
+		if (o->key_wait && !key)
+			continue;
+		if (!now)
+			now = mono_ns();
+		if (o->key_wait) {
+			o->key_wait = false;
+			if (v.has_picture_id)
+				o->pid_off =
+				    (uint16_t)(o->pid_sent ? o->pid_last + 1u -
+								 v.picture_id
+							   : 0);
+		}
+		if (o->rebase) {
+			/* The time it sent nothing, in the stream's clock:
+			 * a decoder's clock and ours stay together. */
+			uint64_t gap =
+			    o->last_ns && now > o->last_ns
+				? (now - o->last_ns) * src->clock / 1000000000u
+				: 0;
+
+			st = gap ? (uint32_t)gap : 1;
+			o->rebase = false;
+			/* RFC 3551 §4.1: the first packet of the new sound */
+			marker = marker || (src->codec == CODEC_AUDIO);
+		}
+		if (v.has_picture_id) {
+			uint16_t mask = v.wide_picture_id ? 0x7fff : 0x7f;
+			uint16_t id =
+			    (uint16_t)((v.picture_id + o->pid_off) & mask);
+
+			at = v.picture_id_at;
+			hl = v.wide_picture_id ? 2 : 1;
+			head[0] = v.wide_picture_id ? (uint8_t)(0x80 | id >> 8)
+						    : (uint8_t)id;
+			head[1] = (uint8_t)id;
+			o->pid_last = id;
+			o->pid_sent = true;
+		}
+		if (hl) {
+			/* descriptor up to the PictureID, ours, the rest */
+			uint8_t buf[8];
+
+			memcpy(buf, r->payload, at);
+			memcpy(buf + at, head, hl);
+			if (rtp_sendv(o, marker, buf, at + hl,
+				      r->payload + at + hl,
+				      r->payload_len - at - hl, st) == 0)
+				m->packets_out++;
+		}
+		else if (rtp_sendv(o, marker, NULL, 0, r->payload,
+				   r->payload_len, st) == 0) {
+			m->packets_out++;
+		}
+		o->last_ns = now;
+	}
+}
+
 /* A packet from the channel's group: checked by the one RTP parser, then
  * forwarded as it is to the legs of its payload type. */
 static int on_group(su_root_magic_t *magic, su_wait_t *w, void *arg)
@@ -643,6 +799,15 @@ static int on_group(su_root_magic_t *magic, su_wait_t *w, void *arg)
 		return 0;
 	}
 	m->packets_in++;
+	if (src->elementary) {
+		/* The packets of one picture share a timestamp (RFC 3550
+		 * §5.1): the leg's too. */
+		step = r.ts - src->last_ts;
+		src->last_ts = r.ts;
+		if (r.pt == src->pt)
+			stream_send(src, &r, step);
+		return 0;
+	}
 	step = src->last_ts && r.ts != src->last_ts
 		   ? r.ts - src->last_ts
 		   : (r.pt == 33 ? VIDEO_STEP : SAMPLES);
@@ -661,27 +826,27 @@ static int on_group(su_root_magic_t *magic, su_wait_t *w, void *arg)
 	return 0;
 }
 
-static int join_group(struct media *m, struct source *src,
-		      const struct channel *ch)
+static int join_group(struct media *m, struct source *src, const char *group,
+		      unsigned port, const char *source)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET};
 	su_wait_t w;
 	int one = 1;
 
-	if (inet_pton(AF_INET, ch->group, &sin.sin_addr) != 1)
+	if (!group || inet_pton(AF_INET, group, &sin.sin_addr) != 1)
 		return -EINVAL;
 	src->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (src->fd < 0)
 		return -errno;
 	setsockopt(src->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	sin.sin_port = htons((uint16_t)ch->port);
+	sin.sin_port = htons((uint16_t)port);
 	if (bind(src->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
 		return -errno;
-	if (ch->source) {
+	if (source) {
 		struct ip_mreq_source mr = {0};
 
-		inet_pton(AF_INET, ch->group, &mr.imr_multiaddr);
-		if (inet_pton(AF_INET, ch->source, &mr.imr_sourceaddr) != 1)
+		inet_pton(AF_INET, group, &mr.imr_multiaddr);
+		if (inet_pton(AF_INET, source, &mr.imr_sourceaddr) != 1)
 			return -EINVAL;
 		inet_pton(AF_INET, m->mcast_if, &mr.imr_interface);
 		if (setsockopt(src->fd, IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP,
@@ -691,7 +856,7 @@ static int join_group(struct media *m, struct source *src,
 	else {
 		struct ip_mreq mr = {0};
 
-		inet_pton(AF_INET, ch->group, &mr.imr_multiaddr);
+		inet_pton(AF_INET, group, &mr.imr_multiaddr);
 		inet_pton(AF_INET, m->mcast_if, &mr.imr_interface);
 		if (setsockopt(src->fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr,
 			       sizeof(mr)) < 0)
@@ -703,10 +868,11 @@ static int join_group(struct media *m, struct source *src,
 	return src->reg > 0 ? 0 : -EIO;
 }
 
-static struct source *source_find(struct media *m, const char *channel)
+static struct source *source_find(struct media *m, const char *channel,
+				  unsigned stream)
 {
 	for (struct source *s = m->sources; s; s = s->next)
-		if (su_strmatch(s->channel, channel))
+		if (s->stream == stream && su_strmatch(s->channel, channel))
 			return s;
 	return NULL;
 }
@@ -820,7 +986,7 @@ static int source_new(struct media *m, const struct channel *ch,
 	}
 	else {
 		src->kind = SOURCE_GROUP;
-		err = ch->group ? join_group(m, src, ch) : -EINVAL;
+		err = join_group(m, src, ch->group, ch->port, ch->source);
 		if (!err && m->instant_change && ch->pt == 33) {
 			src->icc_on = true;
 			src->icc_pat = ICC_NONE;
@@ -843,10 +1009,68 @@ static int source_new(struct media *m, const struct channel *ch,
 	return 0;
 }
 
+/* The source of stream @a i of CHANNEL_STREAMS channel @a ch: its group,
+ * received as any feed is. */
+static int stream_source_new(struct media *m, const struct channel *ch,
+			     unsigned i, struct source **ret)
+{
+	const struct channel_stream *st = &ch->streams[i];
+	struct source *src = su_zalloc(m->home, sizeof(*src));
+	int err;
+
+	if (!src)
+		return -ENOMEM;
+	src->m = m;
+	src->fd = -1;
+	src->pace.fd = -1;
+	src->kind = SOURCE_GROUP;
+	src->elementary = true;
+	src->stream = i;
+	src->pt = st->pt;
+	src->clock = st->clock;
+	src->codec = st->media == CHANNEL_AUDIO           ? CODEC_AUDIO
+		     : su_casematch(st->encoding, "H264") ? CODEC_H264
+							  : CODEC_VP8;
+	src->channel = su_strdup(m->home, ch->id);
+	err = src->channel ? join_group(m, src, st->group, st->port, st->source)
+			   : -ENOMEM;
+	if (err < 0) {
+		source_free(src);
+		return err;
+	}
+	src->next = m->sources;
+	m->sources = src;
+	log_debug("source %s stream %u started (group %s:%u)", ch->id, i,
+		  st->group, st->port);
+	*ret = src;
+	return 0;
+}
+
+/* Every stream of a channel of separate streams: run while legs use them
+ * (a group no leg took by the next turn of the loop is left). */
+static int streams_start(struct media *m, const struct channel *ch)
+{
+	for (unsigned i = 0; i < ch->n_streams && i < CHANNEL_MAX_STREAMS;
+	     i++) {
+		struct source *src = source_find(m, ch->id, i);
+		int err;
+
+		if (!src && (err = stream_source_new(m, ch, i, &src)) < 0)
+			return err;
+		if (!src->nlegs)
+			su_timer_set_interval(m->reap, reap, m, 0);
+	}
+	return 0;
+}
+
 int media_source_start(struct media *m, const struct channel *ch)
 {
-	struct source *src = source_find(m, ch->id);
+	struct source *src;
 	int err;
+
+	if (ch->media == CHANNEL_STREAMS)
+		return ch->generate ? -EINVAL : streams_start(m, ch);
+	src = source_find(m, ch->id, 0);
 
 	if (!src) {
 		err = source_new(m, ch, NULL, &src);
@@ -863,7 +1087,7 @@ int media_source_start(struct media *m, const struct channel *ch)
 
 int media_source_unpin(struct media *m, const char *channel_id)
 {
-	struct source *src = source_find(m, channel_id);
+	struct source *src = source_find(m, channel_id, 0);
 
 	if (!src)
 		return -ENOENT;
@@ -922,6 +1146,12 @@ static int on_leg(su_root_magic_t *magic, su_wait_t *w, void *arg)
 		leg->dropped++;
 		return 0;
 	}
+	/* RTCP multiplexed on the port: a browser's receiver reports and
+	 * feedback (PLI, NACK) through rtpengine.  Nothing to do with them:
+	 * the feeds' encoders are not ours to ask for a keyframe, and a
+	 * video leg starts at one anyway. */
+	if (rtpin_is_rtcp(buf, (size_t)n))
+		return 0;
 	if ((size_t)n > sizeof(buf) || rtpin_parse(buf, (size_t)n, &r) < 0) {
 		leg->m->packets_bad++;
 		return 0;
@@ -968,19 +1198,17 @@ static void leg_connect(struct media_leg *leg)
 	}
 }
 
-int media_leg_create(struct media *m, const char *channel_id, const char *addr,
-		     unsigned port, unsigned pt, struct media_leg **ret_leg,
-		     unsigned *ret_port)
+/* A leg on @a src sending to @a addr:@a port with payload type @a pt. */
+static int leg_new(struct media *m, struct source *src, const char *addr,
+		   unsigned port, unsigned pt, struct media_leg **ret_leg,
+		   unsigned *ret_port)
 {
-	struct source *src = source_find(m, channel_id);
 	struct sockaddr_storage peer;
 	struct media_leg *leg;
 	unsigned slot, n = (m->port_max - m->port_min + 1) / 2;
 	su_wait_t w;
 	int err;
 
-	if (!src)
-		return -ENOENT;
 	err = peer_of(addr, port, &peer);
 	if (err < 0)
 		goto fail;
@@ -992,6 +1220,7 @@ int media_leg_create(struct media *m, const char *channel_id, const char *addr,
 	leg->pt = pt;
 	leg->peer = peer;
 	leg->fd = -1;
+	leg->elementary = src->elementary;
 	leg->rtp = session_new(m, RTP_SESSION_SENDRECV, pt);
 	if (!leg->rtp) {
 		su_free(m->home, leg);
@@ -1002,6 +1231,8 @@ int media_leg_create(struct media *m, const char *channel_id, const char *addr,
 	leg->idle.pt = (uint8_t)pt;
 	leg->idle.ssrc = rtp_session_get_send_ssrc(leg->rtp);
 	leg->idle.seq = (uint16_t)random(); /* RFC 3550 §5.1: random */
+	if (leg->elementary)
+		leg->idle.ts = (uint32_t)random(); /* RFC 3550 §5.1 */
 	/* An even port of the range that binds (RFC 3550 §11).  ortp only
 	 * binds the socket: the leg sends and receives on it itself, so
 	 * ortp never learns the peer (nor resolves anything). */
@@ -1039,12 +1270,52 @@ fail:
 	return err;
 }
 
+int media_leg_create(struct media *m, const char *channel_id, const char *addr,
+		     unsigned port, unsigned pt, struct media_leg **ret_leg,
+		     unsigned *ret_port)
+{
+	struct source *src = source_find(m, channel_id, 0);
+
+	if (!src || src->elementary)
+		return -ENOENT;
+	return leg_new(m, src, addr, port, pt, ret_leg, ret_port);
+}
+
+int media_leg_create_stream(struct media *m, const char *channel_id,
+			    unsigned stream, const char *addr, unsigned port,
+			    unsigned pt, struct media_leg **ret_leg,
+			    unsigned *ret_port)
+{
+	struct source *src = source_find(m, channel_id, stream);
+
+	if (!src || !src->elementary || pt > 127)
+		return -ENOENT;
+	return leg_new(m, src, addr, port, pt, ret_leg, ret_port);
+}
+
+void media_leg_chain(struct media_leg *leg, struct media_leg *next)
+{
+	while (leg->next)
+		leg = leg->next;
+	leg->next = next;
+}
+
+struct media_leg *media_leg_next(const struct media_leg *leg)
+{
+	return leg ? leg->next : NULL;
+}
+
+unsigned media_leg_port(const struct media_leg *leg)
+{
+	return leg ? leg->port : 0;
+}
+
 int media_leg_switch(struct media_leg *leg, const char *channel_id)
 {
-	struct source *src = source_find(leg->m, channel_id);
+	struct source *src = source_find(leg->m, channel_id, 0);
 	int err;
 
-	if (!src)
+	if (!src || src->elementary || leg->elementary)
 		return -ENOENT;
 	if (src != leg->src) {
 		err = attach(leg, src);
@@ -1054,6 +1325,26 @@ int media_leg_switch(struct media_leg *leg, const char *channel_id)
 		}
 		icc_burst(leg);
 	}
+	return 0;
+}
+
+int media_leg_switch_stream(struct media_leg *leg, const char *channel_id,
+			    unsigned stream, unsigned pt)
+{
+	struct source *src = source_find(leg->m, channel_id, stream);
+	int err;
+
+	if (!src || !src->elementary || !leg->elementary || pt > 127)
+		return -ENOENT;
+	if (src == leg->src)
+		return 0;
+	err = attach(leg, src);
+	if (err < 0) {
+		source_release(src);
+		return err;
+	}
+	leg->pt = pt;
+	out_of(leg)->pt = (uint8_t)pt;
 	return 0;
 }
 
@@ -1074,10 +1365,12 @@ int media_leg_slate(struct media_leg *leg)
 	    .pt = video ? 33 : 0,
 	    .generate = video ? "ts:" : "tone:1000",
 	};
-	struct source *src = source_find(m, id);
+	struct source *src = source_find(m, id, 0);
 	int err;
 
-	if (video && !m->slate)
+	/* No slate is made for a stream's encoding (VP8, H.264, Opus): such
+	 * a leg stays where it is. */
+	if ((video && !m->slate) || leg->elementary)
 		return -ENOENT;
 	/* Sent to the legs that need it only: no group, no pin. */
 	if (!src && (err = source_new(m, &ch, m->slate, &src)) < 0)
@@ -1110,6 +1403,7 @@ struct media_leg *media_leg_destroy(struct media_leg *leg)
 
 	if (!leg)
 		return NULL;
+	media_leg_destroy(leg->next);
 	m = leg->m;
 	attach(leg, NULL);
 	if (leg->reg > 0)
