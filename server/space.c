@@ -767,6 +767,12 @@ int space_stream_pt(const struct space_member *m, const struct channel *ch,
 	return agreed_pt(&m->streams->media[st->media], st);
 }
 
+int space_streams_pt(const struct space_streams *s,
+		     const struct channel_stream *st)
+{
+	return agreed_pt(&s->media[st->media], st);
+}
+
 bool space_member_can_take(const struct space_member *m,
 			   const struct channel *ch)
 {

@@ -396,6 +396,12 @@ enum space_verdict space_streams_fit(const struct space_mgr *mgr,
  * has none. */
 int space_stream_pt(const struct space_member *m, const struct channel *ch,
 		    const struct channel_stream *st);
+/** The payload type a relay member whose session agreed @a s receives
+ * stream @a st on: the agreed format of the stream's encoding that fits
+ * best (the stream's own fmtp before a higher level), the first of the
+ * offer's order among equals; -1 when it has none. */
+int space_streams_pt(const struct space_streams *s,
+		     const struct channel_stream *st);
 /** Whether @a m's session can take channel @a ch as it is: a one-stream
  * channel always (as before), a CHANNEL_STREAMS one when each stream it
  * receives has an agreed format on its line (multicast members are

@@ -324,6 +324,14 @@ void ua_fill_store_member(const struct call *c, const struct space_member *m,
 	sm->sdp_addr = m->addr;
 	sm->sdp_port = m->port;
 	sm->sdp_media = c->media.offer.media;
+	if (m->streams) {
+		/* the media it receives, of which addr, port and pt are the
+		 * first's */
+		bool v = m->streams->media[CHANNEL_VIDEO].line >= 0;
+		bool a = m->streams->media[CHANNEL_AUDIO].line >= 0;
+
+		sm->sdp_media = v && a ? "video audio" : v ? "video" : "audio";
+	}
 	sm->sdp_pt = m->pt;
 	sm->admitted_seq = m->seq;
 	sm->call_id = c->dlg.call_id;
@@ -380,6 +388,152 @@ static void keep_local_sdp(struct call *c, const char *sdp)
 	c->dlg.sdp_dirty = true;
 }
 
+/* -- a member's streams (a channel of separate streams) --------------------
+ * A relay member has a leg a stream it receives, chained in the order of
+ * the media types (video, then audio) whatever the order of its m= lines;
+ * each sends the payload type the member's answer agreed for the stream's
+ * encoding (space_stream_pt()). */
+
+/* What @a c's session agreed for the streams of @a ch: its member's, or
+ * (a start before the member exists, a personal session) what its offer
+ * takes.  false when nothing says. */
+static bool call_streams(const struct call *c, const struct channel *ch,
+			 struct space_streams *ret)
+{
+	if (ch->media != CHANNEL_STREAMS)
+		return false;
+	if (c->member && c->member->streams) {
+		*ret = *c->member->streams;
+		return true;
+	}
+	if (!c->media.offer.lines && !c->media.offer.none)
+		return false;
+	return space_streams_fit(c->ua->mgr, &c->media.offer, ch, ret) ==
+	       SPACE_OK;
+}
+
+/* The payload type @a s (a relay member's streams) receives @a st on. */
+static int agreed_pt(const struct space_streams *s,
+		     const struct channel_stream *st)
+{
+	return space_streams_pt(s, st);
+}
+
+/* @a c's leg for media @a media, or NULL. */
+static struct media_leg *leg_of(const struct call *c,
+				const struct space_streams *s,
+				enum channel_media media)
+{
+	struct media_leg *leg = c->media.leg;
+
+	if (s->media[media].line < 0)
+		return NULL;
+	if (media == CHANNEL_AUDIO && s->media[CHANNEL_VIDEO].line >= 0)
+		leg = media_leg_next(leg);
+	return leg;
+}
+
+/* A leg a stream of @a ch that @a c receives, video first. */
+static int start_stream_relay(struct call *c, const struct channel *ch)
+{
+	struct sipua *ua = c->ua;
+	struct space_streams s;
+	int err;
+
+	if (!call_streams(c, ch, &s))
+		return -EINVAL;
+	err = media_source_start(ua->media, ch);
+	for (unsigned k = 0; !err && k < 2; k++) {
+		const struct channel_stream *st =
+		    catalog_stream_of(ch, (enum channel_media)k);
+		int pt = st ? agreed_pt(&s, st) : -1;
+		struct media_leg *leg = NULL;
+		unsigned port = 0;
+
+		if (s.media[k].line < 0)
+			continue;
+		if (pt < 0) {
+			err = -EINVAL;
+			break;
+		}
+		err = media_leg_create_stream(ua->media, ch->id,
+					      (unsigned)(st - ch->streams),
+					      s.media[k].addr, s.media[k].port,
+					      (unsigned)pt, &leg, &port);
+		if (err < 0)
+			break;
+		if (c->media.leg) {
+			media_leg_chain(c->media.leg, leg);
+		}
+		else {
+			c->media.leg = leg;
+			c->media.relay_port = port;
+		}
+	}
+	if (err < 0)
+		c->media.leg = media_leg_destroy(c->media.leg);
+	return err;
+}
+
+int ua_call_switch_relay(struct call *c, const struct channel *ch)
+{
+	struct sipua *ua = c->ua;
+	struct space_streams s;
+	int err = media_source_start(ua->media, ch);
+
+	if (err < 0)
+		return err;
+	if (ch->media != CHANNEL_STREAMS)
+		return media_leg_switch(c->media.leg, ch->id);
+	if (!call_streams(c, ch, &s))
+		return -EINVAL;
+	for (unsigned k = 0; k < 2; k++) {
+		const struct channel_stream *st =
+		    catalog_stream_of(ch, (enum channel_media)k);
+		struct media_leg *leg = leg_of(c, &s, (enum channel_media)k);
+		int pt = st ? agreed_pt(&s, st) : -1;
+
+		if (!leg)
+			continue;
+		if (pt < 0)
+			return -EINVAL; /* space_member_can_take() said no */
+		err = media_leg_switch_stream(
+		    leg, ch->id, (unsigned)(st - ch->streams), (unsigned)pt);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+int ua_call_retarget(struct call *c, const struct space_offer *o)
+{
+	const struct channel *ch = ua_call_channel(c);
+	struct space_streams s;
+	int err = 0;
+
+	if (!c->media.leg || !o->addr || !o->port || o->multicast)
+		return -EINVAL;
+	if (!ch || !call_streams(c, ch, &s))
+		return media_leg_retarget(c->media.leg, o->addr, o->port);
+	/* Each stream to the new offer's first line of its media. */
+	for (unsigned k = 0; k < 2 && !err; k++) {
+		struct media_leg *leg = leg_of(c, &s, (enum channel_media)k);
+
+		for (unsigned l = 0; leg && l < o->n_lines; l++) {
+			const struct space_offer_line *x = &o->lines[l];
+
+			if (x->rtp && x->port && !x->multicast &&
+			    su_casematch(x->media, k == CHANNEL_AUDIO
+						       ? "audio"
+						       : "video")) {
+				err = media_leg_retarget(leg, x->addr, x->port);
+				break;
+			}
+		}
+	}
+	return err;
+}
+
 char *ua_call_sdp(su_home_t *home, struct call *c, const struct channel *ch)
 {
 	struct sipua *ua = c->ua;
@@ -394,6 +548,7 @@ char *ua_call_sdp(su_home_t *home, struct call *c, const struct channel *ch)
 	     * as the member's whenever the media type is the same. */
 	    .pt = m && m->delivery == SPACE_RELAY ? m->pt : ch->pt,
 	};
+	struct space_streams streams;
 	char name[64], *sdp;
 
 	snprintf(name, sizeof(name), "tvspace space-%" PRIu64, c->space_id);
@@ -405,6 +560,16 @@ char *ua_call_sdp(su_home_t *home, struct call *c, const struct channel *ch)
 		a.refused_group = c->media.offer.addr;
 	if (a.delivery == SPACE_RELAY && c->pt && !m)
 		a.pt = c->pt;
+	/* RFC 3264 §6, §8: the lines of the member's offer, in its order, in
+	 * every answer and re-offer of the dialog. */
+	if (c->media.offer.lines)
+		a.offer = &c->media.offer;
+	if (ch->media == CHANNEL_STREAMS && call_streams(c, ch, &streams)) {
+		a.streams = &streams;
+		for (unsigned k = 0; k < 2; k++)
+			a.stream_ports[k] = media_leg_port(
+			    leg_of(c, &streams, (enum channel_media)k));
+	}
 	sdp = sdpneg_answer(home, &a);
 	if (sdp && a.delivery == SPACE_RELAY && c->media.ptime)
 		sdp = with_ptime(home, sdp, c->media.ptime);
@@ -562,6 +727,14 @@ int ua_call_start_relay(struct call *c, const struct channel *ch,
 
 	if (c->media.leg || !ua->media)
 		return c->media.leg ? 0 : -ENOTSUP;
+	if (ch->media == CHANNEL_STREAMS) {
+		/* a leg a stream, where each of the offer's lines says */
+		err = start_stream_relay(c, ch);
+		if (err < 0)
+			log_warn("space-%" PRIu64 " %s: no relay legs (%s)",
+				 c->space_id, c->user, strerror(-err));
+		return err;
+	}
 	if (!addr)
 		return -EINVAL;
 	err = media_source_start(ua->media, ch);

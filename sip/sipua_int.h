@@ -253,6 +253,11 @@ int ua_call_restore_sdp(struct call *c, const char *text);
 void ua_call_store_sdp(struct call *c);
 int ua_call_start_relay(struct call *c, const struct channel *ch,
 			const char *addr, unsigned port, unsigned pt);
+/* A relay member's legs to @a ch (a switch: no new SDP).  0 or -errno. */
+int ua_call_switch_relay(struct call *c, const struct channel *ch);
+/* A relay member's re-INVITE moved it: its legs send where @a o says
+ * (each stream to the first line of its media).  0 or -EINVAL. */
+int ua_call_retarget(struct call *c, const struct space_offer *o);
 bool ua_read_offer(struct sipua *ua, nua_handle_t *nh, struct call *c,
 		   const sip_t *sip);
 void ua_call_stop_media(struct call *c);
