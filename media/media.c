@@ -131,6 +131,12 @@ struct source {
 	uint32_t au_ts;  /* H.264: the access unit being received */
 	bool au_started; /* one was */
 	bool au_vcl;     /* a slice of it came */
+	/* Instant channel change of a video stream: the datagrams received
+	 * since the last keyframe, each after its length (2 bytes), for a
+	 * leg that switches to it to start at once. */
+	uint8_t *vc;
+	size_t vc_len, vc_cap;
+	bool vc_ok; /* it starts at a keyframe */
 	/* Its use: the legs it feeds, and a pin for what runs whoever
 	 * watches (a generated channel sends to its group as a headend
 	 * does; an instant-change feed keeps its cache warm).  With neither
@@ -703,78 +709,154 @@ static bool stream_key(struct source *src, const struct rtpin *r,
 	return key;
 }
 
-/* One packet of a stream of separate streams to each of its legs: the
- * leg's payload type and timeline, a video leg from a keyframe on, a VP8
- * PictureID that goes on from the leg's last. */
-static void stream_send(struct source *src, const struct rtpin *r,
-			uint32_t step)
+/* One packet of a stream of separate streams to leg @a o: the leg's
+ * payload type and timeline (@a step, or after a switch the time it sent
+ * nothing), its marker bits as the source's (an audio leg's first packet
+ * after a switch marked), a VP8 PictureID that goes on from the leg's
+ * last. */
+static void stream_out(struct source *src, struct leg_out *o,
+		       const struct rtpin *r, const struct rtpin_video *v,
+		       bool key, uint32_t step, uint64_t now)
 {
-	struct media *m = src->m;
-	struct rtpin_video v;
-	bool key = stream_key(src, r, &v);
+	uint8_t buf[8];
+	size_t at = 0, hl = 0;
+	bool marker = r->marker;
+
+	o->key_wait = false;
+	/* A keyframe's PictureID is the next of the leg's: what came
+	 * before it (another channel, another encoder) is never referred
+	 * to again. */
+	if (key && v->has_picture_id)
+		o->pid_off =
+		    (uint16_t)(o->pid_sent ? o->pid_last + 1u - v->picture_id
+					   : 0);
+	if (o->rebase) {
+		/* The time it sent nothing, in the stream's clock: a
+		 * decoder's clock and ours stay together. */
+		uint64_t gap =
+		    o->last_ns && now > o->last_ns
+			? (now - o->last_ns) * src->clock / 1000000000u
+			: 0;
+
+		step = gap ? (uint32_t)gap : 1;
+		o->rebase = false;
+		/* RFC 3551 §4.1: the first packet of the new sound */
+		marker = marker || (src->codec == CODEC_AUDIO);
+	}
+	if (v->has_picture_id) {
+		uint16_t mask = v->wide_picture_id ? 0x7fff : 0x7f;
+		uint16_t id = (uint16_t)((v->picture_id + o->pid_off) & mask);
+
+		at = v->picture_id_at;
+		hl = v->wide_picture_id ? 2 : 1;
+		/* the descriptor up to the PictureID, ours, then the rest */
+		memcpy(buf, r->payload, at);
+		buf[at] = v->wide_picture_id ? (uint8_t)(0x80 | id >> 8)
+					     : (uint8_t)id;
+		if (hl == 2)
+			buf[at + 1] = (uint8_t)id;
+		o->pid_last = id;
+		o->pid_sent = true;
+	}
+	if (rtp_sendv(o, marker, buf, at + hl, r->payload + at + hl,
+		      r->payload_len - at - hl, step) == 0)
+		src->m->packets_out++;
+	o->last_ns = now;
+}
+
+/* One packet of a stream of separate streams to each of its legs; a video
+ * leg waiting for a keyframe takes none before it. */
+static void stream_send(struct source *src, const struct rtpin *r,
+			const struct rtpin_video *v, bool key, uint32_t step)
+{
 	uint64_t now = 0;
 
 	for (unsigned i = 0; i < src->nlegs; i++) {
 		struct leg_out *o = &src->fan[i];
-		uint8_t head[2];
-		size_t at = 0, hl = 0;
-		uint32_t st = step;
-		bool marker = r->marker;
 
 		if (o->key_wait && !key)
 			continue;
 		if (!now)
 			now = mono_ns();
-		if (o->key_wait) {
-			o->key_wait = false;
-			if (v.has_picture_id)
-				o->pid_off =
-				    (uint16_t)(o->pid_sent ? o->pid_last + 1u -
-								 v.picture_id
-							   : 0);
-		}
-		if (o->rebase) {
-			/* The time it sent nothing, in the stream's clock:
-			 * a decoder's clock and ours stay together. */
-			uint64_t gap =
-			    o->last_ns && now > o->last_ns
-				? (now - o->last_ns) * src->clock / 1000000000u
-				: 0;
+		stream_out(src, o, r, v, key, step, now);
+	}
+}
 
-			st = gap ? (uint32_t)gap : 1;
-			o->rebase = false;
-			/* RFC 3551 §4.1: the first packet of the new sound */
-			marker = marker || (src->codec == CODEC_AUDIO);
-		}
-		if (v.has_picture_id) {
-			uint16_t mask = v.wide_picture_id ? 0x7fff : 0x7f;
-			uint16_t id =
-			    (uint16_t)((v.picture_id + o->pid_off) & mask);
+/* Keep datagram @a p of @a n bytes for instant change: from a keyframe
+ * on, a GOP's worth at most (a stream whose keyframes are further apart
+ * than VC_MAX holds has no cache: its members wait for the next). */
+#define VC_MAX (2u << 20)
+static void vc_keep(struct source *src, const uint8_t *p, size_t n, bool key)
+{
+	if (key) {
+		src->vc_len = 0;
+		src->vc_ok = true;
+	}
+	if (!src->vc_ok)
+		return;
+	if (src->vc_len + 2 + n > VC_MAX) {
+		src->vc_ok = false;
+		src->vc_len = 0;
+		return;
+	}
+	if (src->vc_len + 2 + n > src->vc_cap) {
+		size_t cap = src->vc_cap ? 2 * src->vc_cap : 64 * 1024;
+		uint8_t *c;
 
-			at = v.picture_id_at;
-			hl = v.wide_picture_id ? 2 : 1;
-			head[0] = v.wide_picture_id ? (uint8_t)(0x80 | id >> 8)
-						    : (uint8_t)id;
-			head[1] = (uint8_t)id;
-			o->pid_last = id;
-			o->pid_sent = true;
+		while (cap < src->vc_len + 2 + n)
+			cap *= 2;
+		if (cap > VC_MAX)
+			cap = VC_MAX;
+		c = su_realloc(src->m->home, src->vc, (isize_t)cap);
+		if (!c) {
+			src->vc_ok = false;
+			src->vc_len = 0;
+			return;
 		}
-		if (hl) {
-			/* descriptor up to the PictureID, ours, the rest */
-			uint8_t buf[8];
+		src->vc = c;
+		src->vc_cap = cap;
+	}
+	src->vc[src->vc_len] = (uint8_t)(n >> 8);
+	src->vc[src->vc_len + 1] = (uint8_t)n;
+	memcpy(src->vc + src->vc_len + 2, p, n);
+	src->vc_len += 2 + n;
+}
 
-			memcpy(buf, r->payload, at);
-			memcpy(buf + at, head, hl);
-			if (rtp_sendv(o, marker, buf, at + hl,
-				      r->payload + at + hl,
-				      r->payload_len - at - hl, st) == 0)
-				m->packets_out++;
+/* A video leg that has just joined or switched to @a src gets what was
+ * sent since the last keyframe at once, its pictures a millisecond apart
+ * on the leg's timeline (its decoder decodes them all and shows the last:
+ * the channel as it is now), then the stream as it comes. */
+static void vc_burst(struct media_leg *leg)
+{
+	struct source *src = leg->src;
+	struct leg_out *o;
+	uint64_t now;
+	uint32_t prev = 0;
+	bool first = true;
+
+	if (!src || !src->elementary || src->codec == CODEC_AUDIO ||
+	    !src->vc_ok)
+		return;
+	o = out_of(leg);
+	now = mono_ns();
+	for (size_t off = 0; off + 2 <= src->vc_len;) {
+		size_t n = (size_t)src->vc[off] << 8 | src->vc[off + 1];
+		struct rtpin r;
+		struct rtpin_video v = {0};
+
+		off += 2;
+		if (off + n > src->vc_len)
+			break;
+		if (rtpin_parse(src->vc + off, n, &r) == 0) {
+			if (src->codec == CODEC_VP8 && rtpin_vp8(&r, &v) < 0)
+				memset(&v, 0, sizeof(v));
+			stream_out(
+			    src, o, &r, &v, first,
+			    first || r.ts == prev ? 0 : src->clock / 1000, now);
+			prev = r.ts;
+			first = false;
 		}
-		else if (rtp_sendv(o, marker, NULL, 0, r->payload,
-				   r->payload_len, st) == 0) {
-			m->packets_out++;
-		}
-		o->last_ns = now;
+		off += n;
 	}
 }
 
@@ -800,12 +882,19 @@ static int on_group(su_root_magic_t *magic, su_wait_t *w, void *arg)
 	}
 	m->packets_in++;
 	if (src->elementary) {
+		struct rtpin_video v;
+		bool key;
+
+		if (r.pt != src->pt)
+			return 0; /* not the stream's */
 		/* The packets of one picture share a timestamp (RFC 3550
 		 * §5.1): the leg's too. */
 		step = r.ts - src->last_ts;
 		src->last_ts = r.ts;
-		if (r.pt == src->pt)
-			stream_send(src, &r, step);
+		key = stream_key(src, &r, &v);
+		if (src->codec != CODEC_AUDIO && m->instant_change)
+			vc_keep(src, buf, (size_t)n, key);
+		stream_send(src, &r, &v, key, step);
 		return 0;
 	}
 	step = src->last_ts && r.ts != src->last_ts
@@ -897,6 +986,7 @@ static void source_free(struct source *src)
 	if (src->own_ts)
 		tsfile_close(src->ts);
 	su_free(src->m->home, src->icc);
+	su_free(src->m->home, src->vc);
 	if (src->reg > 0)
 		su_root_deregister(src->m->root, src->reg);
 	if (src->fd >= 0)
@@ -1057,7 +1147,11 @@ static int streams_start(struct media *m, const struct channel *ch)
 
 		if (!src && (err = stream_source_new(m, ch, i, &src)) < 0)
 			return err;
-		if (!src->nlegs)
+		/* Instant change: a video stream keeps its cache warm from
+		 * its first use on, as an MP2T feed does. */
+		if (m->instant_change && src->codec != CODEC_AUDIO)
+			src->pinned = true;
+		else if (!src->nlegs)
 			su_timer_set_interval(m->reap, reap, m, 0);
 	}
 	return 0;
@@ -1087,13 +1181,19 @@ int media_source_start(struct media *m, const struct channel *ch)
 
 int media_source_unpin(struct media *m, const char *channel_id)
 {
-	struct source *src = source_find(m, channel_id, 0);
+	int err = -ENOENT;
 
-	if (!src)
-		return -ENOENT;
-	src->pinned = false;
-	source_release(src);
-	return 0;
+	/* a channel's one source, or each of its streams' */
+	for (unsigned i = 0; i < CHANNEL_MAX_STREAMS; i++) {
+		struct source *src = source_find(m, channel_id, i);
+
+		if (!src)
+			continue;
+		src->pinned = false;
+		source_release(src);
+		err = 0;
+	}
+	return err;
 }
 
 /* RFC 4733 §2.3: an event ends with the E bit, sent three times (§2.5.1.4)
@@ -1262,6 +1362,7 @@ static int leg_new(struct media *m, struct source *src, const char *addr,
 		goto fail;
 	}
 	icc_burst(leg);
+	vc_burst(leg);
 	*ret_leg = leg;
 	*ret_port = leg->port;
 	return 0;
@@ -1345,6 +1446,7 @@ int media_leg_switch_stream(struct media_leg *leg, const char *channel_id,
 	}
 	leg->pt = pt;
 	out_of(leg)->pt = (uint8_t)pt;
+	vc_burst(leg);
 	return 0;
 }
 

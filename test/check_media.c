@@ -1068,11 +1068,15 @@ START_TEST(streams_start_at_keyframes_with_the_agreed_types)
 	size_t n;
 	uint64_t bad;
 
+	struct media_config cfg = base_cfg;
+
 	snprintf(g1, sizeof(g1), "239.255.16.%d", 1 + getpid() % 250);
 	snprintf(g2, sizeof(g2), "239.255.17.%d", 1 + getpid() % 250);
 	red = av_channel("red", g1, false);
 	blue = av_channel("blue", g2, true);
-	m = media_create(home, root, &base_cfg);
+	/* without instant change: each switch waits for a keyframe */
+	cfg.instant_change = false;
+	m = media_create(home, root, &cfg);
 	ck_assert_ptr_nonnull(m);
 	ck_assert_int_eq(media_source_start(m, &red), 0);
 	ck_assert_int_eq(media_leg_create_stream(m, "red", 0, "127.0.0.1",
@@ -1223,6 +1227,82 @@ START_TEST(streams_start_at_keyframes_with_the_agreed_types)
 }
 END_TEST
 
+/* Instant change of a video stream: a leg that switches to it gets what
+ * was sent since its last keyframe at once, pictures a millisecond apart
+ * on its timeline, PictureIDs going on from its own, then the stream as it
+ * comes; a stream used once stays joined (pinned) until unpinned. */
+START_TEST(video_switch_starts_from_the_cache)
+{
+	char g1[32], g2[32];
+	struct channel red, green;
+	struct media_leg *video = NULL;
+	unsigned vport = 0;
+	struct pkt k[16];
+	uint8_t pl[64];
+	size_t n;
+
+	snprintf(g1, sizeof(g1), "239.255.18.%d", 1 + getpid() % 250);
+	snprintf(g2, sizeof(g2), "239.255.19.%d", 1 + getpid() % 250);
+	red = av_channel("red", g1, false);
+	green = av_channel("green", g2, false);
+	m = media_create(home, root, &base_cfg);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(media_source_start(m, &red), 0);
+	ck_assert_int_eq(media_source_start(m, &green), 0);
+	ck_assert_int_eq(media_leg_create_stream(m, "red", 0, "127.0.0.1",
+						 RX_PORT, 100, &video, &vport),
+			 0);
+	step(30);
+	n = vp8(pl, true, true, 10);
+	group_send(g1, FEED_PORT, 96, false, 1, 1000, pl, n);
+	n = vp8(pl, false, false, 10);
+	group_send(g1, FEED_PORT, 96, true, 2, 1000, pl, n);
+	n = vp8(pl, true, false, 11);
+	group_send(g1, FEED_PORT, 96, true, 3, 4600, pl, n);
+	/* green, nobody on it: an inter frame (no cache from it), then a
+	 * keyframe and two more */
+	n = vp8(pl, true, false, 60);
+	group_send(g2, FEED_PORT, 96, true, 70, 50000, pl, n);
+	n = vp8(pl, true, true, 61);
+	group_send(g2, FEED_PORT, 96, true, 71, 53600, pl, n);
+	n = vp8(pl, true, false, 62);
+	group_send(g2, FEED_PORT, 96, true, 72, 57200, pl, n);
+	n = vp8(pl, true, false, 63);
+	group_send(g2, FEED_PORT, 96, true, 73, 60800, pl, n);
+	step(50);
+	ck_assert_uint_eq(got_all(0, k, 16), 3);
+	ck_assert_uint_eq(k[2].payload[2], 11);
+	struct pkt before = k[2];
+
+	/* the switch: green's last three pictures at once */
+	ck_assert_int_eq(media_leg_switch_stream(video, "green", 0, 100), 0);
+	ck_assert_uint_eq(got_all(0, k, 16), 3);
+	ck_assert_uint_eq(k[0].payload[2], 12);
+	ck_assert_uint_eq(k[1].payload[2], 13);
+	ck_assert_uint_eq(k[2].payload[2], 14);
+	ck_assert_uint_eq(k[0].payload[3], 0x10); /* the keyframe */
+	ck_assert_uint_eq((uint16_t)(k[0].seq - before.seq), 1);
+	ck_assert_uint_eq((uint16_t)(k[2].seq - k[0].seq), 2);
+	ck_assert_uint_eq(k[1].ts - k[0].ts, 90);
+	ck_assert_uint_eq(k[2].ts - k[1].ts, 90);
+	ck_assert(k[0].ts != before.ts);
+	/* then as it comes, on from there */
+	n = vp8(pl, true, false, 64);
+	group_send(g2, FEED_PORT, 96, true, 74, 64400, pl, n);
+	step(50);
+	ck_assert_uint_eq(got_all(0, k + 3, 13), 1);
+	ck_assert_uint_eq(k[3].payload[2], 15);
+	ck_assert_uint_eq(k[3].ts - k[2].ts, 3600);
+	media_leg_destroy(video);
+	step(10);
+	ck_assert(joined(g1) && joined(g2));
+	ck_assert_int_eq(media_source_unpin(m, "red"), 0);
+	ck_assert_int_eq(media_source_unpin(m, "green"), 0);
+	ck_assert_int_eq(media_source_unpin(m, "green"), -ENOENT);
+	ck_assert(!joined(g1) && !joined(g2));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("media");
@@ -1243,6 +1323,7 @@ int main(void)
 	tcase_add_test(tc, switch_keeps_each_legs_timeline);
 	tcase_add_test(tc, generated_channels_send_to_their_groups);
 	tcase_add_test(tc, streams_start_at_keyframes_with_the_agreed_types);
+	tcase_add_test(tc, video_switch_starts_from_the_cache);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
