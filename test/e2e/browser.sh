@@ -13,9 +13,11 @@
 # (test/lib/browser/watch_together.mjs).
 #
 # The same again on the picture-and-sound channels of scripts/headend.sh
-# (VP8 and H.264 with PCMU, two RTP streams) once tvspaced loads them
-# (tvspaced --check on etc/headend-lineup.m3u); until then the video part
-# is skipped, saying why.  Screenshots of both pages at every step, the
+# (VP8 and H.264 with PCMU, two RTP streams): both pages decode the
+# picture, a switch changes both pages' colour (timed to the guest's first
+# decoded frame of the new channel), and a switch from VP8 to H.264 and
+# back needs no new offer.  (Skipped, saying why, if tvspaced --check
+# refuses etc/headend-lineup.m3u.)  Screenshots of both pages at every step, the
 # figures (results.json) and the SIP of every dialog (sipdump) are kept in
 # the test's folder.  Skipped (CTest's 77) only where Chromium cannot start.
 #
@@ -108,7 +110,7 @@ if "$TVSPACED" --config "$E2E_DIR/check.conf" --check \
 	>"$E2E_DIR/check.log" 2>&1; then
 	sed -i "s|^lineup = .*|lineup = $E2E_DIR/lineup-av.m3u|" \
 		"$E2E_DIR/tvspace.conf"
-	# [{id, hz, rgb}] of the first two browser channels.
+	# [{id, hz, rgb}] of the browser channels: two VP8, one H.264.
 	VIDEO=$(python3 - "$SRC/etc/headend-lineup.m3u" <<'PY'
 import json, re, sys
 out = []
@@ -118,7 +120,7 @@ for line in open(sys.argv[1]):
         c = m.group(2)
         out.append({"id": m.group(1), "hz": int(m.group(3)),
                     "rgb": [int(c[i:i + 2], 16) for i in (0, 2, 4)]})
-print(json.dumps(out[:2]))
+print(json.dumps(out[:3]))
 PY
 )
 	VIDEO_SKIP=
