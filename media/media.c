@@ -1309,7 +1309,10 @@ static int leg_new(struct media *m, struct source *src, const char *addr,
 	su_wait_t w;
 	int err;
 
-	err = peer_of(addr, port, &peer);
+	/* A stream leg may wait for its peer (port 0): it sends nothing
+	 * anyone receives until media_leg_retarget(). */
+	memset(&peer, 0, sizeof(peer));
+	err = src->elementary && port == 0 ? 0 : peer_of(addr, port, &peer);
 	if (err < 0)
 		goto fail;
 	err = -ENOMEM;
@@ -1354,7 +1357,8 @@ static int leg_new(struct media *m, struct source *src, const char *addr,
 		goto fail;
 	}
 	leg->fd = leg->idle.fd = rtp_session_get_rtp_socket(leg->rtp);
-	leg_connect(leg);
+	if (port)
+		leg_connect(leg);
 	if (su_wait_create(&w, leg->fd, SU_WAIT_IN) == 0)
 		leg->reg = su_root_register(m->root, &w, on_leg, leg, 0);
 	if (leg->reg <= 0 || attach(leg, src) < 0) {

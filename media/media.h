@@ -71,8 +71,10 @@ int media_leg_create(struct media *m, const char *channel_id, const char *addr,
 /** A relay leg for stream @a stream of CHANNEL_STREAMS channel
  * @a channel_id (media_source_start() started its source), sending to
  * @a addr:@a port with payload type @a pt (the one the member's answer
- * agreed for the stream's encoding).  A video leg sends nothing before
- * the stream's next keyframe.  Errors as media_leg_create(). */
+ * agreed for the stream's encoding); port 0: nowhere yet, until
+ * media_leg_retarget() (a member whose address a restart lost).  A video
+ * leg sends nothing before the stream's next keyframe.  Errors as
+ * media_leg_create(). */
 int media_leg_create_stream(struct media *m, const char *channel_id,
 			    unsigned stream, const char *addr, unsigned port,
 			    unsigned pt, struct media_leg **ret_leg,

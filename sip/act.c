@@ -641,6 +641,7 @@ void ua_on_repointed(struct sipua *ua, struct call *c, int status,
 		if (status < 300) {
 			log_info("space-%" PRIu64 " %s resumed", c->space_id,
 				 c->user);
+			ua_call_take_answer(c, sip);
 			if (c->media.again)
 				ua_repoint(c);
 			return;

@@ -603,6 +603,7 @@ char *ua_call_resume_sdp(su_home_t *home, struct call *c,
 			 const struct channel *ch)
 {
 	const char *addr = c->ua->cfg->media_addr;
+	struct space_streams streams;
 	sdp_parser_t *p;
 	sdp_session_t *s;
 	sdp_media_t *m;
@@ -639,7 +640,32 @@ char *ua_call_resume_sdp(su_home_t *home, struct call *c,
 	}
 	/* RFC 3264 §8: the same o= but for its version. */
 	s->sdp_origin->o_version = c->dlg.sdp_version;
-	if (c->media.leg) {
+	if (c->media.leg && ch->media == CHANNEL_STREAMS &&
+	    call_streams(c, ch, &streams)) {
+		/* A leg a stream: each line its media's leg's port, and the
+		 * channel it carries now. */
+		for (sdp_media_t *x = s->sdp_media; x; x = x->m_next) {
+			enum channel_media k = x->m_type == sdp_media_audio
+						   ? CHANNEL_AUDIO
+						   : CHANNEL_VIDEO;
+			sdp_attribute_t *ca;
+
+			if (!x->m_port || (x->m_type != sdp_media_audio &&
+					   x->m_type != sdp_media_video))
+				continue;
+			x->m_port = media_leg_port(leg_of(c, &streams, k));
+			ca = sdp_attribute_find(x->m_attributes,
+						"tvspace-channel");
+			if (ca)
+				ca->a_value = (char *)ch->id;
+		}
+		if (s->sdp_connection && !s->sdp_connection->c_mcast) {
+			s->sdp_connection->c_addrtype =
+			    strchr(addr, ':') ? sdp_addr_ip6 : sdp_addr_ip4;
+			s->sdp_connection->c_address = (char *)addr;
+		}
+	}
+	else if (c->media.leg) {
 		/* Relay: the member's RTP comes from our new leg, on this
 		 * node's address (a takeover moves it). */
 		sdp_connection_t *cs[2] = {s->sdp_connection, m->m_connections};
@@ -659,6 +685,57 @@ char *ua_call_resume_sdp(su_home_t *home, struct call *c,
 out:
 	sdp_parser_free(p);
 	return text;
+}
+
+/* A restored member of a picture-and-sound channel: what its session
+ * agreed is read back from the answer stored (@a text lists the formats
+ * agreed on each line), and its lines kept for the re-offers.  Where it
+ * receives: the store kept its first stream's address and port; the other
+ * stream's leg waits (port 0) for the member's answer to the re-INVITE
+ * (ua_call_take_answer()). */
+static int restore_streams(struct call *c, const struct channel *ch,
+			   const char *text)
+{
+	struct space_member *m = c->member;
+	struct space_offer o;
+	struct space_streams st;
+	const char *why = NULL;
+	bool first = true;
+
+	if (sdpneg_parse_offer(c->home, text, strlen(text), &o, &why) < 0 ||
+	    space_streams_fit(c->ua->mgr, &o, ch, &st) != SPACE_OK)
+		return -EBADMSG;
+	for (unsigned i = 0; i < ch->n_streams && i < CHANNEL_MAX_STREAMS;
+	     i++) {
+		struct space_stream *x = &st.media[ch->streams[i].media];
+
+		if (x->line < 0)
+			continue;
+		x->addr = m->addr;
+		x->port = first ? m->port : 0;
+		x->multicast = false;
+		first = false;
+	}
+	c->media.offer.lines = o.lines;
+	c->media.offer.n_lines = o.n_lines;
+	return space_member_set_streams(m, &st);
+}
+
+int ua_call_take_answer(struct call *c, const sip_t *sip)
+{
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+	const struct channel *ch = ua_call_channel(c);
+	struct space_offer o;
+	const char *why = NULL;
+	int err = -EINVAL;
+
+	if (c->media.leg && ch && ch->media == CHANNEL_STREAMS && sip &&
+	    sip->sip_payload && sip->sip_payload->pl_len &&
+	    sdpneg_parse_offer(home, sip->sip_payload->pl_data,
+			       sip->sip_payload->pl_len, &o, &why) == 0)
+		err = ua_call_retarget(c, &o);
+	su_home_deinit(home);
+	return err;
 }
 
 int ua_call_restore_sdp(struct call *c, const char *text)
@@ -687,6 +764,9 @@ int ua_call_restore_sdp(struct call *c, const char *text)
 	if (ptime)
 		c->media.ptime = (unsigned)strtoul(ptime, NULL, 10);
 	err = c->dlg.local_sdp ? 0 : -ENOMEM;
+	if (!err && c->member && ua_call_channel(c) &&
+	    ua_call_channel(c)->media == CHANNEL_STREAMS)
+		err = restore_streams(c, ua_call_channel(c), text);
 out:
 	sdp_parser_free(p);
 	su_home_deinit(home);
@@ -728,7 +808,11 @@ int ua_call_start_relay(struct call *c, const struct channel *ch,
 	if (c->media.leg || !ua->media)
 		return c->media.leg ? 0 : -ENOTSUP;
 	if (ch->media == CHANNEL_STREAMS) {
-		/* a leg a stream, where each of the offer's lines says */
+		/* A leg a stream, where each of the offer's lines says, on
+		 * the channel the member receives (a restored one may not
+		 * have followed the space's: RFC 6141). */
+		if (c->member && c->member->behind)
+			ch = c->member->behind;
 		err = start_stream_relay(c, ch);
 		if (err < 0)
 			log_warn("space-%" PRIu64 " %s: no relay legs (%s)",

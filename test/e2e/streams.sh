@@ -8,7 +8,9 @@
 # switch starting at a keyframe (from the cache once a channel was
 # watched), and is refused another media; an audio-only member hears the
 # sound; a member whose offer had no H.264 stays on its channel and is told
-# so (test/lib/streams_check.py, which prints what it measured).
+# so; tvspaced stops keeping the dialogs and starts again, and every
+# member's legs come back, each stream where its answer to the re-INVITE
+# says (test/lib/streams_check.py, which prints what it measured).
 #
 # Ports: SIP 5070, the parties 5091-5093, their RTP 41010-41032; the
 # headend's groups 232.20.0.11-13.
@@ -40,6 +42,21 @@ tv_start
 sleep 1
 kill -0 "$HEADEND_PID" 2>/dev/null || die "the headend stopped: $(tail -n 3 "$E2E_DIR/headend.log")"
 
+# The check stops at its restart: tvspaced stops keeping the dialogs
+# (SIGTERM) and starts again, and the members' legs must come back.
+mkdir -p "$E2E_DIR/restart"
 python3 "$SRC/test/lib/streams_check.py" "$SIP_PORT" \
-	"$E2E_DIR/results.json" || FAILED=1
+	"$E2E_DIR/results.json" "$E2E_DIR/restart" &
+CHECK_PID=$!
+for i in $(seq 1 600); do
+	[ -e "$E2E_DIR/restart/stop" ] && break
+	kill -0 "$CHECK_PID" 2>/dev/null || break
+	sleep 0.1
+done
+if [ -e "$E2E_DIR/restart/stop" ]; then
+	tv_stop
+	tv_start
+	touch "$E2E_DIR/restart/started"
+fi
+wait "$CHECK_PID" || FAILED=1
 e2e_finish

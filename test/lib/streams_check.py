@@ -7,7 +7,11 @@ switch to another media, an audio-only member, and a member whose offer
 lacks the new channel's encoding.  Run by test/e2e/streams.sh against
 tvspaced serving etc/headend-lineup.m3u with scripts/headend.sh running.
 
-    streams_check.py SIP_PORT RESULTS.json
+    streams_check.py SIP_PORT RESULTS.json [RESTART_DIR]
+With RESTART_DIR, before the end the script writes RESTART_DIR/stop and
+waits for RESTART_DIR/started: the test stops tvspaced (SIGTERM, the
+dialogs kept) and starts it again, and the members' legs must come back
+from the re-INVITE that takes each dialog up.
 Exit status 0 when every check passed."""
 import json
 import os
@@ -22,6 +26,9 @@ import sipclient  # noqa: E402
 
 SERVER = ("127.0.0.1", int(sys.argv[1]))
 OUT = sys.argv[2]
+RESTART = sys.argv[3] if len(sys.argv) > 3 else None
+PORTS = {}  # user: {media: our RTP port}, for answers to re-INVITEs
+REINVITES = []
 failures = []
 figures = {}
 
@@ -91,6 +98,37 @@ class Rx:
 RXS = []
 
 
+def answer_sdp(user, offer_body):
+    """Our answer to the server's re-offer: each of its lines, ours at our
+    port (recvonly) or refused."""
+    out = ["v=0", "o=- 2 2 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1",
+           "t=0 0"]
+    for block in re.split(r"\r?\n(?=m=)", offer_body)[1:]:
+        lines = block.splitlines()
+        f = lines[0][2:].split()
+        port = PORTS[user].get(f[0]) if f[1] != "0" else None
+        out.append("m=%s %d %s %s" % (f[0], port or 0, f[2], " ".join(f[3:])))
+        if port:
+            out += [x for x in lines[1:]
+                    if x.startswith(("a=rtpmap", "a=fmtp"))]
+            out.append("a=recvonly")
+    return "\r\n".join(out) + "\r\n"
+
+
+def answer_invite(c, r):
+    """200 with our SDP to a re-INVITE inside one of our dialogs."""
+    REINVITES.append(c.user)
+    body = answer_sdp(c.user, r.body)
+    lines = ["SIP/2.0 200 OK"]
+    lines += ["Via: %s" % v for v in r.all("via")]
+    for h in ("from", "to", "call-id", "cseq"):
+        lines.append("%s: %s" % (h, r.get(h)))
+    lines += ["Contact: <sip:%s@%s:%d>" % (c.user, c.addr, c.port),
+              "Content-Type: application/sdp",
+              "Content-Length: %d" % len(body.encode())]
+    c.send("\r\n".join(lines) + "\r\n\r\n" + body)
+
+
 def pump(parties, seconds):
     """Receive RTP and answer the server's requests for @seconds."""
     end = time.monotonic() + seconds
@@ -105,7 +143,9 @@ def pump(parties, seconds):
         for c in parties:
             if c.sock in ready:
                 m = c.receive(0)
-                if m and m.request:
+                if m and m.request == "INVITE":
+                    answer_invite(c, m)
+                elif m and m.request:
                     c.answer_request(m)
                     if m.request == "MESSAGE":
                         msgs.append((c.user, m.body))
@@ -174,6 +214,38 @@ def switch(d, party_list, to, rxv, want_pt, key):
             "answered_ms": round(1000 * (t200 - t0)), "msgs": msgs}
 
 
+def restart(parties, ra, rv, rca, rcv):
+    """tvspaced stops keeping the dialogs and starts again: each dialog is
+    taken up by a re-INVITE that offers the session as it was, and the
+    legs (new ports) send where the answers say, in the agreed types."""
+    for p in (ra, rv, rca, rcv):
+        p.poll()
+    open(os.path.join(RESTART, "stop"), "w").close()
+    end = time.monotonic() + 60
+    while not os.path.exists(os.path.join(RESTART, "started")):
+        pump(parties, 0.2)
+        if time.monotonic() > end:
+            fail("tvspaced did not come back")
+            return
+    n = {id(p): len(p.pkts) for p in (ra, rv, rca, rcv)}
+    pump(parties, 4)
+    check(sorted(set(REINVITES)) == ["alice", "bob", "carol"],
+          "each member's dialog taken up by a re-INVITE: %s" % REINVITES)
+    after = {id(p): p.pkts[n[id(p)]:] for p in (ra, rv, rca, rcv)}
+    check(after[id(rv)] and after[id(rv)][0]["pt"] == 102 and
+          h264_sps(after[id(rv)][0]["p"]),
+          "alice's video again, H.264 in 102 from an SPS: %d packets"
+          % len(after[id(rv)]))
+    check(after[id(ra)] and all(p["pt"] == 0 for p in after[id(ra)]),
+          "alice's sound again, on its own port (learnt from her answer):"
+          " %d packets" % len(after[id(ra)]))
+    check(after[id(rcv)] and all(p["pt"] == 100 for p in after[id(rcv)]),
+          "carol's video again, still VP8 (she stayed on red): %d packets"
+          % len(after[id(rcv)]))
+    check(after[id(rca)], "carol's sound again: %d packets"
+          % len(after[id(rca)]))
+
+
 def main():
     alice = sipclient.Client(SERVER, port=5091, user="alice")
     bob = sipclient.Client(SERVER, port=5092, user="bob")
@@ -181,6 +253,9 @@ def main():
     parties = [alice, bob, carol]
     ra, rv = Rx(41010), Rx(41012)
     rb, rca, rcv = Rx(41020), Rx(41030), Rx(41032)
+    PORTS.update({"alice": {"audio": 41010, "video": 41012},
+                  "bob": {"audio": 41020},
+                  "carol": {"audio": 41030, "video": 41032}})
     RXS.extend([ra, rv, rb, rca, rcv])
 
     # alice starts a space on red: three lines answered, in order.
@@ -271,6 +346,9 @@ def main():
           "carol's video goes on in VP8: %d packets" % (len(rcv.pkts) - n))
     check(any(p["pt"] == 102 for p in rv.pkts[-20:]),
           "alice's video is H.264")
+
+    if RESTART:
+        restart(parties, ra, rv, rca, rcv)
 
     # The host ends: everyone is hung up.
     r4 = d.indialog("BYE", "")
