@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sofia-sip/su_string.h>
 
@@ -548,7 +549,10 @@ static bool fmtp_param(const char *fmtp, const char *name, char *buf,
 			p++;
 		if (!end)
 			end = p + strlen(p);
-		if (su_strncasecmp(p, name, n) == 0 && p[n] == '=') {
+		/* strncasecmp stops at the end of either string (sofia's
+		 * su_strncasecmp compares all n bytes first: a read past a
+		 * shorter one, found by fuzz_sdp) */
+		if (strncasecmp(p, name, n) == 0 && p[n] == '=') {
 			v = p + n + 1;
 			len = (size_t)(end - v);
 			while (len && v[len - 1] == ' ')

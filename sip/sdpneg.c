@@ -429,8 +429,11 @@ static sdp_media_t *stream_line(su_home_t *home, const struct sdpneg_answer *a,
 		tail = &rm->rm_next;
 	}
 	if (mcast) {
+		/* RFC 3264 §6.2, as for one stream: the answer to an offer
+		 * of other groups refuses them there (refused_group says it
+		 * is one), and a re-INVITE offers the channel's. */
 		bool other =
-		    x && x->multicast && x->addr &&
+		    a->refused_group && x && x->multicast && x->addr &&
 		    (!su_strmatch(x->addr, st->group) || x->port != st->port);
 
 		m->m_port = other ? 0 : st->port;

@@ -1147,6 +1147,15 @@ START_TEST(h264_fmtp_decides)
 	ck_assert_int_eq(space_streams_fit(mgr, &o, blue, &st), SPACE_OK);
 	ck_assert_uint_eq(st.media[CHANNEL_VIDEO].n_formats, 1);
 	ck_assert_uint_eq(st.media[CHANNEL_VIDEO].formats[0].pt, 110);
+	/* Found by fuzz_sdp: an fmtp shorter than the parameter's name
+	 * (in a block of its own size, so a read past it is ASan's). */
+	char *short_fmtp = strdup("x=1");
+
+	v.formats[0] = (struct space_format){107, "H264", 90000, 0, short_fmtp};
+	v.n_formats = 1;
+	ck_assert_int_eq(space_streams_fit(mgr, &o, blue, &st),
+			 SPACE_MEDIA_MISMATCH);
+	free(short_fmtp);
 	/* a one-stream channel is not one of streams */
 	ck_assert_int_eq(
 	    space_streams_fit(mgr, &o, catalog_channel(cat, "news"), &st),
