@@ -29,7 +29,21 @@
  * Each leg has its own socket (the member sees the stream come from the
  * port its answer named), so sendmmsg, which batches on one socket, does not
  * apply; a connected socket saves the route lookup instead, about half of
- * what one sendmmsg for every leg would (bench/send_paths.c). */
+ * what one sendmmsg for every leg would (bench/send_paths.c).
+ *
+ * A channel of separate streams (CHANNEL_STREAMS: a picture and its sound)
+ * has a source a stream, each its group, and a member a leg a stream,
+ * chained behind its first (media_leg_next()).  Such a leg sends what its
+ * source receives with the payload type the member's answer agreed for
+ * that encoding, its own SSRC, sequence numbers and timestamps; a switch
+ * moves its timeline on by the time since its last packet.  A video leg
+ * starts at a keyframe (rtpin.c reads VP8's and H.264's) and sends
+ * nothing before it; VP8 PictureIDs are rewritten to go on from the
+ * leg's last, so a decoder that saw another channel's takes the new one's
+ * keyframe as the next picture.  The marker bit of a video packet keeps
+ * its meaning (RFC 7741 §4.1, RFC 6184 §5.1: the last packet of a
+ * picture), so only an audio leg's first packet after a switch is
+ * marked. */
 #define LOG_MODULE      "media"
 #define SU_TIMER_ARG_T  void
 #define SU_WAKEUP_ARG_T void
@@ -88,14 +102,41 @@ struct leg_out {
 	uint8_t pt;
 	bool started, marker;
 	bool connected; /* else the peer goes with every packet */
+	/* A leg of a channel of separate streams (struct source's
+	 * elementary): */
+	bool key_wait;    /* video: nothing until the next keyframe */
+	bool rebase;      /* the next packet's step is the time since the
+			   * last one (a switch) */
+	uint64_t last_ns; /* when it last sent */
+	bool pid_sent;    /* VP8: a PictureID went out */
+	uint16_t pid_last, pid_off;
 };
+
+/* What a stream of a channel of separate streams carries, for its legs:
+ * where a member may start. */
+enum codec { CODEC_AUDIO, CODEC_VP8, CODEC_H264 };
 
 struct source {
 	struct source *next;
 	struct media *m;
 	char *channel;
+	unsigned stream; /* which stream of a CHANNEL_STREAMS channel */
 	enum source_kind kind;
-	unsigned pt; /* of the channel */
+	unsigned pt; /* of the channel (of the stream) */
+	/* A stream of a CHANNEL_STREAMS channel: forwarded to every leg with
+	 * the leg's payload type. */
+	bool elementary;
+	enum codec codec;
+	unsigned clock;  /* its RTP clock rate */
+	uint32_t au_ts;  /* H.264: the access unit being received */
+	bool au_started; /* one was */
+	bool au_vcl;     /* a slice of it came */
+	/* Instant channel change of a video stream: the datagrams received
+	 * since the last keyframe, each after its length (2 bytes), for a
+	 * leg that switches to it to start at once. */
+	uint8_t *vc;
+	size_t vc_len, vc_cap;
+	bool vc_ok; /* it starts at a keyframe */
 	/* Its use: the legs it feeds, and a pin for what runs whoever
 	 * watches (a generated channel sends to its group as a headend
 	 * does; an instant-change feed keeps its cache warm).  With neither
@@ -132,6 +173,8 @@ struct source {
 
 struct media_leg {
 	struct media *m;
+	struct media_leg *next; /* the member's leg of its next stream */
+	bool elementary;        /* of a stream of separate streams */
 	struct source *src;
 	unsigned slot;       /* its place in src->fan */
 	struct leg_out idle; /* its sending state while on no source */
@@ -233,16 +276,22 @@ static struct leg_out *out_of(struct media_leg *leg)
 	return leg->src ? &leg->src->fan[leg->slot] : &leg->idle;
 }
 
-/* One packet to one leg: its 12-byte header, written here, and the
- * source's payload, with one system call on its connected socket.  0, or
- * -errno. */
-static int rtp_send(struct leg_out *o, const uint8_t *payload, size_t len,
-		    uint32_t step)
+/* One packet to one leg: its 12-byte header, written here, then @a head
+ * (a few bytes the leg rewrote, or none) and the rest of the source's
+ * payload, with one system call on its connected socket.  0, or -errno. */
+static int rtp_sendv(struct leg_out *o, bool marker, const uint8_t *head,
+		     size_t head_len, const uint8_t *payload, size_t len,
+		     uint32_t step)
 {
 	uint8_t h[RTP_FIXED_HEADER_SIZE];
-	struct iovec iov[2] = {{h, sizeof(h)}, {(void *)payload, len}};
-	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+	struct iovec iov[3] = {
+	    {h, sizeof(h)}, {(void *)head, head_len}, {(void *)payload, len}};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 3};
 
+	if (!head_len) {
+		iov[1] = iov[2];
+		msg.msg_iovlen = 2;
+	}
 	if (!o->connected) {
 		msg.msg_name = (void *)o->peer;
 		msg.msg_namelen = sizeof(struct sockaddr_in);
@@ -253,7 +302,7 @@ static int rtp_send(struct leg_out *o, const uint8_t *payload, size_t len,
 		o->ts += step;
 	o->started = true;
 	h[0] = 0x80; /* version 2, no padding, extension or CSRC */
-	h[1] = (uint8_t)((o->marker ? 0x80 : 0) | o->pt);
+	h[1] = (uint8_t)((marker ? 0x80 : 0) | o->pt);
 	h[2] = (uint8_t)(o->seq >> 8);
 	h[3] = (uint8_t)o->seq;
 	h[4] = (uint8_t)(o->ts >> 24);
@@ -267,6 +316,12 @@ static int rtp_send(struct leg_out *o, const uint8_t *payload, size_t len,
 	o->marker = false;
 	o->seq++;
 	return sendmsg(o->fd, &msg, MSG_DONTWAIT) < 0 ? -errno : 0;
+}
+
+static int rtp_send(struct leg_out *o, const uint8_t *payload, size_t len,
+		    uint32_t step)
+{
+	return rtp_sendv(o, o->marker, NULL, 0, payload, len, step);
 }
 
 static void leg_send(struct media *m, struct leg_out *o, const uint8_t *payload,
@@ -316,6 +371,12 @@ static int attach(struct media_leg *leg, struct source *src)
 		source_release(old);
 mark:
 	out_of(leg)->marker = true;
+	if (leg->elementary && src) {
+		/* A video leg waits for the new stream's next keyframe; every
+		 * leg's timeline steps by the time it did not send. */
+		out_of(leg)->key_wait = src->codec != CODEC_AUDIO;
+		out_of(leg)->rebase = true;
+	}
 	return 0;
 }
 
@@ -622,6 +683,183 @@ static int tone_start(struct media *m, struct source *src, const char *hz)
 	return 0;
 }
 
+/* Whether a member may start on this packet of video stream @a src: a
+ * VP8 key frame's first packet; for H.264 a packet with an SPS before any
+ * slice of its access unit (a new RTP timestamp begins one), so a member
+ * never starts inside a picture. */
+static bool stream_key(struct source *src, const struct rtpin *r,
+		       struct rtpin_video *v)
+{
+	bool key;
+
+	memset(v, 0, sizeof(*v));
+	if (src->codec == CODEC_VP8)
+		return rtpin_vp8(r, v) == 0 && v->key;
+	if (src->codec != CODEC_H264)
+		return false;
+	if (!src->au_started || r->ts != src->au_ts) {
+		src->au_started = true;
+		src->au_ts = r->ts;
+		src->au_vcl = false;
+	}
+	if (rtpin_h264(r, v) < 0)
+		return false;
+	key = v->key && !src->au_vcl;
+	src->au_vcl = src->au_vcl || v->vcl;
+	return key;
+}
+
+/* One packet of a stream of separate streams to leg @a o: the leg's
+ * payload type and timeline (@a step, or after a switch the time it sent
+ * nothing), its marker bits as the source's (an audio leg's first packet
+ * after a switch marked), a VP8 PictureID that goes on from the leg's
+ * last. */
+static void stream_out(struct source *src, struct leg_out *o,
+		       const struct rtpin *r, const struct rtpin_video *v,
+		       bool key, uint32_t step, uint64_t now)
+{
+	uint8_t buf[8];
+	size_t at = 0, hl = 0;
+	bool marker = r->marker;
+
+	o->key_wait = false;
+	/* A keyframe's PictureID is the next of the leg's: what came
+	 * before it (another channel, another encoder) is never referred
+	 * to again. */
+	if (key && v->has_picture_id)
+		o->pid_off =
+		    (uint16_t)(o->pid_sent ? o->pid_last + 1u - v->picture_id
+					   : 0);
+	if (o->rebase) {
+		/* The time it sent nothing, in the stream's clock: a
+		 * decoder's clock and ours stay together. */
+		uint64_t gap =
+		    o->last_ns && now > o->last_ns
+			? (now - o->last_ns) * src->clock / 1000000000u
+			: 0;
+
+		step = gap ? (uint32_t)gap : 1;
+		o->rebase = false;
+		/* RFC 3551 §4.1: the first packet of the new sound */
+		marker = marker || (src->codec == CODEC_AUDIO);
+	}
+	if (v->has_picture_id) {
+		uint16_t mask = v->wide_picture_id ? 0x7fff : 0x7f;
+		uint16_t id = (uint16_t)((v->picture_id + o->pid_off) & mask);
+
+		at = v->picture_id_at;
+		hl = v->wide_picture_id ? 2 : 1;
+		/* the descriptor up to the PictureID, ours, then the rest */
+		memcpy(buf, r->payload, at);
+		buf[at] = v->wide_picture_id ? (uint8_t)(0x80 | id >> 8)
+					     : (uint8_t)id;
+		if (hl == 2)
+			buf[at + 1] = (uint8_t)id;
+		o->pid_last = id;
+		o->pid_sent = true;
+	}
+	if (rtp_sendv(o, marker, buf, at + hl, r->payload + at + hl,
+		      r->payload_len - at - hl, step) == 0)
+		src->m->packets_out++;
+	o->last_ns = now;
+}
+
+/* One packet of a stream of separate streams to each of its legs; a video
+ * leg waiting for a keyframe takes none before it. */
+static void stream_send(struct source *src, const struct rtpin *r,
+			const struct rtpin_video *v, bool key, uint32_t step)
+{
+	uint64_t now = 0;
+
+	for (unsigned i = 0; i < src->nlegs; i++) {
+		struct leg_out *o = &src->fan[i];
+
+		if (o->key_wait && !key)
+			continue;
+		if (!now)
+			now = mono_ns();
+		stream_out(src, o, r, v, key, step, now);
+	}
+}
+
+/* Keep datagram @a p of @a n bytes for instant change: from a keyframe
+ * on, a GOP's worth at most (a stream whose keyframes are further apart
+ * than VC_MAX holds has no cache: its members wait for the next). */
+#define VC_MAX (2u << 20)
+static void vc_keep(struct source *src, const uint8_t *p, size_t n, bool key)
+{
+	if (key) {
+		src->vc_len = 0;
+		src->vc_ok = true;
+	}
+	if (!src->vc_ok)
+		return;
+	if (src->vc_len + 2 + n > VC_MAX) {
+		src->vc_ok = false;
+		src->vc_len = 0;
+		return;
+	}
+	if (src->vc_len + 2 + n > src->vc_cap) {
+		size_t cap = src->vc_cap ? 2 * src->vc_cap : 64 * 1024;
+		uint8_t *c;
+
+		while (cap < src->vc_len + 2 + n)
+			cap *= 2;
+		if (cap > VC_MAX)
+			cap = VC_MAX;
+		c = su_realloc(src->m->home, src->vc, (isize_t)cap);
+		if (!c) {
+			src->vc_ok = false;
+			src->vc_len = 0;
+			return;
+		}
+		src->vc = c;
+		src->vc_cap = cap;
+	}
+	src->vc[src->vc_len] = (uint8_t)(n >> 8);
+	src->vc[src->vc_len + 1] = (uint8_t)n;
+	memcpy(src->vc + src->vc_len + 2, p, n);
+	src->vc_len += 2 + n;
+}
+
+/* A video leg that has just joined or switched to @a src gets what was
+ * sent since the last keyframe at once, its pictures a millisecond apart
+ * on the leg's timeline (its decoder decodes them all and shows the last:
+ * the channel as it is now), then the stream as it comes. */
+static void vc_burst(struct media_leg *leg)
+{
+	struct source *src = leg->src;
+	struct leg_out *o;
+	uint64_t now;
+	uint32_t prev = 0;
+	bool first = true;
+
+	if (!src || !src->elementary || src->codec == CODEC_AUDIO ||
+	    !src->vc_ok)
+		return;
+	o = out_of(leg);
+	now = mono_ns();
+	for (size_t off = 0; off + 2 <= src->vc_len;) {
+		size_t n = (size_t)src->vc[off] << 8 | src->vc[off + 1];
+		struct rtpin r;
+		struct rtpin_video v = {0};
+
+		off += 2;
+		if (off + n > src->vc_len)
+			break;
+		if (rtpin_parse(src->vc + off, n, &r) == 0) {
+			if (src->codec == CODEC_VP8 && rtpin_vp8(&r, &v) < 0)
+				memset(&v, 0, sizeof(v));
+			stream_out(
+			    src, o, &r, &v, first,
+			    first || r.ts == prev ? 0 : src->clock / 1000, now);
+			prev = r.ts;
+			first = false;
+		}
+		off += n;
+	}
+}
+
 /* A packet from the channel's group: checked by the one RTP parser, then
  * forwarded as it is to the legs of its payload type. */
 static int on_group(su_root_magic_t *magic, su_wait_t *w, void *arg)
@@ -643,6 +881,22 @@ static int on_group(su_root_magic_t *magic, su_wait_t *w, void *arg)
 		return 0;
 	}
 	m->packets_in++;
+	if (src->elementary) {
+		struct rtpin_video v;
+		bool key;
+
+		if (r.pt != src->pt)
+			return 0; /* not the stream's */
+		/* The packets of one picture share a timestamp (RFC 3550
+		 * §5.1): the leg's too. */
+		step = r.ts - src->last_ts;
+		src->last_ts = r.ts;
+		key = stream_key(src, &r, &v);
+		if (src->codec != CODEC_AUDIO && m->instant_change)
+			vc_keep(src, buf, (size_t)n, key);
+		stream_send(src, &r, &v, key, step);
+		return 0;
+	}
 	step = src->last_ts && r.ts != src->last_ts
 		   ? r.ts - src->last_ts
 		   : (r.pt == 33 ? VIDEO_STEP : SAMPLES);
@@ -661,27 +915,27 @@ static int on_group(su_root_magic_t *magic, su_wait_t *w, void *arg)
 	return 0;
 }
 
-static int join_group(struct media *m, struct source *src,
-		      const struct channel *ch)
+static int join_group(struct media *m, struct source *src, const char *group,
+		      unsigned port, const char *source)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET};
 	su_wait_t w;
 	int one = 1;
 
-	if (inet_pton(AF_INET, ch->group, &sin.sin_addr) != 1)
+	if (!group || inet_pton(AF_INET, group, &sin.sin_addr) != 1)
 		return -EINVAL;
 	src->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (src->fd < 0)
 		return -errno;
 	setsockopt(src->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	sin.sin_port = htons((uint16_t)ch->port);
+	sin.sin_port = htons((uint16_t)port);
 	if (bind(src->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
 		return -errno;
-	if (ch->source) {
+	if (source) {
 		struct ip_mreq_source mr = {0};
 
-		inet_pton(AF_INET, ch->group, &mr.imr_multiaddr);
-		if (inet_pton(AF_INET, ch->source, &mr.imr_sourceaddr) != 1)
+		inet_pton(AF_INET, group, &mr.imr_multiaddr);
+		if (inet_pton(AF_INET, source, &mr.imr_sourceaddr) != 1)
 			return -EINVAL;
 		inet_pton(AF_INET, m->mcast_if, &mr.imr_interface);
 		if (setsockopt(src->fd, IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP,
@@ -691,7 +945,7 @@ static int join_group(struct media *m, struct source *src,
 	else {
 		struct ip_mreq mr = {0};
 
-		inet_pton(AF_INET, ch->group, &mr.imr_multiaddr);
+		inet_pton(AF_INET, group, &mr.imr_multiaddr);
 		inet_pton(AF_INET, m->mcast_if, &mr.imr_interface);
 		if (setsockopt(src->fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr,
 			       sizeof(mr)) < 0)
@@ -703,10 +957,11 @@ static int join_group(struct media *m, struct source *src,
 	return src->reg > 0 ? 0 : -EIO;
 }
 
-static struct source *source_find(struct media *m, const char *channel)
+static struct source *source_find(struct media *m, const char *channel,
+				  unsigned stream)
 {
 	for (struct source *s = m->sources; s; s = s->next)
-		if (su_strmatch(s->channel, channel))
+		if (s->stream == stream && su_strmatch(s->channel, channel))
 			return s;
 	return NULL;
 }
@@ -731,6 +986,7 @@ static void source_free(struct source *src)
 	if (src->own_ts)
 		tsfile_close(src->ts);
 	su_free(src->m->home, src->icc);
+	su_free(src->m->home, src->vc);
 	if (src->reg > 0)
 		su_root_deregister(src->m->root, src->reg);
 	if (src->fd >= 0)
@@ -820,7 +1076,7 @@ static int source_new(struct media *m, const struct channel *ch,
 	}
 	else {
 		src->kind = SOURCE_GROUP;
-		err = ch->group ? join_group(m, src, ch) : -EINVAL;
+		err = join_group(m, src, ch->group, ch->port, ch->source);
 		if (!err && m->instant_change && ch->pt == 33) {
 			src->icc_on = true;
 			src->icc_pat = ICC_NONE;
@@ -843,10 +1099,72 @@ static int source_new(struct media *m, const struct channel *ch,
 	return 0;
 }
 
+/* The source of stream @a i of CHANNEL_STREAMS channel @a ch: its group,
+ * received as any feed is. */
+static int stream_source_new(struct media *m, const struct channel *ch,
+			     unsigned i, struct source **ret)
+{
+	const struct channel_stream *st = &ch->streams[i];
+	struct source *src = su_zalloc(m->home, sizeof(*src));
+	int err;
+
+	if (!src)
+		return -ENOMEM;
+	src->m = m;
+	src->fd = -1;
+	src->pace.fd = -1;
+	src->kind = SOURCE_GROUP;
+	src->elementary = true;
+	src->stream = i;
+	src->pt = st->pt;
+	src->clock = st->clock;
+	src->codec = st->media == CHANNEL_AUDIO           ? CODEC_AUDIO
+		     : su_casematch(st->encoding, "H264") ? CODEC_H264
+							  : CODEC_VP8;
+	src->channel = su_strdup(m->home, ch->id);
+	err = src->channel ? join_group(m, src, st->group, st->port, st->source)
+			   : -ENOMEM;
+	if (err < 0) {
+		source_free(src);
+		return err;
+	}
+	src->next = m->sources;
+	m->sources = src;
+	log_debug("source %s stream %u started (group %s:%u)", ch->id, i,
+		  st->group, st->port);
+	*ret = src;
+	return 0;
+}
+
+/* Every stream of a channel of separate streams: run while legs use them
+ * (a group no leg took by the next turn of the loop is left). */
+static int streams_start(struct media *m, const struct channel *ch)
+{
+	for (unsigned i = 0; i < ch->n_streams && i < CHANNEL_MAX_STREAMS;
+	     i++) {
+		struct source *src = source_find(m, ch->id, i);
+		int err;
+
+		if (!src && (err = stream_source_new(m, ch, i, &src)) < 0)
+			return err;
+		/* Instant change: a video stream keeps its cache warm from
+		 * its first use on, as an MP2T feed does. */
+		if (m->instant_change && src->codec != CODEC_AUDIO)
+			src->pinned = true;
+		else if (!src->nlegs)
+			su_timer_set_interval(m->reap, reap, m, 0);
+	}
+	return 0;
+}
+
 int media_source_start(struct media *m, const struct channel *ch)
 {
-	struct source *src = source_find(m, ch->id);
+	struct source *src;
 	int err;
+
+	if (ch->media == CHANNEL_STREAMS)
+		return ch->generate ? -EINVAL : streams_start(m, ch);
+	src = source_find(m, ch->id, 0);
 
 	if (!src) {
 		err = source_new(m, ch, NULL, &src);
@@ -863,13 +1181,19 @@ int media_source_start(struct media *m, const struct channel *ch)
 
 int media_source_unpin(struct media *m, const char *channel_id)
 {
-	struct source *src = source_find(m, channel_id);
+	int err = -ENOENT;
 
-	if (!src)
-		return -ENOENT;
-	src->pinned = false;
-	source_release(src);
-	return 0;
+	/* a channel's one source, or each of its streams' */
+	for (unsigned i = 0; i < CHANNEL_MAX_STREAMS; i++) {
+		struct source *src = source_find(m, channel_id, i);
+
+		if (!src)
+			continue;
+		src->pinned = false;
+		source_release(src);
+		err = 0;
+	}
+	return err;
 }
 
 /* RFC 4733 §2.3: an event ends with the E bit, sent three times (§2.5.1.4)
@@ -922,6 +1246,12 @@ static int on_leg(su_root_magic_t *magic, su_wait_t *w, void *arg)
 		leg->dropped++;
 		return 0;
 	}
+	/* RTCP multiplexed on the port: a browser's receiver reports and
+	 * feedback (PLI, NACK) through rtpengine.  Nothing to do with them:
+	 * the feeds' encoders are not ours to ask for a keyframe, and a
+	 * video leg starts at one anyway. */
+	if (rtpin_is_rtcp(buf, (size_t)n))
+		return 0;
 	if ((size_t)n > sizeof(buf) || rtpin_parse(buf, (size_t)n, &r) < 0) {
 		leg->m->packets_bad++;
 		return 0;
@@ -968,20 +1298,21 @@ static void leg_connect(struct media_leg *leg)
 	}
 }
 
-int media_leg_create(struct media *m, const char *channel_id, const char *addr,
-		     unsigned port, unsigned pt, struct media_leg **ret_leg,
-		     unsigned *ret_port)
+/* A leg on @a src sending to @a addr:@a port with payload type @a pt. */
+static int leg_new(struct media *m, struct source *src, const char *addr,
+		   unsigned port, unsigned pt, struct media_leg **ret_leg,
+		   unsigned *ret_port)
 {
-	struct source *src = source_find(m, channel_id);
 	struct sockaddr_storage peer;
 	struct media_leg *leg;
 	unsigned slot, n = (m->port_max - m->port_min + 1) / 2;
 	su_wait_t w;
 	int err;
 
-	if (!src)
-		return -ENOENT;
-	err = peer_of(addr, port, &peer);
+	/* A stream leg may wait for its peer (port 0): it sends nothing
+	 * anyone receives until media_leg_retarget(). */
+	memset(&peer, 0, sizeof(peer));
+	err = src->elementary && port == 0 ? 0 : peer_of(addr, port, &peer);
 	if (err < 0)
 		goto fail;
 	err = -ENOMEM;
@@ -992,6 +1323,7 @@ int media_leg_create(struct media *m, const char *channel_id, const char *addr,
 	leg->pt = pt;
 	leg->peer = peer;
 	leg->fd = -1;
+	leg->elementary = src->elementary;
 	leg->rtp = session_new(m, RTP_SESSION_SENDRECV, pt);
 	if (!leg->rtp) {
 		su_free(m->home, leg);
@@ -1002,6 +1334,8 @@ int media_leg_create(struct media *m, const char *channel_id, const char *addr,
 	leg->idle.pt = (uint8_t)pt;
 	leg->idle.ssrc = rtp_session_get_send_ssrc(leg->rtp);
 	leg->idle.seq = (uint16_t)random(); /* RFC 3550 §5.1: random */
+	if (leg->elementary)
+		leg->idle.ts = (uint32_t)random(); /* RFC 3550 §5.1 */
 	/* An even port of the range that binds (RFC 3550 §11).  ortp only
 	 * binds the socket: the leg sends and receives on it itself, so
 	 * ortp never learns the peer (nor resolves anything). */
@@ -1023,7 +1357,8 @@ int media_leg_create(struct media *m, const char *channel_id, const char *addr,
 		goto fail;
 	}
 	leg->fd = leg->idle.fd = rtp_session_get_rtp_socket(leg->rtp);
-	leg_connect(leg);
+	if (port)
+		leg_connect(leg);
 	if (su_wait_create(&w, leg->fd, SU_WAIT_IN) == 0)
 		leg->reg = su_root_register(m->root, &w, on_leg, leg, 0);
 	if (leg->reg <= 0 || attach(leg, src) < 0) {
@@ -1031,6 +1366,7 @@ int media_leg_create(struct media *m, const char *channel_id, const char *addr,
 		goto fail;
 	}
 	icc_burst(leg);
+	vc_burst(leg);
 	*ret_leg = leg;
 	*ret_port = leg->port;
 	return 0;
@@ -1039,12 +1375,52 @@ fail:
 	return err;
 }
 
+int media_leg_create(struct media *m, const char *channel_id, const char *addr,
+		     unsigned port, unsigned pt, struct media_leg **ret_leg,
+		     unsigned *ret_port)
+{
+	struct source *src = source_find(m, channel_id, 0);
+
+	if (!src || src->elementary)
+		return -ENOENT;
+	return leg_new(m, src, addr, port, pt, ret_leg, ret_port);
+}
+
+int media_leg_create_stream(struct media *m, const char *channel_id,
+			    unsigned stream, const char *addr, unsigned port,
+			    unsigned pt, struct media_leg **ret_leg,
+			    unsigned *ret_port)
+{
+	struct source *src = source_find(m, channel_id, stream);
+
+	if (!src || !src->elementary || pt > 127)
+		return -ENOENT;
+	return leg_new(m, src, addr, port, pt, ret_leg, ret_port);
+}
+
+void media_leg_chain(struct media_leg *leg, struct media_leg *next)
+{
+	while (leg->next)
+		leg = leg->next;
+	leg->next = next;
+}
+
+struct media_leg *media_leg_next(const struct media_leg *leg)
+{
+	return leg ? leg->next : NULL;
+}
+
+unsigned media_leg_port(const struct media_leg *leg)
+{
+	return leg ? leg->port : 0;
+}
+
 int media_leg_switch(struct media_leg *leg, const char *channel_id)
 {
-	struct source *src = source_find(leg->m, channel_id);
+	struct source *src = source_find(leg->m, channel_id, 0);
 	int err;
 
-	if (!src)
+	if (!src || src->elementary || leg->elementary)
 		return -ENOENT;
 	if (src != leg->src) {
 		err = attach(leg, src);
@@ -1054,6 +1430,27 @@ int media_leg_switch(struct media_leg *leg, const char *channel_id)
 		}
 		icc_burst(leg);
 	}
+	return 0;
+}
+
+int media_leg_switch_stream(struct media_leg *leg, const char *channel_id,
+			    unsigned stream, unsigned pt)
+{
+	struct source *src = source_find(leg->m, channel_id, stream);
+	int err;
+
+	if (!src || !src->elementary || !leg->elementary || pt > 127)
+		return -ENOENT;
+	if (src == leg->src)
+		return 0;
+	err = attach(leg, src);
+	if (err < 0) {
+		source_release(src);
+		return err;
+	}
+	leg->pt = pt;
+	out_of(leg)->pt = (uint8_t)pt;
+	vc_burst(leg);
 	return 0;
 }
 
@@ -1074,10 +1471,12 @@ int media_leg_slate(struct media_leg *leg)
 	    .pt = video ? 33 : 0,
 	    .generate = video ? "ts:" : "tone:1000",
 	};
-	struct source *src = source_find(m, id);
+	struct source *src = source_find(m, id, 0);
 	int err;
 
-	if (video && !m->slate)
+	/* No slate is made for a stream's encoding (VP8, H.264, Opus): such
+	 * a leg stays where it is. */
+	if ((video && !m->slate) || leg->elementary)
 		return -ENOENT;
 	/* Sent to the legs that need it only: no group, no pin. */
 	if (!src && (err = source_new(m, &ch, m->slate, &src)) < 0)
@@ -1110,6 +1509,7 @@ struct media_leg *media_leg_destroy(struct media_leg *leg)
 
 	if (!leg)
 		return NULL;
+	media_leg_destroy(leg->next);
 	m = leg->m;
 	attach(leg, NULL);
 	if (leg->reg > 0)

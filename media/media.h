@@ -46,7 +46,8 @@ struct media *media_create(su_home_t *parent, su_root_t *root,
 struct media *media_destroy(struct media *m);
 
 /** Start (or keep) the source of @a ch: join its group or start its
- * generator.  Idempotent.  It is pinned, and so runs until
+ * generator; for a CHANNEL_STREAMS channel, join each stream's group.
+ * Idempotent.  It is pinned, and so runs until
  * media_source_unpin(), when it is a channel the server generates (it sends
  * to its group as a headend does, whoever watches) or an MP2T feed with
  * instant_change (its cache kept warm).  Any other source (a feed) runs
@@ -67,6 +68,31 @@ int media_source_unpin(struct media *m, const char *channel_id);
 int media_leg_create(struct media *m, const char *channel_id, const char *addr,
 		     unsigned port, unsigned pt, struct media_leg **ret_leg,
 		     unsigned *ret_port);
+/** A relay leg for stream @a stream of CHANNEL_STREAMS channel
+ * @a channel_id (media_source_start() started its source), sending to
+ * @a addr:@a port with payload type @a pt (the one the member's answer
+ * agreed for the stream's encoding); port 0: nowhere yet, until
+ * media_leg_retarget() (a member whose address a restart lost).  A video
+ * leg sends nothing before the stream's next keyframe.  Errors as
+ * media_leg_create(). */
+int media_leg_create_stream(struct media *m, const char *channel_id,
+			    unsigned stream, const char *addr, unsigned port,
+			    unsigned pt, struct media_leg **ret_leg,
+			    unsigned *ret_port);
+/** Put @a next after the last leg chained to @a leg: a member's legs, one
+ * a stream, destroyed with the first. */
+void media_leg_chain(struct media_leg *leg, struct media_leg *next);
+/** The leg chained after @a leg, or NULL. */
+struct media_leg *media_leg_next(const struct media_leg *leg);
+/** The leg's local RTP port. */
+unsigned media_leg_port(const struct media_leg *leg);
+/** Point stream leg @a leg at stream @a stream of channel @a channel_id,
+ * sending payload type @a pt from now on: same SSRC and sequence numbers,
+ * its timestamps step by the time it did not send, a video leg starts at
+ * the new stream's next keyframe, an audio leg's first packet is marked.
+ * -ENOENT for a source not started, or a leg of a one-stream channel. */
+int media_leg_switch_stream(struct media_leg *leg, const char *channel_id,
+			    unsigned stream, unsigned pt);
 /** Point @a leg at another channel: same SSRC, sequence numbers and
  * timestamps continue, the first packet from the new source has the marker
  * bit set. */
@@ -80,7 +106,8 @@ int media_leg_slate(struct media_leg *leg);
  * RFC 4733 events.  -EINVAL for anything but a dotted IPv4 address and a
  * port (nothing is resolved): the leg is left as it was. */
 int media_leg_retarget(struct media_leg *leg, const char *addr, unsigned port);
-/** Close @a leg and free its port; NULL is fine. */
+/** Close @a leg (and the legs chained to it) and free their ports; NULL is
+ * fine. */
 struct media_leg *media_leg_destroy(struct media_leg *leg);
 
 /** DTMF digits received on a leg (RFC 4733 events), one per call. */

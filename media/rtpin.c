@@ -15,6 +15,17 @@ static uint32_t be32(const uint8_t *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
+bool rtpin_is_rtcp(const uint8_t *buf, size_t len)
+{
+	/* RTCP multiplexed on the port (RFC 5761 §4): its packet types
+	 * 192..223 (SR, RR, SDES, BYE, APP, and the feedback a browser
+	 * sends, RFC 4585's RTPFB and PSFB: NACK, PLI) are where RTP has its
+	 * marker and payload type, and RFC 5761 keeps RTP off them.  Every
+	 * RTCP packet is at least its 4-byte header and an SSRC. */
+	return buf && len >= 8 && buf[0] >> 6 == 2 && buf[1] >= 192 &&
+	       buf[1] <= 223;
+}
+
 int rtpin_parse(const uint8_t *buf, size_t len, struct rtpin *ret)
 {
 	size_t off, end = len, pad = 0;
@@ -22,9 +33,7 @@ int rtpin_parse(const uint8_t *buf, size_t len, struct rtpin *ret)
 
 	if (!buf || len < RTPIN_HEADER || buf[0] >> 6 != 2)
 		return -EBADMSG;
-	/* RTCP multiplexed on the port (RFC 5761 §4): SR, RR, SDES, BYE,
-	 * APP are 200..204 where RTP has its marker and payload type. */
-	if (buf[1] >= 200 && buf[1] <= 204)
+	if (rtpin_is_rtcp(buf, len))
 		return -EBADMSG;
 	cc = buf[0] & 0x0f;
 	off = RTPIN_HEADER + 4u * cc;
@@ -107,5 +116,121 @@ int rtpin_event(const struct rtpin *r, struct rtpin_event *ret)
 	ret->end = p[1] & 0x80;
 	ret->volume = p[1] & 0x3f;
 	ret->duration = (unsigned)p[2] << 8 | p[3];
+	return 0;
+}
+
+int rtpin_vp8(const struct rtpin *r, struct rtpin_video *ret)
+{
+	const uint8_t *p = r->payload;
+	size_t n = r->payload_len, off = 1;
+	struct rtpin_video v = {0};
+	bool start;
+
+	if (!p || n < 1)
+		return -EBADMSG;
+	/* X R N S R PID: S, the start of a partition, PID its index */
+	start = (p[0] & 0x10) && (p[0] & 0x07) == 0;
+	if (p[0] & 0x80) {
+		uint8_t x;
+
+		if (n < 2)
+			return -EBADMSG;
+		x = p[1]; /* I L T K RSV */
+		off = 2;
+		if (x & 0x80) {
+			if (n < off + 1)
+				return -EBADMSG;
+			v.has_picture_id = true;
+			v.picture_id_at = off;
+			if (p[off] & 0x80) {
+				if (n < off + 2)
+					return -EBADMSG;
+				v.wide_picture_id = true;
+				v.picture_id =
+				    (unsigned)(p[off] & 0x7f) << 8 | p[off + 1];
+				off += 2;
+			}
+			else {
+				v.picture_id = p[off];
+				off += 1;
+			}
+		}
+		if (x & 0x40) /* TL0PICIDX */
+			off++;
+		if (x & 0x30) /* TID Y KEYIDX */
+			off++;
+	}
+	if (n <= off)
+		return -EBADMSG;
+	/* RFC 7741 §4.3: the P bit of the VP8 payload header is 0 in a key
+	 * frame; RFC 6386 §9.1: its 3-byte frame tag is followed by the
+	 * start code 9d 01 2a. */
+	v.key = start && !(p[off] & 0x01) && n >= off + 10 &&
+		p[off + 3] == 0x9d && p[off + 4] == 0x01 && p[off + 5] == 0x2a;
+	*ret = v;
+	return 0;
+}
+
+/* What NAL unit type @a type says: an SPS, a slice. */
+static void h264_nal(unsigned type, struct rtpin_video *v)
+{
+	if (type == 7)
+		v->key = true;
+	if (type >= 1 && type <= 5)
+		v->vcl = true;
+}
+
+int rtpin_h264(const struct rtpin *r, struct rtpin_video *ret)
+{
+	const uint8_t *p = r->payload;
+	size_t n = r->payload_len, off;
+	struct rtpin_video v = {0};
+	unsigned type;
+
+	if (!p || n < 1 || (p[0] & 0x80))
+		return -EBADMSG; /* RFC 6184 §5.3: F is 0 */
+	type = p[0] & 0x1f;
+	switch (type) {
+	case 0:
+	case 30:
+	case 31:
+		return -EBADMSG; /* §5.4: unspecified, not to be sent */
+	case 24:                 /* STAP-A: (size, NAL unit)... */
+	case 25:                 /* STAP-B: DON, then the same */
+		off = type == 25 ? 3 : 1;
+		if (n < off + 3)
+			return -EBADMSG;
+		while (off < n) {
+			size_t size;
+
+			if (n - off < 2)
+				return -EBADMSG;
+			size = (size_t)p[off] << 8 | p[off + 1];
+			off += 2;
+			if (size == 0 || size > n - off)
+				return -EBADMSG;
+			h264_nal(p[off] & 0x1fu, &v);
+			off += size;
+		}
+		break;
+	case 26: /* MTAP16, MTAP24: interleaved; their units are read as
+		  * slices, so nothing starts inside one */
+	case 27:
+		v.vcl = true;
+		break;
+	case 28: /* FU-A: FU header S E R type */
+	case 29: /* FU-B: with its DON */
+		if (n < (type == 29 ? 4u : 2u))
+			return -EBADMSG;
+		if (p[1] & 0x80)
+			h264_nal(p[1] & 0x1fu, &v);
+		else if ((p[1] & 0x1f) >= 1 && (p[1] & 0x1f) <= 5)
+			v.vcl = true;
+		break;
+	default: /* §5.6: one NAL unit */
+		h264_nal(type, &v);
+		break;
+	}
+	*ret = v;
 	return 0;
 }

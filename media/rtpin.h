@@ -33,8 +33,14 @@ struct rtpin {
  * the CSRC list, the header extension and its length within the packet;
  * with the P bit, a padding count of at least 1 that fits after the
  * header; not RTCP (RFC 5761 §4: the second byte 200..204 is an RTCP
- * packet type).  0, or -EBADMSG (and @a ret untouched). */
+ * packet type; RTCP feedback, 205 and 206, is refused too).  0, or
+ * -EBADMSG (and @a ret untouched). */
 int rtpin_parse(const uint8_t *buf, size_t len, struct rtpin *ret);
+
+/** Whether the @a len bytes at @a buf are an RTCP packet (RFC 5761 §4:
+ * version 2, a packet type 192..223 where RTP has its marker and payload
+ * type). */
+bool rtpin_is_rtcp(const uint8_t *buf, size_t len);
 
 /** What media.c reads of one MP2T packet (ISO/IEC 13818-1 §2.4.3). */
 struct rtpin_ts {
@@ -50,6 +56,32 @@ struct rtpin_ts {
  * (§2.4.3.5: 183 with no payload, at most 182 with one) and its flags only
  * when the field has them.  0, or -EBADMSG. */
 int rtpin_ts_packet(const uint8_t *p, size_t len, struct rtpin_ts *ret);
+
+/** What media.c reads at the start of a video packet's payload: whether a
+ * member switched to the stream may start at it, and the VP8 PictureID it
+ * rewrites so that a member's picture ids go on across switches. */
+struct rtpin_video {
+	bool key; /* a keyframe starts here: VP8, the first packet of a
+		   * key frame; H.264, a packet with an SPS (a coded video
+		   * sequence starts at it, RFC 6184 §1.3) */
+	bool vcl; /* H.264: it carries (a part of) a coded slice */
+	bool has_picture_id;  /* VP8: the descriptor has a PictureID */
+	bool wide_picture_id; /* of 15 bits (M set), else 7 */
+	unsigned picture_id;
+	size_t picture_id_at; /* its first byte, from the payload's start */
+};
+
+/** Read the VP8 payload descriptor (RFC 7741 §4.2) at the start of @a r's
+ * payload and, on a partition's first packet, the frame's key flag (§4.3,
+ * with RFC 6386 §9.1's start code for a key frame).  0, or -EBADMSG
+ * (a descriptor longer than the payload, or no payload after it). */
+int rtpin_vp8(const struct rtpin *r, struct rtpin_video *ret);
+
+/** Read the H.264 NAL units of @a r's payload (RFC 6184 §5.2: a single
+ * NAL unit, STAP-A/B, MTAP, FU-A/B): whether one is an SPS (type 7) or a
+ * coded slice (1 to 5).  0, or -EBADMSG (an empty payload, a forbidden or
+ * reserved type, an aggregation unit past the end). */
+int rtpin_h264(const struct rtpin *r, struct rtpin_video *ret);
 
 /** One RFC 4733 telephone event (§2.3: event, E bit, volume, duration). */
 struct rtpin_event {

@@ -4,7 +4,7 @@
 # test picture in the channel's own colour with its name, a clock and a
 # moving test pattern, plays its tone, and sends the picture and the sound
 # as two RTP streams (VP8 or H.264, RFC 6184; PCMU) to the channel's
-# multicast groups, as tvspace-streams says.  Runs until Ctrl-C or SIGTERM,
+# multicast groups, as tvspace-video and tvspace-audio say.  Runs until Ctrl-C or SIGTERM,
 # which stop every ffmpeg it started.
 #
 #   scripts/headend.sh [-l LINEUP] [-i ADDRESS] [-s WxH] [-r FPS] [-g GOP]
@@ -99,7 +99,13 @@ while IFS= read -r line || [ -n "$line" ]; do
 	info=$extinf
 	extinf=
 	testsrc=$(attr tvspace-testsrc "$info")
-	streams=$(attr tvspace-streams "$info")
+	# "MEDIA PT ENCODING/CLOCK [SOURCE@]GROUP:PORT", a stream each, in
+	# tvspace-media's order.
+	streams=
+	for media in $(attr tvspace-media "$info"); do
+		s=$(attr "tvspace-$media" "$info")
+		[ -n "$s" ] && streams+="${streams:+,}$media $s"
+	done
 	[ -n "$testsrc" ] && [ -n "$streams" ] || continue
 	id=$(attr tvg-id "$info")
 	name=$(attr tvg-name "$info")

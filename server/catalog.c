@@ -25,6 +25,9 @@ struct catalog {
 	struct entry **channels; /* lineup order */
 	unsigned n_channels, cap_channels;
 	struct hash_table ids, numbers, groups;
+	/* the distinct encodings of CHANNEL_STREAMS channels, in entries */
+	const struct channel_stream **encodings;
+	unsigned n_encodings;
 	struct level *levels;
 	unsigned n_levels;
 };
@@ -80,12 +83,72 @@ static const char *dup_or_null(su_home_t *home, const char *s, int *oom)
 	return d;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_encoding(const struct channel_stream *a,
+			  const struct channel_stream *b)
+{
+	return a->media == b->media && su_casematch(a->encoding, b->encoding) &&
+	       a->clock == b->clock && a->channels == b->channels &&
+	       same_str(a->fmtp, b->fmtp);
+}
+
+/* A channel of separate streams: one or two, at most one a media type,
+ * each with an encoding, a clock and a group to come from. */
+static bool streams_ok(const struct channel *ch)
+{
+	if (ch->media != CHANNEL_STREAMS)
+		return ch->n_streams == 0;
+	if (!ch->n_streams || ch->n_streams > CHANNEL_MAX_STREAMS)
+		return false;
+	for (unsigned i = 0; i < ch->n_streams; i++) {
+		const struct channel_stream *st = &ch->streams[i];
+
+		if ((st->media != CHANNEL_VIDEO &&
+		     st->media != CHANNEL_AUDIO) ||
+		    !st->encoding || !*st->encoding || !st->clock ||
+		    st->pt > 127 || !st->group || !st->port || st->port > 65535)
+			return false;
+		for (unsigned j = 0; j < i; j++)
+			if (ch->streams[j].media == st->media)
+				return false;
+	}
+	return true;
+}
+
+/* Each encoding of @a e's streams not listed yet. */
+static int note_encodings(struct catalog *cat, const struct entry *e)
+{
+	for (unsigned i = 0; i < e->ch.n_streams; i++) {
+		const struct channel_stream *st = &e->ch.streams[i];
+		const struct channel_stream **n;
+		unsigned k;
+
+		for (k = 0; k < cat->n_encodings; k++)
+			if (same_encoding(cat->encodings[k], st))
+				break;
+		if (k < cat->n_encodings)
+			continue;
+		n = su_realloc(cat->home, cat->encodings,
+			       (isize_t)((cat->n_encodings + 1) * sizeof(*n)));
+		if (!n)
+			return -ENOMEM;
+		cat->encodings = n;
+		cat->encodings[cat->n_encodings++] = st;
+	}
+	return 0;
+}
+
 int catalog_add_channel(struct catalog *cat, const struct channel *ch)
 {
 	struct entry *e;
 	int oom = 0;
 
-	if (!ch->id || !*ch->id || !ch->port || ch->port > 65535)
+	if (!ch->id || !*ch->id || !ch->port || ch->port > 65535 ||
+	    !streams_ok(ch))
 		return -EINVAL;
 	if (catalog_channel(cat, ch->id) ||
 	    (ch->number && catalog_channel_by_number(cat, ch->number)))
@@ -109,7 +172,15 @@ int catalog_add_channel(struct catalog *cat, const struct channel *ch)
 	e->ch.group = dup_or_null(cat->home, ch->group, &oom);
 	e->ch.source = dup_or_null(cat->home, ch->source, &oom);
 	e->ch.generate = dup_or_null(cat->home, ch->generate, &oom);
-	if (oom)
+	for (unsigned i = 0; i < ch->n_streams; i++) {
+		struct channel_stream *st = &e->ch.streams[i];
+
+		st->encoding = dup_or_null(cat->home, st->encoding, &oom);
+		st->fmtp = dup_or_null(cat->home, st->fmtp, &oom);
+		st->group = dup_or_null(cat->home, st->group, &oom);
+		st->source = dup_or_null(cat->home, st->source, &oom);
+	}
+	if (oom || note_encodings(cat, e) < 0)
 		return -ENOMEM;
 	if (!e->ch.number)
 		e->ch.number = cat->n_channels + 1;
@@ -236,6 +307,35 @@ unsigned catalog_level_count(const struct catalog *cat)
 	return cat->n_levels;
 }
 
+bool catalog_same_media(const struct channel *a, const struct channel *b)
+{
+	if (a->media != b->media)
+		return false;
+	if (a->media != CHANNEL_STREAMS)
+		return true;
+	if (a->n_streams != b->n_streams)
+		return false;
+	for (unsigned i = 0; i < a->n_streams; i++)
+		if (!catalog_stream_of(b, a->streams[i].media))
+			return false;
+	return true;
+}
+
+const struct channel_stream *catalog_stream_of(const struct channel *ch,
+					       enum channel_media media)
+{
+	for (unsigned i = 0; i < ch->n_streams && i < CHANNEL_MAX_STREAMS; i++)
+		if (ch->streams[i].media == media)
+			return &ch->streams[i];
+	return NULL;
+}
+
+const struct channel_stream *catalog_encoding_at(const struct catalog *cat,
+						 unsigned i)
+{
+	return i < cat->n_encodings ? cat->encodings[i] : NULL;
+}
+
 static size_t len0(const char *s)
 {
 	return s ? strlen(s) + 1 : 0;
@@ -258,9 +358,13 @@ struct channel *catalog_channel_copy(su_home_t *home, const struct channel *ch)
 {
 	size_t n = sizeof(*ch) + len0(ch->id) + len0(ch->name) +
 		   len0(ch->group) + len0(ch->source) + len0(ch->generate);
-	struct channel *c = su_alloc(home, (isize_t)n);
+	struct channel *c;
 	char *p;
 
+	for (unsigned i = 0; i < ch->n_streams && i < CHANNEL_MAX_STREAMS; i++)
+		n += len0(ch->streams[i].encoding) + len0(ch->streams[i].fmtp) +
+		     len0(ch->streams[i].group) + len0(ch->streams[i].source);
+	c = su_alloc(home, (isize_t)n);
 	if (!c)
 		return NULL;
 	*c = *ch;
@@ -270,5 +374,14 @@ struct channel *catalog_channel_copy(su_home_t *home, const struct channel *ch)
 	c->group = place(&p, ch->group);
 	c->source = place(&p, ch->source);
 	c->generate = place(&p, ch->generate);
+	for (unsigned i = 0; i < ch->n_streams && i < CHANNEL_MAX_STREAMS;
+	     i++) {
+		struct channel_stream *st = &c->streams[i];
+
+		st->encoding = place(&p, ch->streams[i].encoding);
+		st->fmtp = place(&p, ch->streams[i].fmtp);
+		st->group = place(&p, ch->streams[i].group);
+		st->source = place(&p, ch->streams[i].source);
+	}
 	return c;
 }

@@ -13,10 +13,36 @@
 enum channel_media {
 	CHANNEL_VIDEO, /* MPEG-2 TS over RTP, payload type 33 (RFC 2250) */
 	CHANNEL_AUDIO, /* G.711: PCMU (0) or PCMA (8) */
+	/* Separate RTP streams, each of its own encoding (VP8, H.264 per RFC
+	 * 6184, Opus, G.711...): a picture and its sound as two m= lines,
+	 * which is what WebRTC plays.  Its streams[] say what they are. */
+	CHANNEL_STREAMS,
+};
+
+/* A channel of separate streams has at most one of each media type (a
+ * picture, its sound), so a member's m= lines match its streams by media
+ * type whatever their order. */
+#define CHANNEL_MAX_STREAMS 2
+
+/** One RTP stream of a CHANNEL_STREAMS channel: what it carries (its
+ * m= line's media, payload type, a=rtpmap and a=fmtp) and where (the
+ * group it is sent to by the headend). */
+struct channel_stream {
+	enum channel_media media; /* CHANNEL_VIDEO or CHANNEL_AUDIO */
+	unsigned pt;              /* the payload type the group carries */
+	const char *encoding;     /* a=rtpmap's name: "VP8", "H264", "opus" */
+	unsigned clock;           /* a=rtpmap's clock rate */
+	unsigned channels;        /* a=rtpmap's channels, 0 when it has none */
+	const char *fmtp;         /* a=fmtp's parameters, or NULL */
+	const char *group;        /* multicast group and port */
+	unsigned port;
+	const char *source; /* SSM source address, or NULL */
 };
 
 /** One lineup entry.  Strings are owned by the catalog's home (or, for a
- * copy, by the copy's one block). */
+ * copy, by the copy's one block).  A CHANNEL_STREAMS channel has its
+ * streams in streams[]; its pt, group, port and source are its first
+ * stream's (the group its URL names, by which an offer finds it). */
 struct channel {
 	const char *id;   /* tvg-id, unique: "news.demo" */
 	unsigned number;  /* tvg-chno, or position in the lineup from 1 */
@@ -29,6 +55,8 @@ struct channel {
 	unsigned ttl;         /* for c=IN IP4 group/ttl, default 16 */
 	const char *generate; /* a source the server plays: "tone:440",
 			       * "ts:FILE", or NULL for an external feed */
+	unsigned n_streams;   /* CHANNEL_STREAMS: 1 or 2; else 0 */
+	struct channel_stream streams[CHANNEL_MAX_STREAMS];
 };
 
 /** A service level (patent table 2): what a service of it may do. */
@@ -86,6 +114,26 @@ unsigned catalog_channel_count(const struct catalog *cat);
 const struct level *catalog_level(const struct catalog *cat, unsigned level);
 /** Number of levels. */
 unsigned catalog_level_count(const struct catalog *cat);
+
+/** Whether channels @a a and @a b carry the same media, so that sessions
+ * negotiated for one can take the other: both MP2T video, both G.711
+ * audio, or both separate streams of the same media types (a picture and
+ * its sound, or one of them).  Whether a member's session has the new
+ * channel's encodings is the member's own matter (space.h). */
+bool catalog_same_media(const struct channel *a, const struct channel *b);
+
+/** The stream of @a ch whose media is @a media (CHANNEL_VIDEO or
+ * CHANNEL_AUDIO), or NULL.  CHANNEL_STREAMS channels only. */
+const struct channel_stream *catalog_stream_of(const struct channel *ch,
+					       enum channel_media media);
+
+/** The @a i-th distinct encoding (media, encoding, clock, channels and
+ * fmtp) of the catalog's CHANNEL_STREAMS channels, in lineup order, or
+ * NULL past the end: what the server may send on a member's m= lines, so
+ * a member's answer lists them all and a switch between them needs no new
+ * offer. */
+const struct channel_stream *catalog_encoding_at(const struct catalog *cat,
+						 unsigned i);
 
 /** A copy of @a ch in one block of @a home (free it with su_free()), so
  * it outlives the catalog it came from.  NULL on OOM. */

@@ -8,8 +8,19 @@
  * stream is: rtp:// or udp://, "@GROUP:PORT", or "SOURCE@GROUP:PORT" for
  * source-specific multicast.  tvspace's own attributes (tvspace-media,
  * tvspace-pt, tvspace-ttl, tvspace-generate) say what the stream carries
- * and whether the server plays it itself.  The text is untrusted: never
- * read past its end, and say which line is wrong. */
+ * and whether the server plays it itself.  A channel of separate RTP
+ * streams (a picture and its sound, for web browsers) names its media and
+ * describes each stream in an attribute of its own:
+ *
+ *   #EXTINF:-1 tvg-id="red" tvspace-media="video audio"
+ *     tvspace-video="96 VP8/90000 232.20.0.11:5004"
+ *     tvspace-audio="0 PCMU/8000 232.20.0.11:5006",Test Red
+ *   rtp://@232.20.0.11:5004
+ *
+ * each "PT ENCODING/CLOCK[/CHANNELS] [SOURCE@]GROUP:PORT", with its a=fmtp
+ * in tvspace-video-fmtp or tvspace-audio-fmtp; the URL line names one of
+ * them.  The text is untrusted: never read past its end, and say which
+ * line is wrong. */
 #include "server/lineup.h"
 
 #include <arpa/inet.h>
@@ -21,6 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sofia-sip/su_string.h>
+
 #include "server/catalog.h"
 #include "server/textfile.h"
 
@@ -29,10 +42,15 @@
 struct entry {
 	unsigned line; /* of the #EXTINF */
 	char id[FIELD], name[FIELD], title[FIELD];
-	char media[16], generate[FIELD];
+	char media[32], generate[FIELD];
+	/* tvspace-video, tvspace-audio and their -fmtp */
+	char stream[2][FIELD], fmtp[2][FIELD];
 	unsigned number, pt, ttl;
 	int has_pt;
 };
+
+/* Where entry.stream[] and entry.fmtp[] keep each media type. */
+enum { S_VIDEO, S_AUDIO };
 
 struct lp {
 	struct catalog *cat;
@@ -174,11 +192,21 @@ static int parse_extinf(struct lp *p, const char *s, struct entry *e)
 					       "from 1");
 		}
 		else if (strcmp(key, "tvspace-media") == 0) {
-			if (strcmp(val, "video") && strcmp(val, "audio"))
-				return fail(p, "tvspace-media must be video "
-					       "or audio");
+			if (strcmp(val, "video") && strcmp(val, "audio") &&
+			    strcmp(val, "video audio") &&
+			    strcmp(val, "audio video"))
+				return fail(p, "tvspace-media must be video, "
+					       "audio, or \"video audio\"");
 			strcpy(e->media, val);
 		}
+		else if (strcmp(key, "tvspace-video") == 0)
+			strcpy(e->stream[S_VIDEO], val);
+		else if (strcmp(key, "tvspace-audio") == 0)
+			strcpy(e->stream[S_AUDIO], val);
+		else if (strcmp(key, "tvspace-video-fmtp") == 0)
+			strcpy(e->fmtp[S_VIDEO], val);
+		else if (strcmp(key, "tvspace-audio-fmtp") == 0)
+			strcpy(e->fmtp[S_AUDIO], val);
 		else if (strcmp(key, "tvspace-pt") == 0) {
 			if (parse_uint(val, 127, &e->pt) < 0)
 				return fail(p, "tvspace-pt must be a payload "
@@ -211,18 +239,15 @@ static int is_multicast4(const char *a)
 	       IN_MULTICAST(ntohl(in.s_addr));
 }
 
-/* rtp://[SOURCE]@GROUP:PORT, udp://@GROUP:PORT, rtp://GROUP:PORT */
-static int parse_url(struct lp *p, const char *url, char *group, char *source,
-		     unsigned *port)
+/* [SOURCE]@GROUP:PORT, GROUP:PORT: a stream URL's after its scheme, or a
+ * stream's address in tvspace-video and tvspace-audio. */
+static int parse_addr(struct lp *p, const char *s, char *group, char *source,
+		      unsigned *port)
 {
-	const char *s, *at, *colon;
+	const char *at, *colon;
 	char host[64];
 	size_t n;
 
-	if (strncmp(url, "rtp://", 6) == 0 || strncmp(url, "udp://", 6) == 0)
-		s = url + 6;
-	else
-		return fail(p, "the stream URL must be rtp:// or udp://");
 	if (*s == '[' || strchr(s, '[') || strchr(s, ']'))
 		return fail(p, "IPv6 groups are not supported yet");
 	source[0] = '\0';
@@ -268,6 +293,145 @@ static int parse_url(struct lp *p, const char *url, char *group, char *source,
 	return 0;
 }
 
+/* rtp://[SOURCE]@GROUP:PORT, udp://@GROUP:PORT, rtp://GROUP:PORT */
+static int parse_url(struct lp *p, const char *url, char *group, char *source,
+		     unsigned *port)
+{
+	if (strncmp(url, "rtp://", 6) && strncmp(url, "udp://", 6))
+		return fail(p, "the stream URL must be rtp:// or udp://");
+	return parse_addr(p, url + 6, group, source, port);
+}
+
+/* What one stream of a channel of several is, with room for its text. */
+struct stream_text {
+	char encoding[32], group[64], source[64];
+};
+
+static bool is_token_char(char c)
+{
+	return isalnum((unsigned char)c) || (c && strchr("-_.+", c));
+}
+
+/* tvspace-video or tvspace-audio: "PT ENCODING/CLOCK[/CHANNELS]
+ * [SOURCE@]GROUP:PORT" into @a st (its strings in @a t). */
+static int parse_stream(struct lp *p, const char *key, const char *v,
+			struct channel_stream *st, struct stream_text *t)
+{
+	char pt[8], rtpmap[64], addr[160], extra[2];
+	char *clock, *chans;
+	unsigned n;
+
+	if (sscanf(v, "%7s %63s %159s %1s", pt, rtpmap, addr, extra) != 3)
+		return fail(p,
+			    "%s is \"PT ENCODING/CLOCK[/CHANNELS] "
+			    "[SOURCE@]GROUP:PORT\"",
+			    key);
+	if (parse_uint(pt, 127, &st->pt) < 0)
+		return fail(p, "%s: the payload type is 0 to 127", key);
+	clock = strchr(rtpmap, '/');
+	if (!clock || clock == rtpmap)
+		return fail(p, "%s: the encoding is NAME/CLOCK", key);
+	*clock++ = '\0';
+	chans = strchr(clock, '/');
+	if (chans)
+		*chans++ = '\0';
+	for (const char *c = rtpmap; *c; c++)
+		if (!is_token_char(*c))
+			return fail(p, "%s: bad encoding name", key);
+	if (strlen(rtpmap) >= sizeof(t->encoding) ||
+	    parse_uint(clock, 1000000, &st->clock) < 0 || !st->clock)
+		return fail(p, "%s: bad encoding or clock rate", key);
+	if (chans && (parse_uint(chans, 8, &n) < 0 || !n))
+		return fail(p, "%s: channels are 1 to 8", key);
+	st->channels = chans ? n : 0;
+	strcpy(t->encoding, rtpmap);
+	st->encoding = t->encoding;
+	if (parse_addr(p, addr, t->group, t->source, &st->port) < 0)
+		return -EBADMSG;
+	st->group = t->group;
+	st->source = t->source[0] ? t->source : NULL;
+	return 0;
+}
+
+/* A one-stream channel of MP2T, PCMU or PCMA at their static payload
+ * types is an ordinary channel of the lineup, whichever way it is
+ * written. */
+static bool plain_stream(const struct channel_stream *st)
+{
+	if (st->media == CHANNEL_VIDEO)
+		return st->pt == 33 && su_casematch(st->encoding, "MP2T") &&
+		       st->clock == 90000;
+	return ((st->pt == 0 && su_casematch(st->encoding, "PCMU")) ||
+		(st->pt == 8 && su_casematch(st->encoding, "PCMA"))) &&
+	       st->clock == 8000 && st->channels <= 1;
+}
+
+/* The streams of @a e (tvspace-media with tvspace-video, tvspace-audio),
+ * in @a ch; the URL's group and port (@a ch's own) must be one of them. */
+static int add_streams(struct lp *p, struct entry *e, struct channel *ch,
+		       struct stream_text t[CHANNEL_MAX_STREAMS])
+{
+	static const char *const keys[] = {"tvspace-video", "tvspace-audio"};
+	const char *m = e->media;
+	bool url = false;
+
+	for (unsigned k = 0; k < 2; k++)
+		if ((e->stream[k][0] || e->fmtp[k][0]) &&
+		    !strstr(e->media, k == S_VIDEO ? "video" : "audio"))
+			return fail(p, "%s without tvspace-media naming it",
+				    e->stream[k][0] ? keys[k]
+				    : k == S_VIDEO  ? "tvspace-video-fmtp"
+						    : "tvspace-audio-fmtp");
+	for (unsigned i = 0; *m && i < CHANNEL_MAX_STREAMS; i++) {
+		unsigned k = strncmp(m, "video", 5) == 0 ? S_VIDEO : S_AUDIO;
+		struct channel_stream *st = &ch->streams[i];
+
+		m += 5;
+		while (*m == ' ')
+			m++;
+		if (!e->stream[k][0])
+			return fail(p,
+				    "tvspace-media names %s: %s is "
+				    "missing",
+				    k == S_VIDEO ? "video" : "audio", keys[k]);
+		st->media = k == S_VIDEO ? CHANNEL_VIDEO : CHANNEL_AUDIO;
+		if (parse_stream(p, keys[k], e->stream[k], st, &t[i]) < 0)
+			return -EBADMSG;
+		st->fmtp = e->fmtp[k][0] ? e->fmtp[k] : NULL;
+		if (k == S_VIDEO && !su_casematch(st->encoding, "VP8") &&
+		    !su_casematch(st->encoding, "H264") && !plain_stream(st))
+			return fail(p,
+				    "video streams are VP8 or H264 (a member "
+				    "starts at their keyframes)");
+		if (k == S_VIDEO && st->clock != 90000)
+			return fail(p, "a video stream's clock is 90000");
+		if (su_strmatch(st->group, ch->group) && st->port == ch->port &&
+		    su_strmatch(st->source, ch->source)) {
+			url = true;
+			ch->pt = st->pt;
+		}
+		ch->n_streams++;
+	}
+	if (!url)
+		return fail(p, "the URL is not one of the channel's streams");
+	if (e->has_pt)
+		return fail(p, "tvspace-pt is for a channel of one stream; "
+			       "its streams name their payload types");
+	if (e->generate[0])
+		return fail(p, "the server plays no channel of several "
+			       "streams (tvspace-generate)");
+	if (ch->n_streams == 1 && plain_stream(&ch->streams[0])) {
+		/* Written as a stream, served as ever. */
+		ch->media = ch->streams[0].media;
+		ch->pt = ch->streams[0].pt;
+		ch->n_streams = 0;
+		memset(ch->streams, 0, sizeof(ch->streams));
+		return 0;
+	}
+	ch->media = CHANNEL_STREAMS;
+	return 0;
+}
+
 static void derive_id(const char *name, char *id, size_t size)
 {
 	size_t n = 0;
@@ -293,6 +457,7 @@ static int add_entry(struct lp *p, struct entry *e, const char *url,
 {
 	struct channel ch = {0};
 	char group[64], source[64], gen[FIELD + 512];
+	struct stream_text st[CHANNEL_MAX_STREAMS];
 	int rc;
 
 	rc = parse_url(p, url, group, source, &ch.port);
@@ -306,6 +471,31 @@ static int add_entry(struct lp *p, struct entry *e, const char *url,
 	ch.id = e->id;
 	ch.name = e->name[0] ? e->name : (e->title[0] ? e->title : e->id);
 	ch.number = e->number ? e->number : position;
+	ch.group = group;
+	ch.source = source[0] ? source : NULL;
+	ch.ttl = e->ttl ? e->ttl : 16;
+	if (strchr(e->media, ' ') || e->stream[S_VIDEO][0] ||
+	    e->stream[S_AUDIO][0]) {
+		unsigned url_line = p->line;
+
+		/* What is wrong is on the #EXTINF line. */
+		p->line = e->line;
+		rc = add_streams(p, e, &ch, st);
+		p->line = url_line;
+		if (rc < 0)
+			return rc;
+		if (ch.media == CHANNEL_STREAMS)
+			goto add;
+		/* one plain stream: as tvspace-media and tvspace-pt say */
+		strcpy(e->media, ch.media == CHANNEL_AUDIO ? "audio" : "video");
+		e->pt = ch.pt;
+		e->has_pt = 1;
+	}
+	if (e->fmtp[S_VIDEO][0] || e->fmtp[S_AUDIO][0]) {
+		p->line = e->line;
+		return fail(p, "a=fmtp is for a channel's streams "
+			       "(tvspace-video, tvspace-audio)");
+	}
 	ch.media =
 	    strcmp(e->media, "audio") == 0 ? CHANNEL_AUDIO : CHANNEL_VIDEO;
 	ch.pt = e->has_pt ? e->pt : (ch.media == CHANNEL_AUDIO ? 0 : 33);
@@ -313,9 +503,6 @@ static int add_entry(struct lp *p, struct entry *e, const char *url,
 		return fail(p, "audio channels are PCMU (0) or PCMA (8)");
 	if (ch.media == CHANNEL_VIDEO && ch.pt != 33)
 		return fail(p, "video channels are MP2T (33)");
-	ch.group = group;
-	ch.source = source[0] ? source : NULL;
-	ch.ttl = e->ttl ? e->ttl : 16;
 	if (e->generate[0]) {
 		/* a transport stream file next to the lineup */
 		if (strncmp(e->generate, "ts:", 3) == 0 &&
@@ -329,6 +516,7 @@ static int add_entry(struct lp *p, struct entry *e, const char *url,
 				       "ts:FILE");
 		ch.generate = gen;
 	}
+add:
 	rc = catalog_add_channel(p->cat, &ch);
 	if (rc == -EEXIST)
 		return fail(p, "channel id '%s' or number %u is used twice",

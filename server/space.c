@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sofia-sip/su_string.h>
 
@@ -500,6 +501,7 @@ static void member_free(struct space_member *m)
 
 	hash_remove(&sp->mgr->members, &((struct member *)m)->node);
 	sp->mgr->n_members--;
+	su_free(home, (void *)m->streams);
 	su_free(home, (void *)m->user);
 	su_free(home, (void *)m->service);
 	su_free(home, (void *)m->package);
@@ -525,6 +527,384 @@ static int common_pt(const struct space_offer *offer, const struct channel *ch)
 	return -1;
 }
 
+/* -- channels of separate streams ----------------------------------------
+ * A member's m= lines are matched to a channel's streams by media type;
+ * a format of a line carries a stream when its a=rtpmap is the stream's
+ * (RFC 4566 §6: encoding names are case-insensitive) and, for H.264, its
+ * a=fmtp allows the stream (RFC 6184 §8.1: the same packetization-mode
+ * and profile, a level at least the stream's). */
+
+/* Parameter @a name of a=fmtp @a fmtp ("a=1;b=2") into @a buf; false when
+ * it is not there or does not fit. */
+static bool fmtp_param(const char *fmtp, const char *name, char *buf,
+		       size_t size)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = fmtp; p && *p;) {
+		const char *end = strchr(p, ';'), *v;
+		size_t len;
+
+		while (*p == ' ')
+			p++;
+		if (!end)
+			end = p + strlen(p);
+		/* strncasecmp stops at the end of either string (sofia's
+		 * su_strncasecmp compares all n bytes first: a read past a
+		 * shorter one, found by fuzz_sdp) */
+		if (strncasecmp(p, name, n) == 0 && p[n] == '=') {
+			v = p + n + 1;
+			len = (size_t)(end - v);
+			while (len && v[len - 1] == ' ')
+				len--;
+			if (len >= size)
+				return false;
+			memcpy(buf, v, len);
+			buf[len] = '\0';
+			return true;
+		}
+		p = *end ? end + 1 : end;
+	}
+	return false;
+}
+
+enum h264_profile {
+	H264_UNKNOWN,
+	H264_CONSTRAINED_BASELINE,
+	H264_BASELINE,
+	H264_MAIN,
+	H264_EXTENDED,
+	H264_HIGH,
+	H264_CONSTRAINED_HIGH,
+};
+
+/* RFC 6184 §8.1 (and its Table 5): profile_idc and the constraint flags
+ * of profile-level-id say the profile; its last byte the level.  Without
+ * the parameter, 42000A: Baseline, level 1. */
+static enum h264_profile h264_profile(const char *fmtp, unsigned *ret_level)
+{
+	char v[16];
+	unsigned long x;
+	unsigned idc, iop;
+	char *end;
+
+	if (!fmtp || !fmtp_param(fmtp, "profile-level-id", v, sizeof(v)))
+		strcpy(v, "42000a");
+	x = strlen(v) == 6 ? strtoul(v, &end, 16) : 0;
+	if (strlen(v) != 6 || *end)
+		return H264_UNKNOWN;
+	idc = (unsigned)(x >> 16);
+	iop = (unsigned)(x >> 8) & 0xffu;
+	*ret_level = (unsigned)x & 0xffu;
+	if (iop & 0x03u)
+		return H264_UNKNOWN; /* reserved_zero_2bits */
+	switch (idc) {
+	case 0x42:
+		return iop & 0x40u ? H264_CONSTRAINED_BASELINE : H264_BASELINE;
+	case 0x4d:
+		return iop & 0x80u ? H264_CONSTRAINED_BASELINE : H264_MAIN;
+	case 0x58:
+		if ((iop & 0xc0u) == 0xc0u)
+			return H264_CONSTRAINED_BASELINE;
+		return iop & 0x80u ? H264_BASELINE : H264_EXTENDED;
+	case 0x64:
+		return (iop & 0x0cu) == 0x0cu ? H264_CONSTRAINED_HIGH
+					      : H264_HIGH;
+	}
+	return H264_UNKNOWN;
+}
+
+static unsigned h264_mode(const char *fmtp)
+{
+	char v[8];
+
+	if (!fmtp || !fmtp_param(fmtp, "packetization-mode", v, sizeof(v)))
+		return 0;
+	return (unsigned)strtoul(v, NULL, 10);
+}
+
+/* How well an offered format carries stream @a st: 0 not at all, 1 it
+ * can, 2 exactly as the stream says. */
+static int format_fits(const struct channel_stream *st,
+		       const struct space_format *f)
+{
+	unsigned want_level = 0, level = 0;
+	enum h264_profile want, have;
+
+	if (!f->encoding || !su_casematch(f->encoding, st->encoding) ||
+	    f->clock != st->clock)
+		return 0;
+	/* RFC 4566 §6: no channels given is one */
+	if ((f->channels ? f->channels : 1) !=
+	    (st->channels ? st->channels : 1))
+		return 0;
+	if (!su_casematch(st->encoding, "H264"))
+		return 2;
+	if (h264_mode(f->fmtp) != h264_mode(st->fmtp))
+		return 0;
+	want = h264_profile(st->fmtp, &want_level);
+	have = h264_profile(f->fmtp, &level);
+	if (want == H264_UNKNOWN || have != want || level < want_level)
+		return 0;
+	return level == want_level ? 2 : 1;
+}
+
+/* Whether the server may send format @a f on a line of @a media: it
+ * carries a stream of the catalog, or @a st. */
+static bool format_sendable(const struct catalog *cat,
+			    const struct channel_stream *st,
+			    const struct space_format *f)
+{
+	const struct channel_stream *e;
+
+	if (format_fits(st, f))
+		return true;
+	for (unsigned i = 0; (e = catalog_encoding_at(cat, i)); i++)
+		if (e->media == st->media && format_fits(e, f))
+			return true;
+	return false;
+}
+
+static const char *media_word(enum channel_media media)
+{
+	return media == CHANNEL_AUDIO ? "audio" : "video";
+}
+
+enum space_verdict space_streams_fit(const struct space_mgr *mgr,
+				     const struct space_offer *offer,
+				     const struct channel *ch,
+				     struct space_streams *ret)
+{
+	unsigned served = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->media[CHANNEL_VIDEO].line = ret->media[CHANNEL_AUDIO].line = -1;
+	if (ch->media != CHANNEL_STREAMS)
+		return SPACE_MEDIA_MISMATCH;
+	for (unsigned i = 0; i < ch->n_streams && i < CHANNEL_MAX_STREAMS;
+	     i++) {
+		const struct channel_stream *st = &ch->streams[i];
+		struct space_stream *s = &ret->media[st->media];
+
+		if (offer->none) {
+			/* RFC 3264 §5: our offer, each stream as its group
+			 * carries it. */
+			s->line = (int)i;
+			s->multicast = true;
+			s->formats[0] = (struct space_format){
+			    st->pt, st->encoding, st->clock, st->channels,
+			    st->fmtp};
+			s->n_formats = 1;
+			served++;
+			continue;
+		}
+		for (unsigned l = 0; l < offer->n_lines; l++) {
+			const struct space_offer_line *x = &offer->lines[l];
+			bool fits = false;
+
+			if (!x->rtp || !x->port || !x->media ||
+			    !su_casematch(x->media, media_word(st->media)))
+				continue;
+			for (unsigned f = 0; f < x->n_formats && !fits; f++)
+				fits = format_fits(st, &x->formats[f]) > 0;
+			if (!fits)
+				continue;
+			s->line = (int)l;
+			s->addr = x->addr;
+			s->port = x->port;
+			s->multicast = x->multicast;
+			for (unsigned f = 0; f < x->n_formats &&
+					     s->n_formats < SPACE_MAX_AGREED;
+			     f++)
+				if (format_sendable(mgr->cat, st,
+						    &x->formats[f]))
+					s->formats[s->n_formats++] =
+					    x->formats[f];
+			served++;
+			break;
+		}
+	}
+	return served ? SPACE_OK : SPACE_MEDIA_MISMATCH;
+}
+
+/* The payload type of agreed stream @a s for @a st: the best fit, the
+ * first of the offer's order among equals; -1 for none. */
+static int agreed_pt(const struct space_stream *s,
+		     const struct channel_stream *st)
+{
+	int best = 0, pt = -1;
+
+	if (s->line < 0)
+		return -1;
+	for (unsigned i = 0; i < s->n_formats && i < SPACE_MAX_AGREED; i++) {
+		int q = format_fits(st, &s->formats[i]);
+
+		if (q > best) {
+			best = q;
+			pt = (int)s->formats[i].pt;
+		}
+	}
+	return pt;
+}
+
+/* The first stream of @a ch that @a s serves, or NULL. */
+static const struct channel_stream *first_served(const struct space_streams *s,
+						 const struct channel *ch)
+{
+	for (unsigned i = 0; i < ch->n_streams && i < CHANNEL_MAX_STREAMS; i++)
+		if (s->media[ch->streams[i].media].line >= 0)
+			return &ch->streams[i];
+	return NULL;
+}
+
+int space_stream_pt(const struct space_member *m, const struct channel *ch,
+		    const struct channel_stream *st)
+{
+	(void)ch;
+	if (!m->streams)
+		return m->delivery == SPACE_MULTICAST ? (int)st->pt : -1;
+	if (m->streams->media[st->media].line < 0)
+		return -1;
+	/* A group carries its own payload type: the re-INVITE offers it. */
+	if (m->delivery == SPACE_MULTICAST)
+		return (int)st->pt;
+	return agreed_pt(&m->streams->media[st->media], st);
+}
+
+int space_streams_pt(const struct space_streams *s,
+		     const struct channel_stream *st)
+{
+	return agreed_pt(&s->media[st->media], st);
+}
+
+bool space_member_can_take(const struct space_member *m,
+			   const struct channel *ch)
+{
+	bool any = false;
+
+	if (ch->media != CHANNEL_STREAMS)
+		return true;
+	if (!m->streams)
+		return m->delivery == SPACE_MULTICAST;
+	for (unsigned i = 0; i < ch->n_streams && i < CHANNEL_MAX_STREAMS;
+	     i++) {
+		const struct channel_stream *st = &ch->streams[i];
+
+		if (m->streams->media[st->media].line < 0)
+			continue;
+		if (space_stream_pt(m, ch, st) < 0)
+			return false;
+		any = true;
+	}
+	return any;
+}
+
+static size_t len0(const char *s)
+{
+	return s ? strlen(s) + 1 : 0;
+}
+
+static const char *place(char **p, const char *s)
+{
+	char *d = *p;
+	size_t n = len0(s);
+
+	if (!s)
+		return NULL;
+	memcpy(d, s, n);
+	*p += n;
+	return d;
+}
+
+int space_member_set_streams(struct space_member *m,
+			     const struct space_streams *streams)
+{
+	size_t n = sizeof(*streams);
+	struct space_streams *c;
+	char *p;
+
+	if (!streams) {
+		su_free(m->space->home, (void *)m->streams);
+		m->streams = NULL;
+		return 0;
+	}
+	for (unsigned k = 0; k < 2; k++) {
+		const struct space_stream *s = &streams->media[k];
+
+		n += len0(s->addr);
+		for (unsigned i = 0; i < s->n_formats && i < SPACE_MAX_AGREED;
+		     i++)
+			n += len0(s->formats[i].encoding) +
+			     len0(s->formats[i].fmtp);
+	}
+	c = su_alloc(m->space->home, (isize_t)n);
+	if (!c)
+		return -ENOMEM;
+	*c = *streams;
+	p = (char *)(c + 1);
+	for (unsigned k = 0; k < 2; k++) {
+		struct space_stream *s = &c->media[k];
+
+		if (s->n_formats > SPACE_MAX_AGREED)
+			s->n_formats = SPACE_MAX_AGREED;
+		s->addr = place(&p, s->addr);
+		for (unsigned i = 0; i < s->n_formats; i++) {
+			s->formats[i].encoding =
+			    place(&p, s->formats[i].encoding);
+			s->formats[i].fmtp = place(&p, s->formats[i].fmtp);
+		}
+	}
+	su_free(m->space->home, (void *)m->streams);
+	m->streams = c;
+	return 0;
+}
+
+/* What a member of a space on @a ch takes from @a offer: its payload type
+ * (of its first stream for a channel of several), and where the first
+ * stream goes. */
+struct fit {
+	int pt;
+	const char *addr;
+	unsigned port;
+	struct space_streams streams; /* CHANNEL_STREAMS */
+};
+
+static enum space_verdict fit(const struct space_mgr *mgr,
+			      const struct space_offer *offer,
+			      const struct channel *ch, struct fit *ret)
+{
+	const struct channel_stream *st;
+	enum space_verdict v;
+	const struct space_stream *s;
+
+	ret->addr = offer->addr;
+	ret->port = offer->port;
+	if (ch->media != CHANNEL_STREAMS) {
+		ret->pt = common_pt(offer, ch);
+		return ret->pt < 0 ? SPACE_MEDIA_MISMATCH : SPACE_OK;
+	}
+	v = space_streams_fit(mgr, offer, ch, &ret->streams);
+	if (v != SPACE_OK)
+		return v;
+	st = first_served(&ret->streams, ch);
+	s = &ret->streams.media[st->media];
+	ret->pt = offer->none || s->multicast ? (int)st->pt : agreed_pt(s, st);
+	if (!offer->none) {
+		ret->addr = s->addr;
+		ret->port = s->port;
+	}
+	return SPACE_OK;
+}
+
+/* A new member's streams, for a channel of several. */
+static int take_streams(struct space_member *m, const struct channel *ch,
+			const struct fit *f)
+{
+	return ch->media == CHANNEL_STREAMS
+		   ? space_member_set_streams(m, &f->streams)
+		   : 0;
+}
+
 static enum space_delivery offer_delivery(const struct space_offer *offer)
 {
 	return offer->none || offer->multicast || offer->want_multicast
@@ -543,8 +923,9 @@ enum space_verdict space_plan_start(const struct space_mgr *mgr,
 	const struct channel *ch = NULL;
 	const struct service_day *d;
 	const struct level *l;
+	enum space_verdict v;
 	int64_t played;
-	int pt;
+	struct fit f;
 
 	if (!svc)
 		return offer->bc_service ? SPACE_UNKNOWN_SERVICE
@@ -569,9 +950,9 @@ enum space_verdict space_plan_start(const struct space_mgr *mgr,
 	if (!ch)
 		return SPACE_UNKNOWN_CHANNEL;
 
-	pt = common_pt(offer, ch);
-	if (pt < 0)
-		return SPACE_MEDIA_MISMATCH;
+	v = fit(mgr, offer, ch, &f);
+	if (v != SPACE_OK)
+		return v;
 	if (!catalog_package_allows(svc->package, ch->id))
 		return SPACE_NOT_ENTITLED;
 	/* Another space of the service here knows its day better than the
@@ -583,7 +964,8 @@ enum space_verdict space_plan_start(const struct space_mgr *mgr,
 
 	ret->channel = ch;
 	ret->delivery = offer_delivery(offer);
-	ret->pt = (unsigned)pt;
+	ret->pt = (unsigned)f.pt;
+	ret->streams = f.streams;
 	return SPACE_OK;
 }
 
@@ -595,15 +977,28 @@ int space_open(struct space_mgr *mgr, uint64_t id, const char *user,
 {
 	struct space *sp;
 	struct space_member *host;
+	struct fit f;
 
 	if (space_find(mgr, id))
 		return -EEXIST;
 	sp = space_new(mgr, id, svc, played_today, plan->channel, now, started);
 	if (!sp)
 		return -ENOMEM;
+	f.addr = offer->addr;
+	f.port = offer->port;
+	if (plan->channel->media == CHANNEL_STREAMS && !offer->none) {
+		const struct channel_stream *st =
+		    first_served(&plan->streams, plan->channel);
+		const struct space_stream *s =
+		    st ? &plan->streams.media[st->media] : NULL;
+
+		f.addr = s ? s->addr : NULL;
+		f.port = s ? s->port : 0;
+	}
+	f.streams = plan->streams;
 	host = member_new(sp, user, svc->id, svc->package, SPACE_HOST,
-			  plan->delivery, plan->pt, offer->addr, offer->port);
-	if (!host) {
+			  plan->delivery, plan->pt, f.addr, f.port);
+	if (!host || take_streams(host, plan->channel, &f) < 0) {
 		space_close(sp);
 		return -ENOMEM;
 	}
@@ -834,14 +1229,15 @@ struct space_member *space_member_by_user(const struct space *sp,
 }
 
 /* Whether @a offer can take the space's channel, for a member whose own
- * package is @a package: the payload type in @a ret_pt. */
+ * package is @a package: its payload type and streams in @a ret. */
 static enum space_verdict fit_offer(const struct space *sp, const char *package,
 				    const struct space_offer *offer,
-				    int *ret_pt)
+				    struct fit *ret)
 {
-	*ret_pt = common_pt(offer, sp->ch);
-	if (*ret_pt < 0)
-		return SPACE_MEDIA_MISMATCH;
+	enum space_verdict v = fit(sp->mgr, offer, sp->ch, ret);
+
+	if (v != SPACE_OK)
+		return v;
 	if (!catalog_package_allows(package, sp->ch->id))
 		return SPACE_NOT_ENTITLED;
 	return SPACE_OK;
@@ -861,7 +1257,7 @@ enum space_verdict space_join(struct space *sp, const char *user,
 	struct space_member *m;
 	enum space_verdict v;
 	bool unasked;
-	int pt;
+	struct fit f;
 
 	if (sp->ending)
 		return SPACE_ENDING;
@@ -871,16 +1267,20 @@ enum space_verdict space_join(struct space *sp, const char *user,
 		return SPACE_BANNED;
 	if (!has_seat(sp))
 		return SPACE_FULL;
-	v = fit_offer(sp, own ? own->package : NULL, offer, &pt);
+	v = fit_offer(sp, own ? own->package : NULL, offer, &f);
 	if (v != SPACE_OK)
 		return v;
 	friend = friend && !sp->open && sp->mgr->policy.auto_admit_friends &&
 		 !sp->lost_host;
 	unasked = sp->open || friend;
-	m = member_new(
-	    sp, user, own ? own->id : NULL, own ? own->package : NULL,
-	    unasked ? SPACE_GUEST : SPACE_PENDING, offer_delivery(offer),
-	    (unsigned)pt, offer->addr, offer->port);
+	m = member_new(sp, user, own ? own->id : NULL,
+		       own ? own->package : NULL,
+		       unasked ? SPACE_GUEST : SPACE_PENDING,
+		       offer_delivery(offer), (unsigned)f.pt, f.addr, f.port);
+	if (m && take_streams(m, sp->ch, &f) < 0) {
+		member_free(m);
+		m = NULL;
+	}
 	if (!m)
 		return SPACE_FULL; /* out of memory: refuse, don't crash */
 	m->friend = friend;
@@ -928,6 +1328,16 @@ enum space_verdict space_invite(struct space *sp, const char *by,
 	m = member_new(sp, user, own ? own->id : NULL,
 		       own ? own->package : NULL, SPACE_GUEST, SPACE_MULTICAST,
 		       sp->ch->pt, NULL, 0);
+	if (m && sp->ch->media == CHANNEL_STREAMS) {
+		struct space_offer none = {.none = true};
+		struct fit f;
+
+		if (fit(sp->mgr, &none, sp->ch, &f) != SPACE_OK ||
+		    take_streams(m, sp->ch, &f) < 0) {
+			member_free(m);
+			m = NULL;
+		}
+	}
 	if (!m)
 		return SPACE_FULL;
 	m->since = now;
@@ -1052,17 +1462,20 @@ enum space_verdict space_host_back(struct space *sp, const char *user,
 {
 	struct space_member *m;
 	enum space_verdict v;
-	int pt;
+	struct fit f;
 
 	if (!sp->lost_host || !su_strmatch(sp->lost_host, user))
 		return SPACE_NOT_HOST;
-	v = fit_offer(sp, own ? own->package : NULL, offer, &pt);
+	v = fit_offer(sp, own ? own->package : NULL, offer, &f);
 	if (v != SPACE_OK)
 		return v;
 	m = member_new(sp, user, own ? own->id : NULL,
 		       own ? own->package : NULL, SPACE_HOST,
-		       offer_delivery(offer), (unsigned)pt, offer->addr,
-		       offer->port);
+		       offer_delivery(offer), (unsigned)f.pt, f.addr, f.port);
+	if (m && take_streams(m, sp->ch, &f) < 0) {
+		member_free(m);
+		m = NULL;
+	}
 	if (!m)
 		return SPACE_FULL;
 	m->handle = handle;
@@ -1103,8 +1516,11 @@ enum space_verdict space_switch(struct space *sp, const char *user,
 	ch = catalog_channel_lookup(sp->mgr->cat, id_or_number);
 	if (!ch)
 		return SPACE_UNKNOWN_CHANNEL;
-	/* Every member's session was negotiated for one media type. */
-	if (sp->ch->media != ch->media)
+	/* Every member's session was negotiated for the media it has: MP2T
+	 * video, G.711 audio, or the same separate streams (catalog.h).
+	 * Whether each member's session has the new channel's encodings is
+	 * its own matter (space_member_can_take()). */
+	if (!catalog_same_media(sp->ch, ch))
 		return SPACE_MEDIA_MISMATCH;
 	/* The host switches only to what its own service may watch. */
 	if (!catalog_package_allows(sp->svc.package, ch->id))

@@ -16,6 +16,7 @@
 
 struct catalog;
 struct channel;
+struct channel_stream;
 struct space;
 struct space_mgr;
 
@@ -55,9 +56,61 @@ const char *space_delivery_str(enum space_delivery d);
 
 #define SPACE_MAX_PT 16
 
+/** One format of an m= line: its payload type and, from a=rtpmap and
+ * a=fmtp (or RFC 3551's table for a static type), what it is. */
+struct space_format {
+	unsigned pt;
+	const char *encoding; /* "VP8", "H264", "PCMU"; NULL: not known */
+	unsigned clock;
+	unsigned channels; /* 0 when a=rtpmap names none */
+	const char *fmtp;  /* or NULL */
+};
+
+/* A browser offers some 30 video formats (rtx, FEC and H.264 variants
+ * among them); the first 32 of a line are read. */
+#define SPACE_MAX_FORMATS 32
+
+/** One m= line of an offer, in its order (RFC 3264 §6: the answer has as
+ * many, in the same order). */
+struct space_offer_line {
+	const char *media; /* "video", "audio", "application"... */
+	const char *proto; /* "RTP/AVP"... */
+	bool rtp;          /* RTP/AVP: a line the server can serve */
+	unsigned port;     /* 0: refused by the offerer */
+	const char *addr;  /* its c= address (or the session's) */
+	bool multicast;
+	bool recvonly;
+	struct space_format formats[SPACE_MAX_FORMATS]; /* no telephone-event */
+	unsigned n_formats;
+	const char *first_format; /* its first format, as written */
+};
+
+/** The formats a member's session agreed on one media type, for the
+ * streams of CHANNEL_STREAMS channels: its offer's m= line that carries
+ * that media (-1: none does), where the member receives it, and the
+ * formats of the line that the server may send (those of the catalog's
+ * channels; catalog_encoding_at()), in the offer's order.  A switch to
+ * another channel needs no new offer while the line has its encoding. */
+#define SPACE_MAX_AGREED 8
+struct space_stream {
+	int line;
+	const char *addr;
+	unsigned port;
+	bool multicast;
+	unsigned n_formats;
+	struct space_format formats[SPACE_MAX_AGREED];
+};
+
+/** A member's streams, by media type: [CHANNEL_VIDEO], [CHANNEL_AUDIO]. */
+struct space_streams {
+	struct space_stream media[2];
+};
+
 /** What a terminal's SDP offer asks for, as the SIP adapter read it.  An
  * INVITE without an offer is a multicast offer with no address: the server
- * offers the channel and the terminal answers (RFC 3264 §5). */
+ * offers the channel and the terminal answers (RFC 3264 §5).  The fields
+ * from media to recvonly are its first audio or video m= line's, the one a
+ * one-stream channel is served on; lines[] has every m= line. */
 struct space_offer {
 	const char *media;          /* m= media: "video", "audio" */
 	unsigned port;              /* m= port; 0 refuses the stream */
@@ -71,6 +124,8 @@ struct space_offer {
 	bool want_multicast;    /* the project's delivery attribute */
 	unsigned event_pt;      /* RFC 4733 telephone-event, 0 if none */
 	bool recvonly;          /* a=recvonly: the terminal only receives */
+	const struct space_offer_line *lines; /* every m= line, in order */
+	unsigned n_lines;
 };
 
 /** A subscriber's service as the core needs it (patent table 2): its
@@ -106,6 +161,10 @@ struct space_member {
 	 * space's (not in its package, or it refused the re-INVITE: RFC
 	 * 6141), or NULL while it follows. */
 	const struct channel *behind;
+	/* A member of a CHANNEL_STREAMS space: what its session agreed for
+	 * each media type (a copy); NULL for one-stream channels, and for a
+	 * member restored after a restart until the adapter sets it. */
+	const struct space_streams *streams;
 	void *handle; /* the adapter's, never touched here */
 	struct space_member *next, *prev; /* in the space, in order */
 };
@@ -115,6 +174,9 @@ struct space_plan {
 	const struct channel *channel; /* the first channel */
 	enum space_delivery delivery;
 	unsigned pt;
+	/* CHANNEL_STREAMS: its streams as the offer takes them (strings
+	 * point into the offer) */
+	struct space_streams streams;
 };
 
 /** The policies that follow from time and loss (PROTOCOL.md), in ms. */
@@ -315,6 +377,41 @@ enum space_verdict space_host_back(struct space *sp, const char *user,
 /** A restored space whose host did not come back with it: lost from @a
  * now, its seat kept for @a user. */
 int space_lose_host(struct space *sp, const char *user, int64_t now);
+
+/** How @a offer takes the streams of CHANNEL_STREAMS channel @a ch, in
+ * @a ret: for each stream of @a ch, the first RTP m= line of its media
+ * type, not refused, with a format of the stream's encoding (for H.264 the
+ * same packetization-mode and profile, a level at least the stream's);
+ * the other lines are refused (port 0).  Without an offer, the server
+ * offers each stream at its own payload type.  SPACE_MEDIA_MISMATCH when
+ * no stream can be served.  The catalog's other encodings that a line
+ * offers are agreed too (space_stream). */
+enum space_verdict space_streams_fit(const struct space_mgr *mgr,
+				     const struct space_offer *offer,
+				     const struct channel *ch,
+				     struct space_streams *ret);
+/** The payload type @a m receives stream @a st of channel @a ch on: its
+ * agreed format for the stream's encoding (relay), or the stream's own
+ * (multicast: the group's, offered in a re-INVITE).  -1 when its session
+ * has none. */
+int space_stream_pt(const struct space_member *m, const struct channel *ch,
+		    const struct channel_stream *st);
+/** The payload type a relay member whose session agreed @a s receives
+ * stream @a st on: the agreed format of the stream's encoding that fits
+ * best (the stream's own fmtp before a higher level), the first of the
+ * offer's order among equals; -1 when it has none. */
+int space_streams_pt(const struct space_streams *s,
+		     const struct channel_stream *st);
+/** Whether @a m's session can take channel @a ch as it is: a one-stream
+ * channel always (as before), a CHANNEL_STREAMS one when each stream it
+ * receives has an agreed format on its line (multicast members are
+ * offered the new formats).  A member that cannot stays where it is. */
+bool space_member_can_take(const struct space_member *m,
+			   const struct channel *ch);
+/** Set what @a m's session agreed (a copy is kept; NULL forgets it): for
+ * a member restored after a restart, read back from its stored SDP. */
+int space_member_set_streams(struct space_member *m,
+			     const struct space_streams *streams);
 
 /** Whether @a m's own service may watch @a ch (a member without a service
  * of its own, or a service without a package, may watch every channel). */

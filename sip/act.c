@@ -427,10 +427,8 @@ void ua_repoint(struct call *c)
 		/* Relay: the same session, another source (PROTOCOL.md): no
 		 * new SDP, the leg keeps SSRC and timeline and marks the
 		 * first packet of the new channel. */
-		int err = media_source_start(ua->media, ch);
+		int err = ua_call_switch_relay(c, ch);
 
-		if (!err)
-			err = media_leg_switch(c->media.leg, ch->id);
 		reinvite_done(c, err ? 500 : 200);
 		return;
 	}
@@ -492,8 +490,16 @@ static void not_following(struct call *c, struct space_member *m,
 			  const struct channel *ch, const struct channel *had)
 {
 	char text[256];
+	/* Entitled, it cannot take the channel's encodings (a channel of
+	 * separate streams): a relay leg keeps its stream too. */
+	bool cannot = space_member_entitled(m, ch);
 
-	if (c->media.leg && media_leg_slate(c->media.leg) == 0)
+	if (cannot)
+		snprintf(text, sizeof(text),
+			 "your terminal did not offer what %s is sent in: "
+			 "you stay on your channel",
+			 ch->name);
+	else if (c->media.leg && media_leg_slate(c->media.leg) == 0)
 		snprintf(text, sizeof(text),
 			 "%s is not in your package: you get the slate until "
 			 "the space is on a channel of yours",
@@ -502,7 +508,7 @@ static void not_following(struct call *c, struct space_member *m,
 		snprintf(text, sizeof(text),
 			 "%s is not in your package: you stay on your channel",
 			 ch->name);
-	if (!c->media.leg && had && had != m->behind &&
+	if ((!c->media.leg || cannot) && had && had != m->behind &&
 	    space_member_stay(m, had) == 0)
 		store_where(c->ua, m);
 	log_info("space-%" PRIu64 " %s cannot follow to %s", c->space_id,
@@ -528,6 +534,16 @@ void ua_repoint_all(struct space *sp, const struct channel *old)
 				off += (size_t)snprintf(
 				    cannot + off, sizeof(cannot) - off, "%s%s",
 				    off ? ", " : "", m->user);
+			continue;
+		}
+		if (!space_member_can_take(m, ch)) {
+			/* Its session has not the channel's encodings: as a
+			 * refused re-INVITE, it stays (RFC 6141). */
+			not_following(c, m, ch, had);
+			ua_tell_host(sp,
+				     "%s cannot follow to %s: its terminal did "
+				     "not offer what it is sent in",
+				     m->user, ch->name);
 			continue;
 		}
 		/* RFC 6141: should the member refuse the new channel, it
@@ -727,6 +743,7 @@ void ua_on_repointed(struct sipua *ua, struct call *c, int status,
 		if (status < 300) {
 			log_info("space-%" PRIu64 " %s resumed", c->space_id,
 				 c->user);
+			ua_call_take_answer(c, sip);
 			if (c->media.again)
 				ua_repoint(c);
 			return;

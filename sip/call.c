@@ -387,6 +387,14 @@ void ua_fill_store_member(const struct call *c, const struct space_member *m,
 	sm->sdp_addr = m->addr;
 	sm->sdp_port = m->port;
 	sm->sdp_media = c->media.offer.media;
+	if (m->streams) {
+		/* the media it receives, of which addr, port and pt are the
+		 * first's */
+		bool v = m->streams->media[CHANNEL_VIDEO].line >= 0;
+		bool a = m->streams->media[CHANNEL_AUDIO].line >= 0;
+
+		sm->sdp_media = v && a ? "video audio" : v ? "video" : "audio";
+	}
 	sm->sdp_pt = m->pt;
 	sm->admitted_seq = m->seq;
 	sm->call_id = c->dlg.call_id;
@@ -443,6 +451,152 @@ static void keep_local_sdp(struct call *c, const char *sdp)
 	c->dlg.sdp_dirty = true;
 }
 
+/* -- a member's streams (a channel of separate streams) --------------------
+ * A relay member has a leg a stream it receives, chained in the order of
+ * the media types (video, then audio) whatever the order of its m= lines;
+ * each sends the payload type the member's answer agreed for the stream's
+ * encoding (space_stream_pt()). */
+
+/* What @a c's session agreed for the streams of @a ch: its member's, or
+ * (a start before the member exists, a personal session) what its offer
+ * takes.  false when nothing says. */
+static bool call_streams(const struct call *c, const struct channel *ch,
+			 struct space_streams *ret)
+{
+	if (ch->media != CHANNEL_STREAMS)
+		return false;
+	if (c->member && c->member->streams) {
+		*ret = *c->member->streams;
+		return true;
+	}
+	if (!c->media.offer.lines && !c->media.offer.none)
+		return false;
+	return space_streams_fit(c->ua->mgr, &c->media.offer, ch, ret) ==
+	       SPACE_OK;
+}
+
+/* The payload type @a s (a relay member's streams) receives @a st on. */
+static int agreed_pt(const struct space_streams *s,
+		     const struct channel_stream *st)
+{
+	return space_streams_pt(s, st);
+}
+
+/* @a c's leg for media @a media, or NULL. */
+static struct media_leg *leg_of(const struct call *c,
+				const struct space_streams *s,
+				enum channel_media media)
+{
+	struct media_leg *leg = c->media.leg;
+
+	if (s->media[media].line < 0)
+		return NULL;
+	if (media == CHANNEL_AUDIO && s->media[CHANNEL_VIDEO].line >= 0)
+		leg = media_leg_next(leg);
+	return leg;
+}
+
+/* A leg a stream of @a ch that @a c receives, video first. */
+static int start_stream_relay(struct call *c, const struct channel *ch)
+{
+	struct sipua *ua = c->ua;
+	struct space_streams s;
+	int err;
+
+	if (!call_streams(c, ch, &s))
+		return -EINVAL;
+	err = media_source_start(ua->media, ch);
+	for (unsigned k = 0; !err && k < 2; k++) {
+		const struct channel_stream *st =
+		    catalog_stream_of(ch, (enum channel_media)k);
+		int pt = st ? agreed_pt(&s, st) : -1;
+		struct media_leg *leg = NULL;
+		unsigned port = 0;
+
+		if (s.media[k].line < 0)
+			continue;
+		if (pt < 0) {
+			err = -EINVAL;
+			break;
+		}
+		err = media_leg_create_stream(ua->media, ch->id,
+					      (unsigned)(st - ch->streams),
+					      s.media[k].addr, s.media[k].port,
+					      (unsigned)pt, &leg, &port);
+		if (err < 0)
+			break;
+		if (c->media.leg) {
+			media_leg_chain(c->media.leg, leg);
+		}
+		else {
+			c->media.leg = leg;
+			c->media.relay_port = port;
+		}
+	}
+	if (err < 0)
+		c->media.leg = media_leg_destroy(c->media.leg);
+	return err;
+}
+
+int ua_call_switch_relay(struct call *c, const struct channel *ch)
+{
+	struct sipua *ua = c->ua;
+	struct space_streams s;
+	int err = media_source_start(ua->media, ch);
+
+	if (err < 0)
+		return err;
+	if (ch->media != CHANNEL_STREAMS)
+		return media_leg_switch(c->media.leg, ch->id);
+	if (!call_streams(c, ch, &s))
+		return -EINVAL;
+	for (unsigned k = 0; k < 2; k++) {
+		const struct channel_stream *st =
+		    catalog_stream_of(ch, (enum channel_media)k);
+		struct media_leg *leg = leg_of(c, &s, (enum channel_media)k);
+		int pt = st ? agreed_pt(&s, st) : -1;
+
+		if (!leg)
+			continue;
+		if (pt < 0)
+			return -EINVAL; /* space_member_can_take() said no */
+		err = media_leg_switch_stream(
+		    leg, ch->id, (unsigned)(st - ch->streams), (unsigned)pt);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+int ua_call_retarget(struct call *c, const struct space_offer *o)
+{
+	const struct channel *ch = ua_call_channel(c);
+	struct space_streams s;
+	int err = 0;
+
+	if (!c->media.leg || !o->addr || !o->port || o->multicast)
+		return -EINVAL;
+	if (!ch || !call_streams(c, ch, &s))
+		return media_leg_retarget(c->media.leg, o->addr, o->port);
+	/* Each stream to the new offer's first line of its media. */
+	for (unsigned k = 0; k < 2 && !err; k++) {
+		struct media_leg *leg = leg_of(c, &s, (enum channel_media)k);
+
+		for (unsigned l = 0; leg && l < o->n_lines; l++) {
+			const struct space_offer_line *x = &o->lines[l];
+
+			if (x->rtp && x->port && !x->multicast &&
+			    su_casematch(x->media, k == CHANNEL_AUDIO
+						       ? "audio"
+						       : "video")) {
+				err = media_leg_retarget(leg, x->addr, x->port);
+				break;
+			}
+		}
+	}
+	return err;
+}
+
 char *ua_call_sdp(su_home_t *home, struct call *c, const struct channel *ch)
 {
 	struct sipua *ua = c->ua;
@@ -457,6 +611,7 @@ char *ua_call_sdp(su_home_t *home, struct call *c, const struct channel *ch)
 	     * as the member's whenever the media type is the same. */
 	    .pt = m && m->delivery == SPACE_RELAY ? m->pt : ch->pt,
 	};
+	struct space_streams streams;
 	char name[64], *sdp;
 
 	snprintf(name, sizeof(name), "tvspace space-%" PRIu64, c->space_id);
@@ -468,6 +623,16 @@ char *ua_call_sdp(su_home_t *home, struct call *c, const struct channel *ch)
 		a.refused_group = c->media.offer.addr;
 	if (a.delivery == SPACE_RELAY && c->pt && !m)
 		a.pt = c->pt;
+	/* RFC 3264 §6, §8: the lines of the member's offer, in its order, in
+	 * every answer and re-offer of the dialog. */
+	if (c->media.offer.lines)
+		a.offer = &c->media.offer;
+	if (ch->media == CHANNEL_STREAMS && call_streams(c, ch, &streams)) {
+		a.streams = &streams;
+		for (unsigned k = 0; k < 2; k++)
+			a.stream_ports[k] = media_leg_port(
+			    leg_of(c, &streams, (enum channel_media)k));
+	}
 	sdp = sdpneg_answer(home, &a);
 	if (sdp && a.delivery == SPACE_RELAY && c->media.ptime)
 		sdp = with_ptime(home, sdp, c->media.ptime);
@@ -501,6 +666,7 @@ char *ua_call_resume_sdp(su_home_t *home, struct call *c,
 			 const struct channel *ch)
 {
 	const char *addr = c->ua->cfg->media_addr;
+	struct space_streams streams;
 	sdp_parser_t *p;
 	sdp_session_t *s;
 	sdp_media_t *m;
@@ -537,7 +703,32 @@ char *ua_call_resume_sdp(su_home_t *home, struct call *c,
 	}
 	/* RFC 3264 §8: the same o= but for its version. */
 	s->sdp_origin->o_version = c->dlg.sdp_version;
-	if (c->media.leg) {
+	if (c->media.leg && ch->media == CHANNEL_STREAMS &&
+	    call_streams(c, ch, &streams)) {
+		/* A leg a stream: each line its media's leg's port, and the
+		 * channel it carries now. */
+		for (sdp_media_t *x = s->sdp_media; x; x = x->m_next) {
+			enum channel_media k = x->m_type == sdp_media_audio
+						   ? CHANNEL_AUDIO
+						   : CHANNEL_VIDEO;
+			sdp_attribute_t *ca;
+
+			if (!x->m_port || (x->m_type != sdp_media_audio &&
+					   x->m_type != sdp_media_video))
+				continue;
+			x->m_port = media_leg_port(leg_of(c, &streams, k));
+			ca = sdp_attribute_find(x->m_attributes,
+						"tvspace-channel");
+			if (ca)
+				ca->a_value = (char *)ch->id;
+		}
+		if (s->sdp_connection && !s->sdp_connection->c_mcast) {
+			s->sdp_connection->c_addrtype =
+			    strchr(addr, ':') ? sdp_addr_ip6 : sdp_addr_ip4;
+			s->sdp_connection->c_address = (char *)addr;
+		}
+	}
+	else if (c->media.leg) {
 		/* Relay: the member's RTP comes from our new leg, on this
 		 * node's address (a takeover moves it). */
 		sdp_connection_t *cs[2] = {s->sdp_connection, m->m_connections};
@@ -557,6 +748,57 @@ char *ua_call_resume_sdp(su_home_t *home, struct call *c,
 out:
 	sdp_parser_free(p);
 	return text;
+}
+
+/* A restored member of a picture-and-sound channel: what its session
+ * agreed is read back from the answer stored (@a text lists the formats
+ * agreed on each line), and its lines kept for the re-offers.  Where it
+ * receives: the store kept its first stream's address and port; the other
+ * stream's leg waits (port 0) for the member's answer to the re-INVITE
+ * (ua_call_take_answer()). */
+static int restore_streams(struct call *c, const struct channel *ch,
+			   const char *text)
+{
+	struct space_member *m = c->member;
+	struct space_offer o;
+	struct space_streams st;
+	const char *why = NULL;
+	bool first = true;
+
+	if (sdpneg_parse_offer(c->home, text, strlen(text), &o, &why) < 0 ||
+	    space_streams_fit(c->ua->mgr, &o, ch, &st) != SPACE_OK)
+		return -EBADMSG;
+	for (unsigned i = 0; i < ch->n_streams && i < CHANNEL_MAX_STREAMS;
+	     i++) {
+		struct space_stream *x = &st.media[ch->streams[i].media];
+
+		if (x->line < 0)
+			continue;
+		x->addr = m->addr;
+		x->port = first ? m->port : 0;
+		x->multicast = false;
+		first = false;
+	}
+	c->media.offer.lines = o.lines;
+	c->media.offer.n_lines = o.n_lines;
+	return space_member_set_streams(m, &st);
+}
+
+int ua_call_take_answer(struct call *c, const sip_t *sip)
+{
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+	const struct channel *ch = ua_call_channel(c);
+	struct space_offer o;
+	const char *why = NULL;
+	int err = -EINVAL;
+
+	if (c->media.leg && ch && ch->media == CHANNEL_STREAMS && sip &&
+	    sip->sip_payload && sip->sip_payload->pl_len &&
+	    sdpneg_parse_offer(home, sip->sip_payload->pl_data,
+			       sip->sip_payload->pl_len, &o, &why) == 0)
+		err = ua_call_retarget(c, &o);
+	su_home_deinit(home);
+	return err;
 }
 
 int ua_call_restore_sdp(struct call *c, const char *text)
@@ -585,6 +827,9 @@ int ua_call_restore_sdp(struct call *c, const char *text)
 	if (ptime)
 		c->media.ptime = (unsigned)strtoul(ptime, NULL, 10);
 	err = c->dlg.local_sdp ? 0 : -ENOMEM;
+	if (!err && c->member && ua_call_channel(c) &&
+	    ua_call_channel(c)->media == CHANNEL_STREAMS)
+		err = restore_streams(c, ua_call_channel(c), text);
 out:
 	sdp_parser_free(p);
 	su_home_deinit(home);
@@ -601,6 +846,18 @@ int ua_call_start_relay(struct call *c, const struct channel *ch,
 
 	if (c->media.leg || !ua->media)
 		return c->media.leg ? 0 : -ENOTSUP;
+	if (ch->media == CHANNEL_STREAMS) {
+		/* A leg a stream, where each of the offer's lines says, on
+		 * the channel the member receives (a restored one may not
+		 * have followed the space's: RFC 6141). */
+		if (c->member && c->member->behind)
+			ch = c->member->behind;
+		err = start_stream_relay(c, ch);
+		if (err < 0)
+			log_warn("space-%" PRIu64 " %s: no relay legs (%s)",
+				 c->space_id, c->user, strerror(-err));
+		return err;
+	}
 	if (!addr)
 		return -EINVAL;
 	err = media_source_start(ua->media, ch);

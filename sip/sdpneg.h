@@ -20,8 +20,10 @@ struct channel;
 #define SDPNEG_MAX_MEDIA 16
 
 /** Read @a len bytes of SDP into @a ret; strings are allocated in @a home.
- * The first audio or video m= line is the one tvspace serves.  Returns 0,
- * or -EBADMSG with a reason for the Warning in @a ret_error. */
+ * Every m= line is read into ret->lines, in order; the first audio or
+ * video one is also in the scalar fields (the line a one-stream channel is
+ * served on).  Returns 0, or -EBADMSG with a reason for the Warning in
+ * @a ret_error. */
 int sdpneg_parse_offer(su_home_t *home, const char *sdp, size_t len,
 		       struct space_offer *ret, const char **ret_error);
 
@@ -42,6 +44,15 @@ struct sdpneg_answer {
 	 * answered refused (port 0) at that group, and the channel is offered
 	 * in a re-INVITE. */
 	const char *refused_group;
+	/* RFC 3264 §6: the answer has as many m= lines as the offer, in its
+	 * order; the lines the server does not serve are refused (port 0).
+	 * NULL: the server's own offer (a line a stream). */
+	const struct space_offer *offer;
+	/* A CHANNEL_STREAMS channel: what the member's session agreed, by
+	 * media type (relay: the formats listed on each line), and the relay
+	 * port of each; NULL: each stream at its own payload type. */
+	const struct space_streams *streams;
+	unsigned stream_ports[2];
 };
 
 /** Print the answer, allocated in @a home; NULL on failure. */

@@ -40,8 +40,7 @@ static void on_reinvite(struct sipua *ua, nua_handle_t *nh, struct call *c,
 	if (c->media.leg && sip->sip_payload && sip->sip_payload->pl_len &&
 	    sdpneg_parse_offer(home, sip->sip_payload->pl_data,
 			       sip->sip_payload->pl_len, &o, &why) == 0 &&
-	    o.addr && o.port && !o.multicast &&
-	    media_leg_retarget(c->media.leg, o.addr, o.port) == 0)
+	    ua_call_retarget(c, &o) == 0)
 		log_info("space-%" PRIu64 " %s moved to %s:%u", c->space_id,
 			 c->user, o.addr, o.port);
 	sdp = ch ? ua_call_sdp(home, c, ch) : NULL;

@@ -272,6 +272,14 @@ char *ua_call_resume_sdp(su_home_t *home, struct call *c,
 int ua_call_restore_sdp(struct call *c, const char *text);
 int ua_call_start_relay(struct call *c, const struct channel *ch,
 			const char *addr, unsigned port, unsigned pt);
+/* A relay member's legs to @a ch (a switch: no new SDP).  0 or -errno. */
+int ua_call_switch_relay(struct call *c, const struct channel *ch);
+/* A relay member's re-INVITE moved it: its legs send where @a o says
+ * (each stream to the first line of its media).  0 or -EINVAL. */
+int ua_call_retarget(struct call *c, const struct space_offer *o);
+/* The member's answer to our re-offer of a picture-and-sound channel (a
+ * restored dialog's): its legs send where it says.  0 or -EINVAL. */
+int ua_call_take_answer(struct call *c, const sip_t *sip);
 bool ua_read_offer(struct sipua *ua, nua_handle_t *nh, struct call *c,
 		   const sip_t *sip);
 void ua_call_stop_media(struct call *c);

@@ -200,6 +200,156 @@ START_TEST(demo_lineup_loads)
 }
 END_TEST
 
+START_TEST(headend_lineup_loads)
+{
+	const char *src = getenv("TVSPACE_SOURCE_DIR");
+	const struct channel *red, *blue, *copy;
+	const struct channel_stream *v, *a;
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/etc/headend-lineup.m3u",
+		 src ? src : ".");
+	ck_assert_msg(lineup_load(cat, path, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(catalog_channel_count(cat), 3);
+	red = catalog_channel(cat, "red");
+	ck_assert_int_eq(red->media, CHANNEL_STREAMS);
+	ck_assert_uint_eq(red->n_streams, 2);
+	v = &red->streams[0];
+	a = &red->streams[1];
+	ck_assert_int_eq(v->media, CHANNEL_VIDEO);
+	ck_assert_uint_eq(v->pt, 96);
+	ck_assert_str_eq(v->encoding, "VP8");
+	ck_assert_uint_eq(v->clock, 90000);
+	ck_assert_str_eq(v->group, "232.20.0.11");
+	ck_assert_uint_eq(v->port, 5004);
+	ck_assert_ptr_null(v->fmtp);
+	ck_assert_int_eq(a->media, CHANNEL_AUDIO);
+	ck_assert_str_eq(a->encoding, "PCMU");
+	ck_assert_uint_eq(a->port, 5006);
+	/* found by the group its URL names, as an offer names it */
+	ck_assert_ptr_eq(catalog_channel_by_group(cat, "232.20.0.11", 5004),
+			 red);
+	ck_assert_uint_eq(red->pt, 96);
+	blue = catalog_channel(cat, "blue");
+	ck_assert_str_eq(catalog_stream_of(blue, CHANNEL_VIDEO)->fmtp,
+			 "packetization-mode=1;profile-level-id=42c01f");
+	ck_assert(catalog_same_media(red, blue));
+	/* the encodings the lineup sends: VP8, H.264, PCMU */
+	ck_assert_ptr_nonnull(catalog_encoding_at(cat, 2));
+	ck_assert_ptr_null(catalog_encoding_at(cat, 3));
+	/* a space's copy keeps its streams when the catalog goes */
+	copy = catalog_channel_copy(home, blue);
+	catalog_destroy(cat);
+	cat = catalog_create(home);
+	ck_assert_str_eq(copy->streams[0].encoding, "H264");
+	ck_assert_str_eq(copy->streams[0].fmtp,
+			 "packetization-mode=1;profile-level-id=42c01f");
+	ck_assert_str_eq(copy->streams[1].group, "232.20.0.13");
+	su_free(home, (void *)copy);
+}
+END_TEST
+
+START_TEST(streams_in_every_form)
+{
+	const struct channel *ch;
+
+	ck_assert_msg(
+	    parse("#EXTINF:-1 tvg-id=\"a\" tvspace-media=\"audio video\" "
+		  "tvspace-audio=\"111 opus/48000/2 10.1.1.1@232.1.1.1:5006\" "
+		  "tvspace-video=\"97 h264/90000 232.1.1.2:5004\" "
+		  "tvspace-video-fmtp=\"packetization-mode=1;sprop-parameter-"
+		  "sets=Z0LAH9oB4AiflwFqAgICgAAAAwCAAAAZR4wZUA==,aM48gA==\",A\n"
+		  "rtp://10.1.1.1@232.1.1.1:5006\n"
+		  /* one stream of its own encoding */
+		  "#EXTINF:-1 tvg-id=\"b\" tvspace-media=\"audio\" "
+		  "tvspace-audio=\"111 opus/48000/2 232.1.1.3:5004\",B\n"
+		  "rtp://@232.1.1.3:5004\n"
+		  /* one stream of G.711: an ordinary audio channel */
+		  "#EXTINF:-1 tvg-id=\"c\" tvspace-media=\"audio\" "
+		  "tvspace-audio=\"8 PCMA/8000 232.1.1.4:5004\",C\n"
+		  "rtp://@232.1.1.4:5004\n") == 0,
+	    "%s", err);
+	ch = catalog_channel(cat, "a");
+	ck_assert_int_eq(ch->media, CHANNEL_STREAMS);
+	ck_assert_int_eq(ch->streams[0].media, CHANNEL_AUDIO);
+	ck_assert_uint_eq(ch->streams[0].channels, 2);
+	ck_assert_str_eq(ch->streams[0].source, "10.1.1.1");
+	ck_assert_uint_eq(ch->pt, 111); /* the URL's stream */
+	ck_assert_ptr_nonnull(strstr(ch->streams[1].fmtp, "aM48gA=="));
+	ck_assert_int_eq(catalog_channel(cat, "b")->media, CHANNEL_STREAMS);
+	ck_assert(!catalog_same_media(ch, catalog_channel(cat, "b")));
+	ch = catalog_channel(cat, "c");
+	ck_assert_int_eq(ch->media, CHANNEL_AUDIO);
+	ck_assert_uint_eq(ch->pt, 8);
+	ck_assert_uint_eq(ch->n_streams, 0);
+}
+END_TEST
+
+START_TEST(stream_errors_name_the_line)
+{
+	const char *url = "rtp://@232.1.1.1:5004\n";
+	char text[512];
+	static const struct {
+		const char *attrs, *want;
+	} bad[] = {
+	    {"tvspace-media=\"video audio\" "
+	     "tvspace-video=\"96 VP8/90000 232.1.1.1:5004\"",
+	     "tvspace-audio is missing"},
+	    {"tvspace-media=\"video audio\" "
+	     "tvspace-video=\"96 VP8/90000 232.1.1.1:5004\" "
+	     "tvspace-audio=\"0 PCMU/8000\"",
+	     "tvspace-audio is \"PT ENCODING/CLOCK"},
+	    {"tvspace-media=\"video\" "
+	     "tvspace-video=\"128 VP8/90000 232.1.1.1:5004\"",
+	     "payload type is 0 to 127"},
+	    {"tvspace-media=\"video\" "
+	     "tvspace-video=\"96 VP9/90000 232.1.1.1:5004\"",
+	     "video streams are VP8 or H264"},
+	    {"tvspace-media=\"video\" "
+	     "tvspace-video=\"96 VP8/8000 232.1.1.1:5004\"",
+	     "a video stream's clock is 90000"},
+	    {"tvspace-media=\"video\" "
+	     "tvspace-video=\"96 VP8 232.1.1.1:5004\"",
+	     "the encoding is NAME/CLOCK"},
+	    {"tvspace-media=\"video\" "
+	     "tvspace-video=\"96 VP8/90000 232.1.1.9:5004\"",
+	     "the URL is not one of the channel's streams"},
+	    {"tvspace-media=\"video\" "
+	     "tvspace-video=\"96 VP8/90000 10.1.1.1:5004\"",
+	     "'10.1.1.1' is not an IPv4 multicast group"},
+	    {"tvspace-media=\"audio\" "
+	     "tvspace-video=\"96 VP8/90000 232.1.1.1:5004\"",
+	     "tvspace-video without tvspace-media naming it"},
+	    {"tvspace-media=\"video\" tvspace-pt=\"96\" "
+	     "tvspace-video=\"96 VP8/90000 232.1.1.1:5004\"",
+	     "tvspace-pt is for a channel of one stream"},
+	    {"tvspace-media=\"video\" tvspace-generate=\"tone:440\" "
+	     "tvspace-video=\"96 VP8/90000 232.1.1.1:5004\"",
+	     "plays no channel of several streams"},
+	    {"tvspace-media=\"audio\" tvspace-audio-fmtp=\"x=1\"",
+	     "a=fmtp is for a channel's streams"},
+	    {"tvspace-media=\"audio\" "
+	     "tvspace-audio=\"0 PC\\MU/8000 232.1.1.1:5004\"",
+	     "bad encoding name"},
+	    {"tvspace-media=\"audio\" "
+	     "tvspace-audio=\"111 opus/48000/9 232.1.1.1:5004\"",
+	     "channels are 1 to 8"},
+	    {"tvspace-media=\"audio audio\"", "tvspace-media must be"},
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		catalog_destroy(cat);
+		cat = catalog_create(home);
+		snprintf(text, sizeof(text), "#EXTM3U\n#EXTINF:-1 %s,A\n%s",
+			 bad[i].attrs, url);
+		ck_assert_int_eq(parse(text), -EBADMSG);
+		ck_assert_msg(strstr(err, "line 2: ") &&
+				  strstr(err, bad[i].want),
+			      "%zu: want '%s', got '%s'", i, bad[i].want, err);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("lineup");
@@ -212,6 +362,9 @@ int main(void)
 	tcase_add_test(tc, hostile_bytes_do_no_harm);
 	tcase_add_test(tc, names_are_utf8_without_control_characters);
 	tcase_add_test(tc, demo_lineup_loads);
+	tcase_add_test(tc, headend_lineup_loads);
+	tcase_add_test(tc, streams_in_every_form);
+	tcase_add_test(tc, stream_errors_name_the_line);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

@@ -948,6 +948,361 @@ START_TEST(generated_channels_send_to_their_groups)
 }
 END_TEST
 
+/* -- channels of separate streams ---------------------------------------- */
+
+/* One packet as a member got it. */
+struct pkt {
+	unsigned pt;
+	bool marker;
+	uint16_t seq;
+	uint32_t ts, ssrc;
+	uint8_t payload[64];
+	size_t len;
+};
+
+/* Up to @a max packets waiting on member @a i's port. */
+static unsigned got_all(unsigned i, struct pkt *out, unsigned max)
+{
+	uint8_t buf[2048];
+	unsigned n = 0;
+	ssize_t r;
+
+	while ((r = recv(rx[i], buf, sizeof(buf), 0)) >= 12) {
+		struct pkt *x = &out[n < max ? n : max - 1];
+
+		x->pt = buf[1] & 0x7f;
+		x->marker = buf[1] & 0x80;
+		x->seq = (uint16_t)(buf[2] << 8 | buf[3]);
+		x->ts = (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 |
+			(uint32_t)buf[6] << 8 | buf[7];
+		x->ssrc = (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 |
+			  (uint32_t)buf[10] << 8 | buf[11];
+		x->len = (size_t)r - 12;
+		memcpy(x->payload, buf + 12,
+		       x->len < sizeof(x->payload) ? x->len
+						   : sizeof(x->payload));
+		n++;
+	}
+	return n;
+}
+
+/* To group @a g, port @a port: RTP of type @a pt, with @a payload. */
+static void group_send(const char *g, unsigned port, unsigned pt, bool marker,
+		       uint16_t seq, uint32_t ts, const uint8_t *payload,
+		       size_t len)
+{
+	struct sockaddr_in to = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port)};
+	uint8_t p[256];
+
+	ck_assert_uint_le(len, sizeof(p) - 12);
+	rtp_header(p, pt, seq, ts);
+	if (marker)
+		p[1] |= 0x80;
+	memcpy(p + 12, payload, len);
+	inet_pton(AF_INET, g, &to.sin_addr);
+	ck_assert_int_eq(
+	    sendto(tx, p, 12 + len, 0, (struct sockaddr *)&to, sizeof(to)),
+	    (ssize_t)(12 + len));
+}
+
+/* VP8 (RFC 7741), as ffmpeg sends it: X, S on a frame's first packet; I;
+ * a 7-bit PictureID; a key frame's tag and start code. */
+static size_t vp8(uint8_t *p, bool first, bool key, unsigned picture_id)
+{
+	const uint8_t tag[] = {key ? 0x10 : 0x11,
+			       0x02,
+			       0x00,
+			       0x9d,
+			       0x01,
+			       0x2a,
+			       0xe0,
+			       0x01,
+			       0x0e,
+			       0x01};
+
+	p[0] = first ? 0x90 : 0x80;
+	p[1] = 0x80;
+	p[2] = (uint8_t)(picture_id & 0x7f);
+	memcpy(p + 3, tag, sizeof(tag));
+	return 3 + sizeof(tag);
+}
+
+/* Two channels of a picture and its sound: red (VP8, PCMU) on @a g1, blue
+ * (H.264, Opus) on @a g2, video on FEED_PORT, audio on FEED_PORT + 2. */
+static struct channel av_channel(const char *id, const char *g, bool h264)
+{
+	struct channel ch = {
+	    .id = id,
+	    .name = id,
+	    .media = CHANNEL_STREAMS,
+	    .pt = h264 ? 97 : 96,
+	    .group = g,
+	    .port = FEED_PORT,
+	    .n_streams = 2,
+	    .streams = {{CHANNEL_VIDEO, h264 ? 97 : 96, h264 ? "H264" : "VP8",
+			 90000, 0, NULL, g, FEED_PORT, NULL},
+			{CHANNEL_AUDIO, h264 ? 111 : 0, h264 ? "opus" : "PCMU",
+			 h264 ? 48000 : 8000, h264 ? 2 : 0, NULL, g,
+			 FEED_PORT + 2, NULL}},
+	};
+
+	return ch;
+}
+
+/* A member's two legs, a stream each: the video's packets start at a
+ * keyframe (VP8's, then H.264's SPS before a slice), carry the payload
+ * type the member agreed, their marker bits as the feed sent them, and
+ * VP8 PictureIDs that go on from the leg's last; the audio's first packet
+ * of a new source is marked; each keeps its SSRC and sequence, and its
+ * timeline steps by the time it sent nothing.  RTCP from the member is no
+ * bad packet. */
+START_TEST(streams_start_at_keyframes_with_the_agreed_types)
+{
+	char g1[32], g2[32];
+	struct channel red, blue;
+	struct media_leg *video = NULL, *audio = NULL;
+	unsigned vport = 0, aport = 0;
+	struct pkt k[16], a[16];
+	uint8_t pl[64];
+	size_t n;
+	uint64_t bad;
+
+	struct media_config cfg = base_cfg;
+
+	snprintf(g1, sizeof(g1), "239.255.16.%d", 1 + getpid() % 250);
+	snprintf(g2, sizeof(g2), "239.255.17.%d", 1 + getpid() % 250);
+	red = av_channel("red", g1, false);
+	blue = av_channel("blue", g2, true);
+	/* without instant change: each switch waits for a keyframe */
+	cfg.instant_change = false;
+	m = media_create(home, root, &cfg);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(media_source_start(m, &red), 0);
+	ck_assert_int_eq(media_leg_create_stream(m, "red", 0, "127.0.0.1",
+						 RX_PORT, 100, &video, &vport),
+			 0);
+	ck_assert_int_eq(media_leg_create_stream(m, "red", 1, "127.0.0.1",
+						 RX_PORT + 2, 0, &audio,
+						 &aport),
+			 0);
+	media_leg_chain(video, audio);
+	ck_assert_ptr_eq(media_leg_next(video), audio);
+	ck_assert_uint_eq(media_leg_port(audio), aport);
+	/* not a one-stream channel's leg, nor a stream of one */
+	ck_assert_int_eq(media_leg_switch(video, "red"), -ENOENT);
+	ck_assert_int_eq(media_leg_slate(video), -ENOENT);
+	ck_assert_int_eq(media_leg_create_stream(m, "red", 2, "127.0.0.1",
+						 RX_PORT + 4, 0, &audio,
+						 &aport),
+			 -ENOENT);
+	ck_assert_ptr_eq(media_leg_next(video), audio);
+	step(30);
+
+	/* An inter frame: nothing yet.  Sound: at once, PCMU, marked. */
+	n = vp8(pl, true, false, 19);
+	group_send(g1, FEED_PORT, 96, true, 1, 1000, pl, n);
+	for (uint16_t i = 0; i < 3; i++)
+		group_send(g1, FEED_PORT + 2, 0, false, i, 160u * i, pl, 20);
+	/* a packet of another payload type on the group is not the
+	 * stream's */
+	group_send(g1, FEED_PORT + 2, 8, false, 3, 480, pl, 20);
+	step(50);
+	ck_assert_uint_eq(got_all(0, k, 16), 0);
+	ck_assert_uint_eq(got_all(1, a, 16), 3);
+	ck_assert(a[0].marker && !a[1].marker);
+	ck_assert_uint_eq(a[0].pt, 0);
+	ck_assert_uint_eq(a[1].ts - a[0].ts, 160);
+	ck_assert_uint_eq((uint16_t)(a[2].seq - a[0].seq), 2);
+
+	/* A key frame in two packets, then an inter frame. */
+	n = vp8(pl, true, true, 20);
+	group_send(g1, FEED_PORT, 96, false, 2, 4600, pl, n);
+	n = vp8(pl, false, false, 20);
+	group_send(g1, FEED_PORT, 96, true, 3, 4600, pl, n);
+	n = vp8(pl, true, false, 21);
+	group_send(g1, FEED_PORT, 96, true, 4, 8200, pl, n);
+	step(50);
+	ck_assert_uint_eq(got_all(0, k, 16), 3);
+	ck_assert_uint_eq(k[0].pt, 100);
+	ck_assert(!k[0].marker && k[1].marker && k[2].marker);
+	ck_assert_uint_eq(k[0].ts, k[1].ts);
+	ck_assert_uint_eq(k[2].ts - k[1].ts, 3600);
+	ck_assert_uint_eq((uint16_t)(k[1].seq - k[0].seq), 1);
+	ck_assert_uint_eq((uint16_t)(k[2].seq - k[1].seq), 1);
+	ck_assert_uint_eq(k[0].payload[2], 20);
+	ck_assert_uint_eq(k[2].payload[2], 21);
+	ck_assert_uint_eq(k[0].len, 13);
+	ck_assert(k[0].ssrc != a[0].ssrc);
+
+	/* To blue: H.264 in payload type 102, Opus in 111. */
+	struct pkt before = k[2], abefore = a[2];
+
+	ck_assert_int_eq(media_source_start(m, &blue), 0);
+	ck_assert_int_eq(media_leg_switch_stream(video, "blue", 0, 102), 0);
+	ck_assert_int_eq(media_leg_switch_stream(audio, "blue", 1, 111), 0);
+	ck_assert_int_eq(media_leg_switch_stream(video, "nosuch", 0, 102),
+			 -ENOENT);
+	step(200);
+	{
+		/* An IDR without its SPS; then an access unit whose SPS comes
+		 * after a slice of it: no start inside a picture. */
+		const uint8_t fu_idr[] = {0x7c, 0x85, 0xb8, 0x00};
+		const uint8_t slice[] = {0x41, 0x9a, 0x00};
+		const uint8_t stap[] = {0x18, 0x00, 0x04, 0x67, 0x42, 0xc0,
+					0x1f, 0x00, 0x02, 0x68, 0xce};
+
+		group_send(g2, FEED_PORT, 97, true, 50, 90000, fu_idr,
+			   sizeof(fu_idr));
+		group_send(g2, FEED_PORT, 97, false, 51, 93600, slice,
+			   sizeof(slice));
+		group_send(g2, FEED_PORT, 97, true, 52, 93600, stap,
+			   sizeof(stap));
+		step(30);
+		ck_assert_uint_eq(got_all(0, k, 16), 0);
+		/* SPS and PPS, then the IDR: from here on */
+		group_send(g2, FEED_PORT, 97, false, 53, 97200, stap,
+			   sizeof(stap));
+		group_send(g2, FEED_PORT, 97, true, 54, 97200, fu_idr,
+			   sizeof(fu_idr));
+		group_send(g2, FEED_PORT, 97, true, 55, 100800, slice,
+			   sizeof(slice));
+		group_send(g2, FEED_PORT + 2, 111, false, 7, 48000, pl, 30);
+		group_send(g2, FEED_PORT + 2, 111, false, 8, 48960, pl, 30);
+		step(50);
+	}
+	ck_assert_uint_eq(got_all(0, k, 16), 3);
+	ck_assert_uint_eq(k[0].pt, 102);
+	ck_assert_uint_eq(k[0].ssrc, before.ssrc);
+	ck_assert_uint_eq((uint16_t)(k[0].seq - before.seq), 1);
+	ck_assert(!k[0].marker && k[1].marker);
+	ck_assert_uint_eq(k[0].payload[0], 0x18);
+	ck_assert_uint_eq(k[1].ts, k[0].ts);
+	ck_assert_uint_eq(k[2].ts - k[1].ts, 3600);
+	/* the time it sent nothing, some 280 ms, at 90 kHz */
+	ck_assert_uint_ge(k[0].ts - before.ts, 90000u / 5);
+	ck_assert_uint_le(k[0].ts - before.ts, 90000u * 2);
+	ck_assert_uint_eq(got_all(1, a, 16), 2);
+	ck_assert_uint_eq(a[0].pt, 111);
+	ck_assert(a[0].marker && !a[1].marker);
+	ck_assert_uint_eq(a[0].ssrc, abefore.ssrc);
+	ck_assert_uint_eq((uint16_t)(a[0].seq - abefore.seq), 1);
+	ck_assert_uint_eq(a[1].ts - a[0].ts, 960);
+	/* red is left: nobody on it */
+	ck_assert(!joined(g1));
+
+	/* Back to red: its key frame's PictureID 5 goes out as the next of
+	 * the leg's own (21 + 1), and on from there. */
+	ck_assert_int_eq(media_source_start(m, &red), 0);
+	ck_assert_int_eq(media_leg_switch_stream(video, "red", 0, 100), 0);
+	step(20);
+	n = vp8(pl, true, true, 5);
+	group_send(g1, FEED_PORT, 96, true, 9, 500, pl, n);
+	n = vp8(pl, true, false, 6);
+	group_send(g1, FEED_PORT, 96, true, 10, 4100, pl, n);
+	step(50);
+	ck_assert_uint_eq(got_all(0, k, 16), 2);
+	ck_assert_uint_eq(k[0].pt, 100);
+	ck_assert_uint_eq(k[0].payload[2], 22);
+	ck_assert_uint_eq(k[1].payload[2], 23);
+	ck_assert_uint_eq(k[0].payload[3], 0x10); /* the rest as it was */
+
+	/* The member's RTCP (a PLI) on the leg: not RTP, not bad either. */
+	bad = media_packets_bad(m);
+	{
+		const uint8_t pli[] = {0x81, 206, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2};
+		struct sockaddr_in to = {.sin_family = AF_INET,
+					 .sin_port = htons((uint16_t)vport)};
+
+		inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+		ck_assert_int_eq(sendto(rx[0], pli, sizeof(pli), 0,
+					(struct sockaddr *)&to, sizeof(to)),
+				 (ssize_t)sizeof(pli));
+	}
+	step(30);
+	ck_assert_uint_eq(media_packets_bad(m), bad);
+	/* One destroy: both legs, both ports free again. */
+	media_leg_destroy(video);
+	ck_assert(!joined(g1) && !joined(g2));
+}
+END_TEST
+
+/* Instant change of a video stream: a leg that switches to it gets what
+ * was sent since its last keyframe at once, pictures a millisecond apart
+ * on its timeline, PictureIDs going on from its own, then the stream as it
+ * comes; a stream used once stays joined (pinned) until unpinned. */
+START_TEST(video_switch_starts_from_the_cache)
+{
+	char g1[32], g2[32];
+	struct channel red, green;
+	struct media_leg *video = NULL;
+	unsigned vport = 0;
+	struct pkt k[16];
+	uint8_t pl[64];
+	size_t n;
+
+	snprintf(g1, sizeof(g1), "239.255.18.%d", 1 + getpid() % 250);
+	snprintf(g2, sizeof(g2), "239.255.19.%d", 1 + getpid() % 250);
+	red = av_channel("red", g1, false);
+	green = av_channel("green", g2, false);
+	m = media_create(home, root, &base_cfg);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(media_source_start(m, &red), 0);
+	ck_assert_int_eq(media_source_start(m, &green), 0);
+	ck_assert_int_eq(media_leg_create_stream(m, "red", 0, "127.0.0.1",
+						 RX_PORT, 100, &video, &vport),
+			 0);
+	step(30);
+	n = vp8(pl, true, true, 10);
+	group_send(g1, FEED_PORT, 96, false, 1, 1000, pl, n);
+	n = vp8(pl, false, false, 10);
+	group_send(g1, FEED_PORT, 96, true, 2, 1000, pl, n);
+	n = vp8(pl, true, false, 11);
+	group_send(g1, FEED_PORT, 96, true, 3, 4600, pl, n);
+	/* green, nobody on it: an inter frame (no cache from it), then a
+	 * keyframe and two more */
+	n = vp8(pl, true, false, 60);
+	group_send(g2, FEED_PORT, 96, true, 70, 50000, pl, n);
+	n = vp8(pl, true, true, 61);
+	group_send(g2, FEED_PORT, 96, true, 71, 53600, pl, n);
+	n = vp8(pl, true, false, 62);
+	group_send(g2, FEED_PORT, 96, true, 72, 57200, pl, n);
+	n = vp8(pl, true, false, 63);
+	group_send(g2, FEED_PORT, 96, true, 73, 60800, pl, n);
+	step(50);
+	ck_assert_uint_eq(got_all(0, k, 16), 3);
+	ck_assert_uint_eq(k[2].payload[2], 11);
+	struct pkt before = k[2];
+
+	/* the switch: green's last three pictures at once */
+	ck_assert_int_eq(media_leg_switch_stream(video, "green", 0, 100), 0);
+	ck_assert_uint_eq(got_all(0, k, 16), 3);
+	ck_assert_uint_eq(k[0].payload[2], 12);
+	ck_assert_uint_eq(k[1].payload[2], 13);
+	ck_assert_uint_eq(k[2].payload[2], 14);
+	ck_assert_uint_eq(k[0].payload[3], 0x10); /* the keyframe */
+	ck_assert_uint_eq((uint16_t)(k[0].seq - before.seq), 1);
+	ck_assert_uint_eq((uint16_t)(k[2].seq - k[0].seq), 2);
+	ck_assert_uint_eq(k[1].ts - k[0].ts, 90);
+	ck_assert_uint_eq(k[2].ts - k[1].ts, 90);
+	ck_assert(k[0].ts != before.ts);
+	/* then as it comes, on from there */
+	n = vp8(pl, true, false, 64);
+	group_send(g2, FEED_PORT, 96, true, 74, 64400, pl, n);
+	step(50);
+	ck_assert_uint_eq(got_all(0, k + 3, 13), 1);
+	ck_assert_uint_eq(k[3].payload[2], 15);
+	ck_assert_uint_eq(k[3].ts - k[2].ts, 3600);
+	media_leg_destroy(video);
+	step(10);
+	ck_assert(joined(g1) && joined(g2));
+	ck_assert_int_eq(media_source_unpin(m, "red"), 0);
+	ck_assert_int_eq(media_source_unpin(m, "green"), 0);
+	ck_assert_int_eq(media_source_unpin(m, "green"), -ENOENT);
+	ck_assert(!joined(g1) && !joined(g2));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("media");
@@ -967,6 +1322,8 @@ int main(void)
 	tcase_add_test(tc, slate_without_a_file);
 	tcase_add_test(tc, switch_keeps_each_legs_timeline);
 	tcase_add_test(tc, generated_channels_send_to_their_groups);
+	tcase_add_test(tc, streams_start_at_keyframes_with_the_agreed_types);
+	tcase_add_test(tc, video_switch_starts_from_the_cache);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

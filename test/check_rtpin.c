@@ -4,6 +4,7 @@
  * a heap block of its exact size, so a read past it is ASan's to see. */
 #include <check.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,12 +207,26 @@ START_TEST(rtcp_is_not_rtp)
 {
 	struct rtpin r;
 
-	for (unsigned b1 = 192; b1 < 210; b1++) {
+	/* RFC 5761 §4: RTCP's packet types are 192..223; a browser's
+	 * feedback through rtpengine (RFC 4585: 205 NACK, 206 PLI) is RTCP
+	 * too, not RTP of payload type 77 or 78. */
+	for (unsigned b1 = 180; b1 < 230; b1++) {
+		bool rtcp = b1 >= 192 && b1 <= 223;
+
 		packet(32, 0);
 		pkt[1] = (uint8_t)b1;
-		ck_assert_int_eq(parse(32, &r),
-				 b1 >= 200 && b1 <= 204 ? -EBADMSG : 0);
+		ck_assert_int_eq(parse(32, &r), rtcp ? -EBADMSG : 0);
+		ck_assert(rtpin_is_rtcp(pkt, 32) == rtcp);
 	}
+	/* a PLI: header, sender SSRC, media SSRC */
+	packet(12, 0);
+	pkt[0] = 0x81;
+	pkt[1] = 206;
+	pkt[3] = 2;
+	ck_assert(rtpin_is_rtcp(pkt, 12));
+	ck_assert(!rtpin_is_rtcp(pkt, 7));
+	pkt[0] = 0x41; /* version 1 */
+	ck_assert(!rtpin_is_rtcp(pkt, 12));
 }
 END_TEST
 
@@ -315,6 +330,131 @@ START_TEST(telephone_events)
 }
 END_TEST
 
+/* A packet of PT 96 whose payload is the @a n bytes at @a b, parsed. */
+static struct rtpin with_payload(const uint8_t *b, size_t n)
+{
+	struct rtpin r;
+
+	packet(12 + n, 0);
+	pkt[1] = 96;
+	memcpy(pkt + 12, b, n);
+	ck_assert_int_eq(parse(12 + n, &r), 0);
+	return r;
+}
+
+/* RFC 6386 §9.1: a key frame's tag (P bit 0), start code, size. */
+#define VP8_KEY 0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0xe0, 0x01, 0x0e, 0x01
+
+START_TEST(vp8_descriptors)
+{
+	/* what ffmpeg sends: X, S; I; a 7-bit PictureID */
+	const uint8_t key7[] = {0x90, 0x80, 0x19, VP8_KEY};
+	/* a 15-bit PictureID, TL0PICIDX, TID/KEYIDX */
+	const uint8_t key15[] = {0x90, 0xf0, 0x81, 0x02, 0x07, 0x20, VP8_KEY};
+	/* the next packet of the same frame: S clear */
+	const uint8_t cont[] = {0x80, 0x80, 0x19, 0x55, 0x66};
+	/* an inter frame: P bit set */
+	const uint8_t inter[] = {0x90, 0x80, 0x1a, 0x31, 0x02, 0x00, 0, 0};
+	/* the smallest descriptor, a key frame */
+	const uint8_t bare[] = {0x10, VP8_KEY};
+	/* key flag, but no start code: not a key frame */
+	const uint8_t fake[] = {0x10, 0x10, 0x02, 0x00, 0x00, 0x00,
+				0x00, 0x00, 0x00, 0x00, 0x00};
+	struct rtpin_video v;
+	struct rtpin r;
+
+	r = with_payload(key7, sizeof(key7));
+	ck_assert_int_eq(rtpin_vp8(&r, &v), 0);
+	ck_assert(v.key && v.has_picture_id && !v.wide_picture_id);
+	ck_assert_uint_eq(v.picture_id, 0x19);
+	ck_assert_uint_eq(v.picture_id_at, 2);
+
+	r = with_payload(key15, sizeof(key15));
+	ck_assert_int_eq(rtpin_vp8(&r, &v), 0);
+	ck_assert(v.key && v.wide_picture_id);
+	ck_assert_uint_eq(v.picture_id, 0x102);
+	ck_assert_uint_eq(v.picture_id_at, 2);
+
+	r = with_payload(cont, sizeof(cont));
+	ck_assert_int_eq(rtpin_vp8(&r, &v), 0);
+	ck_assert(!v.key && v.has_picture_id);
+	r = with_payload(inter, sizeof(inter));
+	ck_assert_int_eq(rtpin_vp8(&r, &v), 0);
+	ck_assert(!v.key);
+	r = with_payload(bare, sizeof(bare));
+	ck_assert_int_eq(rtpin_vp8(&r, &v), 0);
+	ck_assert(v.key && !v.has_picture_id);
+	r = with_payload(fake, sizeof(fake));
+	ck_assert_int_eq(rtpin_vp8(&r, &v), 0);
+	ck_assert(!v.key);
+
+	/* A descriptor that runs past the payload, at every length. */
+	for (size_t n = 0; n < 6; n++) {
+		packet(12 + n, 0);
+		memcpy(pkt + 12, key15, n);
+		ck_assert_int_eq(parse(12 + n, &r), 0);
+		ck_assert_int_eq(rtpin_vp8(&r, &v), -EBADMSG);
+	}
+}
+END_TEST
+
+START_TEST(h264_nal_units)
+{
+	/* STAP-A: SPS, PPS (RFC 6184 §5.7.1), as ffmpeg sends before an
+	 * IDR */
+	const uint8_t stap[] = {0x18, 0x00, 0x04, 0x67, 0x42, 0xc0,
+				0x1f, 0x00, 0x02, 0x68, 0xce};
+	/* FU-A, the start of an IDR slice, and a middle */
+	const uint8_t fu_idr[] = {0x7c, 0x85, 0xb8, 0x00};
+	const uint8_t fu_mid[] = {0x7c, 0x05, 0x11, 0x22};
+	/* one NAL unit: a non-IDR slice; an SPS */
+	const uint8_t slice[] = {0x41, 0x9a, 0x00};
+	const uint8_t sps[] = {0x67, 0x42, 0xc0, 0x1f};
+	/* hostile: STAP-A sizes past the end or 0, F set, reserved types */
+	const uint8_t stap_long[] = {0x18, 0x00, 0x09, 0x67, 0x42};
+	const uint8_t stap_zero[] = {0x18, 0x00, 0x00, 0x67, 0x42};
+	const uint8_t stap_odd[] = {0x18, 0x00, 0x01, 0x67, 0x00};
+	const uint8_t forbidden[] = {0xe7, 0x42};
+	const uint8_t reserved[] = {0x1e, 0x00};
+	const uint8_t fu_short[] = {0x7c};
+	struct rtpin_video v;
+	struct rtpin r;
+
+	r = with_payload(stap, sizeof(stap));
+	ck_assert_int_eq(rtpin_h264(&r, &v), 0);
+	ck_assert(v.key && !v.vcl);
+	r = with_payload(fu_idr, sizeof(fu_idr));
+	ck_assert_int_eq(rtpin_h264(&r, &v), 0);
+	ck_assert(!v.key && v.vcl);
+	r = with_payload(fu_mid, sizeof(fu_mid));
+	ck_assert_int_eq(rtpin_h264(&r, &v), 0);
+	ck_assert(!v.key && v.vcl);
+	r = with_payload(slice, sizeof(slice));
+	ck_assert_int_eq(rtpin_h264(&r, &v), 0);
+	ck_assert(!v.key && v.vcl);
+	r = with_payload(sps, sizeof(sps));
+	ck_assert_int_eq(rtpin_h264(&r, &v), 0);
+	ck_assert(v.key && !v.vcl);
+
+	r = with_payload(stap_long, sizeof(stap_long));
+	ck_assert_int_eq(rtpin_h264(&r, &v), -EBADMSG);
+	r = with_payload(stap_zero, sizeof(stap_zero));
+	ck_assert_int_eq(rtpin_h264(&r, &v), -EBADMSG);
+	r = with_payload(stap_odd, sizeof(stap_odd));
+	ck_assert_int_eq(rtpin_h264(&r, &v), -EBADMSG);
+	r = with_payload(forbidden, sizeof(forbidden));
+	ck_assert_int_eq(rtpin_h264(&r, &v), -EBADMSG);
+	r = with_payload(reserved, sizeof(reserved));
+	ck_assert_int_eq(rtpin_h264(&r, &v), -EBADMSG);
+	r = with_payload(fu_short, sizeof(fu_short));
+	ck_assert_int_eq(rtpin_h264(&r, &v), -EBADMSG);
+	packet(12, 0);
+	ck_assert_int_eq(parse(12, &r), 0);
+	ck_assert_int_eq(rtpin_h264(&r, &v), -EBADMSG);
+	ck_assert_int_eq(rtpin_vp8(&r, &v), -EBADMSG);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("rtpin");
@@ -331,6 +471,8 @@ int main(void)
 	tcase_add_test(tc, ts_packets);
 	tcase_add_test(tc, ts_packets_that_lie);
 	tcase_add_test(tc, telephone_events);
+	tcase_add_test(tc, vp8_descriptors);
+	tcase_add_test(tc, h264_nal_units);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

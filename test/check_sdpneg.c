@@ -8,6 +8,7 @@
 #include <sofia-sip/sdp.h>
 
 #include "server/catalog.h"
+#include "server/lineup.h"
 #include "sip/sdpneg.h"
 
 #include "check_run.h"
@@ -261,6 +262,215 @@ START_TEST(relay_answer_carries_our_address)
 }
 END_TEST
 
+/* The channels of separate streams of etc/headend-lineup.m3u's kind: red
+ * (VP8 and PCMU), blue (H.264, constrained baseline 3.1, and PCMU), and a
+ * one-stream channel. */
+static struct space_mgr *streams_mgr(void)
+{
+	static const char lineup[] =
+	    "#EXTM3U\n"
+	    "#EXTINF:-1 tvg-id=\"music\" tvspace-media=\"audio\",Music\n"
+	    "rtp://@232.10.0.4:5004\n"
+	    "#EXTINF:-1 tvg-id=\"red\" tvspace-media=\"video audio\" "
+	    "tvspace-video=\"96 VP8/90000 232.20.0.11:5004\" "
+	    "tvspace-audio=\"0 PCMU/8000 232.20.0.11:5006\",Test Red\n"
+	    "rtp://@232.20.0.11:5004\n"
+	    "#EXTINF:-1 tvg-id=\"blue\" tvspace-media=\"video audio\" "
+	    "tvspace-video=\"97 H264/90000 10.0.0.9@232.20.0.13:5004\" "
+	    "tvspace-video-fmtp=\"packetization-mode=1;"
+	    "profile-level-id=42c01f\" "
+	    "tvspace-audio=\"0 PCMU/8000 232.20.0.14:5006\",Test Blue\n"
+	    "rtp://10.0.0.9@232.20.0.13:5004\n";
+	struct catalog *cat = catalog_create(home);
+	char err[128];
+
+	ck_assert_ptr_nonnull(cat);
+	ck_assert_int_eq(
+	    lineup_parse(cat, lineup, sizeof(lineup) - 1, err, sizeof(err)), 0);
+	return space_mgr_create(home, cat);
+}
+
+START_TEST(every_m_line_is_read)
+{
+	struct space_offer o;
+	const char *why = NULL;
+	const struct space_offer_line *a, *v;
+
+	ck_assert_int_eq(parse_file("browser-av.sdp", &o, &why), 0);
+	ck_assert_uint_eq(o.n_lines, 2);
+	/* the first audio or video line, as before */
+	ck_assert_str_eq(o.media, "audio");
+	ck_assert_uint_eq(o.port, 47010);
+	a = &o.lines[0];
+	v = &o.lines[1];
+	ck_assert_str_eq(a->media, "audio");
+	ck_assert_str_eq(v->media, "video");
+	ck_assert(a->rtp && v->rtp && a->recvonly && v->recvonly);
+	ck_assert_uint_eq(v->port, 47012);
+	ck_assert_str_eq(v->addr, "127.0.0.1");
+	/* opus red G722 PCMU PCMA CN: telephone-event is not a format */
+	ck_assert_uint_eq(a->n_formats, 6);
+	ck_assert_str_eq(a->formats[0].encoding, "opus");
+	ck_assert_uint_eq(a->formats[0].clock, 48000);
+	ck_assert_uint_eq(a->formats[0].channels, 2);
+	ck_assert_uint_eq(v->n_formats, 27);
+	ck_assert_str_eq(v->formats[6].encoding, "H264");
+	ck_assert_uint_eq(v->formats[6].pt, 109);
+	ck_assert_str_eq(v->formats[6].fmtp,
+			 "level-asymmetry-allowed=1;packetization-mode=1;"
+			 "profile-level-id=42e01f");
+	ck_assert_str_eq(v->first_format, "96");
+}
+END_TEST
+
+/* What a browser gets through rtpengine: both lines, in the offer's
+ * order, each with the formats of its media the lineup uses (so a switch
+ * from VP8 to H.264 needs no new offer), sendonly, on our ports. */
+START_TEST(two_stream_relay_answer)
+{
+	struct space_mgr *mgr = streams_mgr();
+	const struct catalog *cat = space_mgr_catalog(mgr);
+	const struct channel *red = catalog_channel(cat, "red");
+	struct space_streams st;
+	struct space_offer o;
+	const char *why = NULL;
+	char *sdp;
+
+	ck_assert_int_eq(parse_file("browser-av.sdp", &o, &why), 0);
+	ck_assert_int_eq(space_streams_fit(mgr, &o, red, &st), SPACE_OK);
+	ck_assert_int_eq(st.media[CHANNEL_AUDIO].line, 0);
+	ck_assert_int_eq(st.media[CHANNEL_VIDEO].line, 1);
+	/* VP8, and H.264 constrained baseline of packetization-mode 1 at a
+	 * level of at least 3.1: 42001f is baseline, 4d001f main */
+	ck_assert_uint_eq(st.media[CHANNEL_VIDEO].n_formats, 2);
+	ck_assert_uint_eq(st.media[CHANNEL_VIDEO].formats[0].pt, 96);
+	ck_assert_uint_eq(st.media[CHANNEL_VIDEO].formats[1].pt, 109);
+	ck_assert_uint_eq(st.media[CHANNEL_AUDIO].n_formats, 1);
+
+	struct sdpneg_answer a = {
+	    .session_id = 7,
+	    .version = 1,
+	    .origin_addr = "127.0.0.1",
+	    .channel = red,
+	    .delivery = SPACE_RELAY,
+	    .pt = 0,
+	    .relay_addr = "127.0.0.1",
+	    .relay_port = 20002,
+	    .offer = &o,
+	    .streams = &st,
+	    .stream_ports = {20004, 20002},
+	};
+	sdp = sdpneg_answer(home, &a);
+	ck_assert_ptr_nonnull(sdp);
+	ck_assert_ptr_nonnull(strstr(sdp,
+				     "c=IN IP4 127.0.0.1\r\n"
+				     "t=0 0\r\n"
+				     "m=audio 20002 RTP/AVP 0\r\n"
+				     "a=rtpmap:0 PCMU/8000\r\n"
+				     "a=sendonly\r\n"
+				     "a=tvspace-channel:red\r\n"
+				     "m=video 20004 RTP/AVP 96 109\r\n"
+				     "a=rtpmap:96 VP8/90000\r\n"
+				     "a=rtpmap:109 H264/90000\r\n"
+				     "a=fmtp:109 level-asymmetry-allowed=1;"
+				     "packetization-mode=1;"
+				     "profile-level-id=42e01f\r\n"
+				     "a=sendonly\r\n"));
+	/* no keys from a browser */
+	ck_assert_ptr_null(strstr(sdp, "telephone-event"));
+}
+END_TEST
+
+/* RFC 3264 §6: as many lines as the offer, the ones not served refused
+ * with port 0 and their own media, proto and a format. */
+START_TEST(unserved_lines_are_refused)
+{
+	static const char offer[] = "v=0\r\no=a 1 1 IN IP4 192.0.2.7\r\n"
+				    "s=-\r\nc=IN IP4 192.0.2.7\r\nt=0 0\r\n"
+				    "m=application 9 UDP/DTLS/SCTP x\r\n"
+				    "m=audio 4000 RTP/AVP 8 0\r\n"
+				    "m=video 4002 RTP/AVP 31\r\n"
+				    "m=audio 4004 RTP/AVP 0\r\n";
+	struct channel music = {
+	    .id = "music",
+	    .name = "Music",
+	    .media = CHANNEL_AUDIO,
+	    .pt = 0,
+	    .group = "232.10.0.4",
+	    .port = 5004,
+	};
+	struct space_offer o;
+	const char *why = NULL;
+	char *sdp;
+
+	ck_assert_int_eq(
+	    sdpneg_parse_offer(home, offer, sizeof(offer) - 1, &o, &why), 0);
+	ck_assert_uint_eq(o.n_lines, 4);
+	struct sdpneg_answer a = {
+	    .session_id = 1,
+	    .version = 1,
+	    .origin_addr = "127.0.0.1",
+	    .channel = &music,
+	    .delivery = SPACE_RELAY,
+	    .pt = 0,
+	    .relay_addr = "127.0.0.1",
+	    .relay_port = 20002,
+	    .offer = &o,
+	};
+	sdp = sdpneg_answer(home, &a);
+	ck_assert_ptr_nonnull(sdp);
+	ck_assert_ptr_nonnull(strstr(sdp, "m=application 0 UDP/DTLS/SCTP x\r\n"
+					  "m=audio 20002 RTP/AVP 0\r\n"));
+	ck_assert_ptr_nonnull(strstr(sdp, "m=video 0 RTP/AVP 31\r\n"
+					  "m=audio 0 RTP/AVP 0\r\n"));
+	/* a one-line offer: one line, as ever */
+	o.n_lines = 1;
+	o.lines = &o.lines[1];
+	sdp = sdpneg_answer(home, &a);
+	ck_assert_ptr_null(strstr(sdp, "m=video"));
+	ck_assert_ptr_null(strstr(sdp, "m=application"));
+}
+END_TEST
+
+/* The server's own offer of a channel of two streams (an INVITE without
+ * SDP, the host's REFER): a line a stream, each at its group, a group of
+ * its own on its own c=, RFC 4570's source-filter for an SSM source. */
+START_TEST(two_stream_multicast_offer)
+{
+	struct space_mgr *mgr = streams_mgr();
+	const struct catalog *cat = space_mgr_catalog(mgr);
+	struct sdpneg_answer a = {
+	    .session_id = 3,
+	    .version = 1,
+	    .origin_addr = "127.0.0.1",
+	    .channel = catalog_channel(cat, "red"),
+	    .delivery = SPACE_MULTICAST,
+	    .pt = 96,
+	};
+	char *sdp = sdpneg_answer(home, &a);
+
+	ck_assert_ptr_nonnull(sdp);
+	ck_assert_ptr_nonnull(strstr(sdp, "c=IN IP4 232.20.0.11/16\r\n"
+					  "t=0 0\r\n"
+					  "m=video 5004 RTP/AVP 96\r\n"
+					  "a=rtpmap:96 VP8/90000\r\n"
+					  "a=recvonly\r\n"
+					  "a=tvspace-channel:red\r\n"
+					  "m=audio 5006 RTP/AVP 0\r\n"));
+	a.channel = catalog_channel(cat, "blue");
+	sdp = sdpneg_answer(home, &a);
+	ck_assert_ptr_nonnull(sdp);
+	ck_assert_ptr_nonnull(strstr(sdp, "c=IN IP4 232.20.0.13/16\r\n"));
+	ck_assert_ptr_nonnull(strstr(
+	    sdp, "a=fmtp:97 packetization-mode=1;profile-level-id=42c01f\r\n"));
+	ck_assert_ptr_nonnull(strstr(
+	    sdp, "a=source-filter: incl IN IP4 232.20.0.13 10.0.0.9\r\n"));
+	ck_assert_ptr_nonnull(strstr(sdp, "m=audio 5006 RTP/AVP 0\r\n"
+					  "c=IN IP4 232.20.0.14/16\r\n"));
+	space_mgr_destroy(mgr);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sdpneg");
@@ -275,6 +485,10 @@ int main(void)
 	tcase_add_test(tc, m_line_that_stalls_sofia_is_refused);
 	tcase_add_test(tc, multicast_answer_carries_the_group);
 	tcase_add_test(tc, relay_answer_carries_our_address);
+	tcase_add_test(tc, every_m_line_is_read);
+	tcase_add_test(tc, two_stream_relay_answer);
+	tcase_add_test(tc, unserved_lines_are_refused);
+	tcase_add_test(tc, two_stream_multicast_offer);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

@@ -804,6 +804,365 @@ START_TEST(many_spaces_and_members_by_hash)
 }
 END_TEST
 
+/* -- channels of separate streams -------------------------------------- */
+
+/* A picture-and-sound channel: video @a venc (with @a vfmtp) at PT @a vpt
+ * and audio @a aenc/@a arate/@a achans at PT @a apt, on group @a group. */
+static void add_av(const char *id, unsigned number, const char *group,
+		   unsigned vpt, const char *venc, const char *vfmtp,
+		   unsigned apt, const char *aenc, unsigned arate,
+		   unsigned achans)
+{
+	struct channel ch = {
+	    .id = id,
+	    .number = number,
+	    .name = id,
+	    .media = CHANNEL_STREAMS,
+	    .pt = vpt,
+	    .group = group,
+	    .port = 5004,
+	    .ttl = 16,
+	    .n_streams = 2,
+	    .streams = {{CHANNEL_VIDEO, vpt, venc, 90000, 0, vfmtp, group, 5004,
+			 NULL},
+			{CHANNEL_AUDIO, apt, aenc, arate, achans, NULL, group,
+			 5006, NULL}},
+	};
+
+	ck_assert_int_eq(catalog_add_channel(cat, &ch), 0);
+}
+
+static void setup_streams(void)
+{
+	setup();
+	add_av("red", 11, "232.20.0.11", 96, "VP8", NULL, 0, "PCMU", 8000, 0);
+	add_av("blue", 13, "232.20.0.13", 97, "H264",
+	       "packetization-mode=1;profile-level-id=42c01f", 0, "PCMU", 8000,
+	       0);
+	add_av("opera", 14, "232.20.0.14", 98, "VP8", NULL, 111, "opus", 48000,
+	       2);
+}
+
+/* What a browser offers through rtpengine (test/data/sdp/browser-av.sdp,
+ * shortened): audio opus, PCMU, PCMA; video VP8, H.264 constrained
+ * baseline 3.1 in packetization-mode 1 (and 0), baseline, main. */
+static struct space_offer_line browser_lines[2] = {
+    {.media = "audio",
+     .proto = "RTP/AVP",
+     .rtp = true,
+     .port = 47010,
+     .addr = "192.0.2.9",
+     .recvonly = true,
+     .formats = {{111, "opus", 48000, 2, "minptime=10;useinbandfec=1"},
+		 {0, "PCMU", 8000, 0, NULL},
+		 {8, "PCMA", 8000, 0, NULL}},
+     .n_formats = 3,
+     .first_format = "111"},
+    {.media = "video",
+     .proto = "RTP/AVP",
+     .rtp = true,
+     .port = 47012,
+     .addr = "192.0.2.9",
+     .recvonly = true,
+     .formats = {{96, "VP8", 90000, 0, NULL},
+		 {97, "rtx", 90000, 0, "apt=96"},
+		 {103, "H264", 90000, 0,
+		  "level-asymmetry-allowed=1;packetization-mode=1;"
+		  "profile-level-id=42001f"},
+		 {107, "H264", 90000, 0,
+		  "level-asymmetry-allowed=1;packetization-mode=0;"
+		  "profile-level-id=42e01f"},
+		 {109, "H264", 90000, 0,
+		  "level-asymmetry-allowed=1;packetization-mode=1;"
+		  "profile-level-id=42e033"},
+		 {115, "H264", 90000, 0,
+		  "level-asymmetry-allowed=1;packetization-mode=1;"
+		  "profile-level-id=42e01f"},
+		 {117, "h264", 90000, 0,
+		  "packetization-mode=1;profile-level-id=4d001f"}},
+     .n_formats = 7,
+     .first_format = "96"},
+};
+
+static struct space_offer browser_offer(void)
+{
+	struct space_offer o = {
+	    .media = "audio",
+	    .port = 47010,
+	    .addr = "192.0.2.9",
+	    .pts = {111, 0, 8},
+	    .n_pts = 3,
+	    .recvonly = true,
+	    .lines = browser_lines,
+	    .n_lines = 2,
+	};
+
+	return o;
+}
+
+static struct space *start_av(uint64_t id, const char *channel,
+			      struct space_offer *o)
+{
+	struct space_plan plan;
+	struct space *sp = NULL;
+
+	o->channel = channel;
+	ck_assert_int_eq(
+	    space_plan_start(mgr, "alice", &alice, 0, o, T0, &plan), SPACE_OK);
+	ck_assert_str_eq(plan.channel->id, channel);
+	ck_assert_int_eq(space_open(mgr, id, "alice", &alice, 0, &plan, o, NULL,
+				    T0, WALL, &sp),
+			 0);
+	return sp;
+}
+
+START_TEST(two_streams_are_matched_by_media_and_encoding)
+{
+	struct space_offer o = browser_offer();
+	struct space *sp = start_av(1, "red", &o);
+	struct space_member *h = space_host(sp);
+	const struct space_stream *v, *a;
+	const struct channel *red = space_channel(sp);
+
+	ck_assert_ptr_nonnull(h->streams);
+	ck_assert_int_eq(h->delivery, SPACE_RELAY);
+	v = &h->streams->media[CHANNEL_VIDEO];
+	a = &h->streams->media[CHANNEL_AUDIO];
+	/* each stream on its own line of the offer, whatever the order */
+	ck_assert_int_eq(v->line, 1);
+	ck_assert_int_eq(a->line, 0);
+	ck_assert_uint_eq(v->port, 47012);
+	ck_assert_uint_eq(a->port, 47010);
+	/* the first stream's payload type and where it goes, for the store */
+	ck_assert_uint_eq(h->pt, 96);
+	ck_assert_uint_eq(h->port, 47012);
+	/* agreed: what any channel of the lineup sends on it: VP8, H.264 CB
+	 * in mode 1 at level 3.1 or more (not baseline, main, mode 0, rtx);
+	 * opus and PCMU (not PCMA, which no channel of several streams
+	 * sends) */
+	ck_assert_uint_eq(v->n_formats, 3);
+	ck_assert_uint_eq(v->formats[0].pt, 96);
+	ck_assert_uint_eq(v->formats[1].pt, 109);
+	ck_assert_uint_eq(v->formats[2].pt, 115);
+	ck_assert_uint_eq(a->n_formats, 2);
+	ck_assert_uint_eq(a->formats[0].pt, 111);
+	ck_assert_uint_eq(a->formats[1].pt, 0);
+	ck_assert_int_eq(space_stream_pt(h, red, &red->streams[0]), 96);
+	ck_assert_int_eq(space_stream_pt(h, red, &red->streams[1]), 0);
+	/* the level the stream has is preferred to a higher one */
+	const struct channel *blue = catalog_channel(cat, "blue");
+	ck_assert_int_eq(space_stream_pt(h, blue, &blue->streams[0]), 115);
+	const struct channel *opera = catalog_channel(cat, "opera");
+	ck_assert_int_eq(space_stream_pt(h, opera, &opera->streams[1]), 111);
+	ck_assert(space_member_can_take(h, blue));
+	ck_assert(space_member_can_take(h, opera));
+	ck_assert(space_member_can_take(h, catalog_channel(cat, "news")));
+}
+END_TEST
+
+START_TEST(two_stream_joins_take_what_they_can)
+{
+	struct space_offer o = browser_offer();
+	struct space *sp = start_av(1, "red", &o);
+	struct space_member *m = NULL;
+	struct space_offer_line audio_only = browser_lines[0];
+	struct space_offer phone = {
+	    .media = "audio",
+	    .port = 4000,
+	    .addr = "192.0.2.7",
+	    .pts = {8, 0},
+	    .n_pts = 2,
+	    .lines = &audio_only,
+	    .n_lines = 1,
+	};
+	struct space_offer stb = video_offer("192.0.2.8", false);
+	struct space_offer_line stb_line = {
+	    .media = "video",
+	    .proto = "RTP/AVP",
+	    .rtp = true,
+	    .port = 5004,
+	    .addr = "192.0.2.8",
+	    .formats = {{33, "MP2T", 90000, 0, NULL}},
+	    .n_formats = 1,
+	};
+
+	/* a softphone hears the sound of a picture-and-sound space */
+	audio_only.port = 4000;
+	audio_only.addr = "192.0.2.7";
+	audio_only.formats[0] = (struct space_format){8, "PCMA", 8000, 0, NULL};
+	audio_only.formats[1] = (struct space_format){0, "PCMU", 8000, 0, NULL};
+	audio_only.n_formats = 2;
+	ck_assert_int_eq(
+	    space_join(sp, "bob", &bob, false, &phone, NULL, T0, &m), SPACE_OK);
+	ck_assert_int_eq(m->streams->media[CHANNEL_VIDEO].line, -1);
+	ck_assert_int_eq(m->streams->media[CHANNEL_AUDIO].line, 0);
+	ck_assert_uint_eq(m->pt, 0);
+	ck_assert_uint_eq(m->port, 4000);
+	ck_assert_str_eq(m->addr, "192.0.2.7");
+	ck_assert(space_member_can_take(m, catalog_channel(cat, "blue")));
+	/* opera's sound is Opus, which the phone did not offer */
+	ck_assert(!space_member_can_take(m, catalog_channel(cat, "opera")));
+
+	/* a set-top box's MP2T cannot take either stream */
+	stb.lines = &stb_line;
+	stb.n_lines = 1;
+	ck_assert_int_eq(
+	    space_join(sp, "carol", NULL, false, &stb, NULL, T0, &m),
+	    SPACE_MEDIA_MISMATCH);
+	/* a line refused by the offerer (port 0) is not served */
+	struct space_offer_line refused[2] = {browser_lines[0],
+					      browser_lines[1]};
+	struct space_offer o2 = browser_offer();
+
+	refused[0].port = 0;
+	o2.lines = refused;
+	ck_assert_int_eq(
+	    space_join(sp, "carol", NULL, false, &o2, NULL, T0, &m), SPACE_OK);
+	ck_assert_int_eq(m->streams->media[CHANNEL_AUDIO].line, -1);
+	ck_assert_int_eq(m->streams->media[CHANNEL_VIDEO].line, 1);
+}
+END_TEST
+
+START_TEST(two_stream_switches_stay_between_same_media)
+{
+	struct space_offer o = browser_offer();
+	struct space *sp = start_av(1, "red", &o);
+	struct space_member *m = NULL, *mc = NULL;
+	struct space_offer_line vp8_only[2] = {browser_lines[0],
+					       browser_lines[1]};
+	struct space_offer o2 = browser_offer();
+	struct space_offer none = {.none = true};
+	struct channel *old = NULL;
+
+	vp8_only[1].n_formats = 1;
+	o2.lines = vp8_only;
+	ck_assert_int_eq(space_join(sp, "bob", &bob, false, &o2, NULL, T0, &m),
+			 SPACE_OK);
+	ck_assert_int_eq(
+	    space_join(sp, "dave", NULL, false, &none, NULL, T0, &mc),
+	    SPACE_OK);
+	ck_assert_int_eq(mc->delivery, SPACE_MULTICAST);
+	ck_assert_int_eq(mc->streams->media[CHANNEL_VIDEO].line, 0);
+	ck_assert_int_eq(mc->streams->media[CHANNEL_AUDIO].line, 1);
+
+	/* "same media" is the same separate streams: not MP2T, not G.711
+	 * audio, and back */
+	ck_assert_int_eq(space_switch(sp, "alice", "news", home, &old),
+			 SPACE_MEDIA_MISMATCH);
+	ck_assert_int_eq(space_switch(sp, "alice", "music", home, &old),
+			 SPACE_MEDIA_MISMATCH);
+	ck_assert_int_eq(space_switch(sp, "alice", "blue", home, &old),
+			 SPACE_OK);
+	ck_assert_str_eq(old->id, "red");
+	ck_assert_str_eq(space_channel(sp)->id, "blue");
+	/* each member's own matter: bob offered no H.264; a multicast
+	 * member is offered the new formats */
+	ck_assert(space_member_can_take(space_host(sp), space_channel(sp)));
+	ck_assert(!space_member_can_take(m, space_channel(sp)));
+	ck_assert(space_member_can_take(mc, space_channel(sp)));
+	ck_assert_int_eq(space_stream_pt(mc, space_channel(sp),
+					 &space_channel(sp)->streams[0]),
+			 97);
+	ck_assert_int_eq(space_stream_pt(m, space_channel(sp),
+					 &space_channel(sp)->streams[0]),
+			 -1);
+	su_free(home, old);
+
+	/* and a one-stream space cannot switch to separate streams */
+	struct space *news = start(2, &bob, T0);
+
+	ck_assert_int_eq(space_switch(news, "bob", "red", home, NULL),
+			 SPACE_MEDIA_MISMATCH);
+}
+END_TEST
+
+START_TEST(two_stream_invite_and_restore)
+{
+	struct space_offer o = browser_offer();
+	struct space *sp = start_av(1, "red", &o);
+	struct space_member *m = NULL, *r = NULL;
+	struct space_streams copy;
+
+	/* the host's REFER: the server offers each stream at its group */
+	ck_assert_int_eq(space_invite(sp, "alice", "bob", &bob, T0, &m),
+			 SPACE_OK);
+	ck_assert_ptr_nonnull(m->streams);
+	ck_assert_int_eq(m->streams->media[CHANNEL_VIDEO].line, 0);
+	ck_assert_uint_eq(m->streams->media[CHANNEL_VIDEO].formats[0].pt, 96);
+	ck_assert(m->streams->media[CHANNEL_AUDIO].multicast);
+
+	/* restored members have no streams until the adapter reads them
+	 * back; a relay one cannot be relied on to take a channel then */
+	ck_assert_int_eq(space_restore_member(sp, "carol", NULL, NULL,
+					      SPACE_GUEST, SPACE_RELAY, 96,
+					      "192.0.2.5", 47012, 9, T0, &r),
+			 0);
+	ck_assert_ptr_null(r->streams);
+	ck_assert(!space_member_can_take(r, space_channel(sp)));
+	copy = *space_host(sp)->streams;
+	ck_assert_int_eq(space_member_set_streams(r, &copy), 0);
+	/* a copy of its own: the one given may go */
+	memset(&copy, 0, sizeof(copy));
+	ck_assert_str_eq(r->streams->media[CHANNEL_VIDEO].formats[2].fmtp,
+			 "level-asymmetry-allowed=1;packetization-mode=1;"
+			 "profile-level-id=42e01f");
+	ck_assert(space_member_can_take(r, catalog_channel(cat, "blue")));
+	ck_assert_int_eq(space_member_set_streams(r, NULL), 0);
+	ck_assert_ptr_null(r->streams);
+}
+END_TEST
+
+START_TEST(h264_fmtp_decides)
+{
+	struct space_offer_line v = browser_lines[1];
+	struct space_offer o = browser_offer();
+	struct space_streams st;
+	const struct channel *blue = catalog_channel(cat, "blue");
+
+	o.lines = &v;
+	o.n_lines = 1;
+	/* only packetization-mode 0, only baseline, only level 3.0: none
+	 * carries blue's constrained baseline 3.1 in mode 1 */
+	v.formats[0] = (struct space_format){107, "H264", 90000, 0,
+					     "packetization-mode=0;"
+					     "profile-level-id=42e01f"};
+	v.formats[1] = (struct space_format){103, "H264", 90000, 0,
+					     "packetization-mode=1;"
+					     "profile-level-id=42001f"};
+	v.formats[2] = (struct space_format){105, "H264", 90000, 0,
+					     "packetization-mode=1;"
+					     "profile-level-id=42e01e"};
+	v.formats[3] = (struct space_format){106, "H264", 90000, 0,
+					     "packetization-mode=1;"
+					     "profile-level-id=zz"};
+	v.formats[4] = (struct space_format){108, "H264", 90000, 0, NULL};
+	v.n_formats = 5;
+	ck_assert_int_eq(space_streams_fit(mgr, &o, blue, &st),
+			 SPACE_MEDIA_MISMATCH);
+	/* 4d (main) with constraint_set0: constrained baseline too */
+	v.formats[5] = (struct space_format){110, "H264", 90000, 0,
+					     "profile-level-id=4de01f; "
+					     "packetization-mode=1"};
+	v.n_formats = 6;
+	ck_assert_int_eq(space_streams_fit(mgr, &o, blue, &st), SPACE_OK);
+	ck_assert_uint_eq(st.media[CHANNEL_VIDEO].n_formats, 1);
+	ck_assert_uint_eq(st.media[CHANNEL_VIDEO].formats[0].pt, 110);
+	/* Found by fuzz_sdp: an fmtp shorter than the parameter's name
+	 * (in a block of its own size, so a read past it is ASan's). */
+	char *short_fmtp = strdup("x=1");
+
+	v.formats[0] = (struct space_format){107, "H264", 90000, 0, short_fmtp};
+	v.n_formats = 1;
+	ck_assert_int_eq(space_streams_fit(mgr, &o, blue, &st),
+			 SPACE_MEDIA_MISMATCH);
+	free(short_fmtp);
+	/* a one-stream channel is not one of streams */
+	ck_assert_int_eq(
+	    space_streams_fit(mgr, &o, catalog_channel(cat, "news"), &st),
+	    SPACE_MEDIA_MISMATCH);
+}
+END_TEST
+
 static Suite *space_suite(void)
 {
 	Suite *s = suite_create("space");
@@ -836,6 +1195,15 @@ static Suite *space_suite(void)
 	tcase_add_test(
 	    tc, the_programme_changes_on_time_and_a_member_may_stay_behind);
 	tcase_add_test(tc, many_spaces_and_members_by_hash);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("streams");
+	tcase_add_checked_fixture(tc, setup_streams, teardown);
+	tcase_add_test(tc, two_streams_are_matched_by_media_and_encoding);
+	tcase_add_test(tc, two_stream_joins_take_what_they_can);
+	tcase_add_test(tc, two_stream_switches_stay_between_same_media);
+	tcase_add_test(tc, two_stream_invite_and_restore);
+	tcase_add_test(tc, h264_fmtp_decides);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,9 +2,12 @@
  * multicast feed or on a relay leg, through media/rtpin.c: rtpin_parse(),
  * then what media.c reads inside: the MP2T packets of the payload
  * (rtpin_ts_packet(), 188 bytes at a time, as the instant-change cache
- * scans them) and an RFC 4733 event (rtpin_event()).  Checks what media.c
- * relies on: the payload lies inside the datagram, after the header, its
- * CSRCs and extension, and before the padding; an event has its 4 bytes. */
+ * scans them), an RFC 4733 event (rtpin_event()), and what a video leg
+ * reads to start at a keyframe (rtpin_vp8(), rtpin_h264()).  Checks what
+ * media.c relies on: the payload lies inside the datagram, after the
+ * header, its CSRCs and extension, and before the padding; an event has
+ * its 4 bytes; a VP8 PictureID media.c rewrites lies inside the payload,
+ * with a byte of payload after it. */
 #include "media/rtpin.h"
 #include "test/fuzz/fuzz.h"
 
@@ -12,7 +15,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rtpin r;
 	struct rtpin_event e;
+	struct rtpin_video v;
 
+	if (rtpin_is_rtcp(data, size))
+		FUZZ_CHECK(rtpin_parse(data, size, &r) < 0);
 	if (rtpin_parse(data, size, &r) < 0)
 		return 0;
 	FUZZ_CHECK(size >= RTPIN_HEADER);
@@ -30,6 +36,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rtpin_ts_packet(r.payload + o, RTPIN_TS, &t) == 0)
 			FUZZ_CHECK(t.pid <= 0x1fff);
 	}
+	if (rtpin_vp8(&r, &v) == 0) {
+		FUZZ_CHECK(r.payload_len >= 1);
+		if (v.has_picture_id)
+			FUZZ_CHECK(v.picture_id_at +
+				       (v.wide_picture_id ? 2u : 1u) <
+				   r.payload_len);
+		FUZZ_CHECK(v.picture_id <
+			   (v.wide_picture_id ? 0x8000u : 0x80u));
+	}
+	if (rtpin_h264(&r, &v) == 0)
+		FUZZ_CHECK(r.payload_len >= 1 && !(r.payload[0] & 0x80));
 	if (rtpin_event(&r, &e) == 0)
 		FUZZ_CHECK(r.payload_len >= 4 && e.event < 256 &&
 			   e.volume < 64 && e.duration < 65536);

@@ -1,7 +1,7 @@
 // The channel list, read from the lineup (M3U, as tvspaced reads it) that
 // Kamailio serves beside the page.  A browser plays PCMU/PCMA audio
 // channels, and channels of separate audio and video RTP streams
-// (tvspace-streams); the MP2T channels are for set-top boxes.
+// (tvspace-video, tvspace-audio); the MP2T channels are for set-top boxes.
 
 const BROWSER_VIDEO = ['VP8', 'H264'];
 const BROWSER_AUDIO = ['PCMU', 'PCMA', 'OPUS'];
@@ -15,18 +15,21 @@ function attrs(extinf) {
 	return out;
 }
 
-// tvspace-streams="video 96 VP8/90000 232.20.0.11:5004, audio 0
-// PCMU/8000 232.20.0.11:5006": each stream's media, payload type and
-// encoding.
-export function parseStreams(value) {
+// tvspace-media="video audio" tvspace-video="96 VP8/90000 232.20.0.11:5004"
+// tvspace-audio="0 PCMU/8000 232.20.0.11:5006": each stream's media,
+// payload type and encoding, or null when the channel has none of them.
+export function parseStreams(a) {
 	const streams = [];
-	for (const part of value.split(',')) {
-		const f = part.trim().split(/\s+/);
-		if (f.length < 4)
-			return null;
-		const [media, pt, rtpmap] = f;
+	for (const media of (a['tvspace-media'] || '').split(/\s+/)) {
+		const v = a[`tvspace-${media}`];
 		if (media !== 'audio' && media !== 'video')
+			continue;
+		if (v === undefined)
+			continue;
+		const f = v.trim().split(/\s+/);
+		if (f.length !== 3)
 			return null;
+		const [pt, rtpmap] = f;
 		streams.push({
 			media,
 			pt: Number(pt),
@@ -39,8 +42,8 @@ export function parseStreams(value) {
 // What a browser makes of a channel: 'audio' (one audio stream), 'av'
 // (audio and video streams), or null (it cannot play it).
 function browserKind(a) {
-	if (a['tvspace-streams']) {
-		const s = parseStreams(a['tvspace-streams']);
+	if (a['tvspace-video'] !== undefined || a['tvspace-audio'] !== undefined) {
+		const s = parseStreams(a);
 		if (!s)
 			return null;
 		const ok = s.every((x) =>

@@ -10,9 +10,10 @@
 //
 // Environment: BASE_URL (the page, served by Kamailio), OUT (a folder),
 // CHROMIUM (/usr/bin/chromium), AUDIO (JSON: the two audio channels,
-// [{id, hz}, {id, hz}]), VIDEO (JSON: two picture-and-sound channels
-// [{id, hz, rgb: [r, g, b]}, ...], or empty when the server cannot serve
-// them; then the video checks are skipped, saying why in VIDEO_SKIP).
+// [{id, hz}, {id, hz}]), VIDEO (JSON: two or three picture-and-sound
+// channels [{id, hz, rgb: [r, g, b]}, ...], the third of another video
+// encoding; or empty when the server cannot serve them: then the video
+// checks are skipped, saying why in VIDEO_SKIP).
 // Exit status: 0 passed, 1 failed, 77 Chromium cannot start here.
 import puppeteer from 'puppeteer-core';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -396,6 +397,34 @@ async function timeSwitches(host, guest, kind, chans, n) {
 	}
 }
 
+// The host switches to a channel of another video encoding (the third of
+// VIDEO: H.264 after VP8) and back, with no new offer: the guest's page
+// decodes the new encoding (getStats' codec) and shows its colour.  The
+// first switch to it finds no cache (nobody watched it yet) and waits for
+// its keyframe; the second starts from the cache.
+async function otherEncoding(host, guest, chans) {
+	const other = chans[2], back = chans[0];
+	const times = [];
+	for (const to of [other, back, other]) {
+		await sleep(1000);
+		const t0 = await host.evaluate(() => Date.now());
+		await host.click(`#channels button[data-channel="${to.id}"]`);
+		const f = await sees(guest, to.rgb, t0);
+		if (!f.t) {
+			fail(`bob does not see ${to.id} after the switch (${f.col})`);
+			return;
+		}
+		const st = await expectFlowing(guest, 'video', `bob sees ${to.id}`);
+		if (to === other) {
+			times.push(Math.round(f.t - t0));
+			if (!st || !/H264/i.test(st.codec))
+				fail(`bob's video on ${to.id} is ${st && st.codec}, not H.264`);
+		}
+	}
+	results.figures.other_encoding_switch_to_guest_first_frame_ms = times;
+	ok(`switches between ${back.id} (VP8) and ${other.id} (H.264) without a new offer; bob's first frame of ${other.id} after ${times.join(' ms (no cache yet), then ')} ms`);
+}
+
 async function scenario(browser, kind, chans) {
 	const host = await newPage(browser, 'alice');
 	const guest = await newPage(browser, 'bob');
@@ -497,6 +526,8 @@ async function scenario(browser, kind, chans) {
 	ok(`both pages name ${second.id} as the channel`);
 	await screenshots(`${tag}-switched`, both);
 	await timeSwitches(host, guest, kind, [first, second], SWITCHES);
+	if (kind === 'av' && chans.length > 2)
+		await otherEncoding(host, guest, chans);
 
 	// alice hands the remote to bob.
 	await clickInList(host, '#members li[data-user="bob"] button.handover');
