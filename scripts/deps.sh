@@ -9,6 +9,9 @@ PACKAGES=(
 	libssl-dev
 	check postgresql postgresql-client sip-tester tzdata python3 iproute2
 	baresip-core curl kamailio kamailio-postgres-modules
+	# linphone's command-line client, the second real softphone of the
+	# end-to-end tests (docs/clients.md)
+	linphone-cli
 	# The web browser's path (docs/clients.md): Kamailio's websocket
 	# module (xhttp and rtpengine are in kamailio), rtpengine in user
 	# space, the headend's ffmpeg and font, Chromium for the browser
