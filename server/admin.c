@@ -133,6 +133,7 @@ static void stats_now(struct admin *a, struct stats_now *now)
 
 		sipua_load(a->deps.ua, &l);
 		now->loop_lag = l.loop_lag;
+		now->sip_unread = l.sip_unread;
 		now->overloaded = l.overloaded;
 		now->cache_hits = l.cache_hits;
 		now->cache_misses = l.cache_misses;

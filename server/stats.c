@@ -120,9 +120,12 @@ void stats_prometheus(FILE *out, const struct stats_now *now)
 	gauge(out, "tvspace_loop_lag_seconds",
 	      "How late the event loop ran (a 100 ms timer's delay).",
 	      now->loop_lag);
+	gauge(out, "tvspace_sip_unread_bytes",
+	      "Bytes waiting unread in the SIP UDP sockets (every 100 ms).",
+	      now->sip_unread);
 	gauge(out, "tvspace_overloaded",
-	      "1 while new dialogs get 503: the loop runs late or the "
-	      "database queue is too long or too old.",
+	      "1 while new dialogs get 503: the loop runs late, the "
+	      "database queue is too long or too old, or SIP waits unread.",
 	      now->overloaded ? 1 : 0);
 	counter(out, "tvspace_shed_total",
 		"New dialogs refused with 503 for overload.", tv_stats.shed);

@@ -50,8 +50,9 @@ struct stats_now {
 	double db_oldest;   /* age of the oldest, seconds */
 	bool db_overloaded; /* new dialogs are refused */
 	/* the SIP side's load (sipua_load()) */
-	double loop_lag; /* how late the loop ran, seconds */
-	bool overloaded; /* new dialogs are refused, whatever the cause */
+	double loop_lag;     /* how late the loop ran, seconds */
+	unsigned sip_unread; /* bytes unread in the SIP UDP sockets */
+	bool overloaded;     /* new dialogs are refused, whatever the cause */
 	/* the service cache (svccache_stats()) */
 	uint64_t cache_hits, cache_misses, cache_evictions;
 	unsigned cache_entries, cache_capacity;

@@ -10,6 +10,13 @@
 
 #include "sip/routepin.h"
 
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <linux/sock_diag.h>
+
+#include <sofia-sip/nta_tag.h>
+
 /* -- admission ----------------------------------------------------------- */
 
 static void sdp_logged(struct step *s, int error)
@@ -978,6 +985,27 @@ static void midnight(su_root_magic_t *magic, su_timer_t *t, void *arg)
 	arm_midnight(ua);
 }
 
+/* What the kernel holds unread for the SIP stack's UDP sockets, in bytes.
+ * Requests arriving faster than the stack reads them wait there; past a
+ * point the stack's own work grows with them (sofia-sip keeps the
+ * transactions waiting for an ACK in one sorted list, inserted into by
+ * walking it), so a backlog is refused early, before it snowballs. */
+static unsigned sip_backlog(const struct sipua *ua)
+{
+	unsigned total = 0;
+
+	for (unsigned i = 0; i < ua->n_sip_fds; i++) {
+		uint32_t mem[SK_MEMINFO_VARS];
+		socklen_t len = sizeof(mem);
+
+		if (getsockopt(ua->sip_fds[i], SOL_SOCKET, SO_MEMINFO, mem,
+			       &len) == 0 &&
+		    len > SK_MEMINFO_RMEM_ALLOC * sizeof(mem[0]))
+			total += mem[SK_MEMINFO_RMEM_ALLOC];
+	}
+	return total;
+}
+
 /* The loop's pulse: how late a 100 ms timer fires is how long events wait
  * for the loop (DESIGN.md "Overload is refused early and cheaply"). */
 static void pulse(su_root_magic_t *magic, su_timer_t *t, void *arg)
@@ -988,16 +1016,40 @@ static void pulse(su_root_magic_t *magic, su_timer_t *t, void *arg)
 
 	ua->loop_lag = ua->pulse_due ? now - ua->pulse_due : 0;
 	ua->pulse_due = now + 100;
-	ua->overloaded = ua->loop_lag > (int64_t)ua->cfg->max_loop_lag ||
-			 db_overloaded(ua->db);
+	ua->sip_backlog = sip_backlog(ua);
+	ua->overloaded =
+	    ua->loop_lag > (int64_t)ua->cfg->max_loop_lag ||
+	    db_overloaded(ua->db) ||
+	    (ua->sip_backlog_max && ua->sip_backlog > ua->sip_backlog_max);
+	/* Half the buffer waiting: even our 503 costs too much (a transaction
+	 * held for its ACK, in the stack's sorted list).  nta then answers a
+	 * new INVITE 503 itself, statelessly, while another INVITE is still
+	 * unanswered (NTATAG_MAX_PROCEEDING 1; 0 lifts it), as a proxy's
+	 * stateless reply would.  That 503 has no Retry-After or Warning. */
+	bool severe =
+	    ua->sip_backlog_max && ua->sip_backlog > 4 * ua->sip_backlog_max;
+
+	if (severe != ua->shed_in_stack && ua->nua) {
+		ua->shed_in_stack = severe;
+		nua_set_params(ua->nua, NTATAG_MAX_PROCEEDING(severe ? 1 : 0),
+			       TAG_END());
+		log_warn(severe
+			     ? "overload: the SIP stack refuses new INVITEs "
+			       "itself (%u KB of SIP unread)"
+			     : "overload: the SIP stack no longer refuses new "
+			       "INVITEs itself (%u KB of SIP unread)",
+			 ua->sip_backlog / 1024);
+	}
 	if (ua->overloaded != was)
 		log_warn(
 		    ua->overloaded
 			? "overload: new dialogs are refused (loop %" PRId64
-			  " ms late, %u database jobs waiting)"
+			  " ms late, %u database jobs waiting, %u KB of "
+			  "SIP unread)"
 			: "overload over (loop %" PRId64
-			  " ms late, %u database jobs waiting)",
-		    ua->loop_lag, db_queue_len(ua->db));
+			  " ms late, %u database jobs waiting, %u KB of "
+			  "SIP unread)",
+		    ua->loop_lag, db_queue_len(ua->db), ua->sip_backlog / 1024);
 }
 
 int ua_act_init(struct sipua *ua)

@@ -44,8 +44,9 @@ int sipua_restore(struct sipua *ua, void (*done)(void *arg, int error),
 void sipua_service_changed(struct sipua *ua, const char *id, const char *user);
 /** The SIP side's load, for the metrics. */
 struct sipua_load {
-	double loop_lag; /* seconds the loop ran late */
-	bool overloaded; /* new dialogs get 503 */
+	double loop_lag;     /* seconds the loop ran late */
+	unsigned sip_unread; /* bytes waiting in the SIP UDP sockets */
+	bool overloaded;     /* new dialogs get 503 */
 	unsigned long long cache_hits, cache_misses, cache_evictions;
 	unsigned cache_entries, cache_capacity;
 };

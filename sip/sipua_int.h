@@ -110,11 +110,16 @@ struct sipua {
 	struct call *repoint_head, *repoint_tail;
 	unsigned repoint_out, repoint_window;
 	su_time64_t repoint_cut, repoint_base;
-	/* Overload: how late the loop runs (ms), measured by a timer. */
+	/* Overload: how late the loop runs (ms), measured by a timer, and
+	 * how much waits unread in the SIP stack's UDP sockets (bytes). */
 	su_timer_t *pulse;
 	int64_t pulse_due;
 	int64_t loop_lag;
+	int sip_fds[4];
+	unsigned n_sip_fds;
+	unsigned sip_backlog, sip_backlog_max;
 	bool overloaded;
+	bool shed_in_stack; /* the stack refuses new INVITEs itself */
 	char hostport[160]; /* where we are reached: for Contact */
 	void (*shutdown_done)(void *arg);
 	void *shutdown_arg;

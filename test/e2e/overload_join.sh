@@ -80,11 +80,11 @@ log "answers: $ok 200, $full 486, $shed 503; calls: $succeeded passed, $failed f
 
 # Every joiner has left; the store and the core agree: each joiner SIPp
 # saw answered 200 has exactly one row, closed, and no other joiner has
-# one.  A row is closed by the joiner's BYE, or when its ACK never came
-# (nua's ACK timeout, 32 s): its ACK and its BYE lost at the full socket,
-# and SIPp took the 200 of the INVITE, sent again, for its BYE's answer
-# (it matches a response by its code); a 200 that reached a caller who had
-# given up is such a row too, one per call SIPp failed at most.
+# one.  A row is closed by the joiner's BYE (the scenario matches the
+# BYE's 200 by its transaction, not by the code alone, so the INVITE's 200
+# sent again is not taken for it), or when its ACK never came (nua's ACK
+# timeout, 32 s); a 200 that reached a caller who had given up is such a
+# row too, one per call SIPp failed at most.
 wait_for "select count(*) from members where user_id like 'g%' and left_at is null" 0 40
 rows=$(sql "select count(*) from members where user_id like 'g%'")
 [ "$rows" -ge "$ok" ] && [ "$rows" -le $((ok + failed)) ] ||

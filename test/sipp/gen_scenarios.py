@@ -992,7 +992,14 @@ scenario("load_join",
          (invite("join") + PROV + '  <recv response="180" optional="true"/>\n' +
           '  <recv response="486" optional="true" next="refused"/>\n' +
           '  <recv response="503" optional="true" next="refused"/>\n' +
-          '  <recv response="200" rrs="true"/>\n' + ACK + HOLD + bye(2) +
+          '  <recv response="200" rrs="true"/>\n' + ACK + HOLD +
+          # The BYE's 200 is matched by its transaction: under load the
+          # INVITE's 200, sent again, can come while the BYE waits for
+          # its answer (SIPp matches a response by its code otherwise).
+          bye(2).replace('<send retrans="500">',
+                         '<send retrans="500" start_txn="bye">', 1)
+                .replace('<recv response="200"/>',
+                         '<recv response="200" response_txn="bye"/>') +
           '  <nop next="done"/>\n  <label id="refused"/>\n' + ACK_ERR +
           '  <label id="done"/>\n').replace("[user]", "g[call_number]"))
 
