@@ -564,5 +564,6 @@ void cfg_day_name(long long t, char *buf, size_t len)
 	struct tm tm;
 
 	localtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%d", &tm);
+	if (!strftime(buf, len, "%Y-%m-%d", &tm))
+		buf[0] = '\0'; /* else undefined: no room */
 }
