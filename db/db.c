@@ -753,7 +753,7 @@ static int lookup_start(struct db *db)
 	for (unsigned i = 0; i < o->n_hosts; i++)
 		lk->n += o->is_name[i];
 	lk->cb = calloc(lk->n, sizeof(*lk->cb));
-	lk->list = calloc(lk->n, sizeof(*lk->list));
+	lk->list = calloc(lk->n, sizeof(struct gaicb *));
 	lk->hints.ai_family = AF_UNSPEC;
 	lk->hints.ai_socktype = SOCK_STREAM;
 	if (lk->efd < 0 || !lk->cb || !lk->list) {
