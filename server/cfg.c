@@ -376,6 +376,8 @@ static int apply(struct parse *p, struct cfg *cfg, const char *key,
 	return fail(p, "unknown option '%s'", key);
 }
 
+/* @a err is written through p.err, an initializer that the check does
+ * not follow.  NOLINTNEXTLINE(readability-non-const-parameter) */
 int cfg_parse(struct cfg *cfg, const char *text, size_t len, char *err,
 	      size_t errlen)
 {
