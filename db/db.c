@@ -552,9 +552,9 @@ static struct conn_opts *opts_parse(const char *conninfo)
 		goto none;
 	n = 0;
 	for (PQconninfoOption *opt = parsed; opt->keyword; opt++)
-		if (opt->val && strcmp(opt->keyword, "host") &&
-		    strcmp(opt->keyword, "hostaddr") &&
-		    strcmp(opt->keyword, "port")) {
+		if (opt->val && strcmp(opt->keyword, "host") != 0 &&
+		    strcmp(opt->keyword, "hostaddr") != 0 &&
+		    strcmp(opt->keyword, "port") != 0) {
 			o->keys[n] = opt->keyword;
 			o->vals[n++] = opt->val;
 		}
@@ -753,7 +753,7 @@ static int lookup_start(struct db *db)
 	for (unsigned i = 0; i < o->n_hosts; i++)
 		lk->n += o->is_name[i];
 	lk->cb = calloc(lk->n, sizeof(*lk->cb));
-	lk->list = calloc(lk->n, sizeof(*lk->list));
+	lk->list = calloc(lk->n, sizeof(struct gaicb *));
 	lk->hints.ai_family = AF_UNSPEC;
 	lk->hints.ai_socktype = SOCK_STREAM;
 	if (lk->efd < 0 || !lk->cb || !lk->list) {
@@ -929,20 +929,21 @@ static int send_job(struct db *db, struct job *j)
 {
 	char name[16];
 
-	if (j->prep)
-		snprintf(name, sizeof(name), "tv%u", j->prep->name);
+	if (!j->prep) {
+		if (j->nparams)
+			return PQsendQueryParams(
+			    db->conn, j->sql, j->nparams, NULL,
+			    (const char *const *)j->params, NULL, NULL, 0);
+		return PQsendQuery(db->conn, j->sql);
+	}
+	/* A Parse (add_parse()) is always of a prepared statement. */
+	snprintf(name, sizeof(name), "tv%u", j->prep->name);
 	if (j->parse)
 		return PQsendPrepare(db->conn, name, j->prep->sql, j->nparams,
 				     NULL);
-	if (j->prep)
-		return PQsendQueryPrepared(db->conn, name, j->nparams,
-					   (const char *const *)j->params, NULL,
-					   NULL, 0);
-	if (j->nparams)
-		return PQsendQueryParams(db->conn, j->sql, j->nparams, NULL,
-					 (const char *const *)j->params, NULL,
-					 NULL, 0);
-	return PQsendQuery(db->conn, j->sql);
+	return PQsendQueryPrepared(db->conn, name, j->nparams,
+				   (const char *const *)j->params, NULL, NULL,
+				   0);
 }
 
 static void db_send(struct db *db)

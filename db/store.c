@@ -1170,7 +1170,7 @@ int store_display_names(struct db *db, const char *const *users, unsigned n,
 	char *list;
 	int err;
 
-	if (!n || !each)
+	if (!n || !users || !each)
 		return -EINVAL;
 	list = array_literal(users, NULL, n);
 	r = list ? req_new(db, arg) : NULL;

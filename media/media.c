@@ -345,9 +345,10 @@ static int attach(struct media_leg *leg, struct source *src)
 	if (src == old)
 		goto mark;
 	if (src && src->nlegs == src->fan_cap) {
+		/* a leg per pair of RTP ports: far fewer than INT_MAX bytes */
 		unsigned cap = src->fan_cap ? 2 * src->fan_cap : 8;
-		struct leg_out *fan =
-		    su_realloc(src->m->home, src->fan, cap * sizeof(*fan));
+		struct leg_out *fan = su_realloc(src->m->home, src->fan,
+						 (isize_t)(cap * sizeof(*fan)));
 
 		if (!fan)
 			return -ENOMEM;
@@ -509,7 +510,7 @@ static void tone_send(struct source *src)
 	for (unsigned i = 0; i < SAMPLES; i++, src->sample++) {
 		bool on = !src->beep || src->sample % 8000 < 1600;
 
-		pcm[i] = on ? (int16_t)(9000.0 * sin(src->phase)) : 0;
+		pcm[i] = (int16_t)(on ? 9000.0 * sin(src->phase) : 0);
 		src->phase += step;
 	}
 	src->phase = fmod(src->phase, 2.0 * M_PI);
@@ -1232,7 +1233,8 @@ static int on_leg(su_root_magic_t *magic, su_wait_t *w, void *arg)
 {
 	struct media_leg *leg = arg;
 	uint8_t buf[1500];
-	struct sockaddr_storage from;
+	/* zeroed: an address the kernel does not fill in matches no peer */
+	struct sockaddr_storage from = {0};
 	socklen_t fl = sizeof(from);
 	ssize_t n = recvfrom(leg->fd, buf, sizeof(buf), MSG_TRUNC,
 			     (struct sockaddr *)&from, &fl);
@@ -1625,7 +1627,8 @@ struct media *media_create(su_home_t *parent, su_root_t *root,
 	m->port_min = cfg->port_min;
 	m->port_max = cfg->port_max;
 	m->ttl = cfg->multicast_ttl;
-	m->used = su_zalloc(m->home, (cfg->port_max - cfg->port_min) / 2 + 1);
+	m->used = su_zalloc(m->home,
+			    (isize_t)((cfg->port_max - cfg->port_min) / 2 + 1));
 	m->profile = profile_new();
 	m->reap = su_timer_create(su_root_task(root), 0);
 	if (!m->bind_addr || !m->mcast_if || !m->used || !m->profile ||

@@ -61,6 +61,7 @@ static bool pcr_of(const uint8_t *p, uint64_t *pcr)
 static int read_file(struct tsfile *f, const char *path, char *err,
 		     size_t errlen)
 {
+	/* read only: closing it loses nothing, so its result is not asked */
 	FILE *fp = fopen(path, "rb");
 	struct stat st;
 	size_t size;
@@ -70,13 +71,13 @@ static int read_file(struct tsfile *f, const char *path, char *err,
 		return fail(err, errlen, errno, "%s: %s", path,
 			    strerror(errno));
 	if (fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode)) {
-		fclose(fp);
+		(void)fclose(fp);
 		return fail(err, errlen, EINVAL, "%s: not a regular file",
 			    path);
 	}
 	size = (size_t)st.st_size;
 	if (size == 0 || size > TS_MAX_BYTES || size % TS_PACKET) {
-		fclose(fp);
+		(void)fclose(fp);
 		if (size > TS_MAX_BYTES)
 			return fail(err, errlen, EFBIG,
 				    "%s: larger than %u MiB", path,
@@ -86,13 +87,13 @@ static int read_file(struct tsfile *f, const char *path, char *err,
 			    "packets",
 			    path, size, TS_PACKET);
 	}
-	f->data = su_alloc(f->home, size);
+	f->data = su_alloc(f->home, (isize_t)size); /* <= TS_MAX_BYTES */
 	if (!f->data) {
-		fclose(fp);
+		(void)fclose(fp);
 		return fail(err, errlen, ENOMEM, "%s: out of memory", path);
 	}
 	e = fread(f->data, 1, size, fp) == size ? 0 : EIO;
-	fclose(fp);
+	(void)fclose(fp);
 	if (e)
 		return fail(err, errlen, e, "%s: short read", path);
 	f->n = size / TS_PACKET;
@@ -108,13 +109,14 @@ static int read_file(struct tsfile *f, const char *path, char *err,
 static int time_packets(struct tsfile *f, const char *path, char *err,
 			size_t errlen)
 {
-	size_t *idx = su_alloc(f->home, f->n * sizeof(*idx));
-	uint64_t *pcr = su_alloc(f->home, f->n * sizeof(*pcr));
+	/* f->n <= TS_MAX_BYTES / TS_PACKET: each array is a few MB */
+	size_t *idx = su_alloc(f->home, (isize_t)(f->n * sizeof(*idx)));
+	uint64_t *pcr = su_alloc(f->home, (isize_t)(f->n * sizeof(*pcr)));
 	size_t k = 0, seg = 0;
 	uint64_t wrap = 0, v, first;
 	int rc = 0;
 
-	f->at = su_alloc(f->home, f->n * sizeof(*f->at));
+	f->at = su_alloc(f->home, (isize_t)(f->n * sizeof(*f->at)));
 	if (!idx || !pcr || !f->at) {
 		rc = fail(err, errlen, ENOMEM, "%s: out of memory", path);
 		goto out;

@@ -5,6 +5,8 @@ set -euo pipefail
 
 PACKAGES=(
 	build-essential cmake pkg-config clang-format
+	# the static checks of .clang-tidy (scripts/tidy.sh, test clang_tidy)
+	clang-tidy
 	libsofia-sip-ua-dev libortp-dev libxml2-dev libxml2-utils libpq-dev
 	libssl-dev
 	check postgresql postgresql-client sip-tester tzdata python3 iproute2

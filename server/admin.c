@@ -439,8 +439,8 @@ int admin_command(struct admin *a, const char *line, FILE *out)
 		return refuse(out, -EINVAL, "%s", "no command");
 	if (strcmp(argv[0], "services") == 0)
 		return cmd_services(a, argc, argv, out);
-	if (!a->deps.mgr && strcmp(argv[0], "version") &&
-	    strcmp(argv[0], "stats"))
+	if (!a->deps.mgr && strcmp(argv[0], "version") != 0 &&
+	    strcmp(argv[0], "stats") != 0)
 		return refuse(out, -EAGAIN, "%s",
 			      "starting: the database is not loaded yet");
 	if (strcmp(argv[0], "version") == 0) {
@@ -587,12 +587,20 @@ static void http_answer(struct admin *a, const char *req, FILE *out)
 		type = "text/plain; charset=utf-8";
 		fputs("tvspace: GET /metrics\n", b);
 	}
-	fclose(b);
+	if (fclose(b) != 0) {
+		/* out of memory: the body is not whole, and not sent */
+		free(body);
+		fputs("HTTP/1.0 500 Internal Server Error\r\n"
+		      "Content-Length: 0\r\nConnection: close\r\n\r\n",
+		      out);
+		return;
+	}
 	fprintf(out,
 		"HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 		"Connection: close\r\n\r\n",
 		status, type, len);
-	fwrite(body, 1, len, out);
+	/* out is a memory stream: its error shows at its fclose */
+	(void)fwrite(body, 1, len, out);
 	free(body);
 }
 
@@ -601,7 +609,7 @@ static void http_answer(struct admin *a, const char *req, FILE *out)
 static void conn_free(struct conn *c)
 {
 	if (c->rows)
-		fclose(c->rows);
+		(void)fclose(c->rows); /* its rows are not wanted */
 	free(c->rows_buf);
 	free(c->out);
 	free(c);
@@ -707,8 +715,10 @@ static void status_done(void *arg, int error)
 	FILE *out;
 
 	c->waiting = false;
-	if (c->rows)
-		fclose(c->rows);
+	/* Closing the memory stream writes its last rows: failing, it leaves
+	 * them out, and the answer would be short. */
+	if (c->rows && fclose(c->rows) != 0 && !error)
+		error = -ENOMEM;
 	c->rows = NULL;
 	if (c->closed) {
 		conn_free(c);
@@ -737,7 +747,10 @@ static void status_done(void *arg, int error)
 			    ? "(the first 1000: ask for one service, or "
 			      "query the view service_status)\n"
 			    : "");
-	fclose(out);
+	if (fclose(out) != 0) {
+		conn_close(c); /* out of memory: no answer rather than half */
+		return;
+	}
 	conn_send(c);
 }
 
@@ -801,7 +814,10 @@ static void conn_answer(struct conn *c)
 		admin_command(c->a, c->req, out);
 	else
 		http_answer(c->a, c->req, out);
-	fclose(out);
+	if (fclose(out) != 0) {
+		conn_close(c); /* out of memory: no answer rather than half */
+		return;
+	}
 	conn_send(c);
 }
 
@@ -1011,8 +1027,12 @@ struct admin *admin_destroy(struct admin *a)
 {
 	if (!a)
 		return NULL;
-	while (a->conns)
-		conn_close(a->conns);
+	/* Each is unlinked and freed by conn_close(): the next one is
+	 * taken before. */
+	for (struct conn *c = a->conns, *next; c; c = next) {
+		next = c->next;
+		conn_close(c);
+	}
 	listener_close(a, &a->control);
 	listener_close(a, &a->http);
 	if (a->control_path)

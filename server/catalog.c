@@ -132,8 +132,10 @@ static int note_encodings(struct catalog *cat, const struct entry *e)
 				break;
 		if (k < cat->n_encodings)
 			continue;
-		n = su_realloc(cat->home, cat->encodings,
-			       (isize_t)((cat->n_encodings + 1) * sizeof(*n)));
+		n = su_realloc(
+		    cat->home, cat->encodings,
+		    (isize_t)((cat->n_encodings + 1) *
+			      sizeof(const struct channel_stream *)));
 		if (!n)
 			return -ENOMEM;
 		cat->encodings = n;
@@ -155,8 +157,9 @@ int catalog_add_channel(struct catalog *cat, const struct channel *ch)
 		return -EEXIST;
 	if (cat->n_channels == cat->cap_channels) {
 		unsigned cap = cat->cap_channels ? 2 * cat->cap_channels : 16;
-		struct entry **n = su_realloc(cat->home, cat->channels,
-					      (isize_t)(cap * sizeof(*n)));
+		struct entry **n =
+		    su_realloc(cat->home, cat->channels,
+			       (isize_t)(cap * sizeof(struct entry *)));
 
 		if (!n)
 			return -ENOMEM;

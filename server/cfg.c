@@ -376,6 +376,8 @@ static int apply(struct parse *p, struct cfg *cfg, const char *key,
 	return fail(p, "unknown option '%s'", key);
 }
 
+/* @a err is written through p.err, an initializer that the check does
+ * not follow.  NOLINTNEXTLINE(readability-non-const-parameter) */
 int cfg_parse(struct cfg *cfg, const char *text, size_t len, char *err,
 	      size_t errlen)
 {
@@ -564,5 +566,6 @@ void cfg_day_name(long long t, char *buf, size_t len)
 	struct tm tm;
 
 	localtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%d", &tm);
+	if (!strftime(buf, len, "%Y-%m-%d", &tm))
+		buf[0] = '\0'; /* else undefined: no room */
 }

@@ -258,7 +258,7 @@ static long last_started(const struct guide *g, const char *channel,
 			hi = mid;
 	}
 	*ret_next = lo;
-	if (!lo || strcmp(g->items[g->by_time[lo - 1]].channel, channel))
+	if (!lo || strcmp(g->items[g->by_time[lo - 1]].channel, channel) != 0)
 		return -1;
 	return (long)lo - 1;
 }

@@ -10,7 +10,8 @@ int hash_init(struct hash_table *t, su_home_t *home)
 	t->home = home;
 	t->n = 0;
 	t->n_buckets = FIRST_BUCKETS;
-	t->buckets = su_zalloc(home, FIRST_BUCKETS * sizeof(*t->buckets));
+	t->buckets =
+	    su_zalloc(home, FIRST_BUCKETS * sizeof(struct hash_node *));
 	return t->buckets ? 0 : -ENOMEM;
 }
 
@@ -26,12 +27,14 @@ void hash_deinit(struct hash_table *t)
 static void grow(struct hash_table *t)
 {
 	size_t n = 2 * t->n_buckets;
-	struct hash_node **b = su_zalloc(t->home, (isize_t)(n * sizeof(*b)));
+	struct hash_node **b;
 
-	if (!b || n * sizeof(*b) > (size_t)INT32_MAX) {
-		su_free(t->home, b);
+	/* sofia's allocator takes an int */
+	if (n * sizeof(struct hash_node *) > (size_t)INT32_MAX)
 		return;
-	}
+	b = su_zalloc(t->home, (isize_t)(n * sizeof(struct hash_node *)));
+	if (!b)
+		return;
 	for (size_t i = 0; i < t->n_buckets; i++) {
 		struct hash_node *x, *next;
 

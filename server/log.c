@@ -56,7 +56,8 @@ static void vlog(int level, const char *module, const char *fmt, va_list ap)
 
 	gettimeofday(&tv, NULL);
 	localtime_r(&tv.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+	if (!strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm))
+		stamp[0] = '\0'; /* else undefined: no room */
 	fprintf(stderr, "%s.%03d %-6s %-6s %s\n", stamp,
 		(int)(tv.tv_usec / 1000), level_names[level & 7], module, line);
 }

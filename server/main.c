@@ -152,7 +152,8 @@ static void set_policy(struct daemon *d)
 
 	for (unsigned i = 0; i < c->n_quota_warnings && i < 8; i++)
 		p.warnings[i] = c->quota_warnings[i];
-	space_mgr_set_policy(d->mgr, &p, su_monotime(NULL) / 1000000);
+	space_mgr_set_policy(d->mgr, &p,
+			     (int64_t)(su_monotime(NULL) / 1000000));
 }
 
 static void level_row(void *arg, const struct store_level *l)
@@ -537,7 +538,7 @@ static int setup_signals(struct daemon *d)
 	/* Blocked before any thread starts, so none of them takes one. */
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN); /* fails only for a bad signal */
 	d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (d->sigfd < 0)
 		return -errno;

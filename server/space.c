@@ -879,6 +879,7 @@ static enum space_verdict fit(const struct space_mgr *mgr,
 
 	ret->addr = offer->addr;
 	ret->port = offer->port;
+	ret->streams = (struct space_streams){0}; /* none but for STREAMS */
 	if (ch->media != CHANNEL_STREAMS) {
 		ret->pt = common_pt(offer, ch);
 		return ret->pt < 0 ? SPACE_MEDIA_MISMATCH : SPACE_OK;
@@ -1801,7 +1802,8 @@ static int heap_add(struct space_mgr *mgr, struct space *sp)
 	if (mgr->heap_used + 1 >= mgr->heap_size) {
 		size_t n = mgr->heap_size ? 2 * mgr->heap_size : 64;
 		struct space **h =
-		    su_realloc(mgr->home, mgr->heap, (isize_t)(n * sizeof(*h)));
+		    su_realloc(mgr->home, mgr->heap,
+			       (isize_t)(n * sizeof(struct space *)));
 
 		if (!h)
 			return -ENOMEM;

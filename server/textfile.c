@@ -9,6 +9,7 @@
 int textfile_read(const char *path, size_t max, char **ret_text,
 		  size_t *ret_len, char *err, size_t errlen)
 {
+	/* read only: closing it loses nothing, so its result is not asked */
 	FILE *f = fopen(path, "rb");
 	char *buf;
 	size_t n;
@@ -21,7 +22,7 @@ int textfile_read(const char *path, size_t max, char **ret_text,
 	}
 	buf = malloc(max + 1);
 	if (!buf) {
-		fclose(f);
+		(void)fclose(f);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -29,7 +30,7 @@ int textfile_read(const char *path, size_t max, char **ret_text,
 	 * one that is just large: never parse half a lineup. */
 	n = fread(buf, 1, max + 1, f);
 	rc = ferror(f) ? -EIO : 0;
-	fclose(f);
+	(void)fclose(f);
 	if (!rc && n > max) {
 		snprintf(err, errlen, "larger than %zu bytes", max);
 		rc = -EFBIG;

@@ -4,6 +4,7 @@
  * stderr), 2 when it could not be reached or the usage was wrong. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,7 @@ int main(int argc, char **argv)
 	char line[1024], buf[4096];
 	size_t len = 0;
 	int json = 0, opt, fd, status = -1;
+	bool lost = false;
 	ssize_t n;
 
 	while ((opt = getopt_long(argc, argv, "+s:jhV", opts, NULL)) != -1) {
@@ -139,7 +141,9 @@ int main(int argc, char **argv)
 			memmove(buf, nl + 1, len);
 		}
 		if (status >= 0) {
-			fwrite(buf, 1, len, status ? stderr : stdout);
+			if (fwrite(buf, 1, len, status ? stderr : stdout) !=
+			    len)
+				lost = true;
 			len = 0;
 		}
 		else if (len == sizeof(buf) - 1) {
@@ -149,6 +153,13 @@ int main(int argc, char **argv)
 	close(fd);
 	if (status < 0) {
 		fprintf(stderr, "tvspacectl: no answer from %s\n", path);
+		return 2;
+	}
+	/* An answer that did not reach stdout (a full disk, a closed pipe)
+	 * must not pass for one that did. */
+	if (lost || fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "tvspacectl: cannot write the answer: %s\n",
+			strerror(errno));
 		return 2;
 	}
 	return status;

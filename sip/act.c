@@ -150,7 +150,7 @@ void ua_end_space(struct sipua *ua, struct space *sp, const char *text,
 		s->calls = su_zalloc(
 		    s->home,
 		    (isize_t)((space_count(sp) + space_pending_count(sp) + 1) *
-			      sizeof(*s->calls)));
+			      sizeof(struct call *)));
 	}
 	for (struct space_member *m = space_members(sp), *next; m; m = next) {
 		struct call *c = m->handle;

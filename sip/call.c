@@ -34,7 +34,7 @@ const char *ua_warning(su_home_t *home, struct sipua *ua, const char *text)
 	for (const char *p = text; *p && n < sizeof(buf) - 2; p++) {
 		if (*p == '"' || *p == '\\')
 			buf[n++] = '\\';
-		buf[n++] = (unsigned char)*p < 0x20 ? ' ' : *p;
+		buf[n++] = (char)((unsigned char)*p < 0x20 ? ' ' : *p);
 	}
 	buf[n] = '\0';
 	return su_sprintf(home, "399 %s \"%s\"", ua->cfg->domain, buf);

@@ -68,7 +68,8 @@ static void relay_comment(struct call *to, uint64_t space_id,
 		goto out;
 	}
 	gmtime_r(&t, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		stamp[0] = '\0'; /* else undefined: no room */
 	nua_message(to->dlg.nh, SIPTAG_CONTENT_TYPE_STR("message/cpim"),
 		    SIPTAG_PAYLOAD_STR(su_sprintf(
 			home,
@@ -173,7 +174,7 @@ void ua_comment(struct sipua *ua, nua_handle_t *nh,
 	}
 	s->on = own_handle;
 	snprintf(s->by, sizeof(s->by), "%s", m->user);
-	s->text = su_strndup(s->home, pl->pl_data, pl->pl_len);
+	s->text = su_strndup(s->home, pl->pl_data, (isize_t)pl->pl_len);
 	err = s->text ? store_comment_add(ua->db, s->space_id, s->by, s->text,
 					  ua_step_stored, s)
 		      : -ENOMEM;

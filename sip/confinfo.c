@@ -41,7 +41,8 @@ static void format_time(char *buf, size_t len, int64_t t)
 	struct tm tm;
 
 	gmtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		buf[0] = '\0'; /* else undefined: no room */
 }
 
 static void set_time(xmlNodePtr n, const char *name, int64_t t)

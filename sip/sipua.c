@@ -456,7 +456,7 @@ static void find_sip_sockets(struct sipua *ua)
 	ua->sip_backlog_max = 0;
 	while (d && (e = readdir(d)) &&
 	       ua->n_sip_fds < sizeof(ua->sip_fds) / sizeof(ua->sip_fds[0])) {
-		struct sockaddr_storage ss;
+		struct sockaddr_storage ss = {0};
 		socklen_t len = sizeof(ss);
 		int fd = atoi(e->d_name), type = 0, rcvbuf = 0;
 		socklen_t tl = sizeof(type), rl = sizeof(rcvbuf);

@@ -1266,6 +1266,22 @@ START_TEST(no_database_means_enotconn)
 }
 END_TEST
 
+static void no_name(void *arg, const char *user, const char *display)
+{
+	ck_abort_msg("no user was asked for, %s is not wanted", user);
+}
+
+/* A list of users that is not there, however long it is said to be, is
+ * refused rather than read. */
+START_TEST(display_names_of_no_list_are_refused)
+{
+	done_count = 0;
+	ck_assert_int_eq(
+	    store_display_names(db, NULL, 2, no_name, on_done, NULL), -EINVAL);
+	ck_assert_int_eq(done_count, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("store");
@@ -1280,6 +1296,7 @@ int main(void)
 	tcase_add_test(tc, a_failed_statement_fails_alone);
 	tcase_add_test(tc, comments_are_stored_verbatim);
 	tcase_add_test(tc, no_database_means_enotconn);
+	tcase_add_test(tc, display_names_of_no_list_are_refused);
 	tcase_add_test(tc, services_notify_per_row);
 	tcase_add_test(tc, levels_and_friends_notify);
 	tcase_add_test(tc, a_service_is_looked_up_by_id);

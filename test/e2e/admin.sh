@@ -46,6 +46,10 @@ PY
 }
 
 ctl_is 0 version
+# An answer that cannot be written out (a full disk) is a failure.
+rc=0
+ctl version >/dev/full 2>/dev/null || rc=$?
+[ "$rc" -eq 2 ] || fail "tvspacectl version >/dev/full: status $rc, want 2"
 [[ $OUT == "tvspaced "* ]] || fail "version: $OUT"
 ctl_is 0 --json channels
 json 'len(r) == 5 and r[0]["id"] == "news" and r[0]["generate"].endswith("demo-news.ts")'
