@@ -28,7 +28,9 @@ run() { # TITLE SCRIPT ARGS...
 	else
 		timeout -k 10 "$LIMIT" bash "$@" || rc=$?
 	fi
-	[ "$rc" = 0 ] || echo "($1 ended with status $rc${rc/124/: stopped after $LIMIT s})"
+	local why=
+	[ "$rc" != 124 ] || why=": stopped after $LIMIT s"
+	[ "$rc" = 0 ] || echo "($1 ended with status $rc$why)"
 	echo "($(($SECONDS - t0)) s; load $(cut -d' ' -f1-3 /proc/loadavg))"
 }
 ALL=("$@")
