@@ -4,7 +4,9 @@
 # (default 1500) and the next one runs; the whole takes about 50 minutes on
 # 2 cores (docs/performance.md says what each measures).
 #   bench/all.sh                  (as root: each runs in a network namespace
-#                                  of its own, tvbench, made and deleted here)
+#                                  of its own, tvbench, made and deleted here;
+#                                  BENCH_NS=NAME: another name, where two
+#                                  trees run their benchmarks at once)
 #   bench/all.sh join overload    (only these)
 # The figures of a shared machine move with its load: the load average is
 # printed before and after each.
@@ -13,7 +15,7 @@ cd "$(dirname "$0")"
 LIMIT=${BENCH_LIMIT:-1500}
 NS=
 if [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null; then
-	NS=tvbench
+	NS=${BENCH_NS:-tvbench}
 	ip netns add "$NS" 2>/dev/null || true
 	ip netns exec "$NS" ip link set lo up
 	trap 'ip netns del "$NS" 2>/dev/null || true' EXIT
@@ -28,7 +30,9 @@ run() { # TITLE SCRIPT ARGS...
 	else
 		timeout -k 10 "$LIMIT" bash "$@" || rc=$?
 	fi
-	[ "$rc" = 0 ] || echo "($1 ended with status $rc${rc/124/: stopped after $LIMIT s})"
+	local why=
+	[ "$rc" != 124 ] || why=": stopped after $LIMIT s"
+	[ "$rc" = 0 ] || echo "($1 ended with status $rc$why)"
 	echo "($(($SECONDS - t0)) s; load $(cut -d' ' -f1-3 /proc/loadavg))"
 }
 ALL=("$@")

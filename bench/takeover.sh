@@ -76,6 +76,19 @@ sed "s/timeout=\"40000\"/timeout=\"$WAIT\"/" "$SCEN/bench_cluster_host.xml" \
 	>"$WORK/bench_cluster_host.xml"
 sed "s/timeout=\"25000\"/timeout=\"$((WAIT - 15000))\"/" \
 	"$SCEN/bench_cluster_guest.xml" >"$WORK/bench_cluster_guest.xml"
+# wait_for WHAT QUERY N SECONDS: until QUERY counts N; a party whose calls
+# failed (its SIPp's errors in $WORK/NAME.errors) never gets there, and
+# the run ends saying so instead of waiting for ever.
+wait_for() {
+	local until=$((SECONDS + $4)) n
+	while n=$(q "$2") && [ "$n" -lt "$3" ]; do
+		if [ $SECONDS -ge $until ]; then
+			echo "$1: $n of $3 after $4 s (SIPp's errors: $WORK/*.errors)" >&2
+			exit 1
+		fi
+		sleep 0.2
+	done
+}
 party() { # NAME SCENARIO CSV PORT CALLS RATE
 	sipp -sf "$WORK/$2.xml" -inf "$WORK/$3" -m "$5" -r "$6" -l "$5" \
 		-nostdin -i 127.0.0.1 -p "$4" -d 2000 -key target share \
@@ -92,9 +105,8 @@ party() { # NAME SCENARIO CSV PORT CALLS RATE
 	for i in $(seq 1 "$SPACES"); do echo "h$i;40000"; done
 } >"$WORK/hosts.csv"
 party hosts bench_cluster_host hosts.csv 5185 "$SPACES" "$RATE"
-until [ "$(q "select count(*) from spaces where is_open")" -ge "$SPACES" ]; do
-	sleep 0.2
-done
+wait_for "spaces open" "select count(*) from spaces where is_open" \
+	"$SPACES" $((SPACES / RATE + 60))
 {
 	echo SEQUENTIAL
 	g=0
@@ -107,9 +119,9 @@ done
 } >"$WORK/guests.csv"
 party guests bench_cluster_guest guests.csv 5186 $((SPACES * GUESTS)) "$RATE"
 want=$((SPACES * (GUESTS + 1)))
-until [ "$(q "select count(*) from members where left_at is null and local_tag is not null")" -ge $want ]; do
-	sleep 0.2
-done
+wait_for "members held" \
+	"select count(*) from members where left_at is null and local_tag is not null" \
+	"$want" $((SPACES * GUESTS / RATE + 60))
 per_node=$(q "select string_agg(node_id || ' ' || n, ', ' order by node_id) from (select node_id, count(*) n from spaces group by 1) x")
 
 VICTIM=n2
