@@ -246,6 +246,12 @@ int sdpneg_parse_offer(su_home_t *home, const char *sdp, size_t len,
 		*ret_error = "m= port out of range";
 		goto out;
 	}
+	if (c->c_addrtype == sdp_addr_ip6 || strchr(c->c_address, ':')) {
+		/* The media engine's sockets are IPv4: refused here, before
+		 * the host is asked, rather than after it allowed. */
+		*ret_error = "IPv6 media addresses are not served, offer IPv4";
+		goto out;
+	}
 	/* RFC 3264 §6: every line is answered, in order. */
 	lines = su_zalloc(home, (isize_t)(n * sizeof(*lines)));
 	if (!lines) {

@@ -139,6 +139,16 @@ START_TEST(bad_offers_say_why)
 	*strrchr(many, 'm') = '\0';
 	ck_assert_int_eq(sdpneg_parse_offer(home, many, strlen(many), &o, &why),
 			 0);
+
+	/* linphonec on a host with a global IPv6 address offers it: refused
+	 * at once, not after the host allowed the join. */
+	const char v6[] = "v=0\r\no=bob 1 1 IN IP6 fd00::2\r\ns=-\r\n"
+			  "c=IN IP6 fd00::2\r\nt=0 0\r\n"
+			  "m=audio 7078 RTP/AVP 0\r\n";
+	why = NULL;
+	ck_assert_int_eq(sdpneg_parse_offer(home, v6, sizeof(v6) - 1, &o, &why),
+			 -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(why, "IPv6"));
 }
 END_TEST
 

@@ -83,9 +83,16 @@ linphone_start() {
 	LP=$E2E_DIR/linphone
 	LP_RTP=7078
 	mkdir -p "$LP/.local/share/linphone"
+	# IPv4 only: on a machine whose interface has a global IPv6 address
+	# linphonec offers it (c=IN IP6), which the server's IPv4 relay
+	# cannot send to; linphone turns IPv6 on at its first start unless
+	# its settings say that migration was done.
 	cat >"$LP/rc" <<RC
 [sip]
 sip_port=$port
+use_ipv6=0
+ipv6_migration_done=1
+prefer_ipv6=0
 sip_tcp_port=-1
 sip_tls_port=-1
 contact="$user" <sip:$user@127.0.0.1>
