@@ -39,8 +39,8 @@ void cfg_defaults(struct cfg *cfg)
 	cfg->member_notices = true;
 	cfg->service_cache_size = 10000;
 	cfg->service_cache_ttl = 60;
-	cfg->reinvite_window = 64;
-	cfg->reinvite_window_max = 256;
+	cfg->reinvite_window = 16;
+	cfg->reinvite_window_max = 16;
 	cfg->max_loop_lag = 200;
 	cfg->db_queue_soft = 2000;
 	cfg->db_queue_hard = 20000;

@@ -64,10 +64,11 @@ struct cfg {
 	 * database says a row changed. */
 	unsigned service_cache_size, service_cache_ttl;
 	/* Re-INVITEs that re-point members: this many unanswered at once to
-	 * begin with (default 64); the rest wait their turn.  The window
+	 * begin with (default 16); the rest wait their turn.  The window
 	 * grows while answers come fast, up to reinvite_window_max (default
-	 * 256; no more than reinvite_window keeps it fixed), and halves on a
-	 * slow answer or a timeout (sip/act.c). */
+	 * 16: no more than reinvite_window keeps it fixed, as measured best
+	 * through one socket, docs/performance.md), and halves on a slow
+	 * answer or a timeout (sip/act.c). */
 	unsigned reinvite_window, reinvite_window_max;
 	/* Overload (docs/operations.md): new dialogs get 503 while the loop
 	 * runs this many ms late (default 200), while the database queue
