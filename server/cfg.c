@@ -45,6 +45,7 @@ void cfg_defaults(struct cfg *cfg)
 	cfg->db_queue_soft = 2000;
 	cfg->db_queue_hard = 20000;
 	cfg->db_max_age = 1000;
+	cfg->queue_delay_target = 40;
 	cfg->quota_warnings[0] = 600;
 	cfg->quota_warnings[1] = 300;
 	cfg->quota_warnings[2] = 60;
@@ -341,6 +342,8 @@ static int apply(struct parse *p, struct cfg *cfg, const char *key,
 		return set_uint(p, key, v, 1, 10000000, &cfg->db_queue_hard);
 	if (strcmp(key, "db_max_age") == 0)
 		return set_uint(p, key, v, 10, 600000, &cfg->db_max_age);
+	if (strcmp(key, "queue_delay_target") == 0)
+		return set_uint(p, key, v, 0, 60000, &cfg->queue_delay_target);
 	if (strcmp(key, "quota_warnings") == 0)
 		return set_warnings(p, cfg, v);
 	if (strcmp(key, "book_interval") == 0)

@@ -76,6 +76,11 @@ struct cfg {
 	 * db_max_age ms (default 1000); it never holds more than
 	 * db_queue_hard (default 20000). */
 	unsigned max_loop_lag, db_queue_soft, db_queue_hard, db_max_age;
+	/* Below those limits, new dialogs are admitted at a rate that keeps
+	 * the queue delay (loop lag, the database queue's oldest job, SIP
+	 * waiting unread) near this many ms (default 40; 0: no rate, only
+	 * the limits above; server/admit.h). */
+	unsigned queue_delay_target;
 	/* Members are told when this many seconds of the host service's
 	 * daily playback are left (descending; default 600, 300, 60). */
 	unsigned quota_warnings[CFG_MAX_WARNINGS];

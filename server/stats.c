@@ -127,6 +127,10 @@ void stats_prometheus(FILE *out, const struct stats_now *now)
 	      "1 while new dialogs get 503: the loop runs late, the "
 	      "database queue is too long or too old, or SIP waits unread.",
 	      now->overloaded ? 1 : 0);
+	gauge(out, "tvspace_admit_rate",
+	      "New dialogs admitted a second while the queue delay limits "
+	      "them (queue_delay_target); 0 while nothing limits them.",
+	      now->admit_rate);
 	counter(out, "tvspace_shed_total",
 		"New dialogs refused with 503 for overload.", tv_stats.shed);
 	counter(out, "tvspace_service_cache_hits_total",
@@ -150,40 +154,46 @@ void stats_report(FILE *out, const struct stats_now *now, int json)
 {
 	unsigned members = 0;
 	uint64_t refused = 0;
+	char admitted[32] = "no limit";
 
+	if (now->admit_rate)
+		snprintf(admitted, sizeof(admitted), "at most %u",
+			 now->admit_rate);
 	for (unsigned r = 0; r < 3; r++)
 		for (unsigned m = 0; m < 2; m++)
 			members += now->members[r][m];
 	for (unsigned i = 0; i < 300; i++)
 		refused += tv_stats.refusals[i];
 	if (json) {
-		fprintf(out,
-			"{\"version\":\"%s\",\"uptime_s\":%.0f,\"spaces\":%u,"
-			"\"members\":%u,\"channels\":%u,\"starts\":%llu,"
-			"\"joins\":%llu,\"refusals\":%llu,\"switches\":%llu,"
-			"\"comments\":%llu,\"repoint_mean_ms\":%.3f,"
-			"\"db_query_mean_ms\":%.3f,\"db_errors\":%llu,"
-			"\"db_queue\":%u,\"db_oldest_s\":%.3f,"
-			"\"db_overloaded\":%s,\"db_rejected\":%llu,"
-			"\"loop_lag_s\":%.3f,\"overloaded\":%s,\"shed\":%llu,"
-			"\"cache_hits\":%llu,\"cache_misses\":%llu,"
-			"\"cache_entries\":%u,"
-			"\"rtp_packets_relayed\":%llu}\n",
-			now->version, now->uptime, now->spaces, members,
-			now->channels, (unsigned long long)tv_stats.starts,
-			(unsigned long long)tv_stats.joins,
-			(unsigned long long)refused,
-			(unsigned long long)tv_stats.switches,
-			(unsigned long long)tv_stats.comments,
-			mean_ms(&tv_stats.repoint), mean_ms(&tv_stats.db_query),
-			(unsigned long long)tv_stats.db_errors, now->db_queue,
-			now->db_oldest, now->db_overloaded ? "true" : "false",
-			(unsigned long long)tv_stats.db_rejected, now->loop_lag,
-			now->overloaded ? "true" : "false",
-			(unsigned long long)tv_stats.shed,
-			(unsigned long long)now->cache_hits,
-			(unsigned long long)now->cache_misses,
-			now->cache_entries, (unsigned long long)now->rtp_out);
+		fprintf(
+		    out,
+		    "{\"version\":\"%s\",\"uptime_s\":%.0f,\"spaces\":%u,"
+		    "\"members\":%u,\"channels\":%u,\"starts\":%llu,"
+		    "\"joins\":%llu,\"refusals\":%llu,\"switches\":%llu,"
+		    "\"comments\":%llu,\"repoint_mean_ms\":%.3f,"
+		    "\"db_query_mean_ms\":%.3f,\"db_errors\":%llu,"
+		    "\"db_queue\":%u,\"db_oldest_s\":%.3f,"
+		    "\"db_overloaded\":%s,\"db_rejected\":%llu,"
+		    "\"loop_lag_s\":%.3f,\"overloaded\":%s,\"admit_rate\":%u,"
+		    "\"shed\":%llu,"
+		    "\"cache_hits\":%llu,\"cache_misses\":%llu,"
+		    "\"cache_entries\":%u,"
+		    "\"rtp_packets_relayed\":%llu}\n",
+		    now->version, now->uptime, now->spaces, members,
+		    now->channels, (unsigned long long)tv_stats.starts,
+		    (unsigned long long)tv_stats.joins,
+		    (unsigned long long)refused,
+		    (unsigned long long)tv_stats.switches,
+		    (unsigned long long)tv_stats.comments,
+		    mean_ms(&tv_stats.repoint), mean_ms(&tv_stats.db_query),
+		    (unsigned long long)tv_stats.db_errors, now->db_queue,
+		    now->db_oldest, now->db_overloaded ? "true" : "false",
+		    (unsigned long long)tv_stats.db_rejected, now->loop_lag,
+		    now->overloaded ? "true" : "false", now->admit_rate,
+		    (unsigned long long)tv_stats.shed,
+		    (unsigned long long)now->cache_hits,
+		    (unsigned long long)now->cache_misses, now->cache_entries,
+		    (unsigned long long)now->rtp_out);
 		return;
 	}
 	fprintf(out,
@@ -203,6 +213,7 @@ void stats_report(FILE *out, const struct stats_now *now, int json)
 		"db queue             %u (oldest %.3f s)%s\n"
 		"db refused, full     %llu\n"
 		"loop late            %.3f s%s\n"
+		"admitted a second    %s\n"
 		"dialogs shed (503)   %llu\n"
 		"service cache        %u of %u, %llu hits, %llu misses\n"
 		"rtp packets relayed  %llu\n",
@@ -215,7 +226,7 @@ void stats_report(FILE *out, const struct stats_now *now, int json)
 		(unsigned long long)tv_stats.db_errors, now->db_queue,
 		now->db_oldest, now->db_overloaded ? ", overloaded" : "",
 		(unsigned long long)tv_stats.db_rejected, now->loop_lag,
-		now->overloaded ? ", overloaded" : "",
+		now->overloaded ? ", overloaded" : "", admitted,
 		(unsigned long long)tv_stats.shed, now->cache_entries,
 		now->cache_capacity, (unsigned long long)now->cache_hits,
 		(unsigned long long)now->cache_misses,

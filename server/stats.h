@@ -53,6 +53,7 @@ struct stats_now {
 	double loop_lag;     /* how late the loop ran, seconds */
 	unsigned sip_unread; /* bytes unread in the SIP UDP sockets */
 	bool overloaded;     /* new dialogs are refused, whatever the cause */
+	unsigned admit_rate; /* new dialogs admitted a second; 0: no limit */
 	/* the service cache (svccache_stats()) */
 	uint64_t cache_hits, cache_misses, cache_evictions;
 	unsigned cache_entries, cache_capacity;

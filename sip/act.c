@@ -1040,6 +1040,34 @@ static void pulse(su_root_magic_t *magic, su_timer_t *t, void *arg)
 			       "INVITEs itself (%u KB of SIP unread)",
 			 ua->sip_backlog / 1024);
 	}
+	/* The queue delay that steers the admission rate: the worst of the
+	 * loop's lag, the database queue's oldest job, and the SIP requests
+	 * waiting unread, counted as at the target when a quarter of what
+	 * is refused outright (an eighth of the socket's buffer) waits. */
+	double delay = (double)ua->loop_lag;
+	double db_ms = db_oldest_age(ua->db) * 1000.0;
+
+	if (db_ms > delay)
+		delay = db_ms;
+	if (ua->sip_backlog_max) {
+		double sip_ms = (double)ua->sip_backlog * 4 *
+				ua->cfg->queue_delay_target /
+				ua->sip_backlog_max;
+
+		if (sip_ms > delay)
+			delay = sip_ms;
+	}
+	unsigned limit = admit_rate(&ua->admit);
+
+	admit_measure(&ua->admit, now, delay < 1e6 ? (unsigned)delay : 1000000);
+	if (limit && !admit_rate(&ua->admit))
+		log_notice("admission: no longer limited (%.0f ms of queue "
+			   "delay)",
+			   delay);
+	else if (!limit && admit_rate(&ua->admit))
+		log_notice("admission: new dialogs limited to %u a second "
+			   "(%.0f ms of queue delay)",
+			   admit_rate(&ua->admit), delay);
 	if (ua->overloaded != was)
 		log_warn(
 		    ua->overloaded
@@ -1066,6 +1094,7 @@ int ua_act_init(struct sipua *ua)
 		return -ENOMEM;
 	ua->day_start = cfg_day_start(ua_wall());
 	arm_midnight(ua);
+	admit_init(&ua->admit, ua->cfg->queue_delay_target, ua_now());
 	return 0;
 }
 

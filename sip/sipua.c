@@ -362,7 +362,8 @@ static void event_cb(nua_event_t event, int status, char const *phrase,
 		/* DESIGN.md: overload is refused early and cheaply; members
 		 * already in keep being served (their requests are in a
 		 * dialog). */
-		if (ua->overloaded || ua->stopping) {
+		if (ua->overloaded || ua->stopping ||
+		    !admit_take(&ua->admit, ua_now())) {
 			su_home_t home[1] = {SU_HOME_INIT(home)};
 
 			tv_stats.shed++;
@@ -419,12 +420,14 @@ static void ua_destructor(void *arg)
 	}
 }
 
-/* host[:port] of the listen URL, for our Contact. */
-static void make_hostport(struct sipua *ua)
+/* host[:port] of the listen URL, for our Contact; returns the port. */
+static unsigned make_hostport(struct sipua *ua)
 {
 	su_home_t home[1] = {SU_HOME_INIT(home)};
 	url_t *url = url_make(home, ua->cfg->listen);
 	const char *host = url && url->url_host ? url->url_host : "127.0.0.1";
+	unsigned port =
+	    url && url->url_port ? (unsigned)atoi(url->url_port) : 5060;
 
 	if (su_strmatch(host, "0.0.0.0") || su_strmatch(host, "*") ||
 	    su_strmatch(host, "[::]"))
@@ -435,6 +438,7 @@ static void make_hostport(struct sipua *ua)
 	else
 		snprintf(ua->hostport, sizeof(ua->hostport), "%s", host);
 	su_home_deinit(home);
+	return port;
 }
 
 /* The SIP stack's UDP sockets, found among the process's descriptors by
@@ -442,16 +446,11 @@ static void make_hostport(struct sipua *ua)
  * measure of what waits unread in them (act.c).  Refused when more than
  * an eighth of a socket's buffer waits: about 100 ms of a burst with the
  * 4 MB buffer asked for, at a few thousand requests a second. */
-static void find_sip_sockets(struct sipua *ua)
+static void find_sip_sockets(struct sipua *ua, unsigned port)
 {
-	su_home_t home[1] = {SU_HOME_INIT(home)};
-	url_t *url = url_make(home, ua->cfg->listen);
-	unsigned port =
-	    url && url->url_port ? (unsigned)atoi(url->url_port) : 5060;
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *e;
 
-	su_home_deinit(home);
 	ua->n_sip_fds = 0;
 	ua->sip_backlog_max = 0;
 	while (d && (e = readdir(d)) &&
@@ -491,6 +490,7 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps)
 	struct sipua *ua = su_home_clone(parent, sizeof(*ua));
 	const struct cfg *cfg = deps->cfg;
 	const char *agent = cfg_server_header(cfg);
+	unsigned port;
 
 	if (!ua)
 		return NULL;
@@ -504,7 +504,7 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps)
 	ua->guide = deps->guide;
 	ua->dispatch = dispatch;
 	ua->on_key = ua_on_key;
-	make_hostport(ua);
+	port = make_hostport(ua);
 	ua->cache = svccache_create(ua->home, cfg->service_cache_size,
 				    (int64_t)cfg->service_cache_ttl * 1000);
 	if (!ua->cache || ua_gate_init(ua) < 0 || ua_rooms_init(ua) < 0 ||
@@ -554,7 +554,7 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps)
 		log_err("cannot listen on %s", cfg->listen);
 		goto fail;
 	}
-	find_sip_sockets(ua);
+	find_sip_sockets(ua, port);
 	log_notice("listening on %s, domain %s, factory sip:%s@%s", cfg->listen,
 		   cfg->domain, cfg->factory_user, cfg->domain);
 	return ua;
@@ -584,6 +584,7 @@ void sipua_load(const struct sipua *ua, struct sipua_load *ret)
 	    .loop_lag = (double)ua->loop_lag / 1000.0,
 	    .sip_unread = ua->sip_backlog,
 	    .overloaded = ua->overloaded,
+	    .admit_rate = admit_rate(&ua->admit),
 	    .cache_hits = st.hits,
 	    .cache_misses = st.misses,
 	    .cache_evictions = st.evictions,

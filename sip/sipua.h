@@ -47,6 +47,7 @@ struct sipua_load {
 	double loop_lag;     /* seconds the loop ran late */
 	unsigned sip_unread; /* bytes waiting in the SIP UDP sockets */
 	bool overloaded;     /* new dialogs get 503 */
+	unsigned admit_rate; /* new dialogs admitted a second; 0: no limit */
 	unsigned long long cache_hits, cache_misses, cache_evictions;
 	unsigned cache_entries, cache_capacity;
 };

@@ -39,6 +39,7 @@
 #include "db/db.h"
 #include "db/store.h"
 #include "media/media.h"
+#include "server/admit.h"
 #include "server/catalog.h"
 #include "server/cfg.h"
 #include "server/cmd.h"
@@ -120,6 +121,9 @@ struct sipua {
 	unsigned sip_backlog, sip_backlog_max;
 	bool overloaded;
 	bool shed_in_stack; /* the stack refuses new INVITEs itself */
+	/* Below overload, new dialogs are admitted at a rate steered by
+	 * the queue delay (server/admit.h). */
+	struct admit admit;
 	char hostport[160]; /* where we are reached: for Contact */
 	void (*shutdown_done)(void *arg);
 	void *shutdown_arg;

@@ -4,7 +4,11 @@
 # answers every INVITE with 200, 486 (full) or 503 (shedding load), and
 # afterwards every row agrees with a live dialog: each joiner answered 200
 # has exactly one row, closed once its dialog is over; none refused has
-# one; the space holds its host alone, in the core and in the store.
+# one; the space holds its host alone, in the core and in the store.  The
+# overload measures are read from /metrics during the burst: requests
+# waited unread in the SIP socket, new dialogs were admitted at a limited
+# rate, every 503 of ours is counted, and once the burst is over the limit
+# is lifted and nothing waits.
 # Bounded: the load lasts 5 s, SIPp gives up after 60 s.
 . "$(dirname "$0")/../lib/e2e.sh"
 # The burst must wait in the SIP socket's 4 MB buffer to be refused: with
@@ -29,6 +33,7 @@ cat >>"$E2E_DIR/tvspace.conf" <<CONF
 rate_limit = 0
 log_level = info
 control_socket = $E2E_DIR/control.sock
+metrics_listen = 127.0.0.1:9472
 CONF
 tv_start
 
@@ -49,10 +54,23 @@ start=$(date +%s%N)
 	"127.0.0.1:$SIP_PORT" >"$E2E_DIR/load.out" 2>&1) &
 LOAD=$!
 SIPP_PIDS+=("$LOAD")
+# The overload gauges and counters, as "name value" lines.
+overload_metrics() {
+	python3 - <<'PY'
+import urllib.request
+body = urllib.request.urlopen("http://127.0.0.1:9472/metrics", timeout=5).read().decode()
+for line in body.split("\n"):
+    if line.split(" ")[0] in ("tvspace_sip_unread_bytes", "tvspace_admit_rate",
+                              "tvspace_overloaded", "tvspace_shed_total"):
+        print(line)
+PY
+}
 sipp_drops=0
+: >"$E2E_DIR/overload.metrics"
 while kill -0 "$LOAD" 2>/dev/null; do
 	n=$(udp_drops 5094)
 	[ "$n" -lt "$sipp_drops" ] || sipp_drops=$n
+	overload_metrics >>"$E2E_DIR/overload.metrics" 2>/dev/null || true
 	sleep 0.5
 done
 wait "$LOAD" || true
@@ -78,6 +96,18 @@ log "answers: $ok 200, $full 486, $shed 503; calls: $succeeded passed, $failed f
 [ "$succeeded" -eq "$CALLS" ] || fail "$succeeded of $CALLS calls passed"
 [ $((ok + full + shed)) -ge "$CALLS" ] || fail "only $((ok + full + shed)) of $CALLS INVITEs answered"
 
+# The measures during the burst: the most seen of each gauge.
+peak() { awk -v m="$1" '$1 == m && $2 > n { n = $2 } END { print n + 0 }' "$E2E_DIR/overload.metrics"; }
+log "during the burst, at most: $(peak tvspace_sip_unread_bytes) bytes of SIP unread, $(peak tvspace_admit_rate) new dialogs a second admitted (0: no limit), overloaded $(peak tvspace_overloaded)"
+[ "$(peak tvspace_sip_unread_bytes)" -gt 0 ] || fail "tvspace_sip_unread_bytes never showed the burst waiting"
+[ "$(peak tvspace_admit_rate)" -gt 0 ] || fail "tvspace_admit_rate never showed a limit"
+# Our 503s (with Retry-After) are counted; the rest of SIPp's are nta's,
+# the stateless stage's (docs/operations.md, "Overload").
+ours=$(overload_metrics | awk '$1 == "tvspace_shed_total" { print $2 }')
+log "503: $ours with Retry-After from tvspaced, $((shed - ours)) stateless from the SIP stack"
+[ "$ours" -gt 0 ] && [ "$ours" -le "$shed" ] || fail "tvspace_shed_total $ours for $shed 503s seen"
+grep -q "admission: new dialogs limited to" "$E2E_DIR/tvspaced.log" || fail "the log does not say the admission was limited"
+
 # Every joiner has left; the store and the core agree: each joiner SIPp
 # saw answered 200 has exactly one row, closed, and no other joiner has
 # one.  A row is closed by the joiner's BYE (the scenario matches the
@@ -86,6 +116,14 @@ log "answers: $ok 200, $full 486, $shed 503; calls: $succeeded passed, $failed f
 # timeout, 32 s); a 200 that reached a caller who had given up is such a
 # row too, one per call SIPp failed at most.
 wait_for "select count(*) from members where user_id like 'g%' and left_at is null" 0 40
+# Quiet again: nothing waits, and the limit was lifted (2 s of demand
+# under it).
+for _ in $(seq 1 50); do
+	overload_metrics | grep -qx "tvspace_admit_rate 0" && break
+	sleep 0.2
+done
+overload_metrics | grep -qx "tvspace_admit_rate 0" || fail "the admission limit stays after the burst: $(overload_metrics | tr '\n' ' ')"
+overload_metrics | grep -qx "tvspace_overloaded 0" || fail "still overloaded after the burst: $(overload_metrics | tr '\n' ' ')"
 rows=$(sql "select count(*) from members where user_id like 'g%'")
 [ "$rows" -ge "$ok" ] && [ "$rows" -le $((ok + failed)) ] ||
 	fail "$rows rows of joiners for $ok answered 200 ($failed calls failed)"

@@ -1,0 +1,180 @@
+/* Admission by rate under load: no limit without delay, a cut in
+ * proportion to the delay, admissions spread out, the limit lifted when
+ * demand falls; and, against a simulated server three times overloaded,
+ * goodput near its capacity with the queue delay held near the target. */
+#include <check.h>
+
+#include "server/admit.h"
+
+#include "check_run.h"
+
+START_TEST(no_delay_no_limit)
+{
+	struct admit a;
+	unsigned ok = 0;
+
+	admit_init(&a, 40, 0);
+	for (int64_t t = 0; t < 2000; t++) {
+		for (int i = 0; i < 5; i++)
+			ok += admit_take(&a, t);
+		if (t % 100 == 99)
+			admit_measure(&a, t, 10);
+	}
+	ck_assert_uint_eq(ok, 10000);
+	ck_assert_uint_eq(admit_rate(&a), 0);
+}
+END_TEST
+
+START_TEST(target_zero_never_limits)
+{
+	struct admit a;
+
+	admit_init(&a, 0, 0);
+	for (int i = 0; i < 100; i++)
+		ck_assert(admit_take(&a, 0));
+	admit_measure(&a, 100, 5000);
+	ck_assert_uint_eq(admit_rate(&a), 0);
+	ck_assert(admit_take(&a, 100));
+}
+END_TEST
+
+START_TEST(limit_starts_in_proportion_then_spreads_out)
+{
+	struct admit a;
+
+	admit_init(&a, 40, 0);
+	/* 1,000 a second admitted for a second, then 80 ms of delay. */
+	for (int64_t t = 0; t < 1000; t++) {
+		admit_take(&a, t);
+		if (t % 100 == 99)
+			admit_measure(&a, t, 5);
+	}
+	admit_measure(&a, 1099, 80);
+	/* Twice the target: what was admitted (about 680 smoothed, the
+	 * last 100 ms had none), scaled by half but by no less than 0.7. */
+	unsigned rate = admit_rate(&a), ok = 0;
+
+	ck_assert_uint_ge(rate, 450);
+	ck_assert_uint_le(rate, 500);
+	/* Not at once: the bucket starts empty. */
+	for (int i = 0; i < 100; i++)
+		ok += admit_take(&a, 1099);
+	ck_assert_uint_eq(ok, 0);
+	/* Over the next second, the rate and no more, at most 20 ms of it
+	 * saved up at any time. */
+	for (int64_t t = 1100; t < 2100; t++) {
+		unsigned now = 0;
+
+		for (int i = 0; i < 100; i++)
+			now += admit_take(&a, t);
+		ck_assert_uint_le(now, rate / 50 + 1);
+		ok += now;
+	}
+	ck_assert_uint_ge(ok, rate * 9 / 10);
+	ck_assert_uint_le(ok, rate + 1);
+	/* A delay growing past the target cuts, a delay falling towards it
+	 * raises, by their trend more than by how far they are. */
+	admit_measure(&a, 2199, 120);
+	ck_assert_uint_lt(admit_rate(&a), rate * 9 / 10);
+	rate = admit_rate(&a);
+	admit_measure(&a, 2299, 60);
+	ck_assert_uint_gt(admit_rate(&a), rate);
+}
+END_TEST
+
+START_TEST(lifted_when_nobody_reaches_it)
+{
+	struct admit a;
+
+	admit_init(&a, 40, 0);
+	for (int64_t t = 0; t < 500; t++) {
+		admit_take(&a, t);
+		admit_take(&a, t);
+		if (t % 100 == 99)
+			admit_measure(&a, t, 5);
+	}
+	admit_measure(&a, 599, 100);
+	ck_assert_uint_gt(admit_rate(&a), 0);
+	/* Demand falls to 50 a second, the delay is gone: lifted within a
+	 * few seconds. */
+	int64_t t = 600;
+
+	for (; t < 10000 && admit_rate(&a); t++) {
+		if (t % 20 == 0)
+			admit_take(&a, t);
+		if (t % 100 == 99)
+			admit_measure(&a, t, 0);
+	}
+	ck_assert_uint_eq(admit_rate(&a), 0);
+	ck_assert_int_lt(t, 4000);
+}
+END_TEST
+
+/* A server that completes CAP requests a second, one at a time in order,
+ * offered OFFERED a second; the controller measures the oldest request's
+ * wait every 100 ms, as the adapter's pulse does. */
+static void simulate(unsigned cap, unsigned offered, unsigned *ret_goodput,
+		     unsigned *ret_worst_ms)
+{
+	enum { SECS = 30, SETTLE = 5 };
+	static int64_t queue[200000]; /* every arrival, at most */
+	unsigned head = 0, tail = 0, done = 0, worst = 0;
+	double work = 0, arrivals = 0;
+	struct admit a;
+
+	admit_init(&a, 40, 0);
+	for (int64_t t = 0; t < SECS * 1000; t++) {
+		arrivals += offered / 1000.0;
+		while (arrivals >= 1) {
+			arrivals -= 1;
+			if (admit_take(&a, t))
+				queue[tail++] = t;
+		}
+		work += cap / 1000.0;
+		while (work >= 1 && head < tail) {
+			int64_t waited = t - queue[head++];
+
+			work -= 1;
+			if (t >= SETTLE * 1000) {
+				done++;
+				if (waited > worst)
+					worst = (unsigned)waited;
+			}
+		}
+		if (head == tail)
+			work = 0;
+		if (t % 100 == 99)
+			admit_measure(&a, t,
+				      head < tail ? (unsigned)(t - queue[head])
+						  : 0);
+	}
+	*ret_goodput = done / (SECS - SETTLE);
+	*ret_worst_ms = worst;
+}
+
+START_TEST(two_to_five_times_overloaded)
+{
+	unsigned goodput, worst;
+
+	for (unsigned mult = 2; mult <= 5; mult++) {
+		simulate(1000, 1000 * mult, &goodput, &worst);
+		ck_assert_uint_ge(goodput, 950);
+		ck_assert_uint_le(goodput, 1000);
+		ck_assert_uint_le(worst, 60);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("admit");
+	TCase *tc = tcase_create("admit");
+
+	tcase_add_test(tc, no_delay_no_limit);
+	tcase_add_test(tc, target_zero_never_limits);
+	tcase_add_test(tc, limit_starts_in_proportion_then_spreads_out);
+	tcase_add_test(tc, lifted_when_nobody_reaches_it);
+	tcase_add_test(tc, two_to_five_times_overloaded);
+	suite_add_tcase(s, tc);
+	return check_run(s);
+}
