@@ -1006,6 +1006,66 @@ static unsigned sip_backlog(const struct sipua *ua)
 	return total;
 }
 
+/* Half the buffer waiting: even our 503 costs too much (a transaction held
+ * for its ACK, in the stack's sorted list).  nta then answers a new INVITE
+ * 503 itself, statelessly, while another INVITE is still unanswered
+ * (NTATAG_MAX_PROCEEDING 1; 0 lifts it), as a proxy's stateless reply
+ * would.  That 503 has no Retry-After or Warning. */
+static void shed_in_stack(struct sipua *ua)
+{
+	bool severe =
+	    ua->sip_backlog_max && ua->sip_backlog > 4 * ua->sip_backlog_max;
+
+	if (severe == ua->shed_in_stack || !ua->nua)
+		return;
+	ua->shed_in_stack = severe;
+	nua_set_params(ua->nua, NTATAG_MAX_PROCEEDING(severe ? 1 : 0),
+		       TAG_END());
+	log_warn(severe ? "overload: the SIP stack refuses new INVITEs itself "
+			  "(%u KB of SIP unread)"
+			: "overload: the SIP stack no longer refuses new "
+			  "INVITEs itself (%u KB of SIP unread)",
+		 ua->sip_backlog / 1024);
+}
+
+/* The queue delay that steers the admission rate, ms: the worst of the
+ * loop's lag, the database queue's oldest job, and the SIP requests waiting
+ * unread, counted as at the target when a quarter of what is refused
+ * outright (an eighth of the socket's buffer) waits. */
+static double queue_delay(const struct sipua *ua)
+{
+	double delay = (double)ua->loop_lag;
+	double db_ms = db_oldest_age(ua->db) * 1000.0;
+
+	if (db_ms > delay)
+		delay = db_ms;
+	if (ua->sip_backlog_max) {
+		double sip_ms = (double)ua->sip_backlog * 4 *
+				ua->cfg->queue_delay_target /
+				ua->sip_backlog_max;
+
+		if (sip_ms > delay)
+			delay = sip_ms;
+	}
+	return delay < 1e6 ? delay : 1e6;
+}
+
+static void steer_admission(struct sipua *ua, int64_t now)
+{
+	unsigned was = admit_rate(&ua->admit);
+	double delay = queue_delay(ua);
+
+	admit_measure(&ua->admit, now, (unsigned)delay);
+	if (was && !admit_rate(&ua->admit))
+		log_notice("admission: no longer limited (%.0f ms of queue "
+			   "delay)",
+			   delay);
+	else if (!was && admit_rate(&ua->admit))
+		log_notice("admission: new dialogs limited to %u a second "
+			   "(%.0f ms of queue delay)",
+			   admit_rate(&ua->admit), delay);
+}
+
 /* The loop's pulse: how late a 100 ms timer fires is how long events wait
  * for the loop (DESIGN.md "Overload is refused early and cheaply"). */
 static void pulse(su_root_magic_t *magic, su_timer_t *t, void *arg)
@@ -1021,53 +1081,8 @@ static void pulse(su_root_magic_t *magic, su_timer_t *t, void *arg)
 	    ua->loop_lag > (int64_t)ua->cfg->max_loop_lag ||
 	    db_overloaded(ua->db) ||
 	    (ua->sip_backlog_max && ua->sip_backlog > ua->sip_backlog_max);
-	/* Half the buffer waiting: even our 503 costs too much (a transaction
-	 * held for its ACK, in the stack's sorted list).  nta then answers a
-	 * new INVITE 503 itself, statelessly, while another INVITE is still
-	 * unanswered (NTATAG_MAX_PROCEEDING 1; 0 lifts it), as a proxy's
-	 * stateless reply would.  That 503 has no Retry-After or Warning. */
-	bool severe =
-	    ua->sip_backlog_max && ua->sip_backlog > 4 * ua->sip_backlog_max;
-
-	if (severe != ua->shed_in_stack && ua->nua) {
-		ua->shed_in_stack = severe;
-		nua_set_params(ua->nua, NTATAG_MAX_PROCEEDING(severe ? 1 : 0),
-			       TAG_END());
-		log_warn(severe
-			     ? "overload: the SIP stack refuses new INVITEs "
-			       "itself (%u KB of SIP unread)"
-			     : "overload: the SIP stack no longer refuses new "
-			       "INVITEs itself (%u KB of SIP unread)",
-			 ua->sip_backlog / 1024);
-	}
-	/* The queue delay that steers the admission rate: the worst of the
-	 * loop's lag, the database queue's oldest job, and the SIP requests
-	 * waiting unread, counted as at the target when a quarter of what
-	 * is refused outright (an eighth of the socket's buffer) waits. */
-	double delay = (double)ua->loop_lag;
-	double db_ms = db_oldest_age(ua->db) * 1000.0;
-
-	if (db_ms > delay)
-		delay = db_ms;
-	if (ua->sip_backlog_max) {
-		double sip_ms = (double)ua->sip_backlog * 4 *
-				ua->cfg->queue_delay_target /
-				ua->sip_backlog_max;
-
-		if (sip_ms > delay)
-			delay = sip_ms;
-	}
-	unsigned limit = admit_rate(&ua->admit);
-
-	admit_measure(&ua->admit, now, delay < 1e6 ? (unsigned)delay : 1000000);
-	if (limit && !admit_rate(&ua->admit))
-		log_notice("admission: no longer limited (%.0f ms of queue "
-			   "delay)",
-			   delay);
-	else if (!limit && admit_rate(&ua->admit))
-		log_notice("admission: new dialogs limited to %u a second "
-			   "(%.0f ms of queue delay)",
-			   admit_rate(&ua->admit), delay);
+	shed_in_stack(ua);
+	steer_admission(ua, now);
 	if (ua->overloaded != was)
 		log_warn(
 		    ua->overloaded
