@@ -4,7 +4,7 @@
  * long and admits everything once it is short swings between the two:
  * each time it opens, the queue fills again, and the calls it admits wait
  * behind it.  Here the queue's delay (the worst of the loop's lag, the
- * database queue's oldest job, the SIP requests waiting unread) steers
+ * database queue's oldest job, the oldest SIP request unread) steers
  * the rate at which new dialogs are admitted, so that the delay stays near
  * a target and the rate near what the server completes (admit.c says
  * how); when demand no longer reaches the rate the limit is lifted.

@@ -127,6 +127,10 @@ void stats_prometheus(FILE *out, const struct stats_now *now)
 	      "1 while new dialogs get 503: the loop runs late, the "
 	      "database queue is too long or too old, or SIP waits unread.",
 	      now->overloaded ? 1 : 0);
+	gauge(out, "tvspace_sip_wait_seconds",
+	      "How long the oldest request unread in the SIP UDP sockets has "
+	      "waited (every 100 ms).",
+	      now->sip_wait);
 	gauge(out, "tvspace_admit_rate",
 	      "New dialogs admitted a second while the queue delay limits "
 	      "them (queue_delay_target); 0 while nothing limits them.",

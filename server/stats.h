@@ -52,6 +52,7 @@ struct stats_now {
 	/* the SIP side's load (sipua_load()) */
 	double loop_lag;     /* how late the loop ran, seconds */
 	unsigned sip_unread; /* bytes unread in the SIP UDP sockets */
+	double sip_wait;     /* s the oldest of them has waited */
 	bool overloaded;     /* new dialogs are refused, whatever the cause */
 	unsigned admit_rate; /* new dialogs admitted a second; 0: no limit */
 	/* the service cache (svccache_stats()) */

@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <linux/sock_diag.h>
 
@@ -1006,6 +1007,49 @@ static unsigned sip_backlog(const struct sipua *ua)
 	return total;
 }
 
+/* How long the oldest request waiting unread in the SIP stack's UDP
+ * sockets has waited, ms: the kernel stamped each datagram as it came
+ * (SO_TIMESTAMPNS, set on them by sipua.c), and the head of each queue is
+ * peeked at, not read, so the stack still reads it in turn.  This is the
+ * time a new request spends before the stack sees it, which the bytes
+ * waiting only hint at (how many datagrams they hold, and how fast they
+ * are read, vary). */
+static double sip_wait(const struct sipua *ua)
+{
+	struct timespec now;
+	double worst = 0;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (unsigned i = 0; i < ua->n_sip_fds; i++) {
+		char byte, control[CMSG_SPACE(sizeof(struct timespec))];
+		struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+		struct msghdr msg = {
+		    .msg_iov = &iov,
+		    .msg_iovlen = 1,
+		    .msg_control = control,
+		    .msg_controllen = sizeof(control),
+		};
+		struct cmsghdr *c;
+
+		if (recvmsg(ua->sip_fds[i], &msg, MSG_PEEK | MSG_DONTWAIT) < 0)
+			continue;
+		for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+			struct timespec at;
+			double ms;
+
+			if (c->cmsg_level != SOL_SOCKET ||
+			    c->cmsg_type != SCM_TIMESTAMPNS)
+				continue;
+			memcpy(&at, CMSG_DATA(c), sizeof(at));
+			ms = (double)(now.tv_sec - at.tv_sec) * 1000.0 +
+			     (double)(now.tv_nsec - at.tv_nsec) / 1e6;
+			if (ms > worst)
+				worst = ms;
+		}
+	}
+	return worst;
+}
+
 /* Half the buffer waiting: even our 503 costs too much (a transaction held
  * for its ACK, in the stack's sorted list).  nta then answers a new INVITE
  * 503 itself, statelessly, while another INVITE is still unanswered
@@ -1029,9 +1073,8 @@ static void shed_in_stack(struct sipua *ua)
 }
 
 /* The queue delay that steers the admission rate, ms: the worst of the
- * loop's lag, the database queue's oldest job, and the SIP requests waiting
- * unread, counted as at the target when a quarter of what is refused
- * outright (an eighth of the socket's buffer) waits. */
+ * loop's lag, the database queue's oldest job, and the oldest SIP request
+ * waiting unread. */
 static double queue_delay(const struct sipua *ua)
 {
 	double delay = (double)ua->loop_lag;
@@ -1039,14 +1082,8 @@ static double queue_delay(const struct sipua *ua)
 
 	if (db_ms > delay)
 		delay = db_ms;
-	if (ua->sip_backlog_max) {
-		double sip_ms = (double)ua->sip_backlog * 4 *
-				ua->cfg->queue_delay_target /
-				ua->sip_backlog_max;
-
-		if (sip_ms > delay)
-			delay = sip_ms;
-	}
+	if (ua->sip_wait_ms > delay)
+		delay = ua->sip_wait_ms;
 	return delay < 1e6 ? delay : 1e6;
 }
 
@@ -1077,6 +1114,7 @@ static void pulse(su_root_magic_t *magic, su_timer_t *t, void *arg)
 	ua->loop_lag = ua->pulse_due ? now - ua->pulse_due : 0;
 	ua->pulse_due = now + 100;
 	ua->sip_backlog = sip_backlog(ua);
+	ua->sip_wait_ms = sip_wait(ua);
 	ua->overloaded =
 	    ua->loop_lag > (int64_t)ua->cfg->max_loop_lag ||
 	    db_overloaded(ua->db) ||

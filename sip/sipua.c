@@ -474,6 +474,12 @@ static void find_sip_sockets(struct sipua *ua, unsigned port)
 		if (p != port)
 			continue;
 		ua->sip_fds[ua->n_sip_fds++] = fd;
+		/* Each datagram stamped as it comes: how long the oldest
+		 * has waited unread (act.c). */
+		if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &(int){1},
+			       sizeof(int)) < 0)
+			log_info("SIP socket %d: no receive time stamps: %s",
+				 fd, strerror(errno));
 		if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &rl) == 0 &&
 		    rcvbuf > 0 && (unsigned)rcvbuf / 8 > ua->sip_backlog_max)
 			ua->sip_backlog_max = (unsigned)rcvbuf / 8;
@@ -583,6 +589,7 @@ void sipua_load(const struct sipua *ua, struct sipua_load *ret)
 	*ret = (struct sipua_load){
 	    .loop_lag = (double)ua->loop_lag / 1000.0,
 	    .sip_unread = ua->sip_backlog,
+	    .sip_wait = ua->sip_wait_ms / 1000.0,
 	    .overloaded = ua->overloaded,
 	    .admit_rate = admit_rate(&ua->admit),
 	    .cache_hits = st.hits,

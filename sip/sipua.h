@@ -46,6 +46,7 @@ void sipua_service_changed(struct sipua *ua, const char *id, const char *user);
 struct sipua_load {
 	double loop_lag;     /* seconds the loop ran late */
 	unsigned sip_unread; /* bytes waiting in the SIP UDP sockets */
+	double sip_wait;     /* s the oldest of them has waited */
 	bool overloaded;     /* new dialogs get 503 */
 	unsigned admit_rate; /* new dialogs admitted a second; 0: no limit */
 	unsigned long long cache_hits, cache_misses, cache_evictions;

@@ -119,6 +119,7 @@ struct sipua {
 	int sip_fds[4];
 	unsigned n_sip_fds;
 	unsigned sip_backlog, sip_backlog_max;
+	double sip_wait_ms; /* the oldest request unread has waited */
 	bool overloaded;
 	bool shed_in_stack; /* the stack refuses new INVITEs itself */
 	/* Below overload, new dialogs are admitted at a rate steered by

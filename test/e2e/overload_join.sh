@@ -61,6 +61,7 @@ import urllib.request
 body = urllib.request.urlopen("http://127.0.0.1:9472/metrics", timeout=5).read().decode()
 for line in body.split("\n"):
     if line.split(" ")[0] in ("tvspace_sip_unread_bytes", "tvspace_admit_rate",
+                              "tvspace_sip_wait_seconds",
                               "tvspace_overloaded", "tvspace_shed_total"):
         print(line)
 PY
@@ -98,8 +99,10 @@ log "answers: $ok 200, $full 486, $shed 503; calls: $succeeded passed, $failed f
 
 # The measures during the burst: the most seen of each gauge.
 peak() { awk -v m="$1" '$1 == m && $2 > n { n = $2 } END { print n + 0 }' "$E2E_DIR/overload.metrics"; }
-log "during the burst, at most: $(peak tvspace_sip_unread_bytes) bytes of SIP unread, $(peak tvspace_admit_rate) new dialogs a second admitted (0: no limit), overloaded $(peak tvspace_overloaded)"
+log "during the burst, at most: $(peak tvspace_sip_unread_bytes) bytes of SIP unread, the oldest $(peak tvspace_sip_wait_seconds) s old; $(peak tvspace_admit_rate) new dialogs a second admitted (0: no limit), overloaded $(peak tvspace_overloaded)"
 [ "$(peak tvspace_sip_unread_bytes)" -gt 0 ] || fail "tvspace_sip_unread_bytes never showed the burst waiting"
+python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > 0 else 1)' "$(peak tvspace_sip_wait_seconds)" ||
+	fail "tvspace_sip_wait_seconds never showed a request waiting"
 [ "$(peak tvspace_admit_rate)" -gt 0 ] || fail "tvspace_admit_rate never showed a limit"
 # Our 503s (with Retry-After) are counted; the rest of SIPp's are nta's,
 # the stateless stage's (docs/operations.md, "Overload").
