@@ -4,7 +4,7 @@
  *
  *	rate *= 1 + 0.1 (T - d) / T - 0.25 (d - d_last) / T
  *
- * (the factor kept between 0.7 and 1.2): a proportional term that brings
+ * (the factor kept between 0.7 and 1.1): a proportional term that brings
  * the delay to the target and a term on its trend that stops a growing
  * queue before it is long and lets a shrinking one drain.  The admitted
  * rate then settles at what the server completes, with the delay near
@@ -58,8 +58,12 @@ void admit_measure(struct admit *a, int64_t now_ms, unsigned delay_ms)
 	if (!a->limiting) {
 		if (delay <= target)
 			return;
+		/* The smoothed rate lags a sudden rise: the larger. */
+		double was =
+		    a->admitted_rate > now_rate ? a->admitted_rate : now_rate;
+
 		a->limiting = true;
-		a->rate = a->admitted_rate * clamp(target / delay, 0.7, 1);
+		a->rate = was * clamp(target / delay, 0.7, 1);
 		if (a->rate < MIN_RATE)
 			a->rate = MIN_RATE;
 		a->tokens = 0;
@@ -73,7 +77,7 @@ void admit_measure(struct admit *a, int64_t now_ms, unsigned delay_ms)
 
 	/* A rate nobody reaches is not raised further: it says nothing. */
 	if (by < 1 || !unused)
-		a->rate *= clamp(by, 0.7, 1.2);
+		a->rate *= clamp(by, 0.7, 1.1);
 	if (a->rate < MIN_RATE)
 		a->rate = MIN_RATE;
 	/* Demand under the limit for a while: nothing to limit. */
