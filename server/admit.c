@@ -1,6 +1,7 @@
 /* Admission of new dialogs under load (admit.h).
  *
- * The rate follows the queue delay d against the target T, every measure:
+ * The rate follows the queue delay d (the worst of the last three
+ * measures) against the target T, every measure:
  *
  *	rate *= 1 + 0.1 (T - d) / T - 0.25 (d - d_last) / T
  *
@@ -46,13 +47,19 @@ void admit_measure(struct admit *a, int64_t now_ms, unsigned delay_ms)
 	if (dt <= 0)
 		return;
 	double now_rate = a->admitted * 1000.0 / (double)dt;
-	double target = a->target_ms, delay = delay_ms;
-	double last = a->last_delay;
+	/* The worst of the last three measures: a queue that drains in
+	 * batches (the database's group commit) shows a short delay between
+	 * two long ones, and a rate raised on it overshoots. */
+	unsigned worst = delay_ms > a->seen[0] ? delay_ms : a->seen[0];
+	double target = a->target_ms, last = a->last_delay;
+	double delay = worst > a->seen[1] ? worst : a->seen[1];
 
+	a->seen[1] = a->seen[0];
+	a->seen[0] = delay_ms;
 	a->measured_ms = now_ms;
 	a->admitted = 0;
 	a->admitted_rate = 0.7 * a->admitted_rate + 0.3 * now_rate;
-	a->last_delay = delay_ms;
+	a->last_delay = (unsigned)delay;
 	if (!a->target_ms)
 		return;
 	if (!a->limiting) {

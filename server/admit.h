@@ -27,7 +27,8 @@ struct admit {
 	double rate;
 	double tokens;
 	int64_t refilled_ms;  /* tokens were counted up to here */
-	unsigned last_delay;  /* ms, at the last measure */
+	unsigned seen[2];     /* ms, at the two measures before */
+	unsigned last_delay;  /* the delay steered by, at the last measure */
 	int64_t measured_ms;  /* the last measure */
 	unsigned admitted;    /* since the last measure */
 	double admitted_rate; /* a second, smoothed over the measures */
@@ -38,8 +39,8 @@ struct admit {
  * limits), started at @a now_ms. */
 void admit_init(struct admit *a, unsigned target_ms, int64_t now_ms);
 
-/** A measure at @a now_ms (every 100 ms or so): @a delay_ms is the worst
- * queue delay seen.  Starts, moves or lifts the limit. */
+/** A measure at @a now_ms (every 100 ms): @a delay_ms is the worst queue
+ * delay seen.  Starts, moves or lifts the limit. */
 void admit_measure(struct admit *a, int64_t now_ms, unsigned delay_ms);
 
 /** A new dialog asks to be admitted at @a now_ms: true when it is (and it

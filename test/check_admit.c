@@ -72,12 +72,17 @@ START_TEST(limit_starts_in_proportion_then_spreads_out)
 	}
 	ck_assert_uint_ge(ok, rate * 9 / 10);
 	ck_assert_uint_le(ok, rate + 1);
-	/* A delay growing past the target cuts, a delay falling towards it
-	 * raises, by their trend more than by how far they are. */
+	/* A delay growing past the target cuts, and the cut holds while it
+	 * is the worst of the last three measures; a delay back under the
+	 * target for three measures raises the rate again. */
 	admit_measure(&a, 2199, 120);
 	ck_assert_uint_lt(admit_rate(&a), rate * 9 / 10);
+	admit_measure(&a, 2299, 30);
 	rate = admit_rate(&a);
-	admit_measure(&a, 2299, 60);
+	admit_measure(&a, 2399, 20);
+	ck_assert_uint_lt(admit_rate(&a), rate);
+	rate = admit_rate(&a);
+	admit_measure(&a, 2499, 20);
 	ck_assert_uint_gt(admit_rate(&a), rate);
 }
 END_TEST
