@@ -11,17 +11,11 @@ tv_start
 
 PYTHONPATH="$SRC/test/lib" python3 - "$SIP_PORT" "$CONN" <<'PY' ||
 import re, subprocess, sys, time
-from sipparty import Party, sdp, pump
+from sipparty import Party, sdp, pump, sql_on, Checks
 
 port, conn = int(sys.argv[1]), sys.argv[2]
-def sql(q):
-    return subprocess.run(["psql", conn, "-XAtqc", q], check=True,
-                          capture_output=True, text=True).stdout.strip()
-ok = True
-def check(what, cond):
-    global ok
-    print(("ok: " if cond else "FAIL: ") + what)
-    ok = ok and cond
+sql = sql_on(conn)
+check = Checks()
 
 def hold(table, seconds=2):
     """Another session holds @a table locked for @a seconds."""
@@ -78,7 +72,7 @@ check("carol's space is live with carol alone",
       sql("select string_agg(user_id, ',') from members where left_at "
           "is null") == "carol")
 print(sid)
-sys.exit(0 if ok else 1)
+sys.exit(0 if check.ok else 1)
 PY
 	fail "the CANCEL checks"
 

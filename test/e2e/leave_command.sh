@@ -10,18 +10,12 @@ db_fresh
 tv_start
 
 PYTHONPATH="$SRC/test/lib" python3 - "$SIP_PORT" "$CONN" <<'PY' ||
-import subprocess, sys
-from sipparty import Party, sdp
+import sys
+from sipparty import Party, sdp, sql_on, Checks
 
 port, conn = int(sys.argv[1]), sys.argv[2]
-def sql(q):
-    return subprocess.run(["psql", conn, "-XAtqc", q], check=True,
-                          capture_output=True, text=True).stdout.strip()
-ok = True
-def check(what, cond):
-    global ok
-    print(("ok: " if cond else "FAIL: ") + what)
-    ok = ok and cond
+sql = sql_on(conn)
+check = Checks()
 
 alice = Party(port, "alice")
 bob = Party(port, "bob")
@@ -60,7 +54,7 @@ check("bob is re-INVITEd to sports",
       "232.10.0.2" in bob.requests("INVITE")[-1][1].body)
 check("bob hangs up", bob.bye().status == 200)
 check("alice ends", alice.bye().status == 200)
-sys.exit(0 if ok else 1)
+sys.exit(0 if check.ok else 1)
 PY
 	fail "the /leave checks"
 wait_for "select state from spaces" ended

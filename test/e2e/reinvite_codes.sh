@@ -28,15 +28,13 @@ tv_start
 
 PYTHONPATH="$SRC/test/lib" python3 - "$SIP_PORT" "$CONN" "$STAYS" "$ENDS" \
 	"$BYES" "$RETRIED" <<'PY' ||
-import subprocess, sys
-from sipparty import Party, sdp, pump
+import sys
+from sipparty import Party, sdp, pump, sql_on
 
 port, conn = int(sys.argv[1]), sys.argv[2]
 stays, ends, byes, retried = ([int(c) for c in a.split()] for a in sys.argv[3:7])
 codes = stays + ends + byes + retried
-def sql(q):
-    return subprocess.run(["psql", conn, "-XAtqc", q], check=True,
-                          capture_output=True, text=True).stdout.strip()
+sql = sql_on(conn)
 
 host = Party(port, "erin")
 assert host.invite("share", sdp()).status == 200

@@ -10,18 +10,12 @@ db_fresh
 tv_start
 
 PYTHONPATH="$SRC/test/lib" python3 - "$SIP_PORT" "$CONN" <<'PY' ||
-import subprocess, sys
-from sipparty import Party, sdp, pump
+import sys
+from sipparty import Party, sdp, pump, sql_on, Checks
 
 port, conn = int(sys.argv[1]), sys.argv[2]
-def sql(q):
-    return subprocess.run(["psql", conn, "-XAtqc", q], check=True,
-                          capture_output=True, text=True).stdout.strip()
-ok = True
-def check(what, cond):
-    global ok
-    print(("ok: " if cond else "FAIL: ") + what)
-    ok = ok and cond
+sql = sql_on(conn)
+check = Checks()
 
 alice, bob, carol = (Party(port, u) for u in ("alice", "bob", "carol"))
 check("alice starts", alice.invite("share", sdp()).status == 200)
@@ -66,7 +60,7 @@ check("the next switch reaches bob, and he follows",
 pump(everyone, 0.3)
 for p in (bob, carol, alice):
     check("%s hangs up" % p.user, p.bye().status == 200)
-sys.exit(0 if ok else 1)
+sys.exit(0 if check.ok else 1)
 PY
 	fail "the RFC 6141 checks"
 wait_for "select state from spaces" ended

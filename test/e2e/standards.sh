@@ -11,18 +11,12 @@ MEMBER_NOTICES=yes tv_config
 tv_start
 
 PYTHONPATH="$SRC/test/lib" python3 - "$SIP_PORT" "$CONN" <<'PY' ||
-import re, subprocess, sys
-from sipparty import Party, sdp, pump
+import re, sys
+from sipparty import Party, sdp, pump, sql_on, Checks
 
 port, conn = int(sys.argv[1]), sys.argv[2]
-ok = True
-def check(what, cond):
-    global ok
-    print(("ok: " if cond else "FAIL: ") + what)
-    ok = ok and bool(cond)
-def sql(q):
-    return subprocess.run(["psql", conn, "-XAtqc", q], check=True,
-                          capture_output=True, text=True).stdout.strip()
+check = Checks()
+sql = sql_on(conn)
 
 alice = Party(port, "alice")
 check("alice starts", alice.invite("share", sdp()).status == 200)
@@ -66,7 +60,7 @@ svc = sql("select host_service from spaces order by id desc limit 1")
 check("bob starts with P-Asserted-Service: svc-bob-premium: %r, %s" %
       (r, svc), r.status == 200 and svc == "svc-bob-premium")
 bob2.bye()
-sys.exit(0 if ok else 1)
+sys.exit(0 if check.ok else 1)
 PY
 	FAILED=1
 e2e_finish

@@ -9,9 +9,12 @@ sipclient.py's request and response helpers.
     from sipparty import Party, sdp, pump
     alice = Party(5070, "alice")
     r = alice.invite("share", sdp(group="232.10.0.2"))
+
+A test's own checks and its reads of the store: Checks and sql_on().
 """
 import re
 import select
+import subprocess
 import time
 
 from sipclient import Client, Response, rand, DOMAIN
@@ -231,3 +234,25 @@ def pump(parties, seconds):
         ready, _, _ = select.select(parties, [], [], left)
         for p in ready:
             p.poll(0)
+
+
+def sql_on(conn):
+    """A function that runs one SQL statement on the database @a conn
+    (psql) and returns its output, stripped."""
+    def sql(q):
+        return subprocess.run(["psql", conn, "-XAtqc", q], check=True,
+                              capture_output=True, text=True).stdout.strip()
+    return sql
+
+
+class Checks:
+    """The test's checks: each printed "ok: WHAT" or "FAIL: WHAT"; ok
+    stays true while every one held."""
+
+    def __init__(self):
+        self.ok = True
+
+    def __call__(self, what, cond):
+        print(("ok: " if cond else "FAIL: ") + what)
+        self.ok = self.ok and bool(cond)
+        return cond
