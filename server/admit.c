@@ -18,10 +18,16 @@
  * a moment's (a burst at the start, a slow fsync) costs little, and one
  * that stays is cut further measure by measure.  The limit is lifted when
  * for 2 s demand stays under 0.6 of the rate with the delay under half the
- * target. */
+ * target.  Nothing is limited while fewer than MIN_START new dialogs a
+ * second come. */
 #include "server/admit.h"
 
-#define MIN_RATE      10.0 /* admitted a second, however bad it gets */
+#define MIN_RATE 10.0 /* admitted a second, however bad it gets */
+/* Below this many new dialogs a second, a queue delay is not theirs: a
+ * slow disk or a long query is not helped by refusing a few callers, and
+ * the hard limits (db_max_age, max_loop_lag) are there for it.  A burst
+ * of a few dozen at once is not cut either. */
+#define MIN_START     200.0
 #define GAIN          0.1  /* on (T - d) / T */
 #define TREND_GAIN    0.25 /* on (d - d_last) / T */
 #define IDLE_MEASURES 20   /* about 2 s of a limit nobody reaches */
@@ -69,6 +75,8 @@ void admit_measure(struct admit *a, int64_t now_ms, unsigned delay_ms)
 		double was =
 		    a->admitted_rate > now_rate ? a->admitted_rate : now_rate;
 
+		if (was < MIN_START)
+			return;
 		a->limiting = true;
 		a->rate = was * clamp(target / delay, 0.7, 1);
 		if (a->rate < MIN_RATE)

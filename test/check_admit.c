@@ -25,6 +25,25 @@ START_TEST(no_delay_no_limit)
 }
 END_TEST
 
+START_TEST(few_callers_are_not_limited)
+{
+	struct admit a;
+	unsigned ok = 0;
+
+	/* 50 a second while the database is slow (500 ms): refusing some of
+	 * them would not make it faster. */
+	admit_init(&a, 40, 0);
+	for (int64_t t = 0; t < 5000; t++) {
+		if (t % 20 == 0)
+			ok += admit_take(&a, t);
+		if (t % 100 == 99)
+			admit_measure(&a, t, 500);
+	}
+	ck_assert_uint_eq(ok, 250);
+	ck_assert_uint_eq(admit_rate(&a), 0);
+}
+END_TEST
+
 START_TEST(target_zero_never_limits)
 {
 	struct admit a;
@@ -176,6 +195,7 @@ int main(void)
 	TCase *tc = tcase_create("admit");
 
 	tcase_add_test(tc, no_delay_no_limit);
+	tcase_add_test(tc, few_callers_are_not_limited);
 	tcase_add_test(tc, target_zero_never_limits);
 	tcase_add_test(tc, limit_starts_in_proportion_then_spreads_out);
 	tcase_add_test(tc, lifted_when_nobody_reaches_it);
