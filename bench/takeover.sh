@@ -10,6 +10,7 @@
 #   bench/takeover.sh [SPACES] [GUESTS] [LEASE]      (default 150 2 3)
 #   TAKEOVER_RATE=200: hosts and guests dialling in a second
 #   TAKEOVER_LINEUP=FILE: the nodes' lineup (default bench/feeds-lineup.m3u)
+#   TAKEOVER_CONF='reinvite_window = 64': more lines for the nodes' config
 # SPACES is the total: the dead node holds a third of them.
 #
 # What the run measures is the takeover of the signalling: claims, loading,
@@ -47,6 +48,13 @@ legs=$(((SPACES + 1) / 2 * (GUESTS + 1)))
 	echo "$SPACES spaces of $((GUESTS + 1)) members need $legs relay legs on a survivor; a node has $(((PORT_MAX - PORT_MIN + 1) / 2))" >&2
 	exit 1
 }
+# and every leg is two sockets (RTP, RTCP): past the open files a process
+# may have, legs fail as the ports would ("Address already in use").
+# tvspaced.service allows 65,536; a shell may allow fewer.
+fds=$((legs * 2 + 100))
+[ "$fds" -le "$(ulimit -Hn)" ] ||
+	echo "warning: a survivor needs about $fds open files for $legs relay legs; this shell allows $(ulimit -Hn): some legs will fail" >&2
+ulimit -n "$(ulimit -Hn)"
 
 command -v kamailio >/dev/null || {
 	echo "kamailio is not installed (scripts/deps.sh installs it)" >&2
@@ -80,6 +88,7 @@ rtp_port_min = $PORT_MIN
 rtp_port_max = $PORT_MAX
 metrics_listen = 127.0.0.1:$((9480 + i))
 member_notices = no
+${TAKEOVER_CONF:-}
 CONF
 	"$BUILD/tvspaced" --config "$WORK/n$i.conf" --db "$CONN" \
 		>"$WORK/n$i.log" 2>&1 &
@@ -93,10 +102,15 @@ for i in 1 2 3; do
 		sleep 0.1
 	done
 done
+# Kamailio's default 64 MB of shared memory ran out at 10,000 spaces
+# during the takeover's burst of re-INVITEs ("could not allocate shared
+# memory from shm pool": 500 to the re-INVITEs, lost transactions).
 kamailio -f "$SRC/etc/kamailio-tvspace.cfg" -L "$KAM_MODULES" -D -E -n 2 \
+	-m "${TAKEOVER_KAM_SHM:-1024}" \
 	-A "LISTEN=udp:127.0.0.1:$SIP" \
 	-A "DBURL=\"tv=>postgres://postgres@127.0.0.1:$PGPORT/tvbench\"" \
 	-A "NODES=\"$WORK/nodes.list\"" >"$WORK/kamailio.log" 2>&1 &
+KAM_PID=$!
 BENCH_PIDS+=($!)
 sleep 3 # dispatcher's first OPTIONS round
 
@@ -198,6 +212,27 @@ shed=$(for i in 1 2 3; do printf 'n%d %s ' $i "$(metric $i tvspace_shed_total)";
 per_node=$(q "select string_agg(node_id || ' ' || n, ', ' order by node_id) from (select node_id, count(*) n from spaces group by 1) x")
 
 VICTIM=n2
+# BENCH_PERF=fp: the survivors' CPU from just before the kill, 20 s
+# (perf record --call-graph; $WORK/n1.perf.data, n3.perf.data).
+if [ -n "${BENCH_PERF:-}" ]; then
+	for n in n1 n3; do
+		perf record -q --call-graph "$BENCH_PERF" -F 499 -p "${PID[$n]}" \
+			-o "$WORK/$n.perf.data" -- sleep 20 2>"$WORK/$n.perf.log" &
+	done
+	sleep 0.5
+fi
+# CPU of each process from the kill until the last member resumed: who
+# the takeover waits for.
+ticks() { # PID...: user + system clock ticks of them all
+	local t=0 p
+	for p in "$@"; do
+		t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo $t
+}
+KAM_ALL=("$KAM_PID" $(pgrep -P "$KAM_PID" || true))
+cpu_before=("$(ticks "${PID[n1]}")" "$(ticks "${PID[n3]}")" \
+	"$(ticks "${KAM_ALL[@]}")" "$(ticks "$P_hosts")" "$(ticks "$P_guests")")
 moved=$(q "select count(*) from spaces where node_id = '$VICTIM'")
 moved_members=$((moved * (GUESTS + 1)))
 t_kill=$(date +%s.%N)
@@ -214,6 +249,19 @@ for _ in $(seq 1 $(((LEASE * 2 + 60) * 20))); do
 	[ "$(cat "$WORK/n1.log" "$WORK/n3.log" | grep -cE " resumed$")" -ge $moved_members ] && break
 	sleep 0.05
 done
+t_res=$(date +%s.%N)
+cpu_after=("$(ticks "${PID[n1]}")" "$(ticks "${PID[n3]}")" \
+	"$(ticks "${KAM_ALL[@]}")" "$(ticks "$P_hosts")" "$(ticks "$P_guests")")
+cpu=$(python3 - "$t_kill" "$t_res" "$(getconf CLK_TCK)" \
+	"${cpu_before[@]}" "${cpu_after[@]}" <<'PY'
+import sys
+t0, t1, hz = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+v = [int(x) for x in sys.argv[4:]]
+names = ("n1", "n3", "kamailio", "SIPp hosts", "SIPp guests")
+print(", ".join("%s %.0f %%" % (n, 100.0 * (v[i + 5] - v[i]) / hz / (t1 - t0))
+                for i, n in enumerate(names)))
+PY
+)
 resumed=$(cat "$WORK/n1.log" "$WORK/n3.log" | grep -cE " resumed$" || true)
 split=$(q "select string_agg(node_id || ' ' || n, ', ' order by node_id) from (select node_id, count(*) n from spaces group by 1) x")
 
@@ -249,5 +297,6 @@ met = bool(res) and len(res) >= want and max(res) - kill <= lease + 5
 print("goal (every moved member re-INVITEd within the lease + 5 s, %.0f s): %s" % (
     lease + 5, "met" if met else "NOT met"))
 PY
+echo "CPU (of one core) from the kill until the last member resumed: $cpu"
 echo "new dialogs the nodes refused for overload before the kill (503, tried again by the party): $shed"
 echo "afterwards: hosts' SIPp passed: $hosts_ok, guests': $guests_ok; spaces ended by their hosts: $ended of $SPACES; members left: $left of $want; still live: $(q "select count(*) from spaces where state = 'live'")"
