@@ -106,7 +106,7 @@ done
 # during the takeover's burst of re-INVITEs ("could not allocate shared
 # memory from shm pool": 500 to the re-INVITEs, lost transactions).
 kamailio -f "$SRC/etc/kamailio-tvspace.cfg" -L "$KAM_MODULES" -D -E -n 2 \
-	-m "${TAKEOVER_KAM_SHM:-1024}" \
+	-m "${TAKEOVER_KAM_SHM:-1024}" -b 4194304 \
 	-A "LISTEN=udp:127.0.0.1:$SIP" \
 	-A "DBURL=\"tv=>postgres://postgres@127.0.0.1:$PGPORT/tvbench\"" \
 	-A "NODES=\"$WORK/nodes.list\"" >"$WORK/kamailio.log" 2>&1 &
@@ -146,6 +146,7 @@ TRACE=()
 party() { # NAME SCENARIO CSV PORT CALLS RATE
 	sipp -sf "$WORK/$2.xml" -inf "$WORK/$3" -m "$5" -r "$6" -l "$5" \
 		-nostdin -i 127.0.0.1 -p "$4" -d 2000 -key target share \
+		-buff_size 4194304 \
 		-timeout $((WAIT / 1000 + 120))s -timeout_error \
 		-recv_timeout $((WAIT + 20000)) \
 		-trace_err -error_file "$WORK/$1.errors" \
@@ -233,6 +234,9 @@ ticks() { # PID...: user + system clock ticks of them all
 KAM_ALL=("$KAM_PID" $(pgrep -P "$KAM_PID" || true))
 cpu_before=("$(ticks "${PID[n1]}")" "$(ticks "${PID[n3]}")" \
 	"$(ticks "${KAM_ALL[@]}")" "$(ticks "$P_hosts")" "$(ticks "$P_guests")")
+# datagrams dropped for a full socket buffer (this network namespace's)
+rcvbuf_errors() { awk '/^Udp: [0-9]/ {print $6}' /proc/net/snmp; }
+drops_before=$(rcvbuf_errors)
 moved=$(q "select count(*) from spaces where node_id = '$VICTIM'")
 moved_members=$((moved * (GUESTS + 1)))
 t_kill=$(date +%s.%N)
@@ -262,6 +266,7 @@ print(", ".join("%s %.0f %%" % (n, 100.0 * (v[i + 5] - v[i]) / hz / (t1 - t0))
                 for i, n in enumerate(names)))
 PY
 )
+drops=$(($(rcvbuf_errors) - drops_before))
 resumed=$(cat "$WORK/n1.log" "$WORK/n3.log" | grep -cE " resumed$" || true)
 split=$(q "select string_agg(node_id || ' ' || n, ', ' order by node_id) from (select node_id, count(*) n from spaces group by 1) x")
 
@@ -297,6 +302,6 @@ met = bool(res) and len(res) >= want and max(res) - kill <= lease + 5
 print("goal (every moved member re-INVITEd within the lease + 5 s, %.0f s): %s" % (
     lease + 5, "met" if met else "NOT met"))
 PY
-echo "CPU (of one core) from the kill until the last member resumed: $cpu"
+echo "CPU (of one core) from the kill until the last member resumed: $cpu; UDP datagrams dropped for full buffers meanwhile: $drops"
 echo "new dialogs the nodes refused for overload before the kill (503, tried again by the party): $shed"
 echo "afterwards: hosts' SIPp passed: $hosts_ok, guests': $guests_ok; spaces ended by their hosts: $ended of $SPACES; members left: $left of $want; still live: $(q "select count(*) from spaces where state = 'live'")"
