@@ -237,7 +237,7 @@ ticks() { # PID...: user + system clock ticks of them all
 	done
 	echo $t
 }
-KAM_ALL=("$KAM_PID" $(pgrep -P "$KAM_PID" || true))
+mapfile -t KAM_ALL < <(echo "$KAM_PID"; pgrep -P "$KAM_PID" || true)
 cpu_before=("$(ticks "${PID[n1]}")" "$(ticks "${PID[n3]}")" \
 	"$(ticks "${KAM_ALL[@]}")" "$(ticks "$P_hosts")" "$(ticks "$P_guests")")
 # datagrams dropped for a full socket buffer (this network namespace's)
@@ -273,7 +273,6 @@ print(", ".join("%s %.0f %%" % (n, 100.0 * (v[i + 5] - v[i]) / hz / (t1 - t0))
 PY
 )
 drops=$(($(rcvbuf_errors) - drops_before))
-resumed=$(cat "$WORK/n1.log" "$WORK/n3.log" | grep -cE " resumed$" || true)
 split=$(q "select string_agg(node_id || ' ' || n, ', ' order by node_id) from (select node_id, count(*) n from spaces group by 1) x")
 
 wait "$P_hosts" && hosts_ok=yes || hosts_ok=no
