@@ -9,12 +9,54 @@
 # with its members, none lost.
 #   bench/takeover.sh [SPACES] [GUESTS] [LEASE]      (default 150 2 3)
 #   TAKEOVER_RATE=200: hosts and guests dialling in a second
+#   TAKEOVER_LINEUP=FILE: the nodes' lineup (default bench/feeds-lineup.m3u)
+#   TAKEOVER_CONF='reinvite_window = 64': more lines for the nodes' config
+# SPACES is the total: the dead node holds a third of them.
+#
+# What the run measures is the takeover of the signalling: claims, loading,
+# re-INVITEs through Kamailio.  So the default lineup is external feeds that
+# nobody sends during the run: every member still has its relay leg (a
+# port pair of its node, the address its re-INVITE carries), but no packet
+# flows.  With etc/demo-lineup.m3u each relay member gets Music Radio's
+# 50 packets a second from its node: 1,000 spaces of a host and a guest are
+# 100,000 packets a second, 10,000 spaces a million, more than this
+# machine's two cores can send (docs/performance.md: 350,000 to 450,000 a
+# second per core), and the nodes' loops, late, shed new dialogs.
+#
+# Each node sends media from an address of its own (127.0.0.11, .12, .13)
+# with relay ports 20000-59999 (20,000 legs): on one address three nodes
+# could not hold 10,000 spaces (a survivor of them holds 10,000 legs, each
+# a port pair), and ran out of ports ("no relay leg (Address already in
+# use)": 500).  A party whose INVITE gets 500 or a node's 503 (a node
+# that sheds load) tries again 2 s later, at most 3 times
+# (test/sipp/gen_scenarios.py, bench_attempts()); the nodes' shed counts
+# are printed.  A 408, or Kamailio's 503 for a node that did not answer in
+# 3 s, fails the call: the node may have taken it late.  Before the kill
+# the run waits until every dialog is in and the nodes are quiet (not
+# overloaded, database queues drained, every lease held) for 3 s, and it
+# stops, saying so, if any space moved before the kill.
 export PGCTL_TCP=1 # Kamailio's db_postgres needs TCP
 . "$(dirname "$0")/lib.sh"
 SPACES=${1:-150}
 GUESTS=${2:-2}
 LEASE=${3:-3}
 SCEN=$SRC/test/sipp
+LINEUP=${TAKEOVER_LINEUP:-$SRC/bench/feeds-lineup.m3u}
+PORT_MIN=20000
+PORT_MAX=59999
+# a survivor ends up with half the spaces, each member a leg of 2 ports
+legs=$(((SPACES + 1) / 2 * (GUESTS + 1)))
+[ "$legs" -le $(((PORT_MAX - PORT_MIN + 1) / 2)) ] || {
+	echo "$SPACES spaces of $((GUESTS + 1)) members need $legs relay legs on a survivor; a node has $(((PORT_MAX - PORT_MIN + 1) / 2))" >&2
+	exit 1
+}
+# and every leg is two sockets (RTP, RTCP): past the open files a process
+# may have, legs fail as the ports would ("Address already in use").
+# tvspaced.service allows 65,536; a shell may allow fewer.
+fds=$((legs * 2 + 100))
+[ "$fds" -le "$(ulimit -Hn)" ] ||
+	echo "warning: a survivor needs about $fds open files for $legs relay legs; this shell allows $(ulimit -Hn): some legs will fail" >&2
+ulimit -n "$(ulimit -Hn)"
 
 command -v kamailio >/dev/null || {
 	echo "kamailio is not installed (scripts/deps.sh installs it)" >&2
@@ -38,14 +80,17 @@ declare -A PID
 for i in 1 2 3; do
 	cat >"$WORK/n$i.conf" <<CONF
 listen = sip:127.0.0.1:$((SIP + i))
-lineup = $SRC/etc/demo-lineup.m3u
+lineup = $LINEUP
 trust_loopback_from = yes
 log_level = info
 node_id = n$i
 lease_time = $LEASE
-rtp_port_min = $((30000 + i * 3000))
-rtp_port_max = $((32999 + i * 3000))
+media_addr = 127.0.0.$((10 + i))
+rtp_port_min = $PORT_MIN
+rtp_port_max = $PORT_MAX
+metrics_listen = 127.0.0.1:$((9480 + i))
 member_notices = no
+${TAKEOVER_CONF:-}
 CONF
 	"$BUILD/tvspaced" --config "$WORK/n$i.conf" --db "$CONN" \
 		>"$WORK/n$i.log" 2>&1 &
@@ -59,10 +104,15 @@ for i in 1 2 3; do
 		sleep 0.1
 	done
 done
+# Kamailio's default 64 MB of shared memory ran out at 10,000 spaces
+# during the takeover's burst of re-INVITEs ("could not allocate shared
+# memory from shm pool": 500 to the re-INVITEs, lost transactions).
 kamailio -f "$SRC/etc/kamailio-tvspace.cfg" -L "$KAM_MODULES" -D -E -n 2 \
+	-m "${TAKEOVER_KAM_SHM:-1024}" \
 	-A "LISTEN=udp:127.0.0.1:$SIP" \
 	-A "DBURL=\"tv=>postgres://postgres@127.0.0.1:$PGPORT/tvbench\"" \
 	-A "NODES=\"$WORK/nodes.list\"" >"$WORK/kamailio.log" 2>&1 &
+KAM_PID=$!
 BENCH_PIDS+=($!)
 sleep 3 # dispatcher's first OPTIONS round
 
@@ -71,31 +121,43 @@ sleep 3 # dispatcher's first OPTIONS round
 # them to have started and the lease to have run out: copies of the
 # scenarios with that wait.
 RATE=${TAKEOVER_RATE:-200}
-WAIT=$(((SPACES + SPACES * GUESTS) * 1000 / RATE + LEASE * 2000 + 40000))
+QUIET_MAX=60 # seconds the nodes get to be quiet before the kill
+WAIT=$(((SPACES + SPACES * GUESTS) * 1000 / RATE + QUIET_MAX * 1000 +
+	LEASE * 2000 + 40000))
 sed "s/timeout=\"40000\"/timeout=\"$WAIT\"/" "$SCEN/bench_cluster_host.xml" \
 	>"$WORK/bench_cluster_host.xml"
 sed "s/timeout=\"25000\"/timeout=\"$((WAIT - 15000))\"/" \
 	"$SCEN/bench_cluster_guest.xml" >"$WORK/bench_cluster_guest.xml"
-# wait_for WHAT QUERY N SECONDS: until QUERY counts N; a party whose calls
-# failed (its SIPp's errors in $WORK/NAME.errors) never gets there, and
-# the run ends saying so instead of waiting for ever.
-wait_for() {
-	local until=$((SECONDS + $4)) n
+# settle WHAT QUERY N SECONDS: until QUERY counts N, or has not grown for
+# 15 s (the calls of a party that failed: its SIPp's errors in
+# $WORK/NAME.errors), or SECONDS passed; prints the count.  The run goes on
+# with what is in, and says what is not.
+settle() {
+	local until=$((SECONDS + $4)) n last=-1 since=$SECONDS
 	while n=$(q "$2") && [ "$n" -lt "$3" ]; do
-		if [ $SECONDS -ge $until ]; then
-			echo "$1: $n of $3 after $4 s (SIPp's errors: $WORK/*.errors)" >&2
-			exit 1
-		fi
-		sleep 0.2
+		[ "$n" = "$last" ] || { last=$n; since=$SECONDS; }
+		[ $SECONDS -lt $until ] && [ $((SECONDS - since)) -lt 15 ] ||
+			break
+		sleep 0.5
 	done
+	[ "$n" -ge "$3" ] ||
+		echo "$1: $n of $3 (SIPp's errors: $WORK/*.errors)" |
+		tee -a "$WORK/short" >&2
+	[ "$n" -gt 0 ] || { echo "$1: none" >&2; exit 1; }
+	echo "$n"
 }
+# Every message is traced up to 1,000 spaces; past that only the errors
+# (the trace of 10,000 spaces is gigabytes written while measuring).
+TRACE=()
+[ "$SPACES" -gt 1000 ] || TRACE=(-trace_msg)
 party() { # NAME SCENARIO CSV PORT CALLS RATE
 	sipp -sf "$WORK/$2.xml" -inf "$WORK/$3" -m "$5" -r "$6" -l "$5" \
 		-nostdin -i 127.0.0.1 -p "$4" -d 2000 -key target share \
+		-buff_size 4194304 \
 		-timeout $((WAIT / 1000 + 120))s -timeout_error \
 		-recv_timeout $((WAIT + 20000)) \
 		-trace_err -error_file "$WORK/$1.errors" \
-		-trace_msg -message_file "$WORK/$1.msg" \
+		"${TRACE[@]}" -message_file "$WORK/$1.msg" \
 		"127.0.0.1:$SIP" >"$WORK/$1.out" 2>&1 &
 	BENCH_PIDS+=($!)
 	printf -v "P_$1" '%s' $!
@@ -105,39 +167,112 @@ party() { # NAME SCENARIO CSV PORT CALLS RATE
 	for i in $(seq 1 "$SPACES"); do echo "h$i;40000"; done
 } >"$WORK/hosts.csv"
 party hosts bench_cluster_host hosts.csv 5185 "$SPACES" "$RATE"
-wait_for "spaces open" "select count(*) from spaces where is_open" \
-	"$SPACES" $((SPACES / RATE + 60))
+open=$(settle "spaces open" "select count(*) from spaces where is_open" \
+	"$SPACES" $((SPACES / RATE + 60)))
 {
 	echo SEQUENTIAL
 	g=0
-	for id in $(q "select id from spaces order by id"); do
+	for id in $(q "select id from spaces where is_open order by id"); do
 		for _ in $(seq 1 "$GUESTS"); do
 			g=$((g + 1))
 			echo "g$g;40000;space-$id"
 		done
 	done
 } >"$WORK/guests.csv"
-party guests bench_cluster_guest guests.csv 5186 $((SPACES * GUESTS)) "$RATE"
-want=$((SPACES * (GUESTS + 1)))
-wait_for "members held" \
+party guests bench_cluster_guest guests.csv 5186 $((open * GUESTS)) "$RATE"
+want=$(settle "members held" \
 	"select count(*) from members where left_at is null and local_tag is not null" \
-	"$want" $((SPACES * GUESTS / RATE + 60))
+	$((open * (GUESTS + 1))) $((open * GUESTS / RATE + 60)))
+t_in=$SECONDS
+
+# metric NODE NAME: one sample of a node's /metrics.
+metric() {
+	python3 -c 'import sys, urllib.request
+for line in urllib.request.urlopen("http://127.0.0.1:%d/metrics" % (9480 + int(sys.argv[1]))).read().decode().split("\n"):
+    if line.startswith(sys.argv[2] + " "):
+        print(line.split()[1])' "$1" "$2"
+}
+# Quiet: no node sheds load or has more than a few statements queued, all
+# three leases are held, and nothing has moved; 3 s in a row.
+quiet=0
+until [ $quiet -ge 3 ]; do
+	if grep -q " claimed$" "$WORK"/n[123].log; then
+		echo "spaces moved before the kill (the nodes' logs: $WORK/n*.log):" >&2
+		grep -h "lease\|overload" "$WORK"/n[123].log | tail -20 >&2
+		exit 1
+	fi
+	busy=0
+	for i in 1 2 3; do
+		[ "$(metric $i tvspace_overloaded)" = 0 ] || busy=1
+		[ "$(metric $i tvspace_db_queue_jobs)" -lt 10 ] || busy=1
+	done
+	[ "$(q "select count(*) from nodes where lease_until > now()")" = 3 ] ||
+		busy=1
+	if [ $busy = 0 ]; then quiet=$((quiet + 1)); else quiet=0; fi
+	if [ $((SECONDS - t_in)) -ge $QUIET_MAX ]; then
+		echo "the nodes were not quiet within $QUIET_MAX s of the last member's arrival" >&2
+		exit 1
+	fi
+	sleep 1
+done
+shed=$(for i in 1 2 3; do printf 'n%d %s ' $i "$(metric $i tvspace_shed_total)"; done)
 per_node=$(q "select string_agg(node_id || ' ' || n, ', ' order by node_id) from (select node_id, count(*) n from spaces group by 1) x")
 
 VICTIM=n2
+# BENCH_PERF=fp: the survivors' CPU from just before the kill, 20 s
+# (perf record --call-graph; $WORK/n1.perf.data, n3.perf.data).
+if [ -n "${BENCH_PERF:-}" ]; then
+	for n in n1 n3; do
+		perf record -q --call-graph "$BENCH_PERF" -F 499 -p "${PID[$n]}" \
+			-o "$WORK/$n.perf.data" -- sleep 20 2>"$WORK/$n.perf.log" &
+	done
+	sleep 0.5
+fi
+# CPU of each process from the kill until the last member resumed: who
+# the takeover waits for.
+ticks() { # PID...: user + system clock ticks of them all
+	local t=0 p
+	for p in "$@"; do
+		t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo $t
+}
+mapfile -t KAM_ALL < <(echo "$KAM_PID"; pgrep -P "$KAM_PID" || true)
+cpu_before=("$(ticks "${PID[n1]}")" "$(ticks "${PID[n3]}")" \
+	"$(ticks "${KAM_ALL[@]}")" "$(ticks "$P_hosts")" "$(ticks "$P_guests")")
+# datagrams dropped for a full socket buffer (this network namespace's)
+rcvbuf_errors() { awk '/^Udp: [0-9]/ {print $6}' /proc/net/snmp; }
+drops_before=$(rcvbuf_errors)
 moved=$(q "select count(*) from spaces where node_id = '$VICTIM'")
-moved_members=$((moved * (GUESTS + 1)))
+moved_members=$(q "select count(*) from members m join spaces s on s.id = m.space_id where s.node_id = '$VICTIM' and m.left_at is null and m.local_tag is not null")
 t_kill=$(date +%s.%N)
 kill -KILL "${PID[$VICTIM]}"
 until [ "$(q "select count(*) from spaces where state = 'live' and node_id = '$VICTIM'")" = 0 ]; do
+	if [ $(($(date +%s) - ${t_kill%.*})) -gt $((LEASE * 2 + 60)) ]; then
+		echo "$VICTIM's spaces not all claimed $((LEASE * 2 + 60)) s after the kill" >&2
+		break
+	fi
 	sleep 0.05
 done
 t_claim=$(date +%s.%N)
-for _ in $(seq 1 $((600 + SPACES))); do
+for _ in $(seq 1 $(((LEASE * 2 + 60) * 20))); do
 	[ "$(cat "$WORK/n1.log" "$WORK/n3.log" | grep -cE " resumed$")" -ge $moved_members ] && break
 	sleep 0.05
 done
-resumed=$(cat "$WORK/n1.log" "$WORK/n3.log" | grep -cE " resumed$" || true)
+t_res=$(date +%s.%N)
+cpu_after=("$(ticks "${PID[n1]}")" "$(ticks "${PID[n3]}")" \
+	"$(ticks "${KAM_ALL[@]}")" "$(ticks "$P_hosts")" "$(ticks "$P_guests")")
+cpu=$(python3 - "$t_kill" "$t_res" "$(getconf CLK_TCK)" \
+	"${cpu_before[@]}" "${cpu_after[@]}" <<'PY'
+import sys
+t0, t1, hz = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+v = [int(x) for x in sys.argv[4:]]
+names = ("n1", "n3", "kamailio", "SIPp hosts", "SIPp guests")
+print(", ".join("%s %.0f %%" % (n, 100.0 * (v[i + 5] - v[i]) / hz / (t1 - t0))
+                for i, n in enumerate(names)))
+PY
+)
+drops=$(($(rcvbuf_errors) - drops_before))
 split=$(q "select string_agg(node_id || ' ' || n, ', ' order by node_id) from (select node_id, count(*) n from spaces group by 1) x")
 
 wait "$P_hosts" && hosts_ok=yes || hosts_ok=no
@@ -149,7 +284,7 @@ done
 ended=$(q "select count(*) from spaces where end_reason = 'space ended by host'")
 left=$(q "select count(*) from members where left_at is not null")
 
-python3 - "$t_kill" "$t_claim" "$WORK" "$LEASE" <<PY
+python3 - "$t_kill" "$t_claim" "$WORK" "$LEASE" "$moved_members" <<PY
 import datetime, glob, re, sys
 kill, claim = float(sys.argv[1]), float(sys.argv[2])
 def stamps(pattern):
@@ -167,5 +302,12 @@ print("|---|---|---|---|---|---|---|---|")
 print("| 3 ($per_node) | $SPACES | $want | ${LEASE} s | $moved spaces, $moved_members members -> $split | %.2f s | %.2f s | %.2f s (%d of $moved_members) |" % (
     claim - kill, max(took) - kill if took else float("nan"),
     max(res) - kill if res else float("nan"), len(res)))
+lease, want = float(sys.argv[4]), int(sys.argv[5])
+met = bool(res) and len(res) >= want and max(res) - kill <= lease + 5
+print("goal (every moved member re-INVITEd within the lease + 5 s, %.0f s): %s" % (
+    lease + 5, "met" if met else "NOT met"))
 PY
-echo "afterwards: hosts' SIPp passed: $hosts_ok, guests': $guests_ok; spaces ended by their hosts: $ended of $SPACES; members left: $left of $want; still live: $(q "select count(*) from spaces where state = 'live'")"
+echo "CPU (of one core) from the kill until the last member resumed: $cpu; UDP datagrams dropped for full buffers meanwhile: $drops"
+echo "new dialogs the nodes refused for overload before the kill (503, tried again by the party): $shed"
+[ ! -s "$WORK/short" ] || echo "not in before the kill: $(paste -sd ';' "$WORK/short")"
+echo "afterwards: hosts' SIPp passed: $hosts_ok, guests': $guests_ok; spaces ended by their hosts: $ended of $open; members left: $left of $want; still live: $(q "select count(*) from spaces where state = 'live'")"

@@ -2,7 +2,16 @@
  * See cluster.h and docs/scaling.md.  Everything runs on the su_root loop;
  * each database step is one statement, and at most one of each kind is in
  * flight (a slow database delays the next renewal instead of piling them
- * up). */
+ * up).
+ *
+ * The lease and the claims have a connection of their own.  On the
+ * connection of the node's writes a renewal waits in line behind every
+ * statement queued before it, and goes into their transaction (db.h): one
+ * write waiting on a lock, or a backlog of thousands after a burst, held
+ * the renewal back past the lease, and a node that was alive and serving
+ * lost its spaces and was fenced; the survivors' own renewals then queued
+ * behind the loading of what they claimed.  The lease says that the node's
+ * loop runs, not that its writes are done. */
 #define LOG_MODULE "cluster"
 #include "server/cluster.h"
 
@@ -26,6 +35,7 @@
 struct cluster {
 	const struct cfg *cfg;
 	struct db *db;
+	struct db *lease_db;   /* renewals and claims; NULL when alone */
 	struct space_mgr *mgr; /* NULL until serving */
 	struct sipua *ua;
 	cluster_reload_f *reload;
@@ -38,6 +48,8 @@ struct cluster {
 	void (*left)(void *arg, int error); /* cluster_leave()'s */
 	void *left_arg;
 	bool renewing, claiming, loading, reconciling, leaving;
+	bool release_pending; /* cluster_leave() waits for a renewal */
+	bool closing;         /* cluster_destroy(): jobs are cancelled */
 	bool reload_pending;
 	bool owned_failed;
 	/* the claim under way */
@@ -51,6 +63,15 @@ struct cluster {
 
 static void claim(struct cluster *cl);
 static void reconcile(struct cluster *cl);
+static void release(struct cluster *cl);
+
+/* The lease's connection while it is up; the node's own until then (at
+ * start, or while it reconnects), which is late behind a backlog but
+ * better than no renewal at all. */
+static struct db *lease_conn(const struct cluster *cl)
+{
+	return cl->lease_db && db_is_up(cl->lease_db) ? cl->lease_db : cl->db;
+}
 
 /* -- the lease ------------------------------------------------------------- */
 
@@ -60,6 +81,13 @@ static void renewed(void *arg, int error, uint64_t was_expired)
 	void (*then)(void *, int) = cl->then;
 
 	cl->renewing = false;
+	if (cl->closing)
+		return;
+	if (cl->release_pending) {
+		/* given up after this renewal, not before it */
+		release(cl);
+		return;
+	}
 	if (then) {
 		cl->then = NULL;
 		if (!error)
@@ -91,10 +119,20 @@ static void renew(struct cluster *cl)
 	if (!cl->node || cl->renewing || cl->leaving)
 		return;
 	cl->renewing = true;
-	err = store_node_renew(cl->db, cl->node, cl->uri, cl->cfg->lease_time,
-			       renewed, cl);
+	err = store_node_renew(lease_conn(cl), cl->node, cl->uri,
+			       cl->cfg->lease_time, renewed, cl);
 	if (err < 0)
 		renewed(cl, err, 0);
+}
+
+/* The lease's connection came up (or back): renew now, not at the next
+ * tick. */
+static void lease_state(void *arg, bool up)
+{
+	struct cluster *cl = arg;
+
+	if (up && cl->mgr)
+		renew(cl);
 }
 
 static void on_tick(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
@@ -145,13 +183,15 @@ static void claim_done(void *arg, int error)
 	int err;
 
 	cl->claiming = false;
+	if (cl->closing)
+		return;
 	if (error) {
 		log_warn("node %s: claim failed (%s)", cl->node,
 			 strerror(-error));
 		return;
 	}
-	if (!cl->claimed)
-		return;
+	if (!cl->claimed || cl->leaving)
+		return; /* leaving: they go with the lease given up */
 	/* Load what is ours now and is not here yet, with the dialogs:
 	 * every member is re-INVITEd with this node's media address. */
 	cl->loading = true;
@@ -169,7 +209,7 @@ static void claim(struct cluster *cl)
 	cl->claiming = true;
 	cl->claimed = 0;
 	cl->claim_start = su_monotime(NULL);
-	err = store_claim(cl->db, cl->node, on_claimed, claim_done, cl);
+	err = store_claim(lease_conn(cl), cl->node, on_claimed, claim_done, cl);
 	if (err < 0)
 		claim_done(cl, err);
 }
@@ -306,6 +346,7 @@ struct cluster *cluster_create(su_home_t *home, su_root_t *root,
 {
 	struct cluster *cl = su_zalloc(home, sizeof(*cl));
 	unsigned period;
+	bool own_conn;
 
 	if (!cl)
 		return NULL;
@@ -320,7 +361,10 @@ struct cluster *cluster_create(su_home_t *home, su_root_t *root,
 	 * does not lose it. */
 	period = cl->node ? cfg->lease_time * 1000 / 3 : 1000;
 	cl->tick = su_timer_create(su_root_task(root), period);
-	if (!cl->tick ||
+	own_conn = cl->node && cfg->db[0];
+	if (own_conn)
+		cl->lease_db = db_create(home, root, cfg->db, lease_state, cl);
+	if (!cl->tick || (own_conn && !cl->lease_db) ||
 	    su_timer_set_for_ever(cl->tick, on_tick, (su_timer_arg_t *)cl) <
 		0 ||
 	    db_listen(db, "tvspace", on_notify, cl) < 0)
@@ -338,8 +382,8 @@ int cluster_join(struct cluster *cl, void (*then)(void *arg, int error),
 	cl->then = then;
 	cl->then_arg = arg;
 	cl->renewing = true;
-	return store_node_renew(cl->db, cl->node, cl->uri, cl->cfg->lease_time,
-				renewed, cl);
+	return store_node_renew(lease_conn(cl), cl->node, cl->uri,
+				cl->cfg->lease_time, renewed, cl);
 }
 
 void cluster_serve(struct cluster *cl, struct space_mgr *mgr, struct sipua *ua)
@@ -362,9 +406,11 @@ void cluster_db_up(struct cluster *cl)
 struct cluster *cluster_destroy(struct cluster *cl)
 {
 	if (cl) {
+		cl->closing = true;
 		if (cl->tick)
 			su_timer_destroy(cl->tick);
 		cl->tick = NULL;
+		cl->lease_db = db_destroy(cl->lease_db);
 		free(cl->owned);
 		cl->owned = NULL;
 	}
@@ -392,8 +438,6 @@ static void released(void *arg, int error)
 void cluster_leave(struct cluster *cl, void (*then)(void *arg, int error),
 		   void *arg)
 {
-	int err;
-
 	if (!cl->node || cl->leaving) {
 		if (then)
 			then(arg, 0);
@@ -403,6 +447,22 @@ void cluster_leave(struct cluster *cl, void (*then)(void *arg, int error),
 	cl->left = then;
 	cl->left_arg = arg;
 	log_notice("node %s gives up its lease", cl->node);
+	/* A renewal on the lease's connection that committed after the
+	 * release would take the lease back for lease_time: the release
+	 * waits for it. */
+	if (cl->renewing)
+		cl->release_pending = true;
+	else
+		release(cl);
+}
+
+/* On the node's own connection, after every write queued before it: the
+ * others take the spaces over from what is stored. */
+static void release(struct cluster *cl)
+{
+	int err;
+
+	cl->release_pending = false;
 	err = store_node_release(cl->db, cl->node, released, cl);
 	if (err < 0)
 		released(cl, err);
