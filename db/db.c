@@ -27,7 +27,9 @@
  * past a statement queued with db_exec() (it touches anything), and a
  * second statement of a key already in the batch starts new groups after
  * it.  If the merged statement fails, the batch rolls back and each goes
- * on its own as always, so only the one at fault fails.
+ * on its own as always, so only the one at fault fails.  Reads of one
+ * batch that are the same (text and parameters, e.g. the last comments of
+ * one space, for each of its joiners) go once, and each gets the result.
  *
  * Prepared statements: a statement with parameters is parsed and planned
  * once per connection (a Parse sent ahead of its first use, in the same
@@ -122,6 +124,9 @@ struct job {
 	bool read;        /* it only reads */
 	bool follower;    /* merged into the statement of a job before it */
 	unsigned merged;  /* a leader: followers after it in the list */
+	bool shared;      /* a leader: its followers are reads the same as
+			   * it, which take its result */
+	struct job *same; /* such a follower: its leader */
 	char **arrays;    /* a leader's parameters over its group */
 };
 
@@ -198,6 +203,8 @@ static void unmerge(struct job *j)
 	j->arrays = NULL;
 	j->merged = 0;
 	j->follower = false;
+	j->shared = false;
+	j->same = NULL;
 }
 
 /* Undo the merge that @a leader leads: it and its followers go on their
@@ -309,13 +316,11 @@ static void set_mask(struct db *db, int events)
 /* One job is done: its callback gets the last result. */
 static void finish_job(struct db *db, struct job *j)
 {
-	struct db_result r = {j->res};
+	struct db_result r = {j->same ? j->same->res : j->res};
 	int error = j->failed ? -EIO : 0;
 
-	if (j->parse) {
-		job_free(db, j);
+	if (j->parse)
 		return;
-	}
 	if (j->failed) {
 		log_debug("statement failed: %s",
 			  j->res ? PQresultErrorMessage(j->res)
@@ -327,7 +332,6 @@ static void finish_job(struct db *db, struct job *j)
 		      (double)(su_monotime(NULL) - j->queued) / 1e9);
 	if (j->cb)
 		j->cb(j->arg, error, error ? NULL : &r);
-	job_free(db, j);
 }
 
 /* @a list sorted by the jobs' queue order (a batch: DB_BATCH jobs and
@@ -398,9 +402,12 @@ static void finish_busy(struct db *db)
 	/* Completions in the order the jobs were queued, whatever order
 	 * merging sent them in. */
 	done = in_queue_order(done);
+	for (j = done; j; j = j->next)
+		finish_job(db, j);
+	/* freed after: a shared result is its leader's */
 	while ((j = done)) {
 		done = j->next;
-		finish_job(db, j);
+		job_free(db, j);
 	}
 }
 
@@ -982,7 +989,7 @@ static struct prep *prep_of(struct db *db, const char *sql)
 static bool add_parse(struct db *db, struct job **pp)
 {
 	struct job *j = *pp, *parse;
-	struct prep *p = prep_of(db, j->merged ? j->many : j->sql);
+	struct prep *p = prep_of(db, j->arrays ? j->many : j->sql);
 
 	if (!p)
 		return false;
@@ -1026,8 +1033,21 @@ static int send_job(struct db *db, struct job *j)
 				     NULL);
 	return PQsendQueryPrepared(
 	    db->conn, name, j->nparams,
-	    (const char *const *)(j->merged ? j->arrays : j->params), NULL,
+	    (const char *const *)(j->arrays ? j->arrays : j->params), NULL,
 	    NULL, 0);
+}
+
+/* Whether @a a and @a b are the same read: text and parameters. */
+static bool same_read(const struct job *a, const struct job *b)
+{
+	if (a->nparams != b->nparams || strcmp(a->sql, b->sql) != 0)
+		return false;
+	for (int i = 0; i < a->nparams; i++)
+		if (a->params[i] != b->params[i] &&
+		    (!a->params[i] || !b->params[i] ||
+		     strcmp(a->params[i], b->params[i]) != 0))
+			return false;
+	return true;
 }
 
 /* Whether @a j may not move past @a o (db_exec_merge()). */
@@ -1089,8 +1109,8 @@ static void merge_batch(struct db *db)
 {
 	struct job *v[DB_BATCH], *j, **pp;
 	int lead[DB_BATCH]; /* the first job of its group, or -1 */
-	unsigned open[DB_GROUPS], seen[DB_BATCH];
-	unsigned n = 0, n_open = 0, n_seen = 0;
+	unsigned open[DB_GROUPS], seen[DB_BATCH], reads[DB_BATCH];
+	unsigned n = 0, n_open = 0, n_seen = 0, n_reads = 0;
 
 	for (j = db->busy; j && n < DB_BATCH; j = j->next)
 		v[n++] = j;
@@ -1103,9 +1123,24 @@ static void merge_batch(struct db *db)
 		for (unsigned k = 0; k < n_seen && !clash; k++)
 			clash = conflicts(v[i], v[seen[k]]);
 		if (clash)
-			n_open = n_seen = 0;
+			n_open = n_seen = n_reads = 0;
 		if (v[i]->key)
 			seen[n_seen++] = i;
+		if (v[i]->read && !v[i]->many) {
+			/* the same read as one before: its result */
+			for (unsigned k = 0; k < n_reads && lead[i] < 0; k++)
+				if (same_read(v[reads[k]], v[i]))
+					lead[i] = (int)reads[k];
+			if (lead[i] < 0) {
+				reads[n_reads++] = i;
+				continue;
+			}
+			v[i]->follower = true;
+			v[i]->same = v[lead[i]];
+			v[lead[i]]->shared = true;
+			v[lead[i]]->merged++;
+			continue;
+		}
 		if (!v[i]->many)
 			continue;
 		for (unsigned k = 0; k < n_open && lead[i] < 0; k++)
@@ -1137,7 +1172,7 @@ static void merge_batch(struct db *db)
 	 * memory, the group goes statement by statement (in its new order,
 	 * which the keys allow). */
 	for (j = db->busy; j; j = j->next) {
-		if (!j->merged)
+		if (!j->merged || j->shared)
 			continue;
 		j->arrays = calloc((size_t)j->nparams, sizeof(char *));
 		for (int i = 0; j->arrays && i < j->nparams; i++)

@@ -73,7 +73,8 @@ int db_exec(struct db *db, const char *sql, int nparams,
  * (`INSERT ... SELECT ... FROM unnest($1::bigint[], $2::text[])`), with
  * the same effect as each statement run on its own; statements of one
  * batch sharing @a many go as one execution of it.  @a read: the
- * statement only reads. */
+ * statement only reads; reads of one batch with the same text and
+ * parameters go once, and each gets that result. */
 struct db_merge {
 	const char *key;
 	const char *many;
