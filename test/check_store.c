@@ -581,6 +581,55 @@ START_TEST(a_members_statements_keep_their_order)
 }
 END_TEST
 
+/* A member's role, delivery, SDP port and payload type are checked (by
+ * their domains, 009_member_domains.sql) when written, alone or merged;
+ * a tag or a leave writes none of them. */
+START_TEST(a_members_values_are_checked)
+{
+	struct store_member m[4];
+	uint64_t id;
+
+	seed();
+	exec_sql("INSERT INTO users (user_id) VALUES ('carol'), ('dave'), "
+		 "('erin')");
+	id = start_space();
+	done_count = n_errors = 0;
+	m[0] = member(id, "bob", "guest", 2);
+	m[1] = member(id, "carol", "guest", 3);
+	m[1].sdp_port = 70000;
+	m[2] = member(id, "dave", "guest", 4);
+	m[2].delivery = "unicast";
+	m[3] = member(id, "erin", "guest", 5);
+	m[3].sdp_pt = 128;
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(
+		    store_member_add(db, &m[i], on_each, (void *)(intptr_t)i),
+		    0);
+	run_until(4);
+	ck_assert_int_eq(errors[0], 0);
+	ck_assert_int_eq(errors[1], -EIO);
+	ck_assert_int_eq(errors[2], -EIO);
+	ck_assert_int_eq(errors[3], -EIO);
+	done_count = 0;
+	m[0] = member(id, "carol", "boss", 6);
+	ck_assert_int_eq(store_member_add(db, &m[0], on_done, NULL), 0);
+	run_until(1);
+	ck_assert_int_eq(last_error, -EIO);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM members"), 2);
+	/* a tag and a leave */
+	done_count = 0;
+	ck_assert_int_eq(
+	    store_member_dialog(db, id, "bob", "tb", on_done, NULL), 0);
+	ck_assert_int_eq(
+	    store_member_leave(db, id, "bob", "bye", on_done, NULL), 0);
+	run_until(2);
+	ck_assert_int_eq(last_error, 0);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM members WHERE "
+				   "local_tag = 'tb' AND left_at IS NOT NULL"),
+			 1);
+}
+END_TEST
+
 static int n_comments;
 
 static void on_comment(void *arg, const char *author, int64_t at,
@@ -1497,6 +1546,7 @@ int main(void)
 	tcase_add_test(tc, queued_joins_go_as_one_statement);
 	tcase_add_test(tc, a_merged_statement_that_fails_fails_alone);
 	tcase_add_test(tc, a_members_statements_keep_their_order);
+	tcase_add_test(tc, a_members_values_are_checked);
 	tcase_add_test(tc, comments_are_stored_verbatim);
 	tcase_add_test(tc, no_database_means_enotconn);
 	tcase_add_test(tc, display_names_of_no_list_are_refused);
