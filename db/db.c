@@ -234,12 +234,7 @@ static void job_free(struct db *db, struct job *j)
 	if (j->res)
 		PQclear(j->res);
 	unmerge(j);
-	su_free(db->home, j->key);
-	for (int i = 0; i < j->nparams && j->params; i++)
-		su_free(db->home, j->params[i]);
-	su_free(db->home, j->params);
-	su_free(db->home, j->sql);
-	su_free(db->home, j);
+	free(j); /* its text, parameters and key are in the same block */
 }
 
 static void unregister(struct db *db)
@@ -996,7 +991,7 @@ static bool add_parse(struct db *db, struct job **pp)
 	j->prep = p;
 	if (p->conn == db->conn_no)
 		return true;
-	parse = su_zalloc(db->home, sizeof(*parse));
+	parse = calloc(1, sizeof(*parse));
 	if (!parse) {
 		j->prep = NULL;
 		return false;
@@ -1372,11 +1367,24 @@ int db_exec(struct db *db, const char *sql, int nparams,
 	return db_exec_merge(db, NULL, sql, nparams, params, cb, arg);
 }
 
+/* Copy @a s to @a at, point @a dst to it: the byte after it. */
+static char *copy(char **dst, char *at, const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	memcpy(at, s, n);
+	*dst = at;
+	return at + n;
+}
+
 int db_exec_merge(struct db *db, const struct db_merge *how, const char *sql,
 		  int nparams, const char *const *params, db_done_f *cb,
 		  void *arg)
 {
 	struct job *j;
+	const char *key;
+	size_t len;
+	char *end;
 
 	if (db->state != DB_UP)
 		return -ENOTCONN;
@@ -1384,39 +1392,38 @@ int db_exec_merge(struct db *db, const struct db_merge *how, const char *sql,
 		tv_stats.db_rejected++;
 		return -EBUSY;
 	}
-	j = su_zalloc(db->home, sizeof(*j));
+	/* One block a job, in this order: the job, its parameters' pointers,
+	 * their text, its statement's text, its key (under load jobs are
+	 * queued and freed thousands of times a second: one allocation
+	 * each, not one a string). */
+	len = sizeof(*j) + sizeof(char *) * (size_t)(nparams > 0 ? nparams : 0);
+	for (int i = 0; i < nparams; i++)
+		len += params[i] ? strlen(params[i]) + 1 : 0;
+	len += strlen(sql) + 1;
+	key = how && how->key && nparams ? how->key : NULL;
+	len += key ? strlen(key) + 1 : 0;
+	j = calloc(1, len);
 	if (!j)
 		return -ENOMEM;
-	j->sql = su_strdup(db->home, sql);
-	j->params = nparams
-			? su_zalloc(db->home,
-				    (isize_t)(sizeof(char *) * (size_t)nparams))
-			: NULL;
+	end = (char *)(j + 1);
+	if (nparams > 0) {
+		j->params = (char **)end;
+		end += sizeof(char *) * (size_t)nparams;
+	}
+	for (int i = 0; i < nparams; i++)
+		if (params[i])
+			end = copy(&j->params[i], end, params[i]);
+	end = copy(&j->sql, end, sql);
+	if (key) {
+		copy(&j->key, end, key);
+		j->many = how->many;
+		j->read = how->read;
+	}
 	j->nparams = nparams;
 	j->cb = cb;
 	j->arg = arg;
 	j->queued = su_monotime(NULL);
 	j->seq = ++db->seq;
-	if (!j->sql || (nparams && !j->params)) {
-		j->nparams = 0;
-		job_free(db, j);
-		return -ENOMEM;
-	}
-	for (int i = 0; i < nparams; i++)
-		if (params[i] &&
-		    !(j->params[i] = su_strdup(db->home, params[i]))) {
-			job_free(db, j);
-			return -ENOMEM;
-		}
-	if (how && how->key && nparams) {
-		j->key = su_strdup(db->home, how->key);
-		j->many = how->many;
-		j->read = how->read;
-		if (!j->key) {
-			job_free(db, j);
-			return -ENOMEM;
-		}
-	}
 	*db->tail = j;
 	db->tail = &j->next;
 	db->n_jobs++;
