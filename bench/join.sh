@@ -20,6 +20,9 @@
 # leave of it was committed; the summary gives each target's highest clean
 # rate and tvspace's over each peer's.
 #   bench/join.sh [RATE...]   default: 400 800 1200 1600 2000 2400 3200 4000 4800 6400
+# After the table: tvspace's transactions committed in each step (from
+# pg_stat_database, the script's own few counted in), over the calls: how
+# many statements each commit held, in effect.
 #   JOIN_S=5 (seconds a step); JOIN_TARGETS="tvspace kamailio" (default:
 #   all three) for a profile of one of them; JOIN_ALL=1: every rate to
 #   every target, clean or not
@@ -53,6 +56,11 @@ tree_pids() {
 	done
 }
 q() { psql "$CONN" -XAtc "$1"; }
+# xacts: transactions committed so far in the database (each group commit
+# is one), less the script's own queries.
+xacts() {
+	q "select xact_commit from pg_stat_database where datname = current_database()"
+}
 
 # step NAME PORT RATE SERVER_PID: one rate against one target; prints a
 # result line.
@@ -63,6 +71,7 @@ step() {
 	mkdir -p "$d"
 	n=$((rate * SECONDS_PER_STEP))
 	if [ "$name" = tvspace ]; then
+		x0=$(xacts)
 		j0=$(q "select count(*) from members where user_id like 'g%'")
 		l0=$(q "select count(*) from members where user_id like 'g%' and left_at is not null")
 	fi
@@ -78,6 +87,9 @@ step() {
 	if [ "$name" = tvspace ]; then
 		# the BYE's 200 follows the leave's commit: all are in
 		committed="$(($(q "select count(*) from members where user_id like 'g%'") - j0))/$(($(q "select count(*) from members where user_id like 'g%' and left_at is not null") - l0))"
+		# the counters reach the view within a second
+		sleep 1
+		echo "$rate $(($(xacts) - x0)) $n" >>"$WORK/xacts"
 	fi
 	python3 "$SRC/bench/join_stats.py" "$d" "$name" "$rate" "$rc" \
 		"$(awk -v t=$((c1 - c0)) -v hz="$HZ" -v n="$n" 'BEGIN { printf "%.3f", t * 1000 / hz / n }')" \
@@ -133,6 +145,7 @@ echo "cpu_ms: the server's CPU time (/proc, every thread and process) over" \
 	"tags stored and leaves committed; pg_cpu_ms: its PostgreSQL's" \
 	"(every backend and helper), the same way"
 echo "kamailio: $(kamailio -v | head -1 | cut -d' ' -f3), -n $(nproc) -x fm -X fm, maxbuffer 4 MB (net.core.rmem_max $(cat /proc/sys/net/core/rmem_max))"
+[ ! -s "$WORK/xacts" ] || awk '{ printf "tvspace %s/s: %d transactions committed, %.3f a call\n", $1, $2, $2 / $3 }' "$WORK/xacts"
 echo "joins committed: $(q "select count(*) from members where user_id like 'g%'"), left: $(q "select count(*) from members where user_id like 'g%' and left_at is not null")"
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 machine

@@ -15,6 +15,22 @@
  * only the one at fault fails.  A lone statement and a script go as before.
  * now() is the transaction's start, so statements of one batch share it.
  *
+ * Merging: a statement queued with db_exec_merge() names what it touches
+ * (its key) and may give its form over arrays.  In a batch, statements of
+ * one form go as one execution of that form, each parameter the array of
+ * theirs (one INSERT of N rows instead of N INSERTs: PostgreSQL's work per
+ * execution, the executor's start, its plan copied, the table's
+ * constraints read, is then paid once for the batch).  The merged
+ * statement takes the place of the first of them; the others are moved up
+ * to it, which the keys make safe: a statement is moved only past
+ * statements of other keys (two reads of one key also commute), never
+ * past a statement queued with db_exec() (it touches anything), and a
+ * second statement of a key already in the batch starts new groups after
+ * it.  If the merged statement fails, the batch rolls back and each goes
+ * on its own as always, so only the one at fault fails.  Reads of one
+ * batch that are the same (text and parameters, e.g. the last comments of
+ * one space, for each of its joiners) go once, and each gets the result.
+ *
  * Prepared statements: a statement with parameters is parsed and planned
  * once per connection (a Parse sent ahead of its first use, in the same
  * pipeline), then only bound and executed, which is most of PostgreSQL's
@@ -64,6 +80,7 @@ struct db_result {
 };
 
 #define DB_BATCH        64  /* statements in one group commit, at most */
+#define DB_GROUPS       8   /* statement forms merged at once in a batch */
 #define DB_PREPARED     256 /* statement texts prepared per connection */
 #define DB_PREP_BUCKETS 64
 
@@ -97,9 +114,20 @@ struct job {
 	db_done_f *cb;
 	void *arg;
 	su_time64_t queued; /* for the metrics */
+	uint64_t seq;       /* its place in the queue */
 	PGresult *res;      /* its last result, once in flight */
 	bool failed;        /* an SQL error (or skipped after one) */
 	bool alone;         /* its batch rolled back: it goes on its own */
+	/* db_exec_merge() */
+	char *key;        /* what it touches; NULL: anything */
+	const char *many; /* its form over arrays (static text), or NULL */
+	bool read;        /* it only reads */
+	bool follower;    /* merged into the statement of a job before it */
+	unsigned merged;  /* a leader: followers after it in the list */
+	bool shared;      /* a leader: its followers are reads the same as
+			   * it, which take its result */
+	struct job *same; /* such a follower: its leader */
+	char **arrays;    /* a leader's parameters over its group */
 };
 
 enum db_state { DB_DOWN, DB_RESOLVING, DB_CONNECTING, DB_UP };
@@ -156,6 +184,7 @@ struct db {
 	/* prepared statements, by text */
 	struct prep *prep[DB_PREP_BUCKETS];
 	unsigned n_prep, prep_names, conn_no;
+	uint64_t seq; /* jobs queued so far */
 };
 
 static void db_connect(struct db *db);
@@ -163,17 +192,49 @@ static void db_send(struct db *db);
 static void lookup_end(struct db *db);
 static void listened(void *arg, int error, const struct db_result *res);
 
+/* Undo a merge: the leader's arrays go, every job is its own again. */
+static void unmerge(struct job *j)
+{
+	if (j->arrays) {
+		for (int i = 0; i < j->nparams; i++)
+			free(j->arrays[i]);
+		free(j->arrays);
+	}
+	j->arrays = NULL;
+	j->merged = 0;
+	j->follower = false;
+	j->shared = false;
+	j->same = NULL;
+}
+
+/* Undo the merge that @a leader leads: it and its followers go on their
+ * own. */
+static void unmerge_group(struct job *leader)
+{
+	struct job *f = leader->next;
+
+	for (unsigned k = leader->merged; k > 0 && f; k--, f = f->next)
+		f->follower = false;
+	unmerge(leader);
+}
+
+/* @a j, or the first job after it with a statement of its own (the
+ * followers of a merge have none). */
+static struct job *next_sent(struct job *j)
+{
+	while (j && j->follower)
+		j = j->next;
+	return j;
+}
+
 static void job_free(struct db *db, struct job *j)
 {
 	if (!j)
 		return;
 	if (j->res)
 		PQclear(j->res);
-	for (int i = 0; i < j->nparams && j->params; i++)
-		su_free(db->home, j->params[i]);
-	su_free(db->home, j->params);
-	su_free(db->home, j->sql);
-	su_free(db->home, j);
+	unmerge(j);
+	free(j); /* its text, parameters and key are in the same block */
 }
 
 static void unregister(struct db *db)
@@ -250,13 +311,11 @@ static void set_mask(struct db *db, int events)
 /* One job is done: its callback gets the last result. */
 static void finish_job(struct db *db, struct job *j)
 {
-	struct db_result r = {j->res};
+	struct db_result r = {j->same ? j->same->res : j->res};
 	int error = j->failed ? -EIO : 0;
 
-	if (j->parse) {
-		job_free(db, j);
+	if (j->parse)
 		return;
-	}
 	if (j->failed) {
 		log_debug("statement failed: %s",
 			  j->res ? PQresultErrorMessage(j->res)
@@ -268,7 +327,22 @@ static void finish_job(struct db *db, struct job *j)
 		      (double)(su_monotime(NULL) - j->queued) / 1e9);
 	if (j->cb)
 		j->cb(j->arg, error, error ? NULL : &r);
-	job_free(db, j);
+}
+
+/* @a list sorted by the jobs' queue order (a batch: DB_BATCH jobs and
+ * their Parses at most, mostly in order already). */
+static struct job *in_queue_order(struct job *list)
+{
+	struct job *sorted = NULL, **pp, *j;
+
+	while ((j = list)) {
+		list = j->next;
+		for (pp = &sorted; *pp && (*pp)->seq <= j->seq;)
+			pp = &(*pp)->next;
+		j->next = *pp;
+		*pp = j;
+	}
+	return sorted;
 }
 
 /* The jobs in flight are done (a batch: committed, or rolled back). */
@@ -292,6 +366,7 @@ static void finish_busy(struct db *db)
 		/* Nothing of the batch was kept: each goes again on its own,
 		 * in the same order, ahead of what queued since. */
 		log_debug("a batch rolled back: its statements go one by one");
+		done = in_queue_order(done);
 		for (struct job **pp = &done; (j = *pp);) {
 			if (j->parse) {
 				/* Perhaps not prepared: prepared again,
@@ -307,6 +382,7 @@ static void finish_busy(struct db *db)
 			j->failed = false;
 			j->alone = true;
 			j->prep = NULL;
+			unmerge(j);
 			last = j;
 			pp = &j->next;
 		}
@@ -318,9 +394,15 @@ static void finish_busy(struct db *db)
 		db->head = done;
 		return;
 	}
+	/* Completions in the order the jobs were queued, whatever order
+	 * merging sent them in. */
+	done = in_queue_order(done);
+	for (j = done; j; j = j->next)
+		finish_job(db, j);
+	/* freed after: a shared result is its leader's */
 	while ((j = done)) {
 		done = j->next;
-		finish_job(db, j);
+		job_free(db, j);
 	}
 }
 
@@ -339,7 +421,7 @@ static void on_readable(struct db *db)
 			break;
 		}
 		if (!res) { /* a statement of the batch is through */
-			db->recv = db->recv ? db->recv->next : NULL;
+			db->recv = db->recv ? next_sent(db->recv->next) : NULL;
 			continue;
 		}
 		switch (PQresultStatus(res)) {
@@ -902,14 +984,14 @@ static struct prep *prep_of(struct db *db, const char *sql)
 static bool add_parse(struct db *db, struct job **pp)
 {
 	struct job *j = *pp, *parse;
-	struct prep *p = prep_of(db, j->sql);
+	struct prep *p = prep_of(db, j->arrays ? j->many : j->sql);
 
 	if (!p)
 		return false;
 	j->prep = p;
 	if (p->conn == db->conn_no)
 		return true;
-	parse = su_zalloc(db->home, sizeof(*parse));
+	parse = calloc(1, sizeof(*parse));
 	if (!parse) {
 		j->prep = NULL;
 		return false;
@@ -920,6 +1002,7 @@ static bool add_parse(struct db *db, struct job **pp)
 	parse->prep = p;
 	parse->nparams = j->nparams;
 	parse->queued = j->queued;
+	parse->seq = j->seq;
 	parse->next = j;
 	*pp = parse;
 	return true;
@@ -929,6 +1012,8 @@ static int send_job(struct db *db, struct job *j)
 {
 	char name[16];
 
+	if (j->follower) /* its parameters are in its leader's arrays */
+		return 1;
 	if (!j->prep) {
 		if (j->nparams)
 			return PQsendQueryParams(
@@ -941,9 +1026,158 @@ static int send_job(struct db *db, struct job *j)
 	if (j->parse)
 		return PQsendPrepare(db->conn, name, j->prep->sql, j->nparams,
 				     NULL);
-	return PQsendQueryPrepared(db->conn, name, j->nparams,
-				   (const char *const *)j->params, NULL, NULL,
-				   0);
+	return PQsendQueryPrepared(
+	    db->conn, name, j->nparams,
+	    (const char *const *)(j->arrays ? j->arrays : j->params), NULL,
+	    NULL, 0);
+}
+
+/* Whether @a a and @a b are the same read: text and parameters. */
+static bool same_read(const struct job *a, const struct job *b)
+{
+	if (a->nparams != b->nparams || strcmp(a->sql, b->sql) != 0)
+		return false;
+	for (int i = 0; i < a->nparams; i++)
+		if (a->params[i] != b->params[i] &&
+		    (!a->params[i] || !b->params[i] ||
+		     strcmp(a->params[i], b->params[i]) != 0))
+			return false;
+	return true;
+}
+
+/* Whether @a j may not move past @a o (db_exec_merge()). */
+static bool conflicts(const struct job *j, const struct job *o)
+{
+	return strcmp(j->key, o->key) == 0 && !(j->read && o->read);
+}
+
+/* A PostgreSQL array literal of parameter @a i of @a leader and its
+ * followers: each element quoted, '"' and '\\' escaped, NULL unquoted;
+ * malloc'd, NULL on OOM. */
+static char *array_of(const struct job *leader, int i)
+{
+	const struct job *j = leader;
+	size_t len = 3;
+	char *out, *p;
+
+	for (unsigned k = 0; k <= leader->merged; k++, j = j->next) {
+		const char *v = j->params[i];
+
+		len += v ? 3 : 5;
+		for (; v && *v; v++)
+			len += 1 + (*v == '"' || *v == '\\');
+	}
+	out = p = malloc(len);
+	if (!out)
+		return NULL;
+	*p++ = '{';
+	j = leader;
+	for (unsigned k = 0; k <= leader->merged; k++, j = j->next) {
+		const char *v = j->params[i];
+
+		if (k)
+			*p++ = ',';
+		if (!v) {
+			memcpy(p, "NULL", 4);
+			p += 4;
+			continue;
+		}
+		*p++ = '"';
+		for (; *v; v++) {
+			if (*v == '"' || *v == '\\')
+				*p++ = '\\';
+			*p++ = *v;
+		}
+		*p++ = '"';
+	}
+	*p++ = '}';
+	*p = '\0';
+	return out;
+}
+
+/* Merge the batch in flight (db_exec_merge()): the jobs of one form become
+ * followers of the first, moved up behind it.  A job moves only past jobs
+ * of other keys: a job queued without a key, or one whose key is in the
+ * segment already, closes the groups open, and later jobs start new
+ * ones. */
+static void merge_batch(struct db *db)
+{
+	struct job *v[DB_BATCH], *j, **pp;
+	int lead[DB_BATCH]; /* the first job of its group, or -1 */
+	unsigned open[DB_GROUPS], seen[DB_BATCH], reads[DB_BATCH];
+	unsigned n = 0, n_open = 0, n_seen = 0, n_reads = 0;
+
+	for (j = db->busy; j && n < DB_BATCH; j = j->next)
+		v[n++] = j;
+	if (j) /* a batch holds DB_BATCH jobs at most */
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		bool clash = !v[i]->key;
+
+		lead[i] = -1;
+		for (unsigned k = 0; k < n_seen && !clash; k++)
+			clash = conflicts(v[i], v[seen[k]]);
+		if (clash)
+			n_open = n_seen = n_reads = 0;
+		if (v[i]->key)
+			seen[n_seen++] = i;
+		if (v[i]->read && !v[i]->many) {
+			/* the same read as one before: its result */
+			for (unsigned k = 0; k < n_reads && lead[i] < 0; k++)
+				if (same_read(v[reads[k]], v[i]))
+					lead[i] = (int)reads[k];
+			if (lead[i] < 0) {
+				reads[n_reads++] = i;
+				continue;
+			}
+			v[i]->follower = true;
+			v[i]->same = v[lead[i]];
+			v[lead[i]]->shared = true;
+			v[lead[i]]->merged++;
+			continue;
+		}
+		if (!v[i]->many)
+			continue;
+		for (unsigned k = 0; k < n_open && lead[i] < 0; k++)
+			if (v[open[k]]->nparams == v[i]->nparams &&
+			    strcmp(v[open[k]]->many, v[i]->many) == 0)
+				lead[i] = (int)open[k];
+		if (lead[i] >= 0) {
+			v[i]->follower = true;
+			v[lead[i]]->merged++;
+		}
+		else if (n_open < DB_GROUPS) {
+			open[n_open++] = i;
+		}
+	}
+	pp = &db->busy;
+	for (unsigned i = 0; i < n; i++) {
+		if (lead[i] >= 0)
+			continue;
+		*pp = v[i];
+		pp = &v[i]->next;
+		for (unsigned f = i + 1; v[i]->merged && f < n; f++)
+			if (lead[f] == (int)i) {
+				*pp = v[f];
+				pp = &v[f]->next;
+			}
+	}
+	*pp = NULL;
+	/* A leader's parameters become arrays over its group; without
+	 * memory, the group goes statement by statement (in its new order,
+	 * which the keys allow). */
+	for (j = db->busy; j; j = j->next) {
+		if (!j->merged || j->shared)
+			continue;
+		j->arrays = calloc((size_t)j->nparams, sizeof(char *));
+		for (int i = 0; j->arrays && i < j->nparams; i++)
+			if (!(j->arrays[i] = array_of(j, i))) {
+				unmerge_group(j);
+				break;
+			}
+		if (!j->arrays)
+			unmerge_group(j);
+	}
 }
 
 static void db_send(struct db *db)
@@ -970,16 +1204,20 @@ static void db_send(struct db *db)
 	}
 	if (!db->head)
 		db->tail = &db->head;
+	if (prepared && db->busy->next)
+		merge_batch(db);
 	/* A statement's first use on this connection is preceded by its
 	 * Parse, in the same pipeline. */
 	for (pp = &db->busy; prepared && (j = *pp); pp = &j->next)
-		add_parse(db, pp);
+		if (!j->follower)
+			add_parse(db, pp);
 	db->batch = (db->busy->next != NULL) && PQenterPipelineMode(db->conn);
 	if (db->busy->next && !db->batch) {
 		/* No pipeline: the first statement goes alone and
 		 * unprepared, the others back to the head of the queue. */
 		struct job *rest = NULL, **rt = &rest, *first = NULL;
 
+		db->busy = in_queue_order(db->busy);
 		while ((j = db->busy)) {
 			db->busy = j->next;
 			j->next = NULL;
@@ -989,6 +1227,7 @@ static void db_send(struct db *db)
 				continue;
 			}
 			j->prep = NULL;
+			unmerge(j);
 			if (!first) {
 				first = j;
 				continue;
@@ -1125,7 +1364,27 @@ bool db_overloaded(const struct db *db)
 int db_exec(struct db *db, const char *sql, int nparams,
 	    const char *const *params, db_done_f *cb, void *arg)
 {
+	return db_exec_merge(db, NULL, sql, nparams, params, cb, arg);
+}
+
+/* Copy @a s to @a at, point @a dst to it: the byte after it. */
+static char *copy(char **dst, char *at, const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	memcpy(at, s, n);
+	*dst = at;
+	return at + n;
+}
+
+int db_exec_merge(struct db *db, const struct db_merge *how, const char *sql,
+		  int nparams, const char *const *params, db_done_f *cb,
+		  void *arg)
+{
 	struct job *j;
+	const char *key;
+	size_t len;
+	char *end;
 
 	if (db->state != DB_UP)
 		return -ENOTCONN;
@@ -1133,29 +1392,38 @@ int db_exec(struct db *db, const char *sql, int nparams,
 		tv_stats.db_rejected++;
 		return -EBUSY;
 	}
-	j = su_zalloc(db->home, sizeof(*j));
+	/* One block a job, in this order: the job, its parameters' pointers,
+	 * their text, its statement's text, its key (under load jobs are
+	 * queued and freed thousands of times a second: one allocation
+	 * each, not one a string). */
+	len = sizeof(*j) + sizeof(char *) * (size_t)(nparams > 0 ? nparams : 0);
+	for (int i = 0; i < nparams; i++)
+		len += params[i] ? strlen(params[i]) + 1 : 0;
+	len += strlen(sql) + 1;
+	key = how && how->key && nparams ? how->key : NULL;
+	len += key ? strlen(key) + 1 : 0;
+	j = calloc(1, len);
 	if (!j)
 		return -ENOMEM;
-	j->sql = su_strdup(db->home, sql);
-	j->params = nparams
-			? su_zalloc(db->home,
-				    (isize_t)(sizeof(char *) * (size_t)nparams))
-			: NULL;
+	end = (char *)(j + 1);
+	if (nparams > 0) {
+		j->params = (char **)end;
+		end += sizeof(char *) * (size_t)nparams;
+	}
+	for (int i = 0; i < nparams; i++)
+		if (params[i])
+			end = copy(&j->params[i], end, params[i]);
+	end = copy(&j->sql, end, sql);
+	if (key) {
+		copy(&j->key, end, key);
+		j->many = how->many;
+		j->read = how->read;
+	}
 	j->nparams = nparams;
 	j->cb = cb;
 	j->arg = arg;
 	j->queued = su_monotime(NULL);
-	if (!j->sql || (nparams && !j->params)) {
-		j->nparams = 0;
-		job_free(db, j);
-		return -ENOMEM;
-	}
-	for (int i = 0; i < nparams; i++)
-		if (params[i] &&
-		    !(j->params[i] = su_strdup(db->home, params[i]))) {
-			job_free(db, j);
-			return -ENOMEM;
-		}
+	j->seq = ++db->seq;
 	*db->tail = j;
 	db->tail = &j->next;
 	db->n_jobs++;

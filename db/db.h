@@ -64,6 +64,31 @@ double db_oldest_age(const struct db *db);
 int db_exec(struct db *db, const char *sql, int nparams,
 	    const char *const *params, db_done_f *cb, void *arg);
 
+/** How a statement may go with others of a group commit (db.c, "Merging").
+ * @a key names what the statement touches (e.g. one member of one space):
+ * statements of different keys, and two reads of the same key, may run in
+ * either order.  @a many, when not NULL, is the same statement over
+ * arrays (a text kept by the caller, e.g. a literal): its parameter i is
+ * an array of parameter i of each statement merged into it, in order
+ * (`INSERT ... SELECT ... FROM unnest($1::bigint[], $2::text[])`), with
+ * the same effect as each statement run on its own; statements of one
+ * batch sharing @a many go as one execution of it.  @a read: the
+ * statement only reads; reads of one batch with the same text and
+ * parameters go once, and each gets that result. */
+struct db_merge {
+	const char *key;
+	const char *many;
+	bool read;
+};
+
+/** db_exec() of a statement that may be moved and merged as @a how says
+ * (NULL, or a NULL key: as db_exec(), a statement that may touch anything;
+ * nothing is moved past it).  A statement that went merged completes with
+ * its error only: @a cb gets a result of no rows. */
+int db_exec_merge(struct db *db, const struct db_merge *how, const char *sql,
+		  int nparams, const char *const *params, db_done_f *cb,
+		  void *arg);
+
 /** LISTEN on @a channel (an SQL identifier of letters, digits and '_'),
  * now and after every reconnection; notifications go to @a cb.  One
  * listener per connection. */

@@ -10,6 +10,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,6 +307,48 @@ START_TEST(a_statement_is_prepared_once_per_connection)
 }
 END_TEST
 
+static char read_values[4][16];
+static int n_reads;
+
+static void on_read(void *arg, int error, const struct db_result *res)
+{
+	int i = (int)(intptr_t)arg;
+
+	ck_assert_int_eq(error, 0);
+	ck_assert_int_eq(i, n_reads); /* in the order queued */
+	ck_assert_int_eq(db_rows(res), 1);
+	snprintf(read_values[i], sizeof(read_values[i]), "%s",
+		 db_value(res, 0, 0));
+	n_reads++;
+	jobs_done++;
+}
+
+/* Reads of one batch that are the same go once and share the result; a
+ * read with other parameters goes on its own.  (The sequence only tells
+ * how often the statement ran: the flag says it reads.) */
+START_TEST(the_same_reads_of_a_batch_go_once)
+{
+	const struct db_merge how = {.key = "r", .read = true};
+	const char *a[] = {"1"}, *b[] = {"2"};
+
+	sql_on(conninfo, "CREATE SEQUENCE q");
+	lock_table();
+	/* in flight, waiting: the reads queue behind it */
+	ck_assert_int_eq(insert(1), 0);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(
+		    db_exec_merge(db, &how, "SELECT nextval('q') + $1 * 0", 1,
+				  i == 2 ? b : a, on_read, (void *)(intptr_t)i),
+		    0);
+	unlock_table();
+	run_until(5);
+	ck_assert_int_eq(n_reads, 4);
+	ck_assert_str_eq(read_values[0], read_values[1]);
+	ck_assert_str_eq(read_values[0], read_values[3]);
+	ck_assert_str_ne(read_values[0], read_values[2]);
+}
+END_TEST
+
 /* A batch whose Parse comes first and whose statement fails rolls back;
  * the statement is then used, prepared, as if never seen. */
 START_TEST(a_rolled_back_first_use_prepares_again)
@@ -481,6 +524,7 @@ int main(void)
 	tcase_add_test(tc, the_count_survives_a_rolled_back_batch);
 	tcase_add_test(tc, a_statement_is_prepared_once_per_connection);
 	tcase_add_test(tc, a_rolled_back_first_use_prepares_again);
+	tcase_add_test(tc, the_same_reads_of_a_batch_go_once);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(dns, 30);
 	tcase_add_checked_fixture(dns, setup, teardown);

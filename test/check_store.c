@@ -381,6 +381,255 @@ START_TEST(a_failed_statement_fails_alone)
 }
 END_TEST
 
+/* Statements executed on members, by a statement-level trigger. */
+static void count_statements(void)
+{
+	exec_sql("CREATE TABLE stmt_count (op text); "
+		 "CREATE FUNCTION count_stmt() RETURNS trigger LANGUAGE "
+		 "plpgsql AS $$ BEGIN INSERT INTO stmt_count VALUES (TG_OP); "
+		 "RETURN NULL; END $$; "
+		 "CREATE TRIGGER count_stmt AFTER INSERT OR UPDATE ON members "
+		 "FOR EACH STATEMENT EXECUTE FUNCTION count_stmt()");
+}
+
+/* Joins, tags and leaves queued while one is in flight go as one
+ * statement of each kind, over arrays, and store what each would have
+ * stored on its own: quotes, backslashes, braces and NULLs included. */
+START_TEST(queued_joins_go_as_one_statement)
+{
+	static const char *users[] = {"bob", "carol", "dave", "erin"};
+	struct store_member m[4];
+	uint64_t id;
+	char q[256];
+
+	seed();
+	exec_sql("INSERT INTO users (user_id) VALUES ('carol'), ('dave'), "
+		 "('erin')");
+	id = start_space();
+	count_statements();
+	done_count = n_errors = 0;
+	for (int i = 0; i < 4; i++) {
+		m[i] = member(id, users[i], "guest", 2 + (unsigned)i);
+		m[i].sdp_port = 5004 + 2 * (unsigned)i;
+	}
+	m[1].remote_uri = "\"c\\a,{r}ol\" <sip:carol@y>";
+	m[2].route_set = "<sip:p1;lr>,<sip:p2;lr>";
+	m[3].service = NULL;
+	m[3].channel = "sport";
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(
+		    store_member_add(db, &m[i], on_each, (void *)(intptr_t)i),
+		    0);
+	run_until(4);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(errors[i], 0);
+	/* bob alone, then carol, dave and erin in one INSERT */
+	ck_assert_int_eq(
+	    sql_count("SELECT count(*) FROM stmt_count WHERE op = 'INSERT'"),
+	    2);
+	ck_assert_int_eq(
+	    sql_count("SELECT count(*) FROM members WHERE "
+		      "remote_uri = '\"c\\a,{r}ol\" <sip:carol@y>' "
+		      "AND user_id = 'carol' AND sdp_port = 5006"),
+	    1);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM members WHERE "
+				   "route_set = '<sip:p1;lr>,<sip:p2;lr>' AND "
+				   "user_id = 'dave' AND route_set IS NOT NULL "
+				   "AND admitted_seq = 4"),
+			 1);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM members WHERE "
+				   "user_id = 'erin' AND service_default_id "
+				   "IS NULL AND channel = 'sport' AND joined = "
+				   "to_timestamp(1700000000)"),
+			 1);
+	/* the space's own channel is stored as NULL, as on its own */
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM members WHERE "
+				   "channel IS NULL AND user_id <> 'erin'"),
+			 4);
+	/* ids in the order queued */
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM members a, members b "
+				   "WHERE a.user_id = 'carol' AND b.user_id = "
+				   "'dave' AND a.id < b.id"),
+			 1);
+
+	/* tags and a leave: bob's alone, then the others, one UPDATE each
+	 * (an UPDATE is not merged: store.c says why), keyed so that they
+	 * do not stop the joins about them from merging */
+	done_count = n_errors = 0;
+	ck_assert_int_eq(store_member_dialog(db, id, "bob", "tb", on_each,
+					     (void *)(intptr_t)0),
+			 0);
+	ck_assert_int_eq(store_member_dialog(db, id, "carol", "t\"c", on_each,
+					     (void *)(intptr_t)1),
+			 0);
+	ck_assert_int_eq(store_member_dialog(db, id, "dave", "td", on_each,
+					     (void *)(intptr_t)2),
+			 0);
+	ck_assert_int_eq(store_member_leave(db, id, "erin", "bye", on_each,
+					    (void *)(intptr_t)3),
+			 0);
+	run_until(4);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(errors[i], 0);
+	ck_assert_int_eq(
+	    sql_count("SELECT count(*) FROM stmt_count WHERE op = 'UPDATE'"),
+	    4);
+	snprintf(q, sizeof(q),
+		 "SELECT count(*) FROM members WHERE space_id = %llu AND "
+		 "((user_id = 'bob' AND local_tag = 'tb') OR (user_id = "
+		 "'carol' AND local_tag = 't\"c') OR (user_id = 'dave' AND "
+		 "local_tag = 'td') OR (user_id = 'erin' AND leave_reason = "
+		 "'bye' AND left_at IS NOT NULL))",
+		 (unsigned long long)id);
+	ck_assert_int_eq(sql_count(q), 4);
+}
+END_TEST
+
+/* A merged statement that fails rolls its batch back, and each goes again
+ * on its own: only the one at fault fails. */
+START_TEST(a_merged_statement_that_fails_fails_alone)
+{
+	struct store_member m[4];
+	uint64_t id;
+
+	seed();
+	exec_sql("INSERT INTO users (user_id) VALUES ('carol'), ('dave'), "
+		 "('erin')");
+	id = start_space();
+	m[0] = member(id, "bob", "guest", 2);
+	done_count = 0;
+	ck_assert_int_eq(store_member_add(db, &m[0], on_done, NULL), 0);
+	run_until(1);
+	ck_assert_int_eq(last_error, 0);
+	done_count = n_errors = 0;
+	m[0] = member(id, "carol", "guest", 3);
+	m[1] = member(id, "dave", "guest", 4);
+	m[2] = member(id, "bob", "guest", 5); /* bob is in: refused */
+	m[3] = member(id, "erin", "guest", 6);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(
+		    store_member_add(db, &m[i], on_each, (void *)(intptr_t)i),
+		    0);
+	run_until(4);
+	ck_assert_int_eq(errors[0], 0);
+	ck_assert_int_eq(errors[1], 0);
+	ck_assert_int_eq(errors[2], -EIO);
+	ck_assert_int_eq(errors[3], 0);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM members WHERE "
+				   "user_id IN ('carol', 'dave', 'erin')"),
+			 3);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM members WHERE "
+				   "user_id = 'bob' AND admitted_seq = 5"),
+			 0);
+}
+END_TEST
+
+/* Statements of one member keep their order within a batch, whatever
+ * others are merged around them: a tag follows its join, a leave its tag,
+ * a join again follows the leave, and the callbacks run in the order the
+ * statements were queued. */
+START_TEST(a_members_statements_keep_their_order)
+{
+	struct store_member m[3];
+	uint64_t id;
+
+	seed();
+	exec_sql("INSERT INTO users (user_id) VALUES ('carol'), ('dave'), "
+		 "('erin')");
+	id = start_space();
+	done_count = n_errors = 0;
+	m[0] = member(id, "dave", "guest", 2);
+	m[1] = member(id, "carol", "guest", 3);
+	m[2] = member(id, "erin", "guest", 4);
+	/* dave goes alone; the rest queue behind him */
+	ck_assert_int_eq(
+	    store_member_add(db, &m[0], on_each, (void *)(intptr_t)0), 0);
+	ck_assert_int_eq(
+	    store_member_add(db, &m[1], on_each, (void *)(intptr_t)1), 0);
+	ck_assert_int_eq(store_member_dialog(db, id, "carol", "tc", on_each,
+					     (void *)(intptr_t)2),
+			 0);
+	ck_assert_int_eq(
+	    store_member_add(db, &m[2], on_each, (void *)(intptr_t)3), 0);
+	ck_assert_int_eq(store_member_leave(db, id, "carol", "bye", on_each,
+					    (void *)(intptr_t)4),
+			 0);
+	m[1].admitted_seq = 5;
+	ck_assert_int_eq(
+	    store_member_add(db, &m[1], on_each, (void *)(intptr_t)5), 0);
+	ck_assert_int_eq(store_member_dialog(db, id, "erin", "te", on_each,
+					     (void *)(intptr_t)6),
+			 0);
+	ck_assert_int_eq(store_member_dialog(db, id, "dave", "td", on_each,
+					     (void *)(intptr_t)7),
+			 0);
+	run_until(8);
+	for (int i = 0; i < 8; i++)
+		ck_assert_int_eq(errors[i], 0);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM members WHERE "
+				   "user_id = 'carol' AND admitted_seq = 3 AND "
+				   "local_tag = 'tc' AND left_at IS NOT NULL"),
+			 1);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM members WHERE "
+				   "user_id = 'carol' AND admitted_seq = 5 AND "
+				   "local_tag IS NULL AND left_at IS NULL"),
+			 1);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM members WHERE "
+				   "local_tag IN ('te', 'td') AND "
+				   "left_at IS NULL"),
+			 2);
+}
+END_TEST
+
+/* A member's role, delivery, SDP port and payload type are checked (by
+ * their domains, 009_member_domains.sql) when written, alone or merged;
+ * a tag or a leave writes none of them. */
+START_TEST(a_members_values_are_checked)
+{
+	struct store_member m[4];
+	uint64_t id;
+
+	seed();
+	exec_sql("INSERT INTO users (user_id) VALUES ('carol'), ('dave'), "
+		 "('erin')");
+	id = start_space();
+	done_count = n_errors = 0;
+	m[0] = member(id, "bob", "guest", 2);
+	m[1] = member(id, "carol", "guest", 3);
+	m[1].sdp_port = 70000;
+	m[2] = member(id, "dave", "guest", 4);
+	m[2].delivery = "unicast";
+	m[3] = member(id, "erin", "guest", 5);
+	m[3].sdp_pt = 128;
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(
+		    store_member_add(db, &m[i], on_each, (void *)(intptr_t)i),
+		    0);
+	run_until(4);
+	ck_assert_int_eq(errors[0], 0);
+	ck_assert_int_eq(errors[1], -EIO);
+	ck_assert_int_eq(errors[2], -EIO);
+	ck_assert_int_eq(errors[3], -EIO);
+	done_count = 0;
+	m[0] = member(id, "carol", "boss", 6);
+	ck_assert_int_eq(store_member_add(db, &m[0], on_done, NULL), 0);
+	run_until(1);
+	ck_assert_int_eq(last_error, -EIO);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM members"), 2);
+	/* a tag and a leave */
+	done_count = 0;
+	ck_assert_int_eq(
+	    store_member_dialog(db, id, "bob", "tb", on_done, NULL), 0);
+	ck_assert_int_eq(
+	    store_member_leave(db, id, "bob", "bye", on_done, NULL), 0);
+	run_until(2);
+	ck_assert_int_eq(last_error, 0);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM members WHERE "
+				   "local_tag = 'tb' AND left_at IS NOT NULL"),
+			 1);
+}
+END_TEST
+
 static int n_comments;
 
 static void on_comment(void *arg, const char *author, int64_t at,
@@ -1294,6 +1543,10 @@ int main(void)
 	tcase_add_test(tc, constraints_fail_whole_and_the_next_job_runs);
 	tcase_add_test(tc, queued_statements_commit_together);
 	tcase_add_test(tc, a_failed_statement_fails_alone);
+	tcase_add_test(tc, queued_joins_go_as_one_statement);
+	tcase_add_test(tc, a_merged_statement_that_fails_fails_alone);
+	tcase_add_test(tc, a_members_statements_keep_their_order);
+	tcase_add_test(tc, a_members_values_are_checked);
 	tcase_add_test(tc, comments_are_stored_verbatim);
 	tcase_add_test(tc, no_database_means_enotconn);
 	tcase_add_test(tc, display_names_of_no_list_are_refused);
