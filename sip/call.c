@@ -210,10 +210,12 @@ void ua_calls_free(struct sipua *ua)
 
 struct call *ua_call_new(struct sipua *ua, nua_handle_t *nh, const char *user)
 {
-	struct call *c = calloc(1, sizeof(*c));
+	size_t len = strnlen(user, USER_MAX - 1);
+	struct call *c = calloc(1, sizeof(*c) + len + 1);
 
 	if (!c)
 		return NULL;
+	memcpy(c->user, user, len);
 	/* c->home is zeroed: SU_HOME_INIT */
 	c->calls_next = ua->calls;
 	c->calls_prev = &ua->calls;
@@ -223,7 +225,6 @@ struct call *ua_call_new(struct sipua *ua, nua_handle_t *nh, const char *user)
 	c->refs = 1; /* the handle's binding, until nua is done with it */
 	c->ua = ua;
 	c->dlg.nh = nh;
-	snprintf(c->user, sizeof(c->user), "%s", user);
 	c->dlg.sdp_id = ((uint64_t)ua_wall() << 16) ^ (uint64_t)(uintptr_t)c;
 	c->dlg.sdp_version = 1;
 	nua_handle_bind(nh, c);

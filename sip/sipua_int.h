@@ -202,7 +202,6 @@ struct call {
 	struct call *calls_next, **calls_prev; /* in ua->calls */
 	struct dialog dlg;
 	uint64_t space_id;
-	char user[USER_MAX];
 	struct space_member *member; /* NULL when not a member */
 	unsigned committing;         /* its membership's commits in flight */
 	/* A personal session: left the space to its own service (patent
@@ -220,6 +219,7 @@ struct call {
 	bool host_back;              /* a lost host dialling in again */
 	bool invited;                /* we INVITEd it (the host's REFER) */
 	bool resuming; /* restored: our re-INVITE takes the dialog up */
+	char user[];   /* at most USER_MAX - 1 characters */
 };
 
 /* The one kind of continuation: what an asynchronous step (a commit, a
