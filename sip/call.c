@@ -204,8 +204,12 @@ static void call_free(struct call *c)
 
 void ua_calls_free(struct sipua *ua)
 {
-	while (ua->calls)
-		call_free(ua->calls);
+	struct call *next;
+
+	for (struct call *c = ua->calls; c; c = next) {
+		next = c->calls_next;
+		call_free(c); /* unlinks it: ua->calls is next */
+	}
 }
 
 struct call *ua_call_new(struct sipua *ua, nua_handle_t *nh, const char *user)
