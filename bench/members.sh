@@ -43,6 +43,10 @@ HEAP=${MEMBERS_HEAP:-}
 # a run that measured Kamailio).
 KAM=${MEMBERS_KAMAILIO:-yes}
 if [ -n "$HEAP" ]; then
+	command -v heaptrack >/dev/null || {
+		echo "MEMBERS_HEAP needs heaptrack (apt-get install heaptrack)" >&2
+		exit 1
+	}
 	export HEAP_TV=$TVSPACED HEAP_OUT=$WORK/heap
 	TVSPACED=$SRC/bench/heaptrack_tv.sh
 fi
