@@ -15,7 +15,19 @@
 # its shared memory in use (kamcmd core.shmmem, where the dialogs live) and
 # of the proportional set size (Pss) of all its processes, over the
 # dialogs held (kamcmd dlg.stats_active).
-#   bench/members.sh [SPACES MEMBERS]     MEMBER_RATE=800
+#
+# MEMBERS_HEAP=1: where the bytes are instead.  tvspaced runs under
+# heaptrack (Debian's; bench/heaptrack_tv.sh), and its heap at its peak
+# (all held) is put by bench/heap_owners.py under the owner of each
+# allocation (tvspace's call, offer, member...; sofia-sip's handle, leg,
+# transactions...), over the members held.  Its RSS then includes
+# heaptrack's own, and Kamailio is not run.  MEMBERS_HEAP_WAIT=S stops
+# tvspaced S seconds later (default 0) and also breaks down what it had
+# not freed when it exited: sofia-sip's stack is left as it was by a stop
+# that keeps the dialogs (tvspace's own is freed), so that is the stack's
+# dialogs and whatever else it still held S seconds on.
+#   bench/members.sh [SPACES MEMBERS]     MEMBER_RATE=800 MEMBERS_HEAP=
+#                                         MEMBERS_KAMAILIO=yes
 . "$(dirname "$0")/lib.sh"
 SPACES=${1:-1000}
 MEMBERS=${2:-10000}
@@ -26,7 +38,27 @@ HZ=$(getconf CLK_TCK)
 MEMBER_HOLD=$((MEMBERS * 1000 / RATE + 30000))
 HOLD=$((SPACES / 200 * 1000 + MEMBER_HOLD + 30000))
 
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$TV_PID/status"; }
+HEAP=${MEMBERS_HEAP:-}
+# MEMBERS_KAMAILIO=no: tvspaced alone (another build's figures beside
+# a run that measured Kamailio).
+KAM=${MEMBERS_KAMAILIO:-yes}
+if [ -n "$HEAP" ]; then
+	command -v heaptrack >/dev/null || {
+		echo "MEMBERS_HEAP needs heaptrack (apt-get install heaptrack)" >&2
+		exit 1
+	}
+	export HEAP_TV=$TVSPACED HEAP_OUT=$WORK/heap
+	TVSPACED=$SRC/bench/heaptrack_tv.sh
+fi
+# tvspaced's own process (under heaptrack, a child of its script).
+tv_pid() {
+	if [ -n "$HEAP" ]; then
+		pgrep -n -f "^$HEAP_TV --config $d/tv.conf"
+	else
+		echo "$TV_PID"
+	fi
+}
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$(tv_pid)/status"; }
 
 bench_db
 # The hosts: users h1..hN with a premium service each (5000 seats).
@@ -81,65 +113,91 @@ for _ in $(seq 1 $((MEMBERS / RATE * 10 + 600))); do
 done
 sleep 2
 after=$(rss_kib)
+if [ -n "$HEAP" ]; then
+	# Stopped while all are held, before any leaves: the heap's peak is
+	# then the members held and what their joins left in flight (a mass
+	# leave would peak higher, with a transaction a BYE for 32 s).
+	sleep "${MEMBERS_HEAP_WAIT:-0}"
+	bench_tv_stop
+	echo "tvspaced's heap at its peak, $held members held (load:" \
+		"$(cut -d' ' -f1-3 /proc/loadavg)):"
+	heaptrack_print -f "$WORK/heap.zst" -p 0 -a 0 -l 0 -T 0 \
+		--flamegraph-cost-type peak -F "$WORK/heap-stacks.txt" >/dev/null
+	python3 bench/heap_owners.py "$WORK/heap-stacks.txt" "$held"
+	if [ "${MEMBERS_HEAP_WAIT:-0}" != 0 ]; then
+		echo "not freed at exit, ${MEMBERS_HEAP_WAIT} s after all were held:"
+		heaptrack_print -f "$WORK/heap.zst" -p 0 -a 0 -l 0 -T 0 \
+			--flamegraph-cost-type leaked \
+			-F "$WORK/heap-exit.txt" >/dev/null
+		python3 bench/heap_owners.py "$WORK/heap-exit.txt" "$held"
+	fi
+	machine
+	exit 0
+fi
 spaces=$(psql "$CONN" -XAtc "select count(*) from spaces where state = 'live'")
-c0=$(cpu_ticks)
+c0=$(cpu_ticks "$(tv_pid)")
 sleep 10
-idle=$(awk -v d=$(($(cpu_ticks) - c0)) -v hz="$HZ" 'BEGIN { printf "%.2f", 100 * d / hz / 10 }')
+idle=$(awk -v d=$(($(cpu_ticks "$(tv_pid)") - c0)) -v hz="$HZ" 'BEGIN { printf "%.2f", 100 * d / hz / 10 }')
 wait "$GUESTS" && g=ok || g=failed
 wait "$HOSTS" && h=ok || h=failed
 bench_tv_stop
 
-# Kamailio holding as many dialogs.
-kam_shm() { kamcmd -s "unix:$KCTL" core.shmmem | awk '$1 == "used:" { print $2 }'; }
-kam_pss() { # kB, all its processes
-	local t=0 p
-	for p in $KPID $(ps -o pid= --ppid "$KPID"); do
-		t=$((t + $(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)))
+k="not run"
+if [ "$KAM" = yes ]; then
+	# Kamailio holding as many dialogs.
+	kam_shm() { kamcmd -s "unix:$KCTL" core.shmmem | awk '$1 == "used:" { print $2 }'; }
+	kam_pss() { # kB, all its processes
+		local t=0 p
+		for p in $KPID $(ps -o pid= --ppid "$KPID"); do
+			t=$((t + $(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)))
+		done
+		echo "$t"
+	}
+	kam_dlgs() { kamcmd -s "unix:$KCTL" dlg.stats_active | awk '$1 == "ongoing:" { print $2 }'; }
+	KCTL=/tmp/tvbench-kamailio.ctl
+	kamailio -f bench/kamailio-dialog.cfg -L "$(dirname "$(dpkg -L kamailio | grep '/tm\.so$')")" \
+		-D -E -n "$(nproc)" -x fm -X fm -m 1024 -M 16 \
+		-P "$WORK/kamailio.pid" >"$WORK/kamailio.log" 2>&1 &
+	KPID=$!
+	BENCH_PIDS+=("$KPID")
+	sleep 2
+	k_shm0=$(kam_shm)
+	k_pss0=$(kam_pss)
+	{
+		echo SEQUENTIAL
+		echo "space-1;"
+	} >"$d/kam-targets.csv"
+	sipp -sf test/sipp/bench_member.xml -inf "$d/kam-targets.csv" -m "$MEMBERS" \
+		-r "$RATE" -l "$MEMBERS" -nostdin -i 127.0.0.1 -p 5185 \
+		-d "$MEMBER_HOLD" -timeout 600s 127.0.0.1:5184 >"$d/kam.out" 2>&1 &
+	KCALLS=$!
+	BENCH_PIDS+=("$KCALLS")
+	kdlg=0
+	for _ in $(seq 1 $((MEMBERS / RATE * 10 + 600))); do
+		kdlg=$(kam_dlgs)
+		[ "${kdlg:-0}" -ge "$MEMBERS" ] && break
+		sleep 0.1
 	done
-	echo "$t"
-}
-kam_dlgs() { kamcmd -s "unix:$KCTL" dlg.stats_active | awk '$1 == "ongoing:" { print $2 }'; }
-KCTL=/tmp/tvbench-kamailio.ctl
-kamailio -f bench/kamailio-dialog.cfg -L "$(dirname "$(dpkg -L kamailio | grep '/tm\.so$')")" \
-	-D -E -n "$(nproc)" -x fm -X fm -m 1024 -M 16 \
-	-P "$WORK/kamailio.pid" >"$WORK/kamailio.log" 2>&1 &
-KPID=$!
-BENCH_PIDS+=("$KPID")
-sleep 2
-k_shm0=$(kam_shm)
-k_pss0=$(kam_pss)
-{
-	echo SEQUENTIAL
-	echo "space-1;"
-} >"$d/kam-targets.csv"
-sipp -sf test/sipp/bench_member.xml -inf "$d/kam-targets.csv" -m "$MEMBERS" \
-	-r "$RATE" -l "$MEMBERS" -nostdin -i 127.0.0.1 -p 5185 \
-	-d "$MEMBER_HOLD" -timeout 600s 127.0.0.1:5184 >"$d/kam.out" 2>&1 &
-KCALLS=$!
-BENCH_PIDS+=("$KCALLS")
-kdlg=0
-for _ in $(seq 1 $((MEMBERS / RATE * 10 + 600))); do
+	sleep 2
+	k_shm1=$(kam_shm)
+	k_pss1=$(kam_pss)
 	kdlg=$(kam_dlgs)
-	[ "${kdlg:-0}" -ge "$MEMBERS" ] && break
-	sleep 0.1
-done
-sleep 2
-k_shm1=$(kam_shm)
-k_pss1=$(kam_pss)
-kdlg=$(kam_dlgs)
-wait "$KCALLS" && k=ok || k=failed
+	wait "$KCALLS" && k=ok || k=failed
+fi
 
 printf '%-9s %8s %8s %14s %14s %16s %14s\n' server spaces held before_kib \
 	held_kib kib_per_member idle_cpu_10s
 printf '%-9s %8s %8s %14s %14s %16.2f %13s%%\n' tvspace "$spaces" "$held" \
 	"$before" "$after" "$(python3 -c "print(($after - $before) / $held)")" \
 	"$idle"
-printf '%-9s %8s %8s %14s %14s %16.2f %14s\n' kam-shm - "$kdlg" \
-	$((k_shm0 / 1024)) $((k_shm1 / 1024)) \
-	"$(python3 -c "print(($k_shm1 - $k_shm0) / 1024 / max($kdlg, 1))")" -
-printf '%-9s %8s %8s %14s %14s %16.2f %14s\n' kam-pss - "$kdlg" \
-	"$k_pss0" "$k_pss1" \
-	"$(python3 -c "print(($k_pss1 - $k_pss0) / max($kdlg, 1))")" -
+[ "$KAM" != yes ] || {
+	printf '%-9s %8s %8s %14s %14s %16.2f %14s\n' kam-shm - "$kdlg" \
+		$((k_shm0 / 1024)) $((k_shm1 / 1024)) \
+		"$(python3 -c "print(($k_shm1 - $k_shm0) / 1024 / max($kdlg, 1))")" -
+	printf '%-9s %8s %8s %14s %14s %16.2f %14s\n' kam-pss - "$kdlg" \
+		"$k_pss0" "$k_pss1" \
+		"$(python3 -c "print(($k_pss1 - $k_pss0) / max($kdlg, 1))")" -
+}
 echo "tvspace: RSS (VmRSS) growth over the members held (hosts and guests);" \
 	"idle_cpu_10s: tvspaced's CPU over 10 s with all held, % of a core"
 echo "kam-shm: Kamailio's shared memory in use (kamcmd core.shmmem);" \

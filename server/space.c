@@ -456,6 +456,21 @@ static hash_value_t member_hash(uint64_t space, const char *user)
 	return hash_u64(space) ^ hash_str(user);
 }
 
+/* @a s copied to @a p, which moves past it; NULL stays NULL. */
+static const char *member_str(char **p, const char *s)
+{
+	size_t len = s ? strlen(s) + 1 : 0;
+
+	if (!s)
+		return NULL;
+	memcpy(*p, s, len);
+	*p += len;
+	return *p - len;
+}
+
+/* A member and its strings are one block of the space's home: a space of
+ * thousands holds one block a member, not five (docs/performance.md,
+ * "Members held"). */
 static struct space_member *member_new(struct space *sp, const char *user,
 				       const char *service, const char *package,
 				       enum space_role role,
@@ -464,31 +479,30 @@ static struct space_member *member_new(struct space *sp, const char *user,
 				       unsigned port)
 {
 	struct space_mgr *mgr = sp->mgr;
+	const char *strs[4] = {user, service, package, addr};
+	size_t size = sizeof(struct member);
 	struct member *x;
 	struct space_member *m;
+	char *p;
 
-	x = su_zalloc(sp->home, sizeof(*x));
+	if (!user)
+		return NULL;
+	for (unsigned i = 0; i < 4; i++)
+		size += strs[i] ? strlen(strs[i]) + 1 : 0;
+	x = su_zalloc(sp->home, (isize_t)size);
 	if (!x)
 		return NULL;
+	p = (char *)(x + 1);
 	m = &x->pub;
 	m->space = sp;
-	m->user = su_strdup(sp->home, user);
-	m->service = service ? su_strdup(sp->home, service) : NULL;
-	m->package = package ? su_strdup(sp->home, package) : NULL;
-	m->addr = addr ? su_strdup(sp->home, addr) : NULL;
+	m->user = member_str(&p, user);
+	m->service = member_str(&p, service);
+	m->package = member_str(&p, package);
+	m->addr = member_str(&p, addr);
 	m->role = role;
 	m->delivery = delivery;
 	m->pt = pt;
 	m->port = port;
-	if (!m->user || (addr && !m->addr) || (service && !m->service) ||
-	    (package && !m->package)) {
-		su_free(sp->home, (void *)m->user);
-		su_free(sp->home, (void *)m->service);
-		su_free(sp->home, (void *)m->package);
-		su_free(sp->home, (void *)m->addr);
-		su_free(sp->home, x);
-		return NULL;
-	}
 	hash_insert(&mgr->members, &x->node, member_hash(sp->id, m->user));
 	mgr->n_members++;
 	return m;
@@ -502,10 +516,6 @@ static void member_free(struct space_member *m)
 	hash_remove(&sp->mgr->members, &((struct member *)m)->node);
 	sp->mgr->n_members--;
 	su_free(home, (void *)m->streams);
-	su_free(home, (void *)m->user);
-	su_free(home, (void *)m->service);
-	su_free(home, (void *)m->package);
-	su_free(home, (void *)m->addr);
 	su_free(home, (void *)m->behind);
 	su_free(home, m);
 }

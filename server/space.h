@@ -80,7 +80,10 @@ struct space_offer_line {
 	const char *addr;  /* its c= address (or the session's) */
 	bool multicast;
 	bool recvonly;
-	struct space_format formats[SPACE_MAX_FORMATS]; /* no telephone-event */
+	/* n_formats of them (at most SPACE_MAX_FORMATS), no telephone-event;
+	 * sized to the line, not to the most a line may have: a member keeps
+	 * its offer's lines for its whole session (RFC 3264 §8). */
+	const struct space_format *formats;
 	unsigned n_formats;
 	const char *first_format; /* its first format, as written */
 };

@@ -174,10 +174,11 @@ void ua_reply_verdict(struct sipua *ua, nua_handle_t *nh, enum space_verdict v,
 
 /* -- the call object ------------------------------------------------------- */
 
-static void call_destructor(void *arg)
+/* A call is not a home of its own (a home's table of blocks costs some
+ * 560 bytes at once): it is allocated alone, listed in ua->calls so that
+ * what is left when the adapter goes is freed, and freed here. */
+static void call_free(struct call *c)
 {
-	struct call *c = arg;
-
 	c->media.leg = media_leg_destroy(c->media.leg);
 	if (c->media.glare)
 		su_timer_destroy(c->media.glare);
@@ -191,22 +192,43 @@ static void call_destructor(void *arg)
 			nua_handle_destroy(c->dlg.nh);
 	}
 	c->dlg.nh = NULL;
+	su_home_deinit(c->home);
+	free(c->dlg.ids);
+	free(c->dlg.local_sdp);
+	free(c->media.offer_block);
+	*c->calls_prev = c->calls_next;
+	if (c->calls_next)
+		c->calls_next->calls_prev = c->calls_prev;
+	free(c);
+}
+
+void ua_calls_free(struct sipua *ua)
+{
+	struct call *next;
+
+	for (struct call *c = ua->calls; c; c = next) {
+		next = c->calls_next;
+		call_free(c); /* unlinks it: ua->calls is next */
+	}
 }
 
 struct call *ua_call_new(struct sipua *ua, nua_handle_t *nh, const char *user)
 {
-	struct call *c = su_home_clone(ua->home, sizeof(*c));
+	size_t len = strnlen(user, USER_MAX - 1);
+	struct call *c = calloc(1, sizeof(*c) + len + 1);
 
 	if (!c)
 		return NULL;
-	if (su_home_destructor(c->home, call_destructor) < 0) {
-		su_home_unref(c->home);
-		return NULL;
-	}
+	memcpy(c->user, user, len);
+	/* c->home is zeroed: SU_HOME_INIT */
+	c->calls_next = ua->calls;
+	c->calls_prev = &ua->calls;
+	if (ua->calls)
+		ua->calls->calls_prev = &c->calls_next;
+	ua->calls = c;
 	c->refs = 1; /* the handle's binding, until nua is done with it */
 	c->ua = ua;
 	c->dlg.nh = nh;
-	snprintf(c->user, sizeof(c->user), "%s", user);
 	c->dlg.sdp_id = ((uint64_t)ua_wall() << 16) ^ (uint64_t)(uintptr_t)c;
 	c->dlg.sdp_version = 1;
 	nua_handle_bind(nh, c);
@@ -227,7 +249,7 @@ void call_unref(struct call *c)
 	/* Nothing may point at it any more. */
 	if (c->member)
 		c->member->handle = NULL;
-	su_home_unref(c->home);
+	call_free(c);
 }
 
 bool call_gone(const struct call *c)
@@ -276,41 +298,87 @@ static void take_accept(struct call *c, const sip_t *sip)
 			c->dlg.cpim = true;
 }
 
+/* The dialog's identifiers @a v (call_id, local_tag, remote_tag,
+ * local_uri, remote_uri, remote_target, route_set; NULL where none) into
+ * one block, in place of the one before.  Each may point into that one. */
+static int keep_ids(struct dialog *d, const char *const v[7])
+{
+	char **const field[7] = {
+	    &d->call_id,    &d->local_tag,     &d->remote_tag, &d->local_uri,
+	    &d->remote_uri, &d->remote_target, &d->route_set};
+	size_t size = 0;
+	char *block, *p;
+
+	for (unsigned i = 0; i < 7; i++)
+		size += v[i] ? strlen(v[i]) + 1 : 0;
+	block = malloc(size ? size : 1);
+	if (!block)
+		return -ENOMEM;
+	p = block;
+	for (unsigned i = 0; i < 7; i++) {
+		if (!v[i]) {
+			*field[i] = NULL;
+			continue;
+		}
+		size = strlen(v[i]) + 1;
+		*field[i] = memcpy(p, v[i], size);
+		p += size;
+	}
+	free(d->ids);
+	d->ids = block;
+	return 0;
+}
+
+/* The identifiers of a dialog from its INVITE (@a uac false: we are its
+ * UAS) or from the 2xx to our INVITE (RFC 3261 §12.1). */
+static void capture(struct call *c, const sip_t *sip, bool uac)
+{
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+	const sip_from_t *local = uac ? sip->sip_from : sip->sip_to;
+	const sip_from_t *remote = uac ? sip->sip_to : sip->sip_from;
+	const char *remote_uri = url_as_string(home, remote->a_url);
+	const char *v[7] = {
+	    sip->sip_call_id->i_id,
+	    uac ? local->a_tag : c->dlg.local_tag,
+	    remote->a_tag,
+	    url_as_string(home, local->a_url),
+	    remote_uri,
+	    sip->sip_contact ? url_as_string(home, sip->sip_contact->m_url)
+			     : remote_uri,
+	    route_set(home, sip->sip_record_route, uac),
+	};
+
+	take_accept(c, sip);
+	if (keep_ids(&c->dlg, v) < 0)
+		log_err("%s: out of memory for the dialog's identifiers",
+			c->user);
+	su_home_deinit(home);
+}
+
 /* Keep what is needed to take this dialog up again after a restart: we
  * are its UAS. */
 void ua_call_capture_dialog(struct call *c, const sip_t *sip)
 {
-	struct dialog *d = &c->dlg;
-
-	take_accept(c, sip);
-	d->call_id = su_strdup(c->home, sip->sip_call_id->i_id);
-	d->remote_tag = su_strdup(c->home, sip->sip_from->a_tag);
-	d->remote_uri = url_as_string(c->home, sip->sip_from->a_url);
-	d->local_uri = url_as_string(c->home, sip->sip_to->a_url);
-	d->remote_target = sip->sip_contact
-			       ? url_as_string(c->home, sip->sip_contact->m_url)
-			       : su_strdup(c->home, d->remote_uri);
-	d->route_set = route_set(c->home, sip->sip_record_route, false);
+	capture(c, sip, false);
 	ua_call_timer_asked(c, sip);
 }
 
 /* The same from the 2xx to an INVITE we sent (the host's REFER). */
 void ua_call_capture_uac(struct call *c, const sip_t *sip)
 {
-	struct dialog *d = &c->dlg;
-
-	take_accept(c, sip);
-	d->uac = true;
-	d->call_id = su_strdup(c->home, sip->sip_call_id->i_id);
-	d->local_tag = su_strdup(c->home, sip->sip_from->a_tag);
-	d->remote_tag = su_strdup(c->home, sip->sip_to->a_tag);
-	d->local_uri = url_as_string(c->home, sip->sip_from->a_url);
-	d->remote_uri = url_as_string(c->home, sip->sip_to->a_url);
-	d->remote_target = sip->sip_contact
-			       ? url_as_string(c->home, sip->sip_contact->m_url)
-			       : su_strdup(c->home, d->remote_uri);
-	d->route_set = route_set(c->home, sip->sip_record_route, true);
+	c->dlg.uac = true;
+	capture(c, sip, true);
 	ua_call_timer_answered(c, sip);
+}
+
+int ua_call_set_local_tag(struct call *c, const char *tag)
+{
+	struct dialog *d = &c->dlg;
+	const char *v[7] = {d->call_id,   tag,           d->remote_tag,
+			    d->local_uri, d->remote_uri, d->remote_target,
+			    d->route_set};
+
+	return keep_ids(d, v);
 }
 
 /* nua negotiates the session timer (RFC 4028) but forgets what it learnt
@@ -446,8 +514,8 @@ static void keep_local_sdp(struct call *c, const char *sdp)
 {
 	if (c->dlg.local_sdp && strcmp(c->dlg.local_sdp, sdp) == 0)
 		return;
-	su_free(c->home, c->dlg.local_sdp);
-	c->dlg.local_sdp = su_strdup(c->home, sdp);
+	free(c->dlg.local_sdp);
+	c->dlg.local_sdp = strdup(sdp);
 	c->dlg.sdp_dirty = true;
 }
 
@@ -812,7 +880,8 @@ int ua_call_restore_sdp(struct call *c, const char *text)
 
 	if (!s || !s->sdp_origin || !m)
 		goto out;
-	c->dlg.local_sdp = su_strdup(c->home, text);
+	free(c->dlg.local_sdp);
+	c->dlg.local_sdp = strdup(text);
 	c->dlg.sdp_dirty = false;
 	c->dlg.sdp_id = s->sdp_origin->o_id;
 	c->dlg.sdp_version = s->sdp_origin->o_version;
@@ -973,13 +1042,127 @@ static unsigned offer_ptime(const char *sdp, size_t len)
 	return v > 0 && v <= 1000 ? (unsigned)v : 0;
 }
 
+/* -- the offer, in one block ----------------------------------------------
+ * A member's offer is kept for its whole session (its lines are answered
+ * in every re-offer, RFC 3264 §8): one block for it rather than a dozen
+ * small ones in a home.  Two passes of the same walk: the first counts
+ * (@a p NULL), the second copies. */
+
+static const char *place_str(char **p, size_t *n, const char *s)
+{
+	size_t len;
+
+	if (!s)
+		return NULL;
+	len = strlen(s) + 1;
+	*n += len;
+	if (!*p)
+		return NULL;
+	memcpy(*p, s, len);
+	*p += len;
+	return *p - len;
+}
+
+/* The strings of @a o, and its lines (to @a lines, their formats to
+ * @a formats), placed at @a p; with @a p NULL only counted.  Returns the
+ * strings' length. */
+static size_t place_offer(struct space_offer *o, char *p,
+			  struct space_offer_line *lines,
+			  struct space_format *formats)
+{
+	size_t n = 0;
+
+	o->media = place_str(&p, &n, o->media);
+	o->addr = place_str(&p, &n, o->addr);
+	o->bc_service = place_str(&p, &n, o->bc_service);
+	o->channel = place_str(&p, &n, o->channel);
+	for (unsigned i = 0; i < o->n_lines; i++) {
+		const struct space_offer_line *x = &o->lines[i];
+		struct space_offer_line l = *x;
+
+		for (unsigned k = 0; k < x->n_formats; k++) {
+			struct space_format f = x->formats[k];
+
+			f.encoding = place_str(&p, &n, f.encoding);
+			f.fmtp = place_str(&p, &n, f.fmtp);
+			if (formats)
+				formats[k] = f;
+		}
+		l.formats = formats && x->n_formats ? formats : NULL;
+		l.media = place_str(&p, &n, x->media);
+		l.proto = place_str(&p, &n, x->proto);
+		l.addr = place_str(&p, &n, x->addr);
+		l.first_format = place_str(&p, &n, x->first_format);
+		if (lines) {
+			lines[i] = l;
+			formats += x->n_formats;
+		}
+	}
+	return n;
+}
+
+/* A copy of @a o in one block (malloc), its address in @a ret_block. */
+static int pack_offer(const struct space_offer *o, struct space_offer *ret,
+		      void **ret_block)
+{
+	size_t n_formats = 0, size;
+	struct space_offer copy = *o;
+	struct space_offer_line *lines;
+	struct space_format *formats;
+	char *block;
+
+	for (unsigned i = 0; i < o->n_lines; i++)
+		n_formats += o->lines[i].n_formats;
+	size = o->n_lines * sizeof(*lines) + n_formats * sizeof(*formats);
+	size += place_offer(&copy, NULL, NULL, NULL);
+	block = malloc(size ? size : 1);
+	if (!block)
+		return -ENOMEM;
+	lines = (struct space_offer_line *)block;
+	formats = (struct space_format *)(lines + o->n_lines);
+	copy = *o;
+	place_offer(&copy, (char *)(formats + n_formats), lines, formats);
+	copy.lines = o->n_lines ? lines : NULL;
+	*ret = copy;
+	*ret_block = block;
+	return 0;
+}
+
+/* @a pl parsed into @a c's offer, in a block of its own when it is the
+ * first (a later one goes to the call's home: what points into the one
+ * before stays valid).  false when it was refused (488). */
+static bool read_offer(struct sipua *ua, nua_handle_t *nh, struct call *c,
+		       const sip_payload_t *pl)
+{
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+	struct space_offer o;
+	const char *why = NULL;
+	int err;
+
+	if (c->media.offer_block)
+		err = sdpneg_parse_offer(c->home, pl->pl_data, pl->pl_len,
+					 &c->media.offer, &why);
+	else {
+		err =
+		    sdpneg_parse_offer(home, pl->pl_data, pl->pl_len, &o, &why);
+		if (!err && pack_offer(&o, &c->media.offer,
+				       &c->media.offer_block) < 0) {
+			err = -ENOMEM;
+			why = "out of memory";
+		}
+	}
+	if (err < 0)
+		ua_refuse(ua, nh, SIP_488_NOT_ACCEPTABLE, why, TAG_END());
+	su_home_deinit(home);
+	return err == 0;
+}
+
 /* Read the SDP offer of an INVITE into @a c (none: the server offers, RFC
  * 3264 §5).  false when the request was refused (415, 413, 488). */
 bool ua_read_offer(struct sipua *ua, nua_handle_t *nh, struct call *c,
 		   const sip_t *sip)
 {
 	struct space_offer *o = &c->media.offer;
-	const char *why = NULL;
 
 	if (!sip->sip_payload || !sip->sip_payload->pl_len) {
 		/* Offer-less: multicast on the channel the server offers in
@@ -1007,11 +1190,8 @@ bool ua_read_offer(struct sipua *ua, nua_handle_t *nh, struct call *c,
 		su_home_deinit(home);
 		return false;
 	}
-	if (sdpneg_parse_offer(c->home, sip->sip_payload->pl_data,
-			       sip->sip_payload->pl_len, o, &why) < 0) {
-		ua_refuse(ua, nh, SIP_488_NOT_ACCEPTABLE, why, TAG_END());
+	if (!read_offer(ua, nh, c, sip->sip_payload))
 		return false;
-	}
 	c->media.ptime =
 	    offer_ptime(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
 	if (o->port == 0) {

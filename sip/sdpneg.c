@@ -136,6 +136,7 @@ static int read_line(su_home_t *home, const sdp_session_t *s,
 	const sdp_connection_t *c =
 	    m->m_connections ? m->m_connections : s->sdp_connection;
 	struct space_offer_line x = {0};
+	struct space_format formats[SPACE_MAX_FORMATS];
 
 	x.media = su_strdup(home, m->m_type_name ? m->m_type_name : "-");
 	x.proto =
@@ -159,7 +160,7 @@ static int read_line(su_home_t *home, const sdp_session_t *s,
 		}
 		if (is_event(rm) || x.n_formats >= SPACE_MAX_FORMATS)
 			continue;
-		f = &x.formats[x.n_formats++];
+		f = &formats[x.n_formats++];
 		f->pt = rm->rm_pt;
 		f->encoding = rm->rm_encoding && *rm->rm_encoding
 				  ? su_strdup(home, rm->rm_encoding)
@@ -178,6 +179,14 @@ static int read_line(su_home_t *home, const sdp_session_t *s,
 		x.first_format = su_strdup(home, "0");
 	if (!x.media || !x.proto || !x.first_format)
 		return -ENOMEM;
+	if (x.n_formats) {
+		size_t size = x.n_formats * sizeof(formats[0]);
+		struct space_format *copy = su_alloc(home, (isize_t)size);
+
+		if (!copy)
+			return -ENOMEM;
+		x.formats = memcpy(copy, formats, size);
+	}
 	*ret = x;
 	return 0;
 }

@@ -191,8 +191,7 @@ static void on_ack(struct sipua *ua, struct call *c, const sip_t *sip)
 {
 	if (!sip || !sip->sip_to || !sip->sip_to->a_tag || c->dlg.local_tag)
 		return;
-	c->dlg.local_tag = su_strdup(c->home, sip->sip_to->a_tag);
-	if (c->member && c->dlg.local_tag)
+	if (ua_call_set_local_tag(c, sip->sip_to->a_tag) == 0 && c->member)
 		store_tag(ua, c, false);
 	if (c->media.reoffer) {
 		/* The stream it offered was refused: now the channel. */
@@ -418,6 +417,7 @@ static void ua_destructor(void *arg)
 				 "shutdown");
 		stack_left = ua->nua;
 	}
+	ua_calls_free(ua);
 }
 
 /* host[:port] of the listen URL, for our Contact; returns the port. */

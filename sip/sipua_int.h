@@ -103,6 +103,7 @@ struct sipua {
 	su_timer_t *deadline;
 	int64_t deadline_at;
 	su_timer_t *midnight; /* the daily limit's day rolls over */
+	struct call *calls;   /* every call (call.c), to free what is left */
 	int64_t day_start;    /* wall clock, unix s */
 	/* Re-INVITEs that re-point members go out through a window that
 	 * answers open (act.c): the rest wait their turn in order.  The
@@ -149,16 +150,19 @@ struct sub {
 	bool dirty;       /* its full document waits for the room's next */
 };
 
-/* A dialog as stored for a restart (RFC 3261 §12), and ours to refresh. */
+/* A dialog as stored for a restart (RFC 3261 §12), and ours to refresh.
+ * The identifiers are in one block of their own (ids, call.c's), or each
+ * in the call's home (restore.c's, ids NULL). */
 struct dialog {
 	nua_handle_t *nh;
 	char *call_id, *local_tag, *remote_tag;
 	char *local_uri, *remote_uri, *remote_target, *route_set;
+	char *ids;
 	uint64_t sdp_id, sdp_version; /* o= of what we send */
-	char *local_sdp;              /* the last SDP we sent */
-	bool sdp_dirty;               /* local_sdp is not the stored one */
-	bool cpim;                    /* its Accept lists message/cpim */
-	bool uac;                     /* we sent its INVITE */
+	char *local_sdp; /* the last SDP we sent (call.c's, malloc) */
+	bool sdp_dirty;  /* local_sdp is not the stored one */
+	bool cpim;       /* its Accept lists message/cpim */
+	bool uac;        /* we sent its INVITE */
 	/* RFC 4028: the session interval (s) as last negotiated, 0 when
 	 * not known (then the configured one), and the largest Min-SE the
 	 * dialog has seen, which our refreshes carry (§7.4). */
@@ -168,6 +172,7 @@ struct dialog {
 /* What the member's offer asked for and how its media flows. */
 struct call_media {
 	struct space_offer offer;
+	void *offer_block; /* the offer read from its INVITE, in one block */
 	struct media_leg *leg; /* relay delivery: our RTP to the member */
 	unsigned relay_port;
 	struct cmd_dtmf dtmf; /* keys pressed, not yet a command */
@@ -191,12 +196,17 @@ struct call_media {
  * last reference frees it.  What happened to it are facts (cancelled,
  * bye, terminated), never a phase that steers a free. */
 struct call {
+	/* What a call rarely needs (a channel's copy, a subscription): the
+	 * home's table of blocks is made at its first allocation, and what
+	 * every member needs is in blocks of the call's own (ids, the offer,
+	 * the SDP), so a member's call has none (docs/performance.md,
+	 * "Members held"). */
 	su_home_t home[1];
 	unsigned refs;
 	struct sipua *ua;
+	struct call *calls_next, **calls_prev; /* in ua->calls */
 	struct dialog dlg;
 	uint64_t space_id;
-	char user[USER_MAX];
 	struct space_member *member; /* NULL when not a member */
 	unsigned committing;         /* its membership's commits in flight */
 	/* A personal session: left the space to its own service (patent
@@ -214,6 +224,7 @@ struct call {
 	bool host_back;              /* a lost host dialling in again */
 	bool invited;                /* we INVITEd it (the host's REFER) */
 	bool resuming; /* restored: our re-INVITE takes the dialog up */
+	char user[];   /* at most USER_MAX - 1 characters */
 };
 
 /* The one kind of continuation: what an asynchronous step (a commit, a
@@ -258,6 +269,10 @@ void call_unref(struct call *c);
 bool call_gone(const struct call *c);
 void ua_call_capture_dialog(struct call *c, const sip_t *sip);
 void ua_call_capture_uac(struct call *c, const sip_t *sip);
+/* Our tag of a dialog we are the UAS of, known from its ACK. */
+int ua_call_set_local_tag(struct call *c, const char *tag);
+/* The calls left when the adapter goes (a stop that keeps the dialogs). */
+void ua_calls_free(struct sipua *ua);
 /* RFC 4028: the session timer of @a c's dialog after a request of the
  * member (its INVITE or re-INVITE) that nua answers with the interval
  * worked out here, or after the 2xx to an INVITE of ours. */

@@ -853,9 +853,10 @@ static struct space_offer_line browser_lines[2] = {
      .port = 47010,
      .addr = "192.0.2.9",
      .recvonly = true,
-     .formats = {{111, "opus", 48000, 2, "minptime=10;useinbandfec=1"},
-		 {0, "PCMU", 8000, 0, NULL},
-		 {8, "PCMA", 8000, 0, NULL}},
+     .formats = (struct space_format[]){{111, "opus", 48000, 2,
+					 "minptime=10;useinbandfec=1"},
+					{0, "PCMU", 8000, 0, NULL},
+					{8, "PCMA", 8000, 0, NULL}},
      .n_formats = 3,
      .first_format = "111"},
     {.media = "video",
@@ -864,22 +865,24 @@ static struct space_offer_line browser_lines[2] = {
      .port = 47012,
      .addr = "192.0.2.9",
      .recvonly = true,
-     .formats = {{96, "VP8", 90000, 0, NULL},
-		 {97, "rtx", 90000, 0, "apt=96"},
-		 {103, "H264", 90000, 0,
-		  "level-asymmetry-allowed=1;packetization-mode=1;"
-		  "profile-level-id=42001f"},
-		 {107, "H264", 90000, 0,
-		  "level-asymmetry-allowed=1;packetization-mode=0;"
-		  "profile-level-id=42e01f"},
-		 {109, "H264", 90000, 0,
-		  "level-asymmetry-allowed=1;packetization-mode=1;"
-		  "profile-level-id=42e033"},
-		 {115, "H264", 90000, 0,
-		  "level-asymmetry-allowed=1;packetization-mode=1;"
-		  "profile-level-id=42e01f"},
-		 {117, "h264", 90000, 0,
-		  "packetization-mode=1;profile-level-id=4d001f"}},
+     .formats =
+	 (struct space_format[]){
+	     {96, "VP8", 90000, 0, NULL},
+	     {97, "rtx", 90000, 0, "apt=96"},
+	     {103, "H264", 90000, 0,
+	      "level-asymmetry-allowed=1;packetization-mode=1;"
+	      "profile-level-id=42001f"},
+	     {107, "H264", 90000, 0,
+	      "level-asymmetry-allowed=1;packetization-mode=0;"
+	      "profile-level-id=42e01f"},
+	     {109, "H264", 90000, 0,
+	      "level-asymmetry-allowed=1;packetization-mode=1;"
+	      "profile-level-id=42e033"},
+	     {115, "H264", 90000, 0,
+	      "level-asymmetry-allowed=1;packetization-mode=1;"
+	      "profile-level-id=42e01f"},
+	     {117, "h264", 90000, 0,
+	      "packetization-mode=1;profile-level-id=4d001f"}},
      .n_formats = 7,
      .first_format = "96"},
 };
@@ -982,15 +985,15 @@ START_TEST(two_stream_joins_take_what_they_can)
 	    .rtp = true,
 	    .port = 5004,
 	    .addr = "192.0.2.8",
-	    .formats = {{33, "MP2T", 90000, 0, NULL}},
+	    .formats = (struct space_format[]){{33, "MP2T", 90000, 0, NULL}},
 	    .n_formats = 1,
 	};
 
 	/* a softphone hears the sound of a picture-and-sound space */
 	audio_only.port = 4000;
 	audio_only.addr = "192.0.2.7";
-	audio_only.formats[0] = (struct space_format){8, "PCMA", 8000, 0, NULL};
-	audio_only.formats[1] = (struct space_format){0, "PCMU", 8000, 0, NULL};
+	audio_only.formats = (struct space_format[]){
+	    {8, "PCMA", 8000, 0, NULL}, {0, "PCMU", 8000, 0, NULL}};
 	audio_only.n_formats = 2;
 	ck_assert_int_eq(
 	    space_join(sp, "bob", &bob, false, &phone, NULL, T0, &m), SPACE_OK);
@@ -1115,34 +1118,36 @@ END_TEST
 START_TEST(h264_fmtp_decides)
 {
 	struct space_offer_line v = browser_lines[1];
+	struct space_format vf[SPACE_MAX_FORMATS];
 	struct space_offer o = browser_offer();
 	struct space_streams st;
 	const struct channel *blue = catalog_channel(cat, "blue");
 
+	v.formats = vf;
 	o.lines = &v;
 	o.n_lines = 1;
 	/* only packetization-mode 0, only baseline, only level 3.0: none
 	 * carries blue's constrained baseline 3.1 in mode 1 */
-	v.formats[0] = (struct space_format){107, "H264", 90000, 0,
-					     "packetization-mode=0;"
-					     "profile-level-id=42e01f"};
-	v.formats[1] = (struct space_format){103, "H264", 90000, 0,
-					     "packetization-mode=1;"
-					     "profile-level-id=42001f"};
-	v.formats[2] = (struct space_format){105, "H264", 90000, 0,
-					     "packetization-mode=1;"
-					     "profile-level-id=42e01e"};
-	v.formats[3] = (struct space_format){106, "H264", 90000, 0,
-					     "packetization-mode=1;"
-					     "profile-level-id=zz"};
-	v.formats[4] = (struct space_format){108, "H264", 90000, 0, NULL};
+	vf[0] = (struct space_format){107, "H264", 90000, 0,
+				      "packetization-mode=0;"
+				      "profile-level-id=42e01f"};
+	vf[1] = (struct space_format){103, "H264", 90000, 0,
+				      "packetization-mode=1;"
+				      "profile-level-id=42001f"};
+	vf[2] = (struct space_format){105, "H264", 90000, 0,
+				      "packetization-mode=1;"
+				      "profile-level-id=42e01e"};
+	vf[3] = (struct space_format){106, "H264", 90000, 0,
+				      "packetization-mode=1;"
+				      "profile-level-id=zz"};
+	vf[4] = (struct space_format){108, "H264", 90000, 0, NULL};
 	v.n_formats = 5;
 	ck_assert_int_eq(space_streams_fit(mgr, &o, blue, &st),
 			 SPACE_MEDIA_MISMATCH);
 	/* 4d (main) with constraint_set0: constrained baseline too */
-	v.formats[5] = (struct space_format){110, "H264", 90000, 0,
-					     "profile-level-id=4de01f; "
-					     "packetization-mode=1"};
+	vf[5] = (struct space_format){110, "H264", 90000, 0,
+				      "profile-level-id=4de01f; "
+				      "packetization-mode=1"};
 	v.n_formats = 6;
 	ck_assert_int_eq(space_streams_fit(mgr, &o, blue, &st), SPACE_OK);
 	ck_assert_uint_eq(st.media[CHANNEL_VIDEO].n_formats, 1);
@@ -1151,7 +1156,7 @@ START_TEST(h264_fmtp_decides)
 	 * (in a block of its own size, so a read past it is ASan's). */
 	char *short_fmtp = strdup("x=1");
 
-	v.formats[0] = (struct space_format){107, "H264", 90000, 0, short_fmtp};
+	vf[0] = (struct space_format){107, "H264", 90000, 0, short_fmtp};
 	v.n_formats = 1;
 	ck_assert_int_eq(space_streams_fit(mgr, &o, blue, &st),
 			 SPACE_MEDIA_MISMATCH);
