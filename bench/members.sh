@@ -26,8 +26,13 @@
 # not freed when it exited: sofia-sip's stack is left as it was by a stop
 # that keeps the dialogs (tvspace's own is freed), so that is the stack's
 # dialogs and whatever else it still held S seconds on.
+# MEMBERS_SUBSCRIBERS=N provisions N more subscribers (users and services
+# that never call) before tvspaced starts, as an operator's database holds
+# them: the CPU with every space live is then the time-driven work of
+# SPACES spaces beside N subscribers (issue: the daily limit's cost).
 #   bench/members.sh [SPACES MEMBERS]     MEMBER_RATE=800 MEMBERS_HEAP=
 #                                         MEMBERS_KAMAILIO=yes
+#                                         MEMBERS_SUBSCRIBERS=0 MEMBERS_CPU_WAIT=0
 . "$(dirname "$0")/lib.sh"
 SPACES=${1:-1000}
 MEMBERS=${2:-10000}
@@ -69,6 +74,19 @@ INSERT INTO services (service_default_id, user_id, level, default_channel,
 SELECT 'svc-h' || i, 'h' || i, 3, 'news', true
   FROM generate_series(1, $SPACES) i;
 SQL
+SUBS=${MEMBERS_SUBSCRIBERS:-0}
+if [ "$SUBS" -gt 0 ]; then
+	psql "$CONN" -Xq <<SQL >/dev/null
+INSERT INTO users (user_id) SELECT 's' || i FROM generate_series(1, $SUBS) i;
+INSERT INTO services (service_default_id, user_id, level, default_channel,
+		      is_default)
+SELECT 'svc-s' || i, 's' || i, 1 + i % 3, 'news', true
+  FROM generate_series(1, $SUBS) i;
+ANALYZE users;
+ANALYZE services;
+SQL
+	echo "provisioned $SUBS more subscribers"
+fi
 d=$WORK/members
 mkdir -p "$d"
 bench_tv "$d"
@@ -135,6 +153,10 @@ if [ -n "$HEAP" ]; then
 	exit 0
 fi
 spaces=$(psql "$CONN" -XAtc "select count(*) from spaces where state = 'live'")
+# MEMBERS_CPU_WAIT=S: the CPU is read S seconds later, once the joins'
+# transactions are over, so that it is the held spaces' own (the first
+# members leave MEMBERS / RATE + 30 s after they came).
+sleep "${MEMBERS_CPU_WAIT:-0}"
 c0=$(cpu_ticks "$(tv_pid)")
 sleep 10
 idle=$(awk -v d=$(($(cpu_ticks "$(tv_pid)") - c0)) -v hz="$HZ" 'BEGIN { printf "%.2f", 100 * d / hz / 10 }')

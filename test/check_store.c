@@ -299,6 +299,20 @@ static void on_each(void *arg, int error)
 	done_count++;
 }
 
+/* Queue @a n members' rows at once and run until each is answered: member
+ * i's commit must end with @a want[i] (0 or -EIO). */
+static void add_members(struct store_member *m, int n, const int *want)
+{
+	done_count = n_errors = 0;
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(
+		    store_member_add(db, &m[i], on_each, (void *)(intptr_t)i),
+		    0);
+	run_until(n);
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(errors[i], want[i]);
+}
+
 /* Statements queued while one is in flight go as one transaction: the
  * rows they insert share their transaction id. */
 START_TEST(queued_statements_commit_together)
@@ -349,15 +363,7 @@ START_TEST(a_failed_statement_fails_alone)
 	m[1] = member(id, "carol", "guest", 3);
 	m[2] = member(id, "bob", "host", 4); /* a second host: refused */
 	m[3] = member(id, "erin", "guest", 5);
-	for (int i = 0; i < 4; i++)
-		ck_assert_int_eq(
-		    store_member_add(db, &m[i], on_each, (void *)(intptr_t)i),
-		    0);
-	run_until(4);
-	ck_assert_int_eq(errors[0], 0);
-	ck_assert_int_eq(errors[1], 0);
-	ck_assert_int_eq(errors[2], -EIO);
-	ck_assert_int_eq(errors[3], 0);
+	add_members(m, 4, (const int[]){0, 0, -EIO, 0});
 	ck_assert_int_eq(sql_count("SELECT count(*) FROM members WHERE "
 				   "role = 'guest'"),
 			 3);
@@ -416,13 +422,7 @@ START_TEST(queued_joins_go_as_one_statement)
 	m[2].route_set = "<sip:p1;lr>,<sip:p2;lr>";
 	m[3].service = NULL;
 	m[3].channel = "sport";
-	for (int i = 0; i < 4; i++)
-		ck_assert_int_eq(
-		    store_member_add(db, &m[i], on_each, (void *)(intptr_t)i),
-		    0);
-	run_until(4);
-	for (int i = 0; i < 4; i++)
-		ck_assert_int_eq(errors[i], 0);
+	add_members(m, 4, (const int[]){0, 0, 0, 0});
 	/* bob alone, then carol, dave and erin in one INSERT */
 	ck_assert_int_eq(
 	    sql_count("SELECT count(*) FROM stmt_count WHERE op = 'INSERT'"),
@@ -506,15 +506,7 @@ START_TEST(a_merged_statement_that_fails_fails_alone)
 	m[1] = member(id, "dave", "guest", 4);
 	m[2] = member(id, "bob", "guest", 5); /* bob is in: refused */
 	m[3] = member(id, "erin", "guest", 6);
-	for (int i = 0; i < 4; i++)
-		ck_assert_int_eq(
-		    store_member_add(db, &m[i], on_each, (void *)(intptr_t)i),
-		    0);
-	run_until(4);
-	ck_assert_int_eq(errors[0], 0);
-	ck_assert_int_eq(errors[1], 0);
-	ck_assert_int_eq(errors[2], -EIO);
-	ck_assert_int_eq(errors[3], 0);
+	add_members(m, 4, (const int[]){0, 0, -EIO, 0});
 	ck_assert_int_eq(sql_count("SELECT count(*) FROM members WHERE "
 				   "user_id IN ('carol', 'dave', 'erin')"),
 			 3);
@@ -601,15 +593,7 @@ START_TEST(a_members_values_are_checked)
 	m[2].delivery = "unicast";
 	m[3] = member(id, "erin", "guest", 5);
 	m[3].sdp_pt = 128;
-	for (int i = 0; i < 4; i++)
-		ck_assert_int_eq(
-		    store_member_add(db, &m[i], on_each, (void *)(intptr_t)i),
-		    0);
-	run_until(4);
-	ck_assert_int_eq(errors[0], 0);
-	ck_assert_int_eq(errors[1], -EIO);
-	ck_assert_int_eq(errors[2], -EIO);
-	ck_assert_int_eq(errors[3], -EIO);
+	add_members(m, 4, (const int[]){0, -EIO, -EIO, -EIO});
 	done_count = 0;
 	m[0] = member(id, "carol", "boss", 6);
 	ck_assert_int_eq(store_member_add(db, &m[0], on_done, NULL), 0);
