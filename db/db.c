@@ -1060,7 +1060,7 @@ static char *array_of(const struct job *leader, int i)
 	size_t len = 3;
 	char *out, *p;
 
-	for (unsigned k = 0; k <= leader->merged; k++, j = j->next) {
+	for (unsigned k = 0; k <= leader->merged && j; k++, j = j->next) {
 		const char *v = j->params[i];
 
 		len += v ? 3 : 5;
@@ -1072,7 +1072,7 @@ static char *array_of(const struct job *leader, int i)
 		return NULL;
 	*p++ = '{';
 	j = leader;
-	for (unsigned k = 0; k <= leader->merged; k++, j = j->next) {
+	for (unsigned k = 0; k <= leader->merged && j; k++, j = j->next) {
 		const char *v = j->params[i];
 
 		if (k)
@@ -1197,7 +1197,7 @@ static void db_send(struct db *db)
 	prepared = n > 0;
 	if (!n)
 		n = 1;
-	for (pp = &db->busy; n > 0; n--, pp = &(*pp)->next) {
+	for (pp = &db->busy; n > 0 && db->head; n--, pp = &(*pp)->next) {
 		*pp = db->head;
 		db->head = db->head->next;
 		(*pp)->next = NULL;
@@ -1211,6 +1211,8 @@ static void db_send(struct db *db)
 	for (pp = &db->busy; prepared && (j = *pp); pp = &j->next)
 		if (!j->follower)
 			add_parse(db, pp);
+	if (!db->busy) /* not reached: the head was taken into it */
+		return;
 	db->batch = (db->busy->next != NULL) && PQenterPipelineMode(db->conn);
 	if (db->busy->next && !db->batch) {
 		/* No pipeline: the first statement goes alone and
