@@ -860,24 +860,91 @@ int store_load_live(struct db *db, const char *node, const char *day,
 
 /* -- played time -------------------------------------------------------- */
 
-int store_usage_book(struct db *db, uint64_t space_id, const char *service,
-		     const char *day, unsigned seconds, int64_t until,
-		     store_done_f *done, void *arg)
+/* Append @a v to the PostgreSQL array literal at @a p as one quoted
+ * element ('"' and '\\' escaped); the end of what was written. */
+static char *array_put(char *p, const char *v, bool first)
 {
-	struct num n[3];
-	const char *p[] = {u64(&n[0], space_id), service,           day,
-			   u64(&n[1], seconds),  i64(&n[2], until), store_node};
+	if (!first)
+		*p++ = ',';
+	*p++ = '"';
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			*p++ = '\\';
+		*p++ = *v;
+	}
+	*p++ = '"';
+	return p;
+}
 
-	return exec_done(
-	    db,
-	    "WITH s AS (UPDATE spaces SET booked_until = to_timestamp($5) "
-	    "WHERE id = $1 AND state = 'live' "
-	    "AND node_id IS NOT DISTINCT FROM $6 RETURNING id) "
-	    "INSERT INTO usage (service_default_id, day, seconds) "
-	    "SELECT $2, $3::date, $4::integer FROM s WHERE $4::integer > 0 "
-	    "ON CONFLICT (service_default_id, day) DO UPDATE "
-	    "SET seconds = usage.seconds + EXCLUDED.seconds",
-	    6, p, done, arg);
+/* Room for @a v as an element of an array literal. */
+static size_t array_room(const char *v)
+{
+	size_t len = 3;
+
+	for (; *v; v++)
+		len += 1 + (*v == '"' || *v == '\\');
+	return len;
+}
+
+int store_usage_book(struct db *db, const struct store_booking *b, unsigned n,
+		     int64_t until, store_done_f *done, void *arg)
+{
+	size_t room[4] = {2, 2, 2, 2};
+	char *arr[4] = {NULL}, *end[4];
+	struct num num[2];
+	int err = -ENOMEM;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (!b[i].service || !day_ok(b[i].day))
+			return -EINVAL;
+		room[0] += array_room(u64(&num[0], b[i].space_id));
+		room[1] += array_room(b[i].service);
+		room[2] += array_room(b[i].day);
+		room[3] += array_room(u64(&num[0], b[i].seconds));
+	}
+	for (int k = 0; k < 4; k++) {
+		if (!(arr[k] = malloc(room[k])))
+			goto out;
+		end[k] = arr[k];
+		*end[k]++ = '{';
+	}
+	for (unsigned i = 0; i < n; i++) {
+		end[0] = array_put(end[0], u64(&num[0], b[i].space_id), !i);
+		end[1] = array_put(end[1], b[i].service, !i);
+		end[2] = array_put(end[2], b[i].day, !i);
+		end[3] = array_put(end[3], u64(&num[0], b[i].seconds), !i);
+	}
+	for (int k = 0; k < 4; k++) {
+		*end[k]++ = '}';
+		*end[k] = '\0';
+	}
+	{
+		const char *p[] = {
+		    arr[0],    arr[1], arr[2], arr[3], i64(&num[1], until),
+		    store_node};
+
+		/* A service's spaces book in one row of usage (one INSERT
+		 * may not update a row twice). */
+		err = exec_done(
+		    db,
+		    "WITH b AS (SELECT * FROM unnest($1::bigint[], "
+		    "$2::text[], $3::date[], $4::integer[]) "
+		    "AS b(space_id, service, day, seconds)), "
+		    "s AS (UPDATE spaces SET booked_until = to_timestamp($5) "
+		    "WHERE id IN (SELECT space_id FROM b) AND state = 'live' "
+		    "AND node_id IS NOT DISTINCT FROM $6 RETURNING id) "
+		    "INSERT INTO usage (service_default_id, day, seconds) "
+		    "SELECT b.service, b.day, sum(b.seconds)::integer "
+		    "FROM b JOIN s ON s.id = b.space_id WHERE b.seconds > 0 "
+		    "GROUP BY b.service, b.day "
+		    "ON CONFLICT (service_default_id, day) DO UPDATE "
+		    "SET seconds = usage.seconds + EXCLUDED.seconds",
+		    6, p, done, arg);
+	}
+out:
+	for (int k = 0; k < 4; k++)
+		free(arr[k]);
+	return err;
 }
 
 static void usage_read(void *arg, int error, const struct db_result *res)

@@ -217,13 +217,20 @@ int store_member_forget(struct db *db, uint64_t space_id, const char *user,
 /** Set whether the space admits joiners without asking. */
 int store_space_set_open(struct db *db, uint64_t space_id, bool open,
 			 store_done_f *done, void *arg);
-/** Book @a seconds of space @a space_id to @a service's usage of @a day
- * ("YYYY-MM-DD") and note that the space is booked up to @a until (unix
- * s), in one transaction; nothing is booked for a space that is not live.
- */
-int store_usage_book(struct db *db, uint64_t space_id, const char *service,
-		     const char *day, unsigned seconds, int64_t until,
-		     store_done_f *done, void *arg);
+/** One space's played time to book (store_usage_book()). */
+struct store_booking {
+	uint64_t space_id;
+	const char *service; /* its host service */
+	const char *day;     /* "YYYY-MM-DD" */
+	unsigned seconds;
+};
+
+/** Book @a n spaces' played time in one statement: each adds its seconds
+ * to its service's usage of its day, and its space is noted as booked up
+ * to @a until (unix s); nothing is booked for a space that is not live on
+ * this node.  -EINVAL for a malformed day. */
+int store_usage_book(struct db *db, const struct store_booking *b, unsigned n,
+		     int64_t until, store_done_f *done, void *arg);
 /** One service's usage, during store_load_usage(). */
 typedef void store_usage_f(void *arg, const char *service, unsigned seconds);
 /** Call @a each for every service with usage on @a day, then @a done. */

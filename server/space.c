@@ -1904,6 +1904,20 @@ static int64_t quota_deadline(const struct space *sp, int64_t now)
 	return soonest(at, now + (left + k - 1) / k);
 }
 
+/* Bookings fall due on whole seconds of the clock that all spaces share,
+ * so that the spaces' bookings of one second are one wake of the loop
+ * and, for the caller, one statement: ten thousand spaces booking every
+ * 30 s each at its own millisecond woke the loop 333 times a second.  A
+ * booking comes at most a second after its interval. */
+#define BOOK_GRID_MS 1000
+
+static int64_t book_at(int64_t at)
+{
+	int64_t r = at % BOOK_GRID_MS;
+
+	return r ? at + (r > 0 ? BOOK_GRID_MS - r : -r) : at;
+}
+
 static int64_t compute_deadline(const struct space *sp, int64_t now)
 {
 	const struct space_policy *p = &sp->mgr->policy;
@@ -1918,7 +1932,7 @@ static int64_t compute_deadline(const struct space *sp, int64_t now)
 		at = soonest(at, sp->lost_at + p->host_grace);
 	at = soonest(at, quota_deadline(sp, now));
 	if (p->book_interval > 0)
-		at = soonest(at, sp->counted_from + p->book_interval);
+		at = soonest(at, book_at(sp->counted_from + p->book_interval));
 	return soonest(at, sp->programme_at);
 }
 

@@ -189,7 +189,8 @@ struct space_policy {
 	bool host_lost_end; /* after the grace: end (else promote a guest) */
 	bool grab_free;     /* /grab passes at once (else the host is asked) */
 	bool auto_admit_friends; /* the host's friends come in unasked */
-	int64_t book_interval;   /* played time is booked this often */
+	int64_t book_interval;   /* played time is booked this often, on the
+				  * next whole second of the clock */
 	/* Members are told when this many seconds of the host service's
 	 * daily playback are left, highest first. */
 	unsigned warnings[8];

@@ -812,22 +812,68 @@ static void promoted(struct step *s, int error)
 	ua_room_changed(ua, sp);
 }
 
-static void book(struct sipua *ua, struct space *sp, unsigned seconds,
+/* One run of the core's deadlines: the played time due in it is gathered
+ * and booked in one statement after it. */
+struct deadline_run {
+	struct sipua *ua;
+	struct step *booking; /* its home holds the entries */
+	struct store_booking *books;
+	unsigned n_books, size;
+};
+
+static void booked(struct step *s, int error)
+{
+	if (error)
+		log_err("played time of %s not stored (%s)", s->text,
+			strerror(-error));
+}
+
+static void book(struct deadline_run *r, struct space *sp, unsigned seconds,
 		 bool old_day)
 {
-	struct step *s = ua_step(ua, NULL, NULL, space_id(sp), store_logged);
-	int64_t wall = ua_wall();
+	struct sipua *ua = r->ua;
+	struct store_booking *b;
 	char day[16];
+
+	if (!r->booking && !(r->booking = ua_step(ua, NULL, NULL, 0, booked)))
+		return;
+	if (r->n_books == r->size) {
+		unsigned n = r->size ? 2 * r->size : 16;
+
+		b = su_realloc(r->booking->home, r->books,
+			       (isize_t)(n * sizeof(*b)));
+		if (!b)
+			return;
+		r->books = b;
+		r->size = n;
+	}
+	/* The old day's share is booked just after its midnight. */
+	cfg_day_name(old_day ? ua_wall() - 3600 : ua_wall(), day, sizeof(day));
+	b = &r->books[r->n_books];
+	*b = (struct store_booking){
+	    .space_id = space_id(sp),
+	    .service = su_strdup(r->booking->home, space_service(sp)->id),
+	    .day = su_strdup(r->booking->home, day),
+	    .seconds = seconds,
+	};
+	if (b->service && b->day)
+		r->n_books++;
+}
+
+/* Store what @a r gathered. */
+static void book_all(struct deadline_run *r)
+{
+	struct step *s = r->booking;
 
 	if (!s)
 		return;
-	snprintf(s->by, sizeof(s->by), "%s", space_service(sp)->id);
-	s->text = su_sprintf(s->home, "%u s of played time", seconds);
-	/* The old day's share is booked just after its midnight. */
-	cfg_day_name(old_day ? wall - 3600 : wall, day, sizeof(day));
-	if (store_usage_book(ua->db, space_id(sp), space_service(sp)->id, day,
-			     seconds, wall, ua_step_stored, s) < 0)
-		ua_step_stored(s, -ENOTCONN);
+	s->text =
+	    r->n_books == 1
+		? su_sprintf(s->home, "space-%" PRIu64, r->books[0].space_id)
+		: su_sprintf(s->home, "%u spaces", r->n_books);
+	if (!r->n_books || store_usage_book(r->ua->db, r->books, r->n_books,
+					    ua_wall(), ua_step_stored, s) < 0)
+		ua_step_stored(s, r->n_books ? -ENOTCONN : 0);
 }
 
 static void say_left(char *buf, size_t len, unsigned seconds)
@@ -868,7 +914,8 @@ void ua_programme(struct sipua *ua, struct space *sp)
 
 static void on_action(void *arg, const struct space_action *a)
 {
-	struct sipua *ua = arg;
+	struct deadline_run *r = arg;
+	struct sipua *ua = r->ua;
 	struct space *sp = a->space;
 	uint64_t id = space_id(sp);
 	struct call *c;
@@ -924,7 +971,7 @@ static void on_action(void *arg, const struct space_action *a)
 		ua_tell_all(sp, NULL, text);
 		break;
 	case SPACE_ACT_BOOK:
-		book(ua, sp, a->seconds, a->old_day);
+		book(r, sp, a->seconds, a->old_day);
 		break;
 	case SPACE_ACT_PROGRAMME:
 		ua_programme(ua, sp);
@@ -936,16 +983,27 @@ static void on_action(void *arg, const struct space_action *a)
 static void deadline(su_root_magic_t *magic, su_timer_t *t, void *arg)
 {
 	struct sipua *ua = arg;
+	struct deadline_run r = {.ua = ua};
 
 	ua->deadline_at = -1;
-	space_mgr_run(ua->mgr, ua_now(), on_action, ua);
+	space_mgr_run(ua->mgr, ua_now(), on_action, &r);
+	book_all(&r);
 	ua_schedule(ua);
 }
+
+/* The loop wakes for the core's deadlines on a grid of this many ms,
+ * for all that are due by then: a timer costs sofia-sip's loop up to a
+ * millisecond of waiting with a timeout of 0 (it counts whole ms), and
+ * ten thousand spaces' deadlines each at its own millisecond kept it
+ * spinning. */
+#define DEADLINE_GRID_MS 10
 
 void ua_schedule(struct sipua *ua)
 {
 	int64_t at = space_mgr_next_deadline(ua->mgr), now;
 
+	if (at > 0 && at % DEADLINE_GRID_MS)
+		at += DEADLINE_GRID_MS - at % DEADLINE_GRID_MS;
 	if (at == ua->deadline_at || !ua->deadline)
 		return;
 	ua->deadline_at = at;
@@ -978,9 +1036,12 @@ static void midnight(su_root_magic_t *magic, su_timer_t *t, void *arg)
 	int64_t day = cfg_day_start(ua_wall());
 
 	if (day != ua->day_start) {
+		struct deadline_run r = {.ua = ua};
+
 		log_info("a new day: played time starts from zero");
 		ua->day_start = day;
-		space_mgr_new_day(ua->mgr, ua_now(), on_action, ua);
+		space_mgr_new_day(ua->mgr, ua_now(), on_action, &r);
+		book_all(&r);
 		ua_schedule(ua);
 	}
 	arm_midnight(ua);

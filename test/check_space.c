@@ -666,6 +666,32 @@ START_TEST(booking_and_the_new_day)
 }
 END_TEST
 
+START_TEST(bookings_of_a_second_fall_due_together)
+{
+	struct space_policy p = {.admission_timeout = 60000,
+				 .host_grace = 60000,
+				 .book_interval = 30000};
+	struct space *a, *b;
+
+	space_mgr_set_policy(mgr, &p, T0);
+	a = start(1, &alice, T0 + 300);
+	b = start(2, &bob, T0 + 700);
+	/* due at 30.3 s and 30.7 s: both on the whole second after */
+	ck_assert_int_eq(space_mgr_next_deadline(mgr), T0 + 31000);
+	run(T0 + 30999);
+	ck_assert_uint_eq(n_acts, 0);
+	run(T0 + 31000);
+	ck_assert_uint_eq(n_acts, 2);
+	ck_assert_int_eq(acts[0].kind, SPACE_ACT_BOOK);
+	ck_assert_int_eq(acts[1].kind, SPACE_ACT_BOOK);
+	ck_assert_uint_eq(acts[0].seconds + acts[1].seconds, 60);
+	/* what is not booked goes on counting: 30.3 + 30 s, 30.7 + 30 s */
+	ck_assert_int_eq(space_mgr_next_deadline(mgr), T0 + 61000);
+	ck_assert_uint_eq(space_unbooked(a, T0 + 61000), 30);
+	ck_assert_uint_eq(space_unbooked(b, T0 + 61000), 30);
+}
+END_TEST
+
 START_TEST(restore_rebuilds_roles_order_and_time)
 {
 	struct space *sp = NULL;
@@ -1194,6 +1220,7 @@ static Suite *space_suite(void)
 	tcase_add_test(tc, quota_warns_then_ends_at_the_limit);
 	tcase_add_test(tc, two_spaces_of_a_service_spend_its_day_twice_as_fast);
 	tcase_add_test(tc, booking_and_the_new_day);
+	tcase_add_test(tc, bookings_of_a_second_fall_due_together);
 	tcase_add_test(tc, restore_rebuilds_roles_order_and_time);
 	tcase_add_test(tc, kick_bans_until_the_host_unbans);
 	tcase_add_test(tc, service_changes_reach_live_spaces);

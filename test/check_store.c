@@ -1288,6 +1288,64 @@ START_TEST(the_service_status_counts_today)
 }
 END_TEST
 
+START_TEST(spaces_book_their_played_time_in_one_statement)
+{
+	uint64_t a, b, c;
+	int before;
+
+	seed();
+	a = start_space();
+	b = start_space();
+	c = start_space();
+	exec_sql("UPDATE spaces SET state = 'ended', ended = now() "
+		 "WHERE id = (SELECT max(id) FROM spaces)");
+	{
+		/* two of alice's spaces in one row of usage, one of them
+		 * twice as long; the ended one books nothing; a quote in a
+		 * service's name is data */
+		struct store_booking bk[] = {
+		    {a, "svc-alice", "2026-11-30", 30},
+		    {b, "svc-alice", "2026-11-30", 60},
+		    {c, "svc-alice", "2026-11-30", 500},
+		    {b, "svc-alice", "2026-11-29", 7},
+		    {a, "svc-\"b'ob", "2026-11-30", 0},
+		};
+
+		before = done_count;
+		ck_assert_int_eq(
+		    store_usage_book(db, bk, 4, 1700000100, on_done, NULL), 0);
+		run_until(before + 1);
+		ck_assert_int_eq(last_error, 0);
+		before = done_count;
+		ck_assert_int_eq(
+		    store_usage_book(db, bk + 4, 1, 1700000100, on_done, NULL),
+		    0);
+		run_until(before + 1);
+		ck_assert_int_eq(last_error, 0);
+	}
+	ck_assert_int_eq(sql_count("SELECT seconds FROM usage WHERE "
+				   "service_default_id = 'svc-alice' "
+				   "AND day = '2026-11-30'"),
+			 90);
+	ck_assert_int_eq(sql_count("SELECT seconds FROM usage WHERE "
+				   "service_default_id = 'svc-alice' "
+				   "AND day = '2026-11-29'"),
+			 7);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM usage"), 2);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM spaces WHERE "
+				   "booked_until = to_timestamp(1700000100)"),
+			 2);
+	/* a malformed day is refused before anything is queued */
+	{
+		struct store_booking bad = {a, "svc-alice", "30/11/2026", 1};
+
+		ck_assert_int_eq(
+		    store_usage_book(db, &bad, 1, 1700000100, on_done, NULL),
+		    -EINVAL);
+	}
+}
+END_TEST
+
 static char status_seen[512];
 
 static void on_status(void *arg, const struct store_service_status *st)
@@ -1544,6 +1602,7 @@ int main(void)
 	tcase_add_test(tc, a_claim_of_10000_spaces_notifies_in_pieces);
 	tcase_add_test(tc, the_views_follow_a_space);
 	tcase_add_test(tc, the_service_status_counts_today);
+	tcase_add_test(tc, spaces_book_their_played_time_in_one_statement);
 	tcase_add_test(tc, the_service_status_is_read_by_the_store);
 	tcase_add_test(tc, a_members_sdp_and_channel_come_back);
 	tcase_add_test(tc, a_cancelled_start_or_join_is_forgotten);
