@@ -30,9 +30,16 @@
 # that never call) before tvspaced starts, as an operator's database holds
 # them: the CPU with every space live is then the time-driven work of
 # SPACES spaces beside N subscribers (issue: the daily limit's cost).
+# MEMBERS_FEEDS=yes runs tvspaced on external feeds only (nothing
+# generated, bench/feeds-lineup.m3u) with Demo News on the group the SIPp
+# hosts offer (232.10.0.1): offered another group, each host would be
+# re-INVITEd to the feed's (RFC 3264 §6.2), which its scenario does not
+# take, and lost 32 s later.  Run it in a network namespace of its own
+# when a demo sends to that group on this host.
 #   bench/members.sh [SPACES MEMBERS]     MEMBER_RATE=800 MEMBERS_HEAP=
 #                                         MEMBERS_KAMAILIO=yes
 #                                         MEMBERS_SUBSCRIBERS=0 MEMBERS_CPU_WAIT=0
+#                                         MEMBERS_FEEDS=no
 . "$(dirname "$0")/lib.sh"
 SPACES=${1:-1000}
 MEMBERS=${2:-10000}
@@ -89,6 +96,10 @@ SQL
 fi
 d=$WORK/members
 mkdir -p "$d"
+if [ "${MEMBERS_FEEDS:-no}" = yes ]; then
+	sed 's/232\.10\.9\.1:/232.10.0.1:/' bench/feeds-lineup.m3u >"$d/lineup.m3u"
+	BENCH_LINEUP=$d/lineup.m3u
+fi
 bench_tv "$d"
 sleep 1
 before=$(rss_kib)

@@ -52,18 +52,27 @@ run() { # MODE N
 	sipp -sf test/sipp/$gs.xml -m "$n" -l "$n" -r "$jr" -nostdin \
 		-i 127.0.0.1 -p 5182 -key target space-1 -key rtp_port 43000 \
 		-timeout 300s -trace_msg -message_file "$d/guests.msg" \
-		127.0.0.1:$SIP >"$d/guests.out" 2>&1 || true
+		127.0.0.1:$SIP >"$d/guests.out" 2>&1 &
+	local GUESTS=$!
+	# the CPU of tvspaced and of the guests' SIPp (which answers every
+	# re-INVITE), sampled: which of the two the switch waits for
+	(while sleep 0.05; do
+		echo "$(date +%s.%N) $(cpu_ticks) $(cpu_ticks "$GUESTS")"
+	done >"$d/cpu" 2>/dev/null) &
+	local CPU=$!
+	wait "$GUESTS" || true
 	wait "$HOST" || true
-	kill "$SAMPLER" "$COUNTER" 2>/dev/null || true
+	kill "$SAMPLER" "$COUNTER" "$CPU" 2>/dev/null || true
 	wait "$SAMPLER" 2>/dev/null || true
 	wait "$COUNTER" 2>/dev/null || true
+	wait "$CPU" 2>/dev/null || true
 	if [ "$mode" = relay ]; then
 		wait "$RX" || true
 		python3 bench/switch_times.py relay "$d/host.msg" "$d/rtp.log" \
 			>"$d/result"
 	else
 		python3 bench/switch_times.py multicast "$d/host.msg" \
-			"$d/guests.msg" "$d/drops" >"$d/result"
+			"$d/guests.msg" "$d/drops" "$d/cpu" >"$d/result"
 	fi
 	bench_tv_stop
 }
@@ -74,19 +83,22 @@ run() { # MODE N
 # on the wire); "dropped": datagrams the kernel dropped at the guests'
 # socket from the
 # switch on (a dropped re-INVITE comes again after T1, 500 ms, and is
-# received once).
-printf '%-10s %8s %10s %8s %8s %8s %6s %7s %8s\n' mode guests re-pointed \
-	p50_ms p99_ms max_ms again resent dropped
+# received once); "tv_cpu", "sipp_cpu": the % of a core tvspaced and the
+# guests' SIPp used from the switch to the last member re-pointed (the one
+# near 100 is what the switch waits for).
+printf '%-10s %8s %10s %8s %8s %8s %6s %7s %8s %6s %8s\n' mode guests \
+	re-pointed p50_ms p99_ms max_ms again resent dropped tv_cpu sipp_cpu
 for n in "${SIZES[@]}"; do
 	read -ra modes <<<"${SWITCH_MODES:-multicast relay}"
 	[ "$n" -le 1000 ] || modes=(multicast)
 	for mode in "${modes[@]}"; do
 		run "$mode" "$n"
-		read -r got p50 p99 max again dropped <"$WORK/$mode-$n/result"
+		read -r got p50 p99 max again dropped tvc sippc \
+			<"$WORK/$mode-$n/result"
 		resent=$(awk '$1 == "INVITE" { print $2 - $3 }' "$WORK/$mode-$n/sent")
-		printf '%-10s %8s %10s %8s %8s %8s %6s %7s %8s\n' "$mode" "$n" \
-			"$got" "$p50" "$p99" "$max" "${again:--}" \
-			"${resent:--}" "${dropped:--}"
+		printf '%-10s %8s %10s %8s %8s %8s %6s %7s %8s %6s %8s\n' \
+			"$mode" "$n" "$got" "$p50" "$p99" "$max" "${again:--}" \
+			"${resent:--}" "${dropped:--}" "${tvc:--}" "${sippc:--}"
 	done
 done
 echo "reinvite_window: ${BENCH_CONF:-the default}; load: $(cut -d' ' -f1-3 /proc/loadavg)"

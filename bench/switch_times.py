@@ -7,12 +7,16 @@ traces, one clock).
 relay: from the same MESSAGE to the first RTP packet with the marker bit
 (the new channel) of each member's SSRC at the receiver.
 
-Usage: switch_times.py multicast HOST.msg GUESTS.msg [DROPS]
+Usage: switch_times.py multicast HOST.msg GUESTS.msg [DROPS [CPU]]
        switch_times.py relay HOST.msg RTP.log
-Prints: members p50_ms p99_ms max_ms [again dropped]: again (multicast)
-is the re-INVITEs the guests received more than once (retransmissions),
-dropped the datagrams the kernel dropped at the guests' socket from the
-switch on (DROPS: lines of "time count", sampled)."""
+Prints: members p50_ms p99_ms max_ms [again dropped [tv_cpu sipp_cpu]]:
+again (multicast) is the re-INVITEs the guests received more than once
+(retransmissions), dropped the datagrams the kernel dropped at the guests'
+socket from the switch on (DROPS: lines of "time count", sampled);
+tv_cpu and sipp_cpu what tvspaced and the guests' SIPp used of a core from
+the switch to the last member re-pointed, % (CPU: lines of "time
+tvspaced_ticks sipp_ticks", sampled, in clock ticks)."""
+import os
 import datetime
 import sys
 
@@ -57,6 +61,21 @@ def pct(v, p):
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
 
 
+def cpu_share(path, t0, end):
+    """% of a core each process used between the samples around t0 and
+    end: "tv sipp", or "- -" with too few samples."""
+    rows = [tuple(float(x) for x in ln.split())
+            for ln in open(path) if len(ln.split()) == 3]
+    a = [r for r in rows if r[0] <= t0]
+    b = [r for r in rows if r[0] >= end]
+    if not a or not b or b[0][0] <= a[-1][0]:
+        return "- -"
+    a, b = a[-1], b[0]
+    hz = os.sysconf("SC_CLK_TCK")
+    return " ".join("%.0f" % (100.0 * (b[i] - a[i]) / hz / (b[0] - a[0]))
+                    for i in (1, 2))
+
+
 def main():
     mode, host = sys.argv[1], sys.argv[2]
     t0 = switch_sent(host)
@@ -87,6 +106,8 @@ def main():
             after = [c for t, c in samples if t <= end]
             again += " %d" % ((after[-1] if after else 0) -
                               (before[-1] if before else 0))
+        if len(sys.argv) > 5:
+            again += " " + cpu_share(sys.argv[5], t0, end)
     else:
         # relay receiver log: "ssrc time" of each member's first marked
         # packet after the first one
