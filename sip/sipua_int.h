@@ -100,7 +100,8 @@ struct sipua {
 	/* Spaces opened here that nobody has commented on (comments.c):
 	 * their joiners' history is not read. */
 	struct hash_table silent;
-	size_t silent_swept; /* how many it held after its last sweep */
+	/* How many it held after its last sweep. */
+	size_t silent_swept;
 	struct room *dirty_rooms; /* changed, waiting for notify_timer */
 	su_timer_t *notify_timer;
 	/* Deadlines of the core: one timer, set to the soonest. */
