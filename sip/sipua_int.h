@@ -97,13 +97,13 @@ struct sipua {
 		const char *user;
 	} req;
 	struct hash_table rooms;  /* conference subscriptions by space */
+	struct room *dirty_rooms; /* changed, waiting for notify_timer */
+	su_timer_t *notify_timer;
 	/* Spaces opened here that nobody has commented on (comments.c):
 	 * their joiners' history is not read. */
 	struct hash_table silent;
 	/* How many it held after its last sweep. */
 	size_t silent_swept;
-	struct room *dirty_rooms; /* changed, waiting for notify_timer */
-	su_timer_t *notify_timer;
 	/* Deadlines of the core: one timer, set to the soonest. */
 	su_timer_t *deadline;
 	int64_t deadline_at;
