@@ -329,6 +329,24 @@ static int keep_ids(struct dialog *d, const char *const v[7])
 	return 0;
 }
 
+/* Our To tag for the INVITE that @a c answers.  nua chose it when the
+ * INVITE came (its dialog's leg is tagged before the event is reported),
+ * and every response carries it; a Replaces made from the dialog names it
+ * as from-tag (RFC 3891 §3, from the leg's side).  Known now, it goes
+ * into the membership's INSERT, not in a second statement after the ACK.
+ * NULL if nua has no dialog for the handle. */
+static const char *uas_tag(su_home_t *home, struct call *c)
+{
+	sip_replaces_t *rp;
+
+	if (c->dlg.local_tag || !c->dlg.nh)
+		return c->dlg.local_tag;
+	rp = nua_handle_make_replaces(c->dlg.nh, home, 0);
+	return rp && rp->rp_from_tag && strcmp(rp->rp_from_tag, "0") != 0
+		   ? rp->rp_from_tag
+		   : NULL;
+}
+
 /* The identifiers of a dialog from its INVITE (@a uac false: we are its
  * UAS) or from the 2xx to our INVITE (RFC 3261 §12.1). */
 static void capture(struct call *c, const sip_t *sip, bool uac)
@@ -339,7 +357,7 @@ static void capture(struct call *c, const sip_t *sip, bool uac)
 	const char *remote_uri = url_as_string(home, remote->a_url);
 	const char *v[7] = {
 	    sip->sip_call_id->i_id,
-	    uac ? local->a_tag : c->dlg.local_tag,
+	    uac ? local->a_tag : uas_tag(home, c),
 	    remote->a_tag,
 	    url_as_string(home, local->a_url),
 	    remote_uri,

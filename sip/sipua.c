@@ -187,11 +187,13 @@ static void store_tag(struct sipua *ua, struct call *c, bool again)
 		ua_step_stored(s, -ENOTCONN);
 }
 
+/* The dialog's tag went with the membership's INSERT (call.c takes it
+ * from nua when the INVITE comes); only a dialog whose tag was not known
+ * then has it stored from the ACK, in a statement of its own. */
 static void on_ack(struct sipua *ua, struct call *c, const sip_t *sip)
 {
-	if (!sip || !sip->sip_to || !sip->sip_to->a_tag || c->dlg.local_tag)
-		return;
-	if (ua_call_set_local_tag(c, sip->sip_to->a_tag) == 0 && c->member)
+	if (!c->dlg.local_tag && sip && sip->sip_to && sip->sip_to->a_tag &&
+	    ua_call_set_local_tag(c, sip->sip_to->a_tag) == 0 && c->member)
 		store_tag(ua, c, false);
 	if (c->media.reoffer) {
 		/* The stream it offered was refused: now the channel. */
@@ -514,7 +516,7 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps)
 	ua->cache = svccache_create(ua->home, cfg->service_cache_size,
 				    (int64_t)cfg->service_cache_ttl * 1000);
 	if (!ua->cache || ua_gate_init(ua) < 0 || ua_rooms_init(ua) < 0 ||
-	    ua_act_init(ua) < 0)
+	    ua_comments_init(ua) < 0 || ua_act_init(ua) < 0)
 		goto fail;
 
 	/* Requests whose answer cannot be sent are dropped in the parser,

@@ -12,6 +12,16 @@ sipp_start host host_resume alice share 5091 1000
 wait_for "select count(*) from spaces where state = 'live'" 1
 sipp_start guest guest_resume bob space-1 5092
 wait_for "select count(*) from members where left_at is null and local_tag is not null" 2
+# The stored tag is the one our answers gave each dialog (the To of the
+# responses each party received): the re-INVITEs after the restart carry
+# it.
+for p in host:alice guest:bob; do
+	tag=$(sql "select local_tag from members where user_id = '${p#*:}'")
+	awk '/message received/ { in_ = 1 } /message sent/ { in_ = 0 }
+		/^SIP\/2\.0 / { r = in_ } /^[A-Z]+ sip:/ { r = 0 }
+		r && /^To:/' "$E2E_DIR/${p%%:*}.msg" | grep -q ";tag=$tag\b" ||
+		fail "${p#*:}: stored tag $tag is not the To tag of our answers"
+done
 tv_kill
 log "tvspaced killed with SIGKILL"
 expect_sql "select state from spaces" live
