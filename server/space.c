@@ -45,6 +45,9 @@ struct space {
 	struct service_day *day;
 	struct space *day_next;
 	bool open, ending;
+	/* No comment was written in it: it was opened here and nobody has
+	 * commented since (a restored space may have some from before). */
+	bool no_comments;
 	int64_t started;       /* ms, monotonic */
 	int64_t started_unix;  /* for the room panel */
 	int64_t counted_from;  /* ms: played time before this is booked */
@@ -1017,6 +1020,7 @@ int space_open(struct space_mgr *mgr, uint64_t id, const char *user,
 	host->since = now;
 	host->handle = handle;
 	member_link(sp, host);
+	sp->no_comments = true;
 	day_reschedule(sp->day, now);
 	*ret_space = sp;
 	return 0;
@@ -1747,6 +1751,16 @@ void space_set_quiz(struct space *sp, struct quiz *q)
 su_home_t *space_home(struct space *sp)
 {
 	return sp->home;
+}
+
+bool space_has_comments(const struct space *sp)
+{
+	return !sp->no_comments;
+}
+
+void space_note_comment(struct space *sp)
+{
+	sp->no_comments = false;
 }
 
 enum space_verdict space_set_open(struct space *sp, const char *by, bool open)

@@ -289,6 +289,12 @@ unsigned space_daily_limit(const struct space *sp);
 /** The level's features (SERVICE_QUIZ ...). */
 unsigned space_features(const struct space *sp);
 bool space_is_open(const struct space *sp);
+/** Whether comments may have been written in @a sp: false for a space
+ * opened here (space_open()) until space_note_comment(), true for one
+ * restored (written before, or on another node).  A joiner of a space
+ * without comments needs no history read. */
+bool space_has_comments(const struct space *sp);
+void space_note_comment(struct space *sp);
 /** Wall clock unix seconds of the start, as given. */
 int64_t space_started(const struct space *sp);
 /** @a user's record in the space (any role), or NULL.  A hash lookup. */

@@ -111,103 +111,6 @@ static void comment_stored(struct step *s, int error)
 		nua_handle_destroy(s->nh);
 }
 
-/* -- spaces without comments --------------------------------------------
- * A space opened here has no comment until one is stored through
- * ua_comment(): its joiners are sent no history and the store is not
- * asked for one.  An entry names the space object it was made for, so a
- * space that went and came back (restored, claimed from another node,
- * where comments may have been written) is another object and reads its
- * history.  Entries of spaces gone are swept whenever the set has doubled
- * since the last sweep: amortized, a few lookups a start. */
-struct silent {
-	struct hash_node node; /* in ua->silent */
-	uint64_t id;
-	const struct space *sp;
-};
-
-int ua_comments_init(struct sipua *ua)
-{
-	return hash_init(&ua->silent, ua->home);
-}
-
-static struct silent *silent_find(struct sipua *ua, uint64_t id)
-{
-	hash_value_t hv = hash_u64(id);
-
-	for (struct hash_node *x = hash_bucket(&ua->silent, hv); x;
-	     x = x->next) {
-		struct silent *e = hash_entry(x, struct silent, node);
-
-		if (e->id == id)
-			return e;
-	}
-	return NULL;
-}
-
-static void silent_drop(struct sipua *ua, struct silent *e)
-{
-	hash_remove(&ua->silent, &e->node);
-	su_free(ua->home, e);
-}
-
-static void silent_sweep(struct sipua *ua)
-{
-	struct hash_table *t = &ua->silent;
-
-	for (size_t b = 0; b < t->n_buckets; b++) {
-		struct hash_node *x = t->buckets[b];
-
-		while (x) {
-			struct silent *e = hash_entry(x, struct silent, node);
-
-			x = x->next;
-			if (space_find(ua->mgr, e->id) != e->sp)
-				silent_drop(ua, e);
-		}
-	}
-	ua->silent_swept = t->n;
-}
-
-void ua_comments_none(struct sipua *ua, const struct space *sp)
-{
-	uint64_t id = space_id(sp);
-	struct silent *e = silent_find(ua, id);
-
-	if (e) {
-		e->sp = sp;
-		return;
-	}
-	if (ua->silent.n >= 2 * ua->silent_swept + 64)
-		silent_sweep(ua);
-	e = su_zalloc(ua->home, sizeof(*e));
-	if (!e)
-		return; /* its history is read: no harm */
-	e->id = id;
-	e->sp = sp;
-	hash_insert(&ua->silent, &e->node, hash_u64(id));
-}
-
-/* Whether space @a id (live here) has had no comment since it opened. */
-static bool silent(struct sipua *ua, uint64_t id)
-{
-	struct silent *e = silent_find(ua, id);
-
-	if (!e)
-		return false;
-	if (space_find(ua->mgr, id) == e->sp)
-		return true;
-	silent_drop(ua, e);
-	return false;
-}
-
-static void commented(struct sipua *ua, uint64_t id)
-{
-	struct silent *e = silent_find(ua, id);
-
-	if (e)
-		silent_drop(ua, e);
-}
-
 /* A new member is sent the last comments of the space (comment_history),
  * oldest first, so it can follow the conversation. */
 static void history_item(void *arg, const char *author, int64_t at,
@@ -229,9 +132,12 @@ static void history_done(struct step *s, int error)
 void ua_send_history(struct call *c)
 {
 	struct sipua *ua = c->ua;
+	struct space *sp = space_find(ua->mgr, c->space_id);
 	struct step *s;
 
-	if (!ua->cfg->comment_history || silent(ua, c->space_id))
+	/* A space opened here that nobody has commented on has no history
+	 * to read. */
+	if (!ua->cfg->comment_history || !sp || !space_has_comments(sp))
 		return;
 	s = ua_step(ua, c, NULL, c->space_id, history_done);
 	if (s &&
@@ -264,7 +170,7 @@ void ua_comment(struct sipua *ua, nua_handle_t *nh,
 		goto refused;
 	}
 	/* Before it is stored: a joiner meanwhile reads the history. */
-	commented(ua, space_id(m->space));
+	space_note_comment(m->space);
 	s = ua_step(ua, NULL, nh, space_id(m->space), comment_stored);
 	if (!s) {
 		ua_reply(ua, nh, SIP_500_INTERNAL_SERVER_ERROR,

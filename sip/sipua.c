@@ -516,7 +516,7 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps)
 	ua->cache = svccache_create(ua->home, cfg->service_cache_size,
 				    (int64_t)cfg->service_cache_ttl * 1000);
 	if (!ua->cache || ua_gate_init(ua) < 0 || ua_rooms_init(ua) < 0 ||
-	    ua_comments_init(ua) < 0 || ua_act_init(ua) < 0)
+	    ua_act_init(ua) < 0)
 		goto fail;
 
 	/* Requests whose answer cannot be sent are dropped in the parser,

@@ -99,11 +99,6 @@ struct sipua {
 	struct hash_table rooms;  /* conference subscriptions by space */
 	struct room *dirty_rooms; /* changed, waiting for notify_timer */
 	su_timer_t *notify_timer;
-	/* Spaces opened here that nobody has commented on (comments.c):
-	 * their joiners' history is not read. */
-	struct hash_table silent;
-	/* How many it held after its last sweep. */
-	size_t silent_swept;
 	/* Deadlines of the core: one timer, set to the soonest. */
 	su_timer_t *deadline;
 	int64_t deadline_at;
@@ -374,9 +369,6 @@ void ua_comment(struct sipua *ua, nua_handle_t *nh,
 		const struct space_member *m, const sip_payload_t *pl,
 		bool own_handle);
 void ua_send_history(struct call *c);
-int ua_comments_init(struct sipua *ua);
-/* @a sp was opened here: it has no comment yet. */
-void ua_comments_none(struct sipua *ua, const struct space *sp);
 
 /* -- conference.c: the room's state (RFC 4575) ----------------------------- */
 

@@ -82,7 +82,6 @@ static void start_stored(struct step *s, int error)
 	}
 	c->space_id = id;
 	c->member = space_host(sp);
-	ua_comments_none(ua, sp);
 	log_info("space-%" PRIu64 " started by %s (service %s)", id, c->user,
 		 s->svc.id);
 	tv_stats.starts++;

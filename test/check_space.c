@@ -692,6 +692,23 @@ START_TEST(bookings_of_a_second_fall_due_together)
 }
 END_TEST
 
+START_TEST(a_space_knows_whether_it_may_have_comments)
+{
+	struct space *sp = start(1, &alice, T0), *r = NULL;
+
+	/* opened here: none until the first */
+	ck_assert(!space_has_comments(sp));
+	space_note_comment(sp);
+	ck_assert(space_has_comments(sp));
+	/* restored: they may have been written before the restart */
+	ck_assert_int_eq(space_restore(mgr, 2, &bob, 0,
+				       catalog_channel(cat, "news"), true, 0, 0,
+				       T0, WALL, &r),
+			 0);
+	ck_assert(space_has_comments(r));
+}
+END_TEST
+
 START_TEST(restore_rebuilds_roles_order_and_time)
 {
 	struct space *sp = NULL;
@@ -1221,6 +1238,7 @@ static Suite *space_suite(void)
 	tcase_add_test(tc, two_spaces_of_a_service_spend_its_day_twice_as_fast);
 	tcase_add_test(tc, booking_and_the_new_day);
 	tcase_add_test(tc, bookings_of_a_second_fall_due_together);
+	tcase_add_test(tc, a_space_knows_whether_it_may_have_comments);
 	tcase_add_test(tc, restore_rebuilds_roles_order_and_time);
 	tcase_add_test(tc, kick_bans_until_the_host_unbans);
 	tcase_add_test(tc, service_changes_reach_live_spaces);
