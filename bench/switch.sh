@@ -55,9 +55,11 @@ run() { # MODE N
 		127.0.0.1:$SIP >"$d/guests.out" 2>&1 &
 	local GUESTS=$!
 	# the CPU of tvspaced and of the guests' SIPp (which answers every
-	# re-INVITE), sampled: which of the two the switch waits for
+	# re-INVITE), and the machine's idle time, sampled: which of them
+	# the switch waits for
 	(while sleep 0.05; do
-		echo "$(date +%s.%N) $(cpu_ticks) $(cpu_ticks "$GUESTS")"
+		echo "$(date +%s.%N) $(cpu_ticks) $(cpu_ticks "$GUESTS")" \
+			"$(awk '/^cpu / { print $5 + $6 }' /proc/stat)"
 	done >"$d/cpu" 2>/dev/null) &
 	local CPU=$!
 	wait "$GUESTS" || true
@@ -84,21 +86,25 @@ run() { # MODE N
 # socket from the
 # switch on (a dropped re-INVITE comes again after T1, 500 ms, and is
 # received once); "tv_cpu", "sipp_cpu": the % of a core tvspaced and the
-# guests' SIPp used from the switch to the last member re-pointed (the one
-# near 100 is what the switch waits for).
-printf '%-10s %8s %10s %8s %8s %8s %6s %7s %8s %6s %8s\n' mode guests \
-	re-pointed p50_ms p99_ms max_ms again resent dropped tv_cpu sipp_cpu
+# guests' SIPp used from the switch to the last member re-pointed (one
+# near 100 is what the switch waits for), "idle": the machine's idle time
+# then, % of all its cores (near 0: the processes of the benchmark, its
+# packet counter and samplers included, share out every core).
+printf '%-10s %8s %10s %8s %8s %8s %6s %7s %8s %6s %8s %5s\n' mode guests \
+	re-pointed p50_ms p99_ms max_ms again resent dropped tv_cpu sipp_cpu \
+	idle
 for n in "${SIZES[@]}"; do
 	read -ra modes <<<"${SWITCH_MODES:-multicast relay}"
 	[ "$n" -le 1000 ] || modes=(multicast)
 	for mode in "${modes[@]}"; do
 		run "$mode" "$n"
-		read -r got p50 p99 max again dropped tvc sippc \
+		read -r got p50 p99 max again dropped tvc sippc idle \
 			<"$WORK/$mode-$n/result"
 		resent=$(awk '$1 == "INVITE" { print $2 - $3 }' "$WORK/$mode-$n/sent")
-		printf '%-10s %8s %10s %8s %8s %8s %6s %7s %8s %6s %8s\n' \
+		printf '%-10s %8s %10s %8s %8s %8s %6s %7s %8s %6s %8s %5s\n' \
 			"$mode" "$n" "$got" "$p50" "$p99" "$max" "${again:--}" \
-			"${resent:--}" "${dropped:--}" "${tvc:--}" "${sippc:--}"
+			"${resent:--}" "${dropped:--}" "${tvc:--}" "${sippc:--}" \
+			"${idle:--}"
 	done
 done
 echo "reinvite_window: ${BENCH_CONF:-the default}; load: $(cut -d' ' -f1-3 /proc/loadavg)"

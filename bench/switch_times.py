@@ -9,13 +9,15 @@ relay: from the same MESSAGE to the first RTP packet with the marker bit
 
 Usage: switch_times.py multicast HOST.msg GUESTS.msg [DROPS [CPU]]
        switch_times.py relay HOST.msg RTP.log
-Prints: members p50_ms p99_ms max_ms [again dropped [tv_cpu sipp_cpu]]:
+Prints: members p50_ms p99_ms max_ms [again dropped [tv_cpu sipp_cpu
+idle]]:
 again (multicast) is the re-INVITEs the guests received more than once
 (retransmissions), dropped the datagrams the kernel dropped at the guests'
 socket from the switch on (DROPS: lines of "time count", sampled);
 tv_cpu and sipp_cpu what tvspaced and the guests' SIPp used of a core from
-the switch to the last member re-pointed, % (CPU: lines of "time
-tvspaced_ticks sipp_ticks", sampled, in clock ticks)."""
+the switch to the last member re-pointed, %, and idle the machine's idle
+share of all its cores then (CPU: lines of "time tvspaced_ticks
+sipp_ticks idle_ticks", sampled, in clock ticks; idle from /proc/stat)."""
 import os
 import datetime
 import sys
@@ -63,17 +65,19 @@ def pct(v, p):
 
 def cpu_share(path, t0, end):
     """% of a core each process used between the samples around t0 and
-    end: "tv sipp", or "- -" with too few samples."""
+    end, and the machine's idle % of all cores: "tv sipp idle", or
+    "- - -" with too few samples."""
     rows = [tuple(float(x) for x in ln.split())
-            for ln in open(path) if len(ln.split()) == 3]
+            for ln in open(path) if len(ln.split()) == 4]
     a = [r for r in rows if r[0] <= t0]
     b = [r for r in rows if r[0] >= end]
     if not a or not b or b[0][0] <= a[-1][0]:
-        return "- -"
+        return "- - -"
     a, b = a[-1], b[0]
-    hz = os.sysconf("SC_CLK_TCK")
-    return " ".join("%.0f" % (100.0 * (b[i] - a[i]) / hz / (b[0] - a[0]))
-                    for i in (1, 2))
+    core_s = os.sysconf("SC_CLK_TCK") * (b[0] - a[0])
+    share = [100.0 * (b[i] - a[i]) / core_s for i in (1, 2, 3)]
+    share[2] /= os.cpu_count()
+    return " ".join("%.0f" % v for v in share)
 
 
 def main():
