@@ -200,7 +200,13 @@ struct media {
 	bool instant_change;
 	unsigned port_min, port_max;
 	unsigned ttl;
-	unsigned char *used; /* one byte per even port of the range */
+	/* The even ports of the range not in use, as slots (port_min + 2 *
+	 * slot), in the order they are handed out: a ring, so a leg takes
+	 * one in O(1) (a takeover makes thousands at once), and a port
+	 * given up goes to the back (a late packet of its old member reaches
+	 * no new one soon after). */
+	unsigned *free_slots;
+	unsigned nslots, free_head, free_count;
 	struct source *sources;
 	RtpProfile *profile; /* PCMU, PCMA and MP2T, for every session */
 	su_timer_t *reap;    /* stops sources started that no leg took */
@@ -1300,6 +1306,22 @@ static void leg_connect(struct media_leg *leg)
 	}
 }
 
+/* The next free slot; the caller knows there is one. */
+static unsigned slot_take(struct media *m)
+{
+	unsigned slot = m->free_slots[m->free_head];
+
+	m->free_head = (m->free_head + 1) % m->nslots;
+	m->free_count--;
+	return slot;
+}
+
+static void slot_give(struct media *m, unsigned slot)
+{
+	m->free_slots[(m->free_head + m->free_count) % m->nslots] = slot;
+	m->free_count++;
+}
+
 /* A leg on @a src sending to @a addr:@a port with payload type @a pt. */
 static int leg_new(struct media *m, struct source *src, const char *addr,
 		   unsigned port, unsigned pt, struct media_leg **ret_leg,
@@ -1307,7 +1329,6 @@ static int leg_new(struct media *m, struct source *src, const char *addr,
 {
 	struct sockaddr_storage peer;
 	struct media_leg *leg;
-	unsigned slot, n = (m->port_max - m->port_min + 1) / 2;
 	su_wait_t w;
 	int err;
 
@@ -1340,18 +1361,17 @@ static int leg_new(struct media *m, struct source *src, const char *addr,
 		leg->idle.ts = (uint32_t)random(); /* RFC 3550 §5.1 */
 	/* An even port of the range that binds (RFC 3550 §11).  ortp only
 	 * binds the socket: the leg sends and receives on it itself, so
-	 * ortp never learns the peer (nor resolves anything). */
-	for (slot = 0; slot < n; slot++) {
-		unsigned p = m->port_min + 2 * slot;
+	 * ortp never learns the peer (nor resolves anything).  One that does
+	 * not bind (another process holds it) goes to the back. */
+	for (unsigned tries = m->free_count; tries; tries--) {
+		unsigned p = m->port_min + 2 * slot_take(m);
 
-		if (m->used[slot])
-			continue;
 		if (rtp_session_set_local_addr(leg->rtp, m->bind_addr, (int)p,
 					       (int)p + 1) == 0) {
-			m->used[slot] = 1;
 			leg->port = p;
 			break;
 		}
+		slot_give(m, (p - m->port_min) / 2);
 	}
 	if (!leg->port) {
 		media_leg_destroy(leg);
@@ -1517,7 +1537,7 @@ struct media_leg *media_leg_destroy(struct media_leg *leg)
 	if (leg->reg > 0)
 		su_root_deregister(m->root, leg->reg);
 	if (leg->port)
-		m->used[(leg->port - m->port_min) / 2] = 0;
+		slot_give(m, (leg->port - m->port_min) / 2);
 	if (leg->rtp)
 		rtp_session_destroy(leg->rtp);
 	su_free(m->home, leg);
@@ -1627,11 +1647,15 @@ struct media *media_create(su_home_t *parent, su_root_t *root,
 	m->port_min = cfg->port_min;
 	m->port_max = cfg->port_max;
 	m->ttl = cfg->multicast_ttl;
-	m->used = su_zalloc(m->home,
-			    (isize_t)((cfg->port_max - cfg->port_min) / 2 + 1));
+	/* the pairs that fit: port_max itself may be an RTP port only */
+	m->nslots = (cfg->port_max - cfg->port_min + 1) / 2;
+	m->free_slots =
+	    su_alloc(m->home, (isize_t)(m->nslots * sizeof(*m->free_slots)));
+	for (unsigned i = 0; m->free_slots && i < m->nslots; i++)
+		slot_give(m, i);
 	m->profile = profile_new();
 	m->reap = su_timer_create(su_root_task(root), 0);
-	if (!m->bind_addr || !m->mcast_if || !m->used || !m->profile ||
+	if (!m->bind_addr || !m->mcast_if || !m->free_slots || !m->profile ||
 	    !m->reap || pacer_open(m, &m->tones, tone_tick, m) < 0)
 		goto fail;
 	/* The slate is read now, up to TS_MAX_BYTES: the first member who
