@@ -52,7 +52,11 @@ legs=$(((SPACES + 1) / 2 * (GUESTS + 1)))
 }
 # and every leg is two sockets (RTP, RTCP): past the open files a process
 # may have, legs fail as the ports would ("Address already in use").
-# tvspaced.service allows 65,536; a shell may allow fewer.
+# tvspaced.service allows 65,536; a shell may allow fewer, and root may
+# raise its own hard limit to that (tvspaced raises its soft limit to the
+# hard one at start, and logs it).
+[ "$(id -u)" != 0 ] || [ "$(ulimit -Hn)" -ge 65536 ] ||
+	ulimit -Hn 65536 2>/dev/null || true
 fds=$((legs * 2 + 100))
 [ "$fds" -le "$(ulimit -Hn)" ] ||
 	echo "warning: a survivor needs about $fds open files for $legs relay legs; this shell allows $(ulimit -Hn): some legs will fail" >&2
@@ -243,6 +247,17 @@ cpu_before=("$(ticks "${PID[n1]}")" "$(ticks "${PID[n3]}")" \
 # datagrams dropped for a full socket buffer (this network namespace's)
 rcvbuf_errors() { awk '/^Udp: [0-9]/ {print $6}' /proc/net/snmp; }
 drops_before=$(rcvbuf_errors)
+# TAKEOVER_HOPS=1: every re-INVITE and its 200 timed per hop from the kill
+# until the last member resumed (bench/takeover_hops.py): which of the
+# survivors, Kamailio or SIPp the re-INVITEs wait for.
+HOPS_PID=
+if [ -n "${TAKEOVER_HOPS:-}" ]; then
+	python3 bench/takeover_hops.py "$((SIP + 1)),$((SIP + 2)),$((SIP + 3))" \
+		"$SIP" "$WORK/hops" &
+	HOPS_PID=$!
+	BENCH_PIDS+=("$HOPS_PID")
+	sleep 0.5
+fi
 moved=$(q "select count(*) from spaces where node_id = '$VICTIM'")
 moved_members=$(q "select count(*) from members m join spaces s on s.id = m.space_id where s.node_id = '$VICTIM' and m.left_at is null and m.local_tag is not null")
 t_kill=$(date +%s.%N)
@@ -260,6 +275,7 @@ for _ in $(seq 1 $(((LEASE * 2 + 60) * 20))); do
 	sleep 0.05
 done
 t_res=$(date +%s.%N)
+[ -z "$HOPS_PID" ] || { kill -INT "$HOPS_PID"; wait "$HOPS_PID" || true; }
 cpu_after=("$(ticks "${PID[n1]}")" "$(ticks "${PID[n3]}")" \
 	"$(ticks "${KAM_ALL[@]}")" "$(ticks "$P_hosts")" "$(ticks "$P_guests")")
 cpu=$(python3 - "$t_kill" "$t_res" "$(getconf CLK_TCK)" \
@@ -309,5 +325,6 @@ print("goal (every moved member re-INVITEd within the lease + 5 s, %.0f s): %s" 
 PY
 echo "CPU (of one core) from the kill until the last member resumed: $cpu; UDP datagrams dropped for full buffers meanwhile: $drops"
 echo "new dialogs the nodes refused for overload before the kill (503, tried again by the party): $shed"
+[ ! -s "$WORK/hops" ] || { echo "re-INVITEs hop by hop:"; cat "$WORK/hops"; }
 [ ! -s "$WORK/short" ] || echo "not in before the kill: $(paste -sd ';' "$WORK/short")"
 echo "afterwards: hosts' SIPp passed: $hosts_ok, guests': $guests_ok; spaces ended by their hosts: $ended of $open; members left: $left of $want; still live: $(q "select count(*) from spaces where state = 'live'")"
