@@ -50,14 +50,14 @@ legs=$(((SPACES + 1) / 2 * (GUESTS + 1)))
 	echo "$SPACES spaces of $((GUESTS + 1)) members need $legs relay legs on a survivor; a node has $(((PORT_MAX - PORT_MIN + 1) / 2))" >&2
 	exit 1
 }
-# and every leg is two sockets (RTP, RTCP): past the open files a process
-# may have, legs fail as the ports would ("Address already in use").
-# tvspaced.service allows 65,536; a shell may allow fewer, and root may
-# raise its own hard limit to that (tvspaced raises its soft limit to the
+# and every leg is a socket: past the open files a process may have, legs
+# fail ("no relay leg: out of open files").
+# tvspaced.service allows 65,536; a shell may allow fewer, and root (with
+# CAP_SYS_RESOURCE) may raise its own hard limit to that (tvspaced raises its soft limit to the
 # hard one at start, and logs it).
 [ "$(id -u)" != 0 ] || [ "$(ulimit -Hn)" -ge 65536 ] ||
 	ulimit -Hn 65536 2>/dev/null || true
-fds=$((legs * 2 + 100))
+fds=$((legs + 300))
 [ "$fds" -le "$(ulimit -Hn)" ] ||
 	echo "warning: a survivor needs about $fds open files for $legs relay legs; this shell allows $(ulimit -Hn): some legs will fail" >&2
 ulimit -n "$(ulimit -Hn)"
@@ -111,7 +111,10 @@ done
 # Kamailio's default 64 MB of shared memory ran out at 10,000 spaces
 # during the takeover's burst of re-INVITEs ("could not allocate shared
 # memory from shm pool": 500 to the re-INVITEs, lost transactions).
-kamailio -f "$SRC/etc/kamailio-tvspace.cfg" -L "$KAM_MODULES" -D -E -n 2 \
+# TAKEOVER_KAM_ARGS: Kamailio's processes and allocator (default -n 2).
+# shellcheck disable=SC2086
+kamailio -f "$SRC/etc/kamailio-tvspace.cfg" -L "$KAM_MODULES" -D -E \
+	${TAKEOVER_KAM_ARGS:--n 2} \
 	-m "${TAKEOVER_KAM_SHM:-1024}" \
 	-A "LISTEN=udp:127.0.0.1:$SIP" \
 	-A "DBURL=\"tv=>postgres://postgres@127.0.0.1:$PGPORT/tvbench\"" \
@@ -230,6 +233,10 @@ if [ -n "${BENCH_PERF:-}" ]; then
 		perf record -q --call-graph "$BENCH_PERF" -F 499 -p "${PID[$n]}" \
 			-o "$WORK/$n.perf.data" -- sleep 20 2>"$WORK/$n.perf.log" &
 	done
+	# and Kamailio's processes ($WORK/kamailio.perf.data)
+	perf record -q -F 499 -p "$(pgrep -d, -f "kamailio -f $SRC/etc")" \
+		-o "$WORK/kamailio.perf.data" -- sleep 20 \
+		2>"$WORK/kamailio.perf.log" &
 	sleep 0.5
 fi
 # CPU of each process from the kill until the last member resumed: who
@@ -241,9 +248,21 @@ ticks() { # PID...: user + system clock ticks of them all
 	done
 	echo $t
 }
+# waited() PID...: nanoseconds they were runnable but waited for a CPU
+# (/proc/PID/schedstat's second field): a process that answers late
+# because the machine's cores were busy, not because of its own work.
+waited() {
+	local t=0 p
+	for p in "$@"; do
+		t=$((t + $(awk '{print $2}' "/proc/$p/schedstat" 2>/dev/null || echo 0)))
+	done
+	echo $t
+}
 mapfile -t KAM_ALL < <(echo "$KAM_PID"; pgrep -P "$KAM_PID" || true)
 cpu_before=("$(ticks "${PID[n1]}")" "$(ticks "${PID[n3]}")" \
 	"$(ticks "${KAM_ALL[@]}")" "$(ticks "$P_hosts")" "$(ticks "$P_guests")")
+wait_before=("$(waited "${PID[n1]}")" "$(waited "${PID[n3]}")" \
+	"$(waited "${KAM_ALL[@]}")" "$(waited "$P_guests")")
 # datagrams dropped for a full socket buffer (this network namespace's)
 rcvbuf_errors() { awk '/^Udp: [0-9]/ {print $6}' /proc/net/snmp; }
 drops_before=$(rcvbuf_errors)
@@ -278,6 +297,17 @@ t_res=$(date +%s.%N)
 [ -z "$HOPS_PID" ] || { kill -INT "$HOPS_PID"; wait "$HOPS_PID" || true; }
 cpu_after=("$(ticks "${PID[n1]}")" "$(ticks "${PID[n3]}")" \
 	"$(ticks "${KAM_ALL[@]}")" "$(ticks "$P_hosts")" "$(ticks "$P_guests")")
+wait_after=("$(waited "${PID[n1]}")" "$(waited "${PID[n3]}")" \
+	"$(waited "${KAM_ALL[@]}")" "$(waited "$P_guests")")
+runq=$(python3 - "$t_kill" "$t_res" "${wait_before[@]}" "${wait_after[@]}" <<'PY'
+import sys
+t0, t1 = float(sys.argv[1]), float(sys.argv[2])
+v = [int(x) for x in sys.argv[3:]]
+names = ("n1", "n3", "kamailio", "SIPp guests")
+print(", ".join("%s %.2f s" % (n, (v[i + 4] - v[i]) / 1e9)
+                for i, n in enumerate(names)))
+PY
+)
 cpu=$(python3 - "$t_kill" "$t_res" "$(getconf CLK_TCK)" \
 	"${cpu_before[@]}" "${cpu_after[@]}" <<'PY'
 import sys
@@ -289,6 +319,7 @@ print(", ".join("%s %.0f %%" % (n, 100.0 * (v[i + 5] - v[i]) / hz / (t1 - t0))
 PY
 )
 drops=$(($(rcvbuf_errors) - drops_before))
+udp_drops=$(awk 'NR > 1 && $NF > 0 {split($2, a, ":"); printf "port %d %d, ", strtonum("0x" a[2]), $NF}' /proc/net/udp)
 split=$(q "select string_agg(node_id || ' ' || n, ', ' order by node_id) from (select node_id, count(*) n from spaces group by 1) x")
 
 wait "$P_hosts" && hosts_ok=yes || hosts_ok=no
@@ -324,6 +355,8 @@ print("goal (every moved member re-INVITEd within the lease + 5 s, %.0f s): %s" 
     lease + 5, "met" if met else "NOT met"))
 PY
 echo "CPU (of one core) from the kill until the last member resumed: $cpu; UDP datagrams dropped for full buffers meanwhile: $drops"
+echo "waited for a CPU while runnable, from the kill until the last member resumed (all of a group's processes): $runq"
+echo "datagrams dropped by each socket since it opened (/proc/net/udp): $udp_drops"
 echo "new dialogs the nodes refused for overload before the kill (503, tried again by the party): $shed"
 [ ! -s "$WORK/hops" ] || { echo "re-INVITEs hop by hop:"; cat "$WORK/hops"; }
 [ ! -s "$WORK/short" ] || echo "not in before the kill: $(paste -sd ';' "$WORK/short")"
