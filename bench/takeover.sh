@@ -319,7 +319,11 @@ print(", ".join("%s %.0f %%" % (n, 100.0 * (v[i + 5] - v[i]) / hz / (t1 - t0))
 PY
 )
 drops=$(($(rcvbuf_errors) - drops_before))
-udp_drops=$(awk 'NR > 1 && $NF > 0 {split($2, a, ":"); printf "port %d %d, ", strtonum("0x" a[2]), $NF}' /proc/net/udp)
+udp_drops=$(python3 -c 'import sys
+for line in list(open("/proc/net/udp"))[1:]:
+    f = line.split()
+    if int(f[-1]):
+        print("port %d %s," % (int(f[1].split(":")[1], 16), f[-1]), end=" ")')
 split=$(q "select string_agg(node_id || ' ' || n, ', ' order by node_id) from (select node_id, count(*) n from spaces group by 1) x")
 
 wait "$P_hosts" && hosts_ok=yes || hosts_ok=no
