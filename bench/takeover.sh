@@ -259,6 +259,13 @@ waited() {
 	echo $t
 }
 mapfile -t KAM_ALL < <(echo "$KAM_PID"; pgrep -P "$KAM_PID" || true)
+# PostgreSQL's processes (the nodes' writes of the takeover)
+PG_MAIN=$(head -1 "$PGDIR/data/postmaster.pid" 2>/dev/null || true)
+mapfile -t PG_ALL < <(pgrep -P "${PG_MAIN:-0}" || true)
+# the machine's cores: busy and all clock ticks (/proc/stat)
+machine() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat; }
+machine_before=$(machine)
+pg_before=$(ticks "${PG_ALL[@]}")
 cpu_before=("$(ticks "${PID[n1]}")" "$(ticks "${PID[n3]}")" \
 	"$(ticks "${KAM_ALL[@]}")" "$(ticks "$P_hosts")" "$(ticks "$P_guests")")
 wait_before=("$(waited "${PID[n1]}")" "$(waited "${PID[n3]}")" \
@@ -297,6 +304,14 @@ t_res=$(date +%s.%N)
 [ -z "$HOPS_PID" ] || { kill -INT "$HOPS_PID"; wait "$HOPS_PID" || true; }
 cpu_after=("$(ticks "${PID[n1]}")" "$(ticks "${PID[n3]}")" \
 	"$(ticks "${KAM_ALL[@]}")" "$(ticks "$P_hosts")" "$(ticks "$P_guests")")
+pg_after=$(ticks "${PG_ALL[@]}")
+machine_after=$(machine)
+busy=$(python3 -c 'import sys
+b0, t0, b1, t1 = (int(x) for x in sys.argv[1:])
+print("%.0f %%" % (100.0 * (b1 - b0) / max(1, t1 - t0)))' $machine_before $machine_after)
+pg_cpu=$(python3 -c 'import sys
+print("%.0f %%" % (100.0 * (int(sys.argv[2]) - int(sys.argv[1])) / int(sys.argv[3]) / (float(sys.argv[5]) - float(sys.argv[4]))))' \
+	"$pg_before" "$pg_after" "$(getconf CLK_TCK)" "$t_kill" "$t_res")
 wait_after=("$(waited "${PID[n1]}")" "$(waited "${PID[n3]}")" \
 	"$(waited "${KAM_ALL[@]}")" "$(waited "$P_guests")")
 runq=$(python3 - "$t_kill" "$t_res" "${wait_before[@]}" "${wait_after[@]}" <<'PY'
@@ -359,6 +374,7 @@ print("goal (every moved member re-INVITEd within the lease + 5 s, %.0f s): %s" 
     lease + 5, "met" if met else "NOT met"))
 PY
 echo "CPU (of one core) from the kill until the last member resumed: $cpu; UDP datagrams dropped for full buffers meanwhile: $drops"
+echo "PostgreSQL (all its processes) $pg_cpu of a core; the machine's $(nproc) cores busy $busy (everyone's work) from the kill until the last member resumed"
 echo "waited for a CPU while runnable, from the kill until the last member resumed (all of a group's processes): $runq"
 echo "datagrams dropped by each socket since it opened (/proc/net/udp): $udp_drops"
 echo "new dialogs the nodes refused for overload before the kill (503, tried again by the party): $shed"
