@@ -567,15 +567,15 @@ static int copy_opt(char *dst, size_t len, const char *src, const char *name)
 	return 0;
 }
 
-/* Each relay leg holds two sockets (RTP, RTCP), and a node that takes
- * over another's spaces makes their legs at once: the soft limit of open
+/* Each relay leg holds a socket, and a node that takes over another's
+ * spaces makes their legs at once: the soft limit of open
  * files (often 1,024) goes up to the hard one, and a hard limit below what
  * the port range allows is said at start rather than found leg by leg
  * ("no relay leg") during a takeover. */
 static void raise_open_files(const struct cfg *cfg)
 {
 	unsigned legs = (cfg->rtp_port_max - cfg->rtp_port_min + 1) / 2;
-	rlim_t want = (rlim_t)legs * 2 + 256; /* SIP, database, feeds */
+	rlim_t want = (rlim_t)legs + 256; /* SIP, database, feeds */
 	struct rlimit rl;
 	rlim_t was;
 
@@ -595,15 +595,14 @@ static void raise_open_files(const struct cfg *cfg)
 		}
 	}
 	if (rl.rlim_cur < want)
-		log_warn("open files: %llu allowed (was %llu), about %llu "
-			 "relay legs; rtp_port_min..rtp_port_max allow %u "
-			 "(raise LimitNOFILE)",
-			 (unsigned long long)rl.rlim_cur,
-			 (unsigned long long)was,
-			 (unsigned long long)(rl.rlim_cur > 256
-						  ? (rl.rlim_cur - 256) / 2
-						  : 0),
-			 legs);
+		log_warn(
+		    "open files: %llu allowed (was %llu), about %llu "
+		    "relay legs; rtp_port_min..rtp_port_max allow %u "
+		    "(raise LimitNOFILE)",
+		    (unsigned long long)rl.rlim_cur, (unsigned long long)was,
+		    (unsigned long long)(rl.rlim_cur > 256 ? rl.rlim_cur - 256
+							   : 0),
+		    legs);
 	else
 		log_info("open files: %llu allowed (was %llu)",
 			 (unsigned long long)rl.rlim_cur,
