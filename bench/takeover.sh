@@ -265,7 +265,8 @@ mapfile -t PG_ALL < <(pgrep -P "${PG_MAIN:-0}" || true)
 # the machine's cores: busy and all clock ticks (/proc/stat)
 machine() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat; }
 machine_before=$(machine)
-pg_before=$(ticks "${PG_ALL[@]}")
+declare -A PG_T0
+for p in "${PG_ALL[@]}"; do PG_T0[$p]=$(ticks "$p"); done
 cpu_before=("$(ticks "${PID[n1]}")" "$(ticks "${PID[n3]}")" \
 	"$(ticks "${KAM_ALL[@]}")" "$(ticks "$P_hosts")" "$(ticks "$P_guests")")
 wait_before=("$(waited "${PID[n1]}")" "$(waited "${PID[n3]}")" \
@@ -304,7 +305,14 @@ t_res=$(date +%s.%N)
 [ -z "$HOPS_PID" ] || { kill -INT "$HOPS_PID"; wait "$HOPS_PID" || true; }
 cpu_after=("$(ticks "${PID[n1]}")" "$(ticks "${PID[n3]}")" \
 	"$(ticks "${KAM_ALL[@]}")" "$(ticks "$P_hosts")" "$(ticks "$P_guests")")
-pg_after=$(ticks "${PG_ALL[@]}")
+# only the processes alive at both ends (a backend of the killed node's
+# connections is gone, its ticks with it)
+pg_before=0 pg_after=0
+for p in "${PG_ALL[@]}"; do
+	[ -e "/proc/$p/stat" ] || continue
+	pg_before=$((pg_before + PG_T0[$p]))
+	pg_after=$((pg_after + $(ticks "$p")))
+done
 machine_after=$(machine)
 busy=$(python3 -c 'import sys
 b0, t0, b1, t1 = (int(x) for x in sys.argv[1:])
