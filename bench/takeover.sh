@@ -50,10 +50,14 @@ legs=$(((SPACES + 1) / 2 * (GUESTS + 1)))
 	echo "$SPACES spaces of $((GUESTS + 1)) members need $legs relay legs on a survivor; a node has $(((PORT_MAX - PORT_MIN + 1) / 2))" >&2
 	exit 1
 }
-# and every leg is two sockets (RTP, RTCP): past the open files a process
-# may have, legs fail as the ports would ("Address already in use").
-# tvspaced.service allows 65,536; a shell may allow fewer.
-fds=$((legs * 2 + 100))
+# and every leg is a socket: past the open files a process may have, legs
+# fail ("no relay leg: out of open files").
+# tvspaced.service allows 65,536; a shell may allow fewer, and root (with
+# CAP_SYS_RESOURCE) may raise its own hard limit to that (tvspaced raises its soft limit to the
+# hard one at start, and logs it).
+[ "$(id -u)" != 0 ] || [ "$(ulimit -Hn)" -ge 65536 ] ||
+	ulimit -Hn 65536 2>/dev/null || true
+fds=$((legs + 300))
 [ "$fds" -le "$(ulimit -Hn)" ] ||
 	echo "warning: a survivor needs about $fds open files for $legs relay legs; this shell allows $(ulimit -Hn): some legs will fail" >&2
 ulimit -n "$(ulimit -Hn)"
@@ -107,7 +111,10 @@ done
 # Kamailio's default 64 MB of shared memory ran out at 10,000 spaces
 # during the takeover's burst of re-INVITEs ("could not allocate shared
 # memory from shm pool": 500 to the re-INVITEs, lost transactions).
-kamailio -f "$SRC/etc/kamailio-tvspace.cfg" -L "$KAM_MODULES" -D -E -n 2 \
+# TAKEOVER_KAM_ARGS: Kamailio's processes and allocator (default -n 2).
+# shellcheck disable=SC2086
+kamailio -f "$SRC/etc/kamailio-tvspace.cfg" -L "$KAM_MODULES" -D -E \
+	${TAKEOVER_KAM_ARGS:--n 2} \
 	-m "${TAKEOVER_KAM_SHM:-1024}" \
 	-A "LISTEN=udp:127.0.0.1:$SIP" \
 	-A "DBURL=\"tv=>postgres://postgres@127.0.0.1:$PGPORT/tvbench\"" \
@@ -226,6 +233,10 @@ if [ -n "${BENCH_PERF:-}" ]; then
 		perf record -q --call-graph "$BENCH_PERF" -F 499 -p "${PID[$n]}" \
 			-o "$WORK/$n.perf.data" -- sleep 20 2>"$WORK/$n.perf.log" &
 	done
+	# and Kamailio's processes ($WORK/kamailio.perf.data)
+	perf record -q -F 499 -p "$(pgrep -d, -f "kamailio -f $SRC/etc")" \
+		-o "$WORK/kamailio.perf.data" -- sleep 20 \
+		2>"$WORK/kamailio.perf.log" &
 	sleep 0.5
 fi
 # CPU of each process from the kill until the last member resumed: who
@@ -237,12 +248,43 @@ ticks() { # PID...: user + system clock ticks of them all
 	done
 	echo $t
 }
+# waited() PID...: nanoseconds they were runnable but waited for a CPU
+# (/proc/PID/schedstat's second field): a process that answers late
+# because the machine's cores were busy, not because of its own work.
+waited() {
+	local t=0 p
+	for p in "$@"; do
+		t=$((t + $(awk '{print $2}' "/proc/$p/schedstat" 2>/dev/null || echo 0)))
+	done
+	echo $t
+}
 mapfile -t KAM_ALL < <(echo "$KAM_PID"; pgrep -P "$KAM_PID" || true)
+# PostgreSQL's processes (the nodes' writes of the takeover)
+PG_MAIN=$(head -1 "$PGDIR/data/postmaster.pid" 2>/dev/null || true)
+mapfile -t PG_ALL < <(pgrep -P "${PG_MAIN:-0}" || true)
+# the machine's cores: busy and all clock ticks (/proc/stat)
+machine() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat; }
+machine_before=$(machine)
+declare -A PG_T0
+for p in "${PG_ALL[@]}"; do PG_T0[$p]=$(ticks "$p"); done
 cpu_before=("$(ticks "${PID[n1]}")" "$(ticks "${PID[n3]}")" \
 	"$(ticks "${KAM_ALL[@]}")" "$(ticks "$P_hosts")" "$(ticks "$P_guests")")
+wait_before=("$(waited "${PID[n1]}")" "$(waited "${PID[n3]}")" \
+	"$(waited "${KAM_ALL[@]}")" "$(waited "$P_guests")")
 # datagrams dropped for a full socket buffer (this network namespace's)
 rcvbuf_errors() { awk '/^Udp: [0-9]/ {print $6}' /proc/net/snmp; }
 drops_before=$(rcvbuf_errors)
+# TAKEOVER_HOPS=1: every re-INVITE and its 200 timed per hop from the kill
+# until the last member resumed (bench/takeover_hops.py): which of the
+# survivors, Kamailio or SIPp the re-INVITEs wait for.
+HOPS_PID=
+if [ -n "${TAKEOVER_HOPS:-}" ]; then
+	python3 bench/takeover_hops.py "$((SIP + 1)),$((SIP + 2)),$((SIP + 3))" \
+		"$SIP" "$WORK/hops" &
+	HOPS_PID=$!
+	BENCH_PIDS+=("$HOPS_PID")
+	sleep 0.5
+fi
 moved=$(q "select count(*) from spaces where node_id = '$VICTIM'")
 moved_members=$(q "select count(*) from members m join spaces s on s.id = m.space_id where s.node_id = '$VICTIM' and m.left_at is null and m.local_tag is not null")
 t_kill=$(date +%s.%N)
@@ -260,8 +302,35 @@ for _ in $(seq 1 $(((LEASE * 2 + 60) * 20))); do
 	sleep 0.05
 done
 t_res=$(date +%s.%N)
+[ -z "$HOPS_PID" ] || { kill -INT "$HOPS_PID"; wait "$HOPS_PID" || true; }
 cpu_after=("$(ticks "${PID[n1]}")" "$(ticks "${PID[n3]}")" \
 	"$(ticks "${KAM_ALL[@]}")" "$(ticks "$P_hosts")" "$(ticks "$P_guests")")
+# only the processes alive at both ends (a backend of the killed node's
+# connections is gone, its ticks with it)
+pg_before=0 pg_after=0
+for p in "${PG_ALL[@]}"; do
+	[ -e "/proc/$p/stat" ] || continue
+	pg_before=$((pg_before + PG_T0[$p]))
+	pg_after=$((pg_after + $(ticks "$p")))
+done
+machine_after=$(machine)
+busy=$(python3 -c 'import sys
+b0, t0, b1, t1 = (int(x) for x in sys.argv[1:])
+print("%.0f %%" % (100.0 * (b1 - b0) / max(1, t1 - t0)))' $machine_before $machine_after)
+pg_cpu=$(python3 -c 'import sys
+print("%.0f %%" % (100.0 * (int(sys.argv[2]) - int(sys.argv[1])) / int(sys.argv[3]) / (float(sys.argv[5]) - float(sys.argv[4]))))' \
+	"$pg_before" "$pg_after" "$(getconf CLK_TCK)" "$t_kill" "$t_res")
+wait_after=("$(waited "${PID[n1]}")" "$(waited "${PID[n3]}")" \
+	"$(waited "${KAM_ALL[@]}")" "$(waited "$P_guests")")
+runq=$(python3 - "$t_kill" "$t_res" "${wait_before[@]}" "${wait_after[@]}" <<'PY'
+import sys
+t0, t1 = float(sys.argv[1]), float(sys.argv[2])
+v = [int(x) for x in sys.argv[3:]]
+names = ("n1", "n3", "kamailio", "SIPp guests")
+print(", ".join("%s %.2f s" % (n, (v[i + 4] - v[i]) / 1e9)
+                for i, n in enumerate(names)))
+PY
+)
 cpu=$(python3 - "$t_kill" "$t_res" "$(getconf CLK_TCK)" \
 	"${cpu_before[@]}" "${cpu_after[@]}" <<'PY'
 import sys
@@ -273,6 +342,11 @@ print(", ".join("%s %.0f %%" % (n, 100.0 * (v[i + 5] - v[i]) / hz / (t1 - t0))
 PY
 )
 drops=$(($(rcvbuf_errors) - drops_before))
+udp_drops=$(python3 -c 'import sys
+for line in list(open("/proc/net/udp"))[1:]:
+    f = line.split()
+    if int(f[-1]):
+        print("port %d %s," % (int(f[1].split(":")[1], 16), f[-1]), end=" ")')
 split=$(q "select string_agg(node_id || ' ' || n, ', ' order by node_id) from (select node_id, count(*) n from spaces group by 1) x")
 
 wait "$P_hosts" && hosts_ok=yes || hosts_ok=no
@@ -308,6 +382,10 @@ print("goal (every moved member re-INVITEd within the lease + 5 s, %.0f s): %s" 
     lease + 5, "met" if met else "NOT met"))
 PY
 echo "CPU (of one core) from the kill until the last member resumed: $cpu; UDP datagrams dropped for full buffers meanwhile: $drops"
+echo "PostgreSQL (all its processes) $pg_cpu of a core; the machine's $(nproc) cores busy $busy (everyone's work) from the kill until the last member resumed"
+echo "waited for a CPU while runnable, from the kill until the last member resumed (all of a group's processes): $runq"
+echo "datagrams dropped by each socket since it opened (/proc/net/udp): $udp_drops"
 echo "new dialogs the nodes refused for overload before the kill (503, tried again by the party): $shed"
+[ ! -s "$WORK/hops" ] || { echo "re-INVITEs hop by hop:"; cat "$WORK/hops"; }
 [ ! -s "$WORK/short" ] || echo "not in before the kill: $(paste -sd ';' "$WORK/short")"
 echo "afterwards: hosts' SIPp passed: $hosts_ok, guests': $guests_ok; spaces ended by their hosts: $ended of $open; members left: $left of $want; still live: $(q "select count(*) from spaces where state = 'live'")"

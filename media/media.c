@@ -16,14 +16,15 @@
  * are paced by timerfds on the root, not by sofia-sip's timers (see struct
  * pacer).
  *
- * A leg is one relay-mode member: an ortp session bound to an even port of
- * the configured range (RTCP off), connected to the member's address.  Its
+ * A leg is one relay-mode member: a socket of its own bound to an even port
+ * of the configured range (an ortp session gives it its SSRC; RTCP off, the
+ * odd port left unbound), connected to the member's address.  Its
  * SSRC, sequence numbers and timestamps belong to the leg, not to the
  * source: a switch only changes which source feeds it, the timeline goes on
  * by one packet interval, and the first packet from the new source carries
  * the marker bit (RFC 3550 §5.1, RFC 3551 §4.1).  A leg writes its packets
  * itself, a 12-byte header before the source's payload, with one sendmsg
- * on its session's socket: ortp's send path (a buffer allocated and the
+ * on its socket: ortp's send path (a buffer allocated and the
  * payload copied per packet, a clock read, its statistics) cost more than
  * the rest of the relay's own work at 1,000 legs (docs/performance.md).
  * Each leg has its own socket (the member sees the stream come from the
@@ -200,7 +201,13 @@ struct media {
 	bool instant_change;
 	unsigned port_min, port_max;
 	unsigned ttl;
-	unsigned char *used; /* one byte per even port of the range */
+	/* The even ports of the range not in use, as slots (port_min + 2 *
+	 * slot), in the order they are handed out: a ring, so a leg takes
+	 * one in O(1) (a takeover makes thousands at once), and a port
+	 * given up goes to the back (a late packet of its old member reaches
+	 * no new one soon after). */
+	unsigned *free_slots;
+	unsigned nslots, free_head, free_count;
 	struct source *sources;
 	RtpProfile *profile; /* PCMU, PCMA and MP2T, for every session */
 	su_timer_t *reap;    /* stops sources started that no leg took */
@@ -1300,6 +1307,47 @@ static void leg_connect(struct media_leg *leg)
 	}
 }
 
+/* The next free slot; the caller knows there is one. */
+static unsigned slot_take(struct media *m)
+{
+	unsigned slot = m->free_slots[m->free_head];
+
+	m->free_head = (m->free_head + 1) % m->nslots;
+	m->free_count--;
+	return slot;
+}
+
+static void slot_give(struct media *m, unsigned slot)
+{
+	m->free_slots[(m->free_head + m->free_count) % m->nslots] = slot;
+	m->free_count++;
+}
+
+/* The leg's socket, bound to @a port of the media address, or -errno.
+ * Its own, not ortp's: ortp binds an RTCP socket beside each RTP one, and
+ * a leg reads RTCP only multiplexed on its RTP port (on_leg()), so that
+ * second socket was an open file a leg for nothing (a node taking over
+ * 10,000 relay members needed 20,000 of them, past this machine's hard
+ * limit).  The odd port stays unused: no leg takes one. */
+static int leg_socket(struct media *m, unsigned port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port)};
+	int fd, err;
+
+	if (inet_pton(AF_INET, m->bind_addr, &sin.sin_addr) != 1)
+		return -EINVAL;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 /* A leg on @a src sending to @a addr:@a port with payload type @a pt. */
 static int leg_new(struct media *m, struct source *src, const char *addr,
 		   unsigned port, unsigned pt, struct media_leg **ret_leg,
@@ -1307,7 +1355,6 @@ static int leg_new(struct media *m, struct source *src, const char *addr,
 {
 	struct sockaddr_storage peer;
 	struct media_leg *leg;
-	unsigned slot, n = (m->port_max - m->port_min + 1) / 2;
 	su_wait_t w;
 	int err;
 
@@ -1338,18 +1385,22 @@ static int leg_new(struct media *m, struct source *src, const char *addr,
 	leg->idle.seq = (uint16_t)random(); /* RFC 3550 §5.1: random */
 	if (leg->elementary)
 		leg->idle.ts = (uint32_t)random(); /* RFC 3550 §5.1 */
-	/* An even port of the range that binds (RFC 3550 §11).  ortp only
-	 * binds the socket: the leg sends and receives on it itself, so
-	 * ortp never learns the peer (nor resolves anything). */
-	for (slot = 0; slot < n; slot++) {
-		unsigned p = m->port_min + 2 * slot;
+	/* An even port of the range that binds (RFC 3550 §11).  One that
+	 * does not (another process holds it) goes to the back.  Out of open
+	 * files, no other port would do better. */
+	for (unsigned tries = m->free_count; tries; tries--) {
+		unsigned p = m->port_min + 2 * slot_take(m);
+		int fd = leg_socket(m, p);
 
-		if (m->used[slot])
-			continue;
-		if (rtp_session_set_local_addr(leg->rtp, m->bind_addr, (int)p,
-					       (int)p + 1) == 0) {
-			m->used[slot] = 1;
+		if (fd >= 0) {
 			leg->port = p;
+			leg->fd = fd;
+			break;
+		}
+		slot_give(m, (p - m->port_min) / 2);
+		if (fd == -EMFILE || fd == -ENFILE) {
+			log_warn("no relay leg: out of open files (%s)",
+				 strerror(-fd));
 			break;
 		}
 	}
@@ -1358,7 +1409,7 @@ static int leg_new(struct media *m, struct source *src, const char *addr,
 		err = -EADDRINUSE;
 		goto fail;
 	}
-	leg->fd = leg->idle.fd = rtp_session_get_rtp_socket(leg->rtp);
+	leg->idle.fd = leg->fd;
 	if (port)
 		leg_connect(leg);
 	if (su_wait_create(&w, leg->fd, SU_WAIT_IN) == 0)
@@ -1516,8 +1567,10 @@ struct media_leg *media_leg_destroy(struct media_leg *leg)
 	attach(leg, NULL);
 	if (leg->reg > 0)
 		su_root_deregister(m->root, leg->reg);
+	if (leg->fd >= 0)
+		close(leg->fd);
 	if (leg->port)
-		m->used[(leg->port - m->port_min) / 2] = 0;
+		slot_give(m, (leg->port - m->port_min) / 2);
 	if (leg->rtp)
 		rtp_session_destroy(leg->rtp);
 	su_free(m->home, leg);
@@ -1627,11 +1680,15 @@ struct media *media_create(su_home_t *parent, su_root_t *root,
 	m->port_min = cfg->port_min;
 	m->port_max = cfg->port_max;
 	m->ttl = cfg->multicast_ttl;
-	m->used = su_zalloc(m->home,
-			    (isize_t)((cfg->port_max - cfg->port_min) / 2 + 1));
+	/* the pairs that fit: port_max itself may be an RTP port only */
+	m->nslots = (cfg->port_max - cfg->port_min + 1) / 2;
+	m->free_slots =
+	    su_alloc(m->home, (isize_t)(m->nslots * sizeof(*m->free_slots)));
+	for (unsigned i = 0; m->free_slots && i < m->nslots; i++)
+		slot_give(m, i);
 	m->profile = profile_new();
 	m->reap = su_timer_create(su_root_task(root), 0);
-	if (!m->bind_addr || !m->mcast_if || !m->used || !m->profile ||
+	if (!m->bind_addr || !m->mcast_if || !m->free_slots || !m->profile ||
 	    !m->reap || pacer_open(m, &m->tones, tone_tick, m) < 0)
 		goto fail;
 	/* The slate is read now, up to TS_MAX_BYTES: the first member who

@@ -295,9 +295,16 @@ static void heard_claim(struct cluster *cl, const char *args)
 
 	if (sscanf(args, "%63s %63s %n", new_node, old_node, &n) != 2 || !n)
 		return;
-	if (!cl->node || !cl->mgr || cl->leaving ||
-	    strcmp(old_node, cl->node) != 0)
+	if (!cl->node || !cl->mgr || cl->leaving)
 		return;
+	if (strcmp(old_node, cl->node) != 0) {
+		/* Another survivor took its share of a node that is gone:
+		 * ours is claimed now, not at our next renewal (up to a third
+		 * of the lease later, while those members wait). */
+		if (strcmp(new_node, cl->node) != 0)
+			claim(cl);
+		return;
+	}
 	snprintf(what, sizeof(what), "spaces %s", args + n);
 	fence(cl, new_node, what);
 }

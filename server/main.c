@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -566,6 +567,48 @@ static int copy_opt(char *dst, size_t len, const char *src, const char *name)
 	return 0;
 }
 
+/* Each relay leg holds a socket, and a node that takes over another's
+ * spaces makes their legs at once: the soft limit of open
+ * files (often 1,024) goes up to the hard one, and a hard limit below what
+ * the port range allows is said at start rather than found leg by leg
+ * ("no relay leg") during a takeover. */
+static void raise_open_files(const struct cfg *cfg)
+{
+	unsigned legs = (cfg->rtp_port_max - cfg->rtp_port_min + 1) / 2;
+	rlim_t want = (rlim_t)legs + 256; /* SIP, database, feeds */
+	struct rlimit rl;
+	rlim_t was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		log_warn("open files: limit unknown (%s)", strerror(errno));
+		return;
+	}
+	was = rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			log_warn("open files: cannot raise %llu to %llu (%s)",
+				 (unsigned long long)was,
+				 (unsigned long long)rl.rlim_max,
+				 strerror(errno));
+			rl.rlim_cur = was;
+		}
+	}
+	if (rl.rlim_cur < want)
+		log_warn(
+		    "open files: %llu allowed (was %llu), about %llu "
+		    "relay legs; rtp_port_min..rtp_port_max allow %u "
+		    "(raise LimitNOFILE)",
+		    (unsigned long long)rl.rlim_cur, (unsigned long long)was,
+		    (unsigned long long)(rl.rlim_cur > 256 ? rl.rlim_cur - 256
+							   : 0),
+		    legs);
+	else
+		log_info("open files: %llu allowed (was %llu)",
+			 (unsigned long long)rl.rlim_cur,
+			 (unsigned long long)was);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -651,6 +694,8 @@ int main(int argc, char **argv)
 	if (d.cfg.log_syslog)
 		log_use_syslog("tvspaced");
 	log_capture_sofia();
+	if (!d.migrate_only)
+		raise_open_files(&d.cfg);
 
 	if (su_init() < 0 || su_home_init(d.home) < 0)
 		return 1;

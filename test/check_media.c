@@ -1303,6 +1303,58 @@ START_TEST(video_switch_starts_from_the_cache)
 }
 END_TEST
 
+/* Every even port of the range once, each in O(1) (a takeover makes
+ * thousands of legs at once), each a socket (not two): one another
+ * process holds is skipped, and a port a leg gave up is the last to be
+ * handed out again, so a late packet of its old member reaches no new
+ * one. */
+START_TEST(legs_take_each_port_pair_once)
+{
+	struct media_config cfg = base_cfg;
+	struct channel ch = feed_channel("radio", 0);
+	struct media_leg *legs[8] = {NULL};
+	unsigned port[8] = {0}, again = 0;
+	int held;
+
+	cfg.port_max = cfg.port_min + 9; /* five pairs */
+	held = udp_bound(cfg.port_min + 2);
+	m = media_create(home, root, &cfg);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(media_source_start(m, &ch), 0);
+	for (unsigned i = 0; i < 4; i++) {
+		ck_assert_int_eq(media_leg_create(m, "radio", "127.0.0.1",
+						  RX_PORT, 0, &legs[i],
+						  &port[i]),
+				 0);
+		ck_assert_uint_eq(port[i] % 2, 0);
+		ck_assert_uint_ge(port[i], cfg.port_min);
+		ck_assert_uint_le(port[i], cfg.port_max - 1);
+		ck_assert_uint_ne(port[i], cfg.port_min + 2);
+		for (unsigned j = 0; j < i; j++)
+			ck_assert_uint_ne(port[i], port[j]);
+	}
+	ck_assert_int_eq(media_leg_create(m, "radio", "127.0.0.1", RX_PORT, 0,
+					  &legs[4], &port[4]),
+			 -EADDRINUSE);
+	/* One open file a leg: the odd port above it is not bound. */
+	close(udp_bound(port[0] + 1));
+	/* The held port comes free: it is handed out before a freed one. */
+	close(held);
+	legs[0] = media_leg_destroy(legs[0]);
+	ck_assert_int_eq(media_source_start(m, &ch), 0);
+	ck_assert_int_eq(media_leg_create(m, "radio", "127.0.0.1", RX_PORT, 0,
+					  &legs[4], &again),
+			 0);
+	ck_assert_uint_eq(again, cfg.port_min + 2);
+	ck_assert_int_eq(media_leg_create(m, "radio", "127.0.0.1", RX_PORT, 0,
+					  &legs[5], &again),
+			 0);
+	ck_assert_uint_eq(again, port[0]);
+	for (unsigned i = 1; i < 6; i++)
+		media_leg_destroy(legs[i]);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("media");
@@ -1317,6 +1369,7 @@ int main(void)
 	tcase_add_test(tc, keys_from_the_member_only);
 	tcase_add_test(tc, feed_stops_with_its_last_leg);
 	tcase_add_test(tc, feed_no_leg_took);
+	tcase_add_test(tc, legs_take_each_port_pair_once);
 	tcase_add_test(tc, pinned_until_unpinned);
 	tcase_add_test(tc, slate_read_at_start);
 	tcase_add_test(tc, slate_without_a_file);

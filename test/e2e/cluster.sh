@@ -80,6 +80,20 @@ expect_sql "select count(*) from spaces where node_id = '$VICTIM'" 0
 expect_sql "select count(*) from spaces where id in ($MOVED) and node_id in ('n1','n2','n3')" \
 	"$(tr ',' '\n' <<<"$MOVED" | wc -l)"
 grep -q "took over" "$E2E_DIR"/n?.log || fail "no node logged a takeover"
+# The second survivor claims its share when it hears the first one's claim,
+# not at its own next renewal (up to a second later with a 3 s lease).
+python3 - "$E2E_DIR"/n?.log <<'PY' || fail "the survivors' claims were not together"
+import datetime, re, sys
+first = {}
+for f in sys.argv[1:]:
+    for line in open(f):
+        m = re.match(r"(\S+ \S+) notice cluster space-\d+ of node \S+ claimed$", line)
+        if m and f not in first:
+            first[f] = datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f")
+t = sorted(first.values())
+print("cluster: claims by %d survivors, %.3f s apart" % (len(t), (t[-1] - t[0]).total_seconds()))
+sys.exit(0 if len(t) == 2 and (t[-1] - t[0]).total_seconds() < 0.5 else 1)
+PY
 # h1 heard the victim, then the node that took the space over, from a port
 # of that node's range.
 check_json h1_rtp.json "len(r['stretches']) >= 2 and r['stretches'][0]['src'] != r['stretches'][-1]['src'] and r['stretches'][-1]['packets'] > 75"
