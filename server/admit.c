@@ -29,7 +29,10 @@
  * the joins admitted then waited up to 270 ms for their commits
  * (docs/performance.md, "Overload").  The gauge is read only while new
  * dialogs come at MIN_START a second or more (or the rate limits), for
- * the same reason as the rate. */
+ * the same reason as the rate.  While the gauge refuses, the rate is held
+ * to HEADROOM times what is admitted: otherwise it floats far above, and
+ * a delay the gauge does not see (SIP unread, the loop late) would cut it
+ * for measures on end before a cut bit. */
 #include "server/admit.h"
 
 #define MIN_RATE 10.0 /* admitted a second, however bad it gets */
@@ -41,6 +44,7 @@
 #define GAIN          0.1  /* on (T - d) / T */
 #define TREND_GAIN    0.25 /* on (d - d_last) / T */
 #define IDLE_MEASURES 20   /* about 2 s of a limit nobody reaches */
+#define HEADROOM      1.25 /* the rate over the admitted, while gated */
 
 void admit_init(struct admit *a, unsigned target_ms, int64_t now_ms)
 {
@@ -120,6 +124,12 @@ void admit_measure(struct admit *a, int64_t now_ms, unsigned delay_ms)
 	/* A rate nobody reaches is not raised further: it says nothing. */
 	if (by < 1 || !unused)
 		a->rate *= clamp(by, 0.7, 1.1);
+	/* While the gauge refuses, what is admitted is under the rate: a
+	 * rate far above it would not bite when the delay calls for a cut
+	 * (SIP waiting unread, the loop late). */
+	if (a->gated != a->gated_seen && a->rate > HEADROOM * a->admitted_rate)
+		a->rate = HEADROOM * a->admitted_rate;
+	a->gated_seen = a->gated;
 	if (a->rate < MIN_RATE)
 		a->rate = MIN_RATE;
 	/* Demand under the limit for a while: nothing to limit. */

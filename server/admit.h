@@ -49,6 +49,7 @@ struct admit {
 	admit_gauge_f *gauge; /* or NULL */
 	void *gauge_arg;
 	unsigned long long gated; /* refused by the gauge, since the start */
+	unsigned long long gated_seen; /* gated, at the last measure */
 };
 
 /** A controller aiming at @a target_ms of queue delay (0: it never

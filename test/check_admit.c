@@ -5,7 +5,8 @@
  * The gauge: a new dialog refused while work queued now would wait over
  * half the target, only when many come; against a simulated group commit
  * stepped into three times its capacity, the admitted never wait long,
- * from the step's first moment. */
+ * from the step's first moment, and the rate stays near what is
+ * admitted. */
 #include <check.h>
 
 #include "server/admit.h"
@@ -282,7 +283,8 @@ static unsigned batch_gauge(void *arg)
 }
 
 static void simulate_batches(unsigned offered, bool with_gauge,
-			     unsigned *ret_goodput, unsigned *ret_worst_ms)
+			     unsigned *ret_goodput, unsigned *ret_worst_ms,
+			     unsigned *ret_rate)
 {
 	enum { SECS = 10 };
 	static struct batches b;
@@ -319,26 +321,30 @@ static void simulate_batches(unsigned offered, bool with_gauge,
 	}
 	*ret_goodput = done / SECS;
 	*ret_worst_ms = worst;
+	*ret_rate = admit_rate(&a);
 }
 
 START_TEST(a_group_commit_stepped_into_overload)
 {
-	unsigned goodput, worst;
+	unsigned goodput, worst, rate;
 
 	/* Within its capacity: everything, promptly. */
-	simulate_batches(1000, true, &goodput, &worst);
+	simulate_batches(1000, true, &goodput, &worst, &rate);
 	ck_assert_uint_ge(goodput, 995);
 	ck_assert_uint_le(worst, 40);
 	/* Twice and three times its best: the admitted wait at most a
 	 * little over the target's half and a batch, from the first moment
 	 * on, and the commits run near their best. */
 	for (unsigned offered = 3760; offered <= 5640; offered += 1880) {
-		simulate_batches(offered, true, &goodput, &worst);
+		simulate_batches(offered, true, &goodput, &worst, &rate);
 		ck_assert_uint_ge(goodput, 1700);
 		ck_assert_uint_le(worst, 60);
+		/* the rate stays near what is admitted, so that a cut of
+		 * it would bite */
+		ck_assert_uint_le(rate, goodput * 13 / 10);
 	}
 	/* Without the gauge, the 100 ms measures see the queue late. */
-	simulate_batches(5640, false, &goodput, &worst);
+	simulate_batches(5640, false, &goodput, &worst, &rate);
 	ck_assert_uint_gt(worst, 100);
 }
 END_TEST
