@@ -24,9 +24,10 @@
  * The gauge (admit.h) is checked before the rate, at half the target:
  * what it refuses is work that would have waited behind a queue the
  * measures had not seen yet.  Measured with bench/overload.sh at three
- * times the clean rate, the database's queue grew from 70 to 1,000 jobs in
- * 700 ms while the oldest job had waited under 40 ms for most of it, and
- * the joins admitted then waited up to 270 ms for their commits
+ * times the clean rate, the database's queue grew from 70 to 600 jobs in
+ * 300 ms (about 180 ms of work) while its oldest job's age went from 10
+ * to 72 ms, and the joins admitted then waited up to 270 ms for their
+ * commits
  * (docs/performance.md, "Overload").  The gauge is read only while new
  * dialogs come at MIN_START a second or more (or the rate limits), for
  * the same reason as the rate.  While the gauge refuses, the rate is held
