@@ -349,6 +349,32 @@ START_TEST(a_group_commit_stepped_into_overload)
 }
 END_TEST
 
+/* A limit started low on a moment's delay (a burst at the start of a
+ * flood) climbs back fast with the gauge: 1 s from 300 to over 3,000. */
+START_TEST(with_the_gauge_a_low_limit_climbs_fast)
+{
+	struct admit a;
+	unsigned read = 0;
+
+	admit_init(&a, 40, 0);
+	admit_gauge(&a, gauge, &read);
+	gauge_ms = 0;
+	for (int64_t t = 0; t < 10; t++)
+		for (int i = 0; i < 4; i++)
+			admit_take(&a, t);
+	admit_measure(&a, 99, 60);
+	ck_assert_uint_ge(admit_rate(&a), 200);
+	ck_assert_uint_le(admit_rate(&a), 400);
+	for (int64_t t = 100; t < 1400; t++) {
+		for (int i = 0; i < 4; i++)
+			admit_take(&a, t);
+		if (t % 100 == 99)
+			admit_measure(&a, t, 5);
+	}
+	ck_assert_uint_ge(admit_rate(&a), 3000);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("admit");
@@ -363,6 +389,7 @@ int main(void)
 	tcase_add_test(tc, the_gauge_refuses_over_half_the_target);
 	tcase_add_test(tc, the_gauge_spares_few_callers);
 	tcase_add_test(tc, a_group_commit_stepped_into_overload);
+	tcase_add_test(tc, with_the_gauge_a_low_limit_climbs_fast);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
