@@ -21,6 +21,10 @@
 # admitted's p99 under 100 ms, and no row half-written (every admitted
 # join has its row, closed by its leave; no joiner's row is left open).
 #   bench/overload.sh [CLEAN_RATE]   OVERLOAD_S=5 (seconds a step)
+# OVERLOAD_SAMPLE=1: /metrics sampled every 100 ms through each tvspace
+# step (bench/overload_sample.py, into the step's directory), and a line
+# after it: the database queue's length and oldest job, the loop's lag and
+# how long SIP waited unread (p50/p99/max over the samples).
 . "$(dirname "$0")/lib.sh"
 CLEAN=${1:-}
 STEP_S=${OVERLOAD_S:-5}
@@ -35,8 +39,14 @@ udp_drops() {
 # step NAME PORT OFFERED SECS: prints one line of the table
 step() {
 	local name=$1 port=$2 rate=$3 secs=$4 d=$WORK/$1-$3-$4 rc=0
-	local j0 l0 dr0 committed=-
+	local j0 l0 dr0 committed=- sampler=
 	mkdir -p "$d"
+	if [ "$name" = tvspace ] && [ -n "${OVERLOAD_SAMPLE:-}" ]; then
+		python3 "$SRC/bench/overload_sample.py" \
+			http://127.0.0.1:9480/metrics "$d/metrics.txt" \
+			$((secs + 120)) &
+		sampler=$!
+	fi
 	j0=$(q "select count(*) from members where user_id like 'g%'")
 	l0=$(q "select count(*) from members where user_id like 'g%' and left_at is not null")
 	dr0=$(udp_drops "$port")
@@ -49,8 +59,16 @@ step() {
 		# the BYE's 200 follows the leave's commit: all are in
 		committed="$(($(q "select count(*) from members where user_id like 'g%'") - j0))/$(($(q "select count(*) from members where user_id like 'g%' and left_at is not null") - l0))"
 	fi
+	if [ -n "$sampler" ]; then
+		kill "$sampler" 2>/dev/null || true
+		wait "$sampler" 2>/dev/null || true
+	fi
 	python3 "$SRC/bench/overload_stats.py" "$d" "$name" "$rate" "$secs" \
 		"$rc" $(($(udp_drops "$port") - dr0)) "$committed"
+	if [ -n "$sampler" ]; then
+		python3 "$SRC/bench/overload_sample.py" --summary \
+			"$d/metrics.txt" >&2
+	fi
 }
 
 # clean LINE: no refusal, no failure, p99 under 50 ms, all committed

@@ -185,6 +185,11 @@ struct db {
 	struct prep *prep[DB_PREP_BUCKETS];
 	unsigned n_prep, prep_names, conn_no;
 	uint64_t seq; /* jobs queued so far */
+	/* what a job costs, for db_expected_wait(): the batches' time in
+	 * flight and their jobs, both decayed batch by batch */
+	su_time64_t sent_at; /* the batch in flight went then */
+	unsigned sent_jobs;  /* its jobs (not its Parses) */
+	double flight_ns, flight_jobs;
 };
 
 static void db_connect(struct db *db);
@@ -345,6 +350,21 @@ static struct job *in_queue_order(struct job *list)
 	return sorted;
 }
 
+/* The batch in flight is through: its time counts toward a job's cost.
+ * Decayed by a tenth a batch, so the cost follows the server's load within
+ * a few dozen batches (a few hundred ms when busy); a large batch weighs
+ * more than a lone statement, whose commit dominates. */
+static void cost_measured(struct db *db)
+{
+	su_time64_t now = su_monotime(NULL);
+
+	if (!db->sent_jobs || now <= db->sent_at)
+		return;
+	db->flight_ns = 0.9 * db->flight_ns + (double)(now - db->sent_at);
+	db->flight_jobs = 0.9 * db->flight_jobs + db->sent_jobs;
+	db->sent_jobs = 0;
+}
+
 /* The jobs in flight are done (a batch: committed, or rolled back). */
 static void finish_busy(struct db *db)
 {
@@ -362,6 +382,7 @@ static void finish_busy(struct db *db)
 	}
 	db->busy = db->recv = NULL;
 	db->batch = false;
+	cost_measured(db);
 	if (rolled_back) {
 		/* Nothing of the batch was kept: each goes again on its own,
 		 * in the same order, ahead of what queued since. */
@@ -1246,6 +1267,10 @@ static void db_send(struct db *db)
 		}
 	}
 	db->recv = db->busy;
+	db->sent_at = su_monotime(NULL);
+	db->sent_jobs = 0;
+	for (j = db->busy; j; j = j->next)
+		db->sent_jobs += !j->parse;
 	for (j = db->busy; j && ok; j = j->next)
 		ok = send_job(db, j);
 	if (ok && db->batch)
@@ -1350,6 +1375,26 @@ double db_oldest_age(const struct db *db)
 	su_time64_t now = su_monotime(NULL);
 
 	return j && now > j->queued ? (double)(now - j->queued) / 1e9 : 0;
+}
+
+double db_job_cost(const struct db *db)
+{
+	return db->flight_jobs > 0 ? db->flight_ns / db->flight_jobs / 1e9 : 0;
+}
+
+double db_expected_wait(const struct db *db)
+{
+	double cost = db_job_cost(db), wait;
+	unsigned flying = db->busy ? db->sent_jobs : 0;
+
+	wait = (double)(db->n_jobs > flying ? db->n_jobs - flying : 0) * cost;
+	if (db->busy) {
+		double gone = (double)(su_monotime(NULL) - db->sent_at) / 1e9,
+		       left = (double)flying * cost - gone;
+
+		wait += left > 0 ? left : 0;
+	}
+	return wait;
 }
 
 bool db_overloaded(const struct db *db)

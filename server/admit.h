@@ -11,6 +11,14 @@
  * Between two measures a token bucket spreads the
  * admissions out, so the admitted never arrive as a burst.
  *
+ * A measure every 100 ms sees a queue only once its head has waited; a
+ * queue that serves in batches (the database's group commit) can grow
+ * for hundreds of ms before then.  So a gauge, read as each new dialog
+ * asks, says how long work queued now would wait (the database's queue,
+ * its jobs at what a job costs lately); while new dialogs come at a rate
+ * that matters, one is refused whenever that is over half the target,
+ * and the admitted never find a long queue ahead of them.
+ *
  * Pure (the caller passes the time, in milliseconds on the monotonic
  * clock) and small enough to live inside the SIP adapter's struct; used on
  * the su_root thread by sip/act.c (the measures, every 100 ms) and
@@ -20,6 +28,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+
+/* How long work queued now would wait, ms. */
+typedef unsigned admit_gauge_f(void *arg);
 
 struct admit {
 	unsigned target_ms; /* the queue delay aimed at; 0: never limit */
@@ -32,19 +43,30 @@ struct admit {
 	int64_t measured_ms;  /* the last measure */
 	unsigned admitted;    /* since the last measure */
 	double admitted_rate; /* a second, smoothed over the measures */
+	unsigned asked;       /* admitted or not, since the last measure */
+	double asked_rate;    /* a second, smoothed over the measures */
 	unsigned idle;        /* measures in a row the limit went unused */
+	admit_gauge_f *gauge; /* or NULL */
+	void *gauge_arg;
+	unsigned long long gated; /* refused by the gauge, since the start */
+	unsigned long long gated_seen; /* gated, at the last measure */
 };
 
 /** A controller aiming at @a target_ms of queue delay (0: it never
  * limits), started at @a now_ms. */
 void admit_init(struct admit *a, unsigned target_ms, int64_t now_ms);
 
+/** Read @a gauge (with @a arg) as each new dialog asks (NULL: none). */
+void admit_gauge(struct admit *a, admit_gauge_f *gauge, void *arg);
+
 /** A measure at @a now_ms (every 100 ms): @a delay_ms is the worst queue
  * delay seen.  Starts, moves or lifts the limit. */
 void admit_measure(struct admit *a, int64_t now_ms, unsigned delay_ms);
 
 /** A new dialog asks to be admitted at @a now_ms: true when it is (and it
- * is counted), false when it should get 503 now. */
+ * is counted), false when it should get 503 now: over the rate, or, while
+ * new dialogs come at a rate that matters, with the gauge over half the
+ * target. */
 bool admit_take(struct admit *a, int64_t now_ms);
 
 /** New dialogs a second admitted while limiting, 0 while not. */

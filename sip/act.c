@@ -1047,41 +1047,30 @@ static void midnight(su_root_magic_t *magic, su_timer_t *t, void *arg)
 	arm_midnight(ua);
 }
 
-/* What the kernel holds unread for the SIP stack's UDP sockets, in bytes.
- * Requests arriving faster than the stack reads them wait there; past a
- * point the stack's own work grows with them (sofia-sip keeps the
- * transactions waiting for an ACK in one sorted list, inserted into by
- * walking it), so a backlog is refused early, before it snowballs. */
-static unsigned sip_backlog(const struct sipua *ua)
-{
-	unsigned total = 0;
-
-	for (unsigned i = 0; i < ua->n_sip_fds; i++) {
-		uint32_t mem[SK_MEMINFO_VARS];
-		socklen_t len = sizeof(mem);
-
-		if (getsockopt(ua->sip_fds[i], SOL_SOCKET, SO_MEMINFO, mem,
-			       &len) == 0 &&
-		    len > SK_MEMINFO_RMEM_ALLOC * sizeof(mem[0]))
-			total += mem[SK_MEMINFO_RMEM_ALLOC];
-	}
-	return total;
-}
-
-/* How long the oldest request waiting unread in the SIP stack's UDP
- * sockets has waited, ms: the kernel stamped each datagram as it came
+/* What waits unread in the SIP stack's UDP sockets, in one walk of them:
+ * the bytes the kernel holds, and how long the oldest request has waited.
+ *
+ * The bytes: requests arriving faster than the stack reads them wait
+ * there; past a point the stack's own work grows with them (sofia-sip
+ * keeps the transactions waiting for an ACK in one sorted list, inserted
+ * into by walking it), so a backlog is refused early, before it snowballs.
+ *
+ * The wait, ms: the kernel stamped each datagram as it came
  * (SO_TIMESTAMPNS, set on them by sipua.c), and the head of each queue is
  * peeked at, not read, so the stack still reads it in turn.  This is the
  * time a new request spends before the stack sees it, which the bytes
  * waiting only hint at (how many datagrams they hold, and how fast they
  * are read, vary). */
-static double sip_wait(const struct sipua *ua)
+static void sip_unread(struct sipua *ua)
 {
 	struct timespec now;
+	unsigned total = 0;
 	double worst = 0;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	for (unsigned i = 0; i < ua->n_sip_fds; i++) {
+		uint32_t mem[SK_MEMINFO_VARS];
+		socklen_t len = sizeof(mem);
 		char byte, control[CMSG_SPACE(sizeof(struct timespec))];
 		struct iovec iov = {.iov_base = &byte, .iov_len = 1};
 		struct msghdr msg = {
@@ -1092,6 +1081,10 @@ static double sip_wait(const struct sipua *ua)
 		};
 		struct cmsghdr *c;
 
+		if (getsockopt(ua->sip_fds[i], SOL_SOCKET, SO_MEMINFO, mem,
+			       &len) == 0 &&
+		    len > SK_MEMINFO_RMEM_ALLOC * sizeof(mem[0]))
+			total += mem[SK_MEMINFO_RMEM_ALLOC];
 		if (recvmsg(ua->sip_fds[i], &msg, MSG_PEEK | MSG_DONTWAIT) < 0)
 			continue;
 		for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
@@ -1108,7 +1101,8 @@ static double sip_wait(const struct sipua *ua)
 				worst = ms;
 		}
 	}
-	return worst;
+	ua->sip_backlog = total;
+	ua->sip_wait_ms = worst;
 }
 
 /* Half the buffer waiting: even our 503 costs too much (a transaction held
@@ -1148,6 +1142,16 @@ static double queue_delay(const struct sipua *ua)
 	return delay < 1e6 ? delay : 1e6;
 }
 
+/* The admission's gauge (admit.h), read as each new dialog asks: how long
+ * a statement queued now would wait for the database, ms. */
+static unsigned db_wait_ms(void *arg)
+{
+	const struct sipua *ua = arg;
+	double ms = db_expected_wait(ua->db) * 1000.0;
+
+	return ms < 1e6 ? (unsigned)ms : 1000000;
+}
+
 static void steer_admission(struct sipua *ua, int64_t now)
 {
 	unsigned was = admit_rate(&ua->admit);
@@ -1174,8 +1178,7 @@ static void pulse(su_root_magic_t *magic, su_timer_t *t, void *arg)
 
 	ua->loop_lag = ua->pulse_due ? now - ua->pulse_due : 0;
 	ua->pulse_due = now + 100;
-	ua->sip_backlog = sip_backlog(ua);
-	ua->sip_wait_ms = sip_wait(ua);
+	sip_unread(ua);
 	ua->overloaded =
 	    ua->loop_lag > (int64_t)ua->cfg->max_loop_lag ||
 	    db_overloaded(ua->db) ||
@@ -1209,6 +1212,7 @@ int ua_act_init(struct sipua *ua)
 	ua->day_start = cfg_day_start(ua_wall());
 	arm_midnight(ua);
 	admit_init(&ua->admit, ua->cfg->queue_delay_target, ua_now());
+	admit_gauge(&ua->admit, db_wait_ms, ua);
 	return 0;
 }
 

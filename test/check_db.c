@@ -204,6 +204,51 @@ START_TEST(an_old_job_is_overload)
 }
 END_TEST
 
+/* What a job costs is measured from the batches; the expected wait of a
+ * job queued now is the jobs ahead at that cost and what is left of the
+ * batch in flight: it grows as the queue does, before its head has
+ * waited, and shrinks as the flight goes on. */
+START_TEST(the_expected_wait_follows_the_queue)
+{
+	double cost, w, w2, w3;
+
+	ck_assert(db_job_cost(db) == 0);
+	ck_assert(db_expected_wait(db) == 0);
+	lock_table();
+	ck_assert_int_eq(insert(0), 0);
+	step_for(200);
+	unlock_table();
+	run_until(1);
+	/* one job that took 200 ms or more */
+	cost = db_job_cost(db);
+	ck_assert_msg(cost >= 0.2 && cost < 5, "cost %f", cost);
+	ck_assert(db_expected_wait(db) == 0);
+	PQfinish(locker);
+	locker = NULL;
+
+	lock_table();
+	ck_assert_int_eq(insert(1), 0); /* in flight, held */
+	ck_assert_int_eq(insert(2), 0);
+	w = db_expected_wait(db);
+	ck_assert_msg(w > 1.9 * cost && w <= 2 * cost, "wait %f", w);
+	for (int i = 3; i <= 10; i++)
+		ck_assert_int_eq(insert(i), 0);
+	w2 = db_expected_wait(db);
+	ck_assert_msg(w2 > w + 7.9 * cost, "wait %f then %f", w, w2);
+	ck_assert(db_oldest_age(db) < 0.1);
+	step_for(100);
+	w3 = db_expected_wait(db);
+	ck_assert_msg(w3 < w2 - 0.09, "wait %f then %f", w2, w3);
+	unlock_table();
+	run_until(11);
+	ck_assert(db_expected_wait(db) == 0);
+	/* the batch of nine cost less a job than the lone one */
+	ck_assert_msg(db_job_cost(db) < cost, "cost %f then %f", cost,
+		      db_job_cost(db));
+	ck_assert_int_eq(rows_in_t(), 11);
+}
+END_TEST
+
 /* A batch that rolls back goes again job by job; the count holds. */
 START_TEST(the_count_survives_a_rolled_back_batch)
 {
@@ -521,6 +566,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, the_queue_is_bounded);
 	tcase_add_test(tc, an_old_job_is_overload);
+	tcase_add_test(tc, the_expected_wait_follows_the_queue);
 	tcase_add_test(tc, the_count_survives_a_rolled_back_batch);
 	tcase_add_test(tc, a_statement_is_prepared_once_per_connection);
 	tcase_add_test(tc, a_rolled_back_first_use_prepares_again);
