@@ -136,6 +136,7 @@ static void stats_now(struct admin *a, struct stats_now *now)
 		now->sip_unread = l.sip_unread;
 		now->overloaded = l.overloaded;
 		now->admit_rate = l.admit_rate;
+		now->admit_gated = l.admit_gated;
 		now->sip_wait = l.sip_wait;
 		now->cache_hits = l.cache_hits;
 		now->cache_misses = l.cache_misses;

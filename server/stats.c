@@ -137,6 +137,10 @@ void stats_prometheus(FILE *out, const struct stats_now *now)
 	      now->admit_rate);
 	counter(out, "tvspace_shed_total",
 		"New dialogs refused with 503 for overload.", tv_stats.shed);
+	counter(out, "tvspace_admit_gated_total",
+		"Of those, refused because a job queued then would wait in the "
+		"database over half queue_delay_target.",
+		now->admit_gated);
 	counter(out, "tvspace_service_cache_hits_total",
 		"Service lookups answered by the cache.", now->cache_hits);
 	counter(out, "tvspace_service_cache_misses_total",

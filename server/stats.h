@@ -50,11 +50,12 @@ struct stats_now {
 	double db_oldest;   /* age of the oldest, seconds */
 	bool db_overloaded; /* new dialogs are refused */
 	/* the SIP side's load (sipua_load()) */
-	double loop_lag;     /* how late the loop ran, seconds */
-	unsigned sip_unread; /* bytes unread in the SIP UDP sockets */
-	double sip_wait;     /* s the oldest of them has waited */
-	bool overloaded;     /* new dialogs are refused, whatever the cause */
-	unsigned admit_rate; /* new dialogs admitted a second; 0: no limit */
+	double loop_lag;      /* how late the loop ran, seconds */
+	unsigned sip_unread;  /* bytes unread in the SIP UDP sockets */
+	double sip_wait;      /* s the oldest of them has waited */
+	bool overloaded;      /* new dialogs are refused, whatever the cause */
+	unsigned admit_rate;  /* new dialogs admitted a second; 0: no limit */
+	uint64_t admit_gated; /* of those shed, for the database's wait */
 	/* the service cache (svccache_stats()) */
 	uint64_t cache_hits, cache_misses, cache_evictions;
 	unsigned cache_entries, cache_capacity;

@@ -594,6 +594,7 @@ void sipua_load(const struct sipua *ua, struct sipua_load *ret)
 	    .sip_wait = ua->sip_wait_ms / 1000.0,
 	    .overloaded = ua->overloaded,
 	    .admit_rate = admit_rate(&ua->admit),
+	    .admit_gated = ua->admit.gated,
 	    .cache_hits = st.hits,
 	    .cache_misses = st.misses,
 	    .cache_evictions = st.evictions,

@@ -44,11 +44,12 @@ int sipua_restore(struct sipua *ua, void (*done)(void *arg, int error),
 void sipua_service_changed(struct sipua *ua, const char *id, const char *user);
 /** The SIP side's load, for the metrics. */
 struct sipua_load {
-	double loop_lag;     /* seconds the loop ran late */
-	unsigned sip_unread; /* bytes waiting in the SIP UDP sockets */
-	double sip_wait;     /* s the oldest of them has waited */
-	bool overloaded;     /* new dialogs get 503 */
-	unsigned admit_rate; /* new dialogs admitted a second; 0: no limit */
+	double loop_lag;      /* seconds the loop ran late */
+	unsigned sip_unread;  /* bytes waiting in the SIP UDP sockets */
+	double sip_wait;      /* s the oldest of them has waited */
+	bool overloaded;      /* new dialogs get 503 */
+	unsigned admit_rate;  /* new dialogs admitted a second; 0: no limit */
+	uint64_t admit_gated; /* refused: the database's wait too long */
 	unsigned long long cache_hits, cache_misses, cache_evictions;
 	unsigned cache_entries, cache_capacity;
 };

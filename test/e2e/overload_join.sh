@@ -62,7 +62,8 @@ body = urllib.request.urlopen("http://127.0.0.1:9472/metrics", timeout=5).read()
 for line in body.split("\n"):
     if line.split(" ")[0] in ("tvspace_sip_unread_bytes", "tvspace_admit_rate",
                               "tvspace_sip_wait_seconds",
-                              "tvspace_overloaded", "tvspace_shed_total"):
+                              "tvspace_overloaded", "tvspace_shed_total",
+                              "tvspace_admit_gated_total"):
         print(line)
 PY
 }
@@ -109,6 +110,9 @@ python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > 0 else 1)' "$(peak tv
 ours=$(overload_metrics | awk '$1 == "tvspace_shed_total" { print $2 }')
 log "503: $ours with Retry-After from tvspaced, $((shed - ours)) stateless from the SIP stack"
 [ "$ours" -gt 0 ] && [ "$ours" -le "$shed" ] || fail "tvspace_shed_total $ours for $shed 503s seen"
+gated=$(overload_metrics | awk '$1 == "tvspace_admit_gated_total" { print $2 }')
+log "of those, $gated for the database's expected wait"
+[ -n "$gated" ] && [ "$gated" -le "$ours" ] || fail "tvspace_admit_gated_total '$gated' for $ours shed"
 grep -q "admission: new dialogs limited to" "$E2E_DIR/tvspaced.log" || fail "the log does not say the admission was limited"
 
 # Every joiner has left; the store and the core agree: each joiner SIPp
