@@ -12,13 +12,7 @@
 # node.
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$(dirname "$0")/../lib/cluster.sh"
-cluster_db
-NODE_CONF="book_interval = 1" nodes_start 2
-kamailio_start
-
-printf 'SEQUENTIAL\nh1;46001\n' >"$E2E_DIR/hosts.csv"
-sipp_party host cluster_host hosts.csv 5191 1 6000 -key target share
-wait_for "select count(*) from spaces where state = 'live' and is_open" 1
+one_space_on_two 46001 6000
 printf 'SEQUENTIAL\ng1;46011;space-1\n' >"$E2E_DIR/guests.csv"
 sipp_party guest cluster_guest guests.csv 5192 1
 wait_for "select count(*) from members where left_at is null and local_tag is not null" 2

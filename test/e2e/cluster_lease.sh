@@ -11,13 +11,7 @@
 # 3 s, the other node claimed the space and the first stopped, fenced.)
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$(dirname "$0")/../lib/cluster.sh"
-cluster_db
-NODE_CONF="book_interval = 1" nodes_start 2
-kamailio_start
-
-printf 'SEQUENTIAL\nh1;46101\n' >"$E2E_DIR/hosts.csv"
-sipp_party host cluster_host hosts.csv 5191 1 2000 -key target share
-wait_for "select count(*) from spaces where state = 'live' and is_open" 1
+one_space_on_two 46101 2000
 NODE=$(sql "select node_id from spaces where id = 1")
 sleep 1.5 # a booking or two goes through first
 

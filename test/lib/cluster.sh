@@ -114,6 +114,18 @@ sipp_party() {
 	printf -v "SIPP_$name" '%s' "$pid"
 }
 
+# one_space_on_two RTP_PORT HOLD_MS: two nodes behind Kamailio that book
+# played time every second, and h1 (its RTP to RTP_PORT) holding a live,
+# open relay space on one of them for HOLD_MS.
+one_space_on_two() {
+	cluster_db
+	NODE_CONF="book_interval = 1" nodes_start 2
+	kamailio_start
+	printf 'SEQUENTIAL\nh1;%s\n' "$1" >"$E2E_DIR/hosts.csv"
+	sipp_party host cluster_host hosts.csv 5191 1 "$2" -key target share
+	wait_for "select count(*) from spaces where state = 'live' and is_open" 1
+}
+
 # nodes_stop: a clean stop of every node still running, checked.
 nodes_stop() {
 	local n
