@@ -375,6 +375,33 @@ START_TEST(with_the_gauge_a_low_limit_climbs_fast)
 }
 END_TEST
 
+START_TEST(near_the_target_the_climb_is_not_hastened)
+{
+	struct admit a;
+	unsigned read = 0;
+
+	/* As above, but the delay the measures see stays at 30 ms of the
+	 * 40 (SIP unread, which the gauge does not read): the rate rises
+	 * by 1 + 0.1 (40 - 30) / 40 a measure, not three times that. */
+	admit_init(&a, 40, 0);
+	admit_gauge(&a, gauge, &read);
+	gauge_ms = 0;
+	for (int64_t t = 0; t < 10; t++)
+		for (int i = 0; i < 4; i++)
+			admit_take(&a, t);
+	admit_measure(&a, 99, 60);
+	for (int64_t t = 100; t < 1400; t++) {
+		for (int i = 0; i < 4; i++)
+			admit_take(&a, t);
+		if (t % 100 == 99)
+			admit_measure(&a, t, 30);
+	}
+	/* 13 measures from under 400: under 400 * 1.025^13 (551); the
+	 * tripled rise reached 684 */
+	ck_assert_uint_le(admit_rate(&a), 560);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("admit");
@@ -390,6 +417,7 @@ int main(void)
 	tcase_add_test(tc, the_gauge_spares_few_callers);
 	tcase_add_test(tc, a_group_commit_stepped_into_overload);
 	tcase_add_test(tc, with_the_gauge_a_low_limit_climbs_fast);
+	tcase_add_test(tc, near_the_target_the_climb_is_not_hastened);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
