@@ -110,6 +110,8 @@ static void restored(void *arg, int error)
 {
 	struct daemon *d = arg;
 
+	if (error == -ECANCELED)
+		return; /* a stop came first: the spaces stay stored */
 	if (error) {
 		log_err("cannot restore the live spaces (%s)",
 			strerror(-error));

@@ -290,6 +290,21 @@ static void slice(su_root_magic_t *magic, su_timer_t *t, void *arg)
 	struct restoring *r = arg;
 	su_time64_t until = su_monotime(NULL) + SLICE;
 
+	if (r->ua->stopping) {
+		/* Stopping: no re-INVITE may leave now.  What is not rebuilt
+		 * stays stored, for the next start or another node. */
+		while (r->head) {
+			struct pending *p = r->head;
+
+			r->head = p->next;
+			su_home_unref(p->home);
+		}
+		r->tail = &r->head;
+		if (!r->error)
+			r->error = -ECANCELED;
+		next_slice(r);
+		return;
+	}
 	/* at least one space a turn, however slow */
 	do {
 		struct pending *p = r->head;
@@ -332,7 +347,8 @@ static void all_read(void *arg, int error)
 	struct restoring *r = arg;
 
 	r->read = true;
-	r->error = error;
+	if (error)
+		r->error = error;
 	next_slice(r);
 }
 
