@@ -101,8 +101,12 @@ static void comment_stored(struct step *s, int error)
 		     m = m->next) {
 			struct call *to = m->handle;
 
+			/* A joiner whose history was read after this was
+			 * queued has it there: it would come twice. */
 			if (m->role != SPACE_PENDING && to &&
-			    !su_strmatch(m->user, s->by))
+			    !su_strmatch(m->user, s->by) &&
+			    (!to->history_to ||
+			     (int)(to->history_to - s->comment_no) < 0))
 				relay_comment(to, s->space_id, s->by, s->text);
 		}
 	}
@@ -140,10 +144,17 @@ void ua_send_history(struct call *c)
 	if (!ua->cfg->comment_history || !sp || !space_has_comments(sp))
 		return;
 	s = ua_step(ua, c, NULL, c->space_id, history_done);
-	if (s &&
-	    store_comments_recent(ua->db, c->space_id, ua->cfg->comment_history,
-				  history_item, ua_step_stored, s) < 0)
+	if (!s)
+		return;
+	if (store_comments_recent(ua->db, c->space_id, ua->cfg->comment_history,
+				  history_item, ua_step_stored, s) < 0) {
 		ua_step_free(s);
+		return;
+	}
+	/* The comments queued before this read are in what it returns (a
+	 * comment's INSERT is a plain statement: no read moves past it, nor
+	 * shares the result of one before it): those come to it there. */
+	c->history_to = ua->comments_queued;
 }
 
 /* A member's comment: stored with author and time, then 200 to the sender
@@ -178,6 +189,9 @@ void ua_comment(struct sipua *ua, nua_handle_t *nh,
 		goto refused;
 	}
 	s->on = own_handle;
+	if (!++ua->comments_queued)
+		ua->comments_queued++; /* 0 is none (history_to) */
+	s->comment_no = ua->comments_queued;
 	snprintf(s->by, sizeof(s->by), "%s", m->user);
 	s->text = su_strndup(s->home, pl->pl_data, (isize_t)pl->pl_len);
 	err = s->text ? store_comment_add(ua->db, s->space_id, s->by, s->text,

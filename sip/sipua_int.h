@@ -105,6 +105,7 @@ struct sipua {
 	su_timer_t *midnight; /* the daily limit's day rolls over */
 	struct call *calls;   /* every call (call.c), to free what is left */
 	int64_t day_start;    /* wall clock, unix s */
+	unsigned comments_queued; /* comments given to the store so far */
 	/* Re-INVITEs that re-point members go out through a window that
 	 * answers open (act.c): the rest wait their turn in order.  The
 	 * window adapts to the answers' delay: repoint_base is the fastest
@@ -209,6 +210,9 @@ struct call {
 	uint64_t space_id;
 	struct space_member *member; /* NULL when not a member */
 	unsigned committing;         /* its membership's commits in flight */
+	/* Comments numbered up to this (ua->comments_queued) reach it in
+	 * its history, not live (comments.c); 0: none do. */
+	unsigned history_to;
 	/* A personal session: left the space to its own service (patent
 	 * 0086), on its own channel. */
 	struct channel *personal;
@@ -247,7 +251,8 @@ struct step {
 	struct call **calls;     /* an end: who gets BYE once it is stored */
 	unsigned n_calls;
 	bool on;
-	uint64_t value; /* what a statement answered */
+	unsigned comment_no; /* a comment: its number (comments.c) */
+	uint64_t value;      /* what a statement answered */
 	/* a service looked up */
 	bool by_id; /* by its id, not as the user's default */
 	bool has_svc;

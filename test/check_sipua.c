@@ -1177,6 +1177,39 @@ START_TEST(host_bye_while_joiner_stored)
 }
 END_TEST
 
+/* A comment given to the store while a joiner's admission commits, and
+ * stored after the joiner came in: the joiner's history read, queued
+ * after the comment, returns it; it must not come live as well. */
+START_TEST(a_comment_during_a_join_comes_once)
+{
+	struct party *h = host("erin"), *b;
+	char *first;
+
+	ck_assert_int_eq(command(h, "/open"), 200);
+	lock_table("members");
+	b = joiner("bob", 1, NULL);
+	STEP_UNTIL(lock_waiters() > 0, 5000, "the admission does not wait");
+	say(h, "what a goal");
+	step_for(100);
+	/* the comment's INSERT will wait too, once bob's commit is through */
+	exec_on(locker, "COMMIT");
+	exec_on(locker, "BEGIN");
+	exec_on(locker, "LOCK TABLE comments");
+	STEP_UNTIL(b->invite_final, 5000, "bob is not answered");
+	ck_assert_int_eq(b->invite_final, 200);
+	STEP_UNTIL(lock_waiters() > 0, 5000, "the comment does not wait");
+	unlock();
+	STEP_UNTIL(h->msg_status, 5000, "the comment is not answered");
+	ck_assert_int_eq(h->msg_status, 200);
+	store_idle();
+	step_for(300);
+	first = strstr(b->messages, "what a goal");
+	ck_assert_msg(first, "bob never got the comment: %s", b->messages);
+	ck_assert_msg(!strstr(first + 1, "what a goal"),
+		      "bob got the comment twice: %s", b->messages);
+}
+END_TEST
+
 /* -- re-INVITEs after a /switch ---------------------------------------------
  */
 
@@ -1418,6 +1451,7 @@ static Suite *sipua_suite(void)
 	ADD(s, join_allow_and_cancel_together);
 	ADD(s, join_cancel_while_allowed_admission_commits);
 	ADD(s, host_bye_while_joiner_stored);
+	ADD(s, a_comment_during_a_join_comes_once);
 	ADD(s, bye_during_switch_reinvite);
 	ADD(s, switch_reinvite_408);
 	ADD(s, switch_reinvite_481);
