@@ -887,52 +887,58 @@ static size_t array_room(const char *v)
 }
 
 int store_usage_book(struct db *db, const struct store_booking *b, unsigned n,
-		     int64_t until, store_done_f *done, void *arg)
+		     store_done_f *done, void *arg)
 {
-	size_t room[4] = {2, 2, 2, 2};
-	char *arr[4] = {NULL}, *end[4];
-	struct num num[2];
+	size_t room[5] = {2, 2, 2, 2, 2};
+	char *arr[5] = {NULL}, *end[5];
+	struct num num;
 	int err = -ENOMEM;
 
 	for (unsigned i = 0; i < n; i++) {
 		if (!b[i].service || !day_ok(b[i].day))
 			return -EINVAL;
-		room[0] += array_room(u64(&num[0], b[i].space_id));
+		room[0] += array_room(u64(&num, b[i].space_id));
 		room[1] += array_room(b[i].service);
 		room[2] += array_room(b[i].day);
-		room[3] += array_room(u64(&num[0], b[i].seconds));
+		room[3] += array_room(u64(&num, b[i].seconds));
+		room[4] += array_room(i64(&num, b[i].until));
 	}
-	for (int k = 0; k < 4; k++) {
+	for (int k = 0; k < 5; k++) {
 		if (!(arr[k] = malloc(room[k])))
 			goto out;
 		end[k] = arr[k];
 		*end[k]++ = '{';
 	}
 	for (unsigned i = 0; i < n; i++) {
-		end[0] = array_put(end[0], u64(&num[0], b[i].space_id), !i);
+		end[0] = array_put(end[0], u64(&num, b[i].space_id), !i);
 		end[1] = array_put(end[1], b[i].service, !i);
 		end[2] = array_put(end[2], b[i].day, !i);
-		end[3] = array_put(end[3], u64(&num[0], b[i].seconds), !i);
+		end[3] = array_put(end[3], u64(&num, b[i].seconds), !i);
+		end[4] = array_put(end[4], i64(&num, b[i].until), !i);
 	}
-	for (int k = 0; k < 4; k++) {
+	for (int k = 0; k < 5; k++) {
 		*end[k]++ = '}';
 		*end[k] = '\0';
 	}
 	{
-		const char *p[] = {
-		    arr[0],    arr[1], arr[2], arr[3], i64(&num[1], until),
-		    store_node};
+		const char *p[] = {arr[0], arr[1], arr[2],
+				   arr[3], arr[4], store_node};
 
 		/* A service's spaces book in one row of usage (one INSERT
-		 * may not update a row twice). */
+		 * may not update a row twice); a space booked twice (two
+		 * days) is noted up to the later. */
 		err = exec_done(
 		    db,
 		    "WITH b AS (SELECT * FROM unnest($1::bigint[], "
-		    "$2::text[], $3::date[], $4::integer[]) "
-		    "AS b(space_id, service, day, seconds)), "
-		    "s AS (UPDATE spaces SET booked_until = to_timestamp($5) "
-		    "WHERE id IN (SELECT space_id FROM b) AND state = 'live' "
-		    "AND node_id IS NOT DISTINCT FROM $6 RETURNING id) "
+		    "$2::text[], $3::date[], $4::integer[], $5::bigint[]) "
+		    "AS b(space_id, service, day, seconds, until)), "
+		    "s AS (UPDATE spaces SET booked_until = "
+		    "to_timestamp(u.until) "
+		    "FROM (SELECT space_id, max(until) AS until FROM b "
+		    "GROUP BY space_id) u WHERE spaces.id = u.space_id "
+		    "AND spaces.state = 'live' "
+		    "AND spaces.node_id IS NOT DISTINCT FROM $6 "
+		    "RETURNING spaces.id) "
 		    "INSERT INTO usage (service_default_id, day, seconds) "
 		    "SELECT b.service, b.day, sum(b.seconds)::integer "
 		    "FROM b JOIN s ON s.id = b.space_id WHERE b.seconds > 0 "
@@ -942,7 +948,7 @@ int store_usage_book(struct db *db, const struct store_booking *b, unsigned n,
 		    6, p, done, arg);
 	}
 out:
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < 5; k++)
 		free(arr[k]);
 	return err;
 }

@@ -223,14 +223,15 @@ struct store_booking {
 	const char *service; /* its host service */
 	const char *day;     /* "YYYY-MM-DD" */
 	unsigned seconds;
+	int64_t until; /* booked up to then now (unix s) */
 };
 
 /** Book @a n spaces' played time in one statement: each adds its seconds
  * to its service's usage of its day, and its space is noted as booked up
- * to @a until (unix s); nothing is booked for a space that is not live on
- * this node.  -EINVAL for a malformed day. */
+ * to its until; nothing is booked for a space that is not live on this
+ * node.  -EINVAL for a malformed day. */
 int store_usage_book(struct db *db, const struct store_booking *b, unsigned n,
-		     int64_t until, store_done_f *done, void *arg);
+		     store_done_f *done, void *arg);
 /** One service's usage, during store_load_usage(). */
 typedef void store_usage_f(void *arg, const char *service, unsigned seconds);
 /** Call @a each for every service with usage on @a day, then @a done. */

@@ -1778,6 +1778,11 @@ unsigned space_unbooked(const struct space *sp, int64_t now)
 	return ms > 0 ? (unsigned)(ms / 1000) : 0;
 }
 
+int64_t space_booked_until(const struct space *sp)
+{
+	return sp->started_unix + (sp->counted_from - sp->started) / 1000;
+}
+
 unsigned space_played(const struct space *sp, int64_t now)
 {
 	return now > sp->started ? (unsigned)((now - sp->started) / 1000) : 0;

@@ -524,6 +524,11 @@ void space_mgr_new_day(struct space_mgr *mgr, int64_t now, space_action_f *fn,
  * booked yet.  0 for a service with no live space here. */
 unsigned space_mgr_played_today(const struct space_mgr *mgr,
 				const char *service, int64_t now);
+/** Up to when @a sp's played time is booked, wall clock unix seconds on
+ * the frame of its start (space_started() plus the seconds booked): what
+ * the store keeps, so that a restart counts on from there to the second
+ * (bookings fall due on whole seconds of the clock, not of the start). */
+int64_t space_booked_until(const struct space *sp);
 /** Whole seconds @a sp played that are not booked yet. */
 unsigned space_unbooked(const struct space *sp, int64_t now);
 /** Seconds of playback @a sp's host service has left today; UINT32_MAX

@@ -855,6 +855,7 @@ static void book(struct deadline_run *r, struct space *sp, unsigned seconds,
 	    .service = su_strdup(r->booking->home, space_service(sp)->id),
 	    .day = su_strdup(r->booking->home, day),
 	    .seconds = seconds,
+	    .until = space_booked_until(sp),
 	};
 	if (b->service && b->day)
 		r->n_books++;
@@ -872,7 +873,7 @@ static void book_all(struct deadline_run *r)
 		? su_sprintf(s->home, "space-%" PRIu64, r->books[0].space_id)
 		: su_sprintf(s->home, "%u spaces", r->n_books);
 	if (!r->n_books || store_usage_book(r->ua->db, r->books, r->n_books,
-					    ua_wall(), ua_step_stored, s) < 0)
+					    ua_step_stored, s) < 0)
 		ua_step_stored(s, r->n_books ? -ENOTCONN : 0);
 }
 

@@ -685,6 +685,9 @@ START_TEST(bookings_of_a_second_fall_due_together)
 	ck_assert_int_eq(acts[0].kind, SPACE_ACT_BOOK);
 	ck_assert_int_eq(acts[1].kind, SPACE_ACT_BOOK);
 	ck_assert_uint_eq(acts[0].seconds + acts[1].seconds, 60);
+	/* what the store keeps: on the frame of each start, to the second */
+	ck_assert_int_eq(space_booked_until(a), space_started(a) + 30);
+	ck_assert_int_eq(space_booked_until(b), space_started(b) + 30);
 	/* what is not booked goes on counting: 30.3 + 30 s, 30.7 + 30 s */
 	ck_assert_int_eq(space_mgr_next_deadline(mgr), T0 + 61000);
 	ck_assert_uint_eq(space_unbooked(a, T0 + 61000), 30);

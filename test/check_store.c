@@ -1304,22 +1304,20 @@ START_TEST(spaces_book_their_played_time_in_one_statement)
 		 * twice as long; the ended one books nothing; a quote in a
 		 * service's name is data */
 		struct store_booking bk[] = {
-		    {a, "svc-alice", "2026-11-30", 30},
-		    {b, "svc-alice", "2026-11-30", 60},
-		    {c, "svc-alice", "2026-11-30", 500},
-		    {b, "svc-alice", "2026-11-29", 7},
-		    {a, "svc-\"b'ob", "2026-11-30", 0},
+		    {a, "svc-alice", "2026-11-30", 30, 1700000100},
+		    {b, "svc-alice", "2026-11-30", 60, 1700000100},
+		    {c, "svc-alice", "2026-11-30", 500, 1700000100},
+		    {b, "svc-alice", "2026-11-29", 7, 1700000050},
+		    {a, "svc-\"b'ob", "2026-11-30", 0, 1700000100},
 		};
 
 		before = done_count;
-		ck_assert_int_eq(
-		    store_usage_book(db, bk, 4, 1700000100, on_done, NULL), 0);
+		ck_assert_int_eq(store_usage_book(db, bk, 4, on_done, NULL), 0);
 		run_until(before + 1);
 		ck_assert_int_eq(last_error, 0);
 		before = done_count;
-		ck_assert_int_eq(
-		    store_usage_book(db, bk + 4, 1, 1700000100, on_done, NULL),
-		    0);
+		ck_assert_int_eq(store_usage_book(db, bk + 4, 1, on_done, NULL),
+				 0);
 		run_until(before + 1);
 		ck_assert_int_eq(last_error, 0);
 	}
@@ -1337,11 +1335,11 @@ START_TEST(spaces_book_their_played_time_in_one_statement)
 			 2);
 	/* a malformed day is refused before anything is queued */
 	{
-		struct store_booking bad = {a, "svc-alice", "30/11/2026", 1};
+		struct store_booking bad = {a, "svc-alice", "30/11/2026", 1,
+					    1700000100};
 
-		ck_assert_int_eq(
-		    store_usage_book(db, &bad, 1, 1700000100, on_done, NULL),
-		    -EINVAL);
+		ck_assert_int_eq(store_usage_book(db, &bad, 1, on_done, NULL),
+				 -EINVAL);
 	}
 }
 END_TEST
