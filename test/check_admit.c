@@ -13,19 +13,30 @@
 
 #include "check_run.h"
 
+/* @a per new dialogs ask every @a every ms from @a from to @a to (ms),
+ * the queue delay is @a delay_ms at each measure (every 100 ms): how many
+ * were admitted. */
+static unsigned offer(struct admit *a, int64_t from, int64_t to, unsigned every,
+		      unsigned per, unsigned delay_ms)
+{
+	unsigned ok = 0;
+
+	for (int64_t t = from; t < to; t++) {
+		if (t % every == 0)
+			for (unsigned i = 0; i < per; i++)
+				ok += admit_take(a, t);
+		if (t % 100 == 99)
+			admit_measure(a, t, delay_ms);
+	}
+	return ok;
+}
+
 START_TEST(no_delay_no_limit)
 {
 	struct admit a;
-	unsigned ok = 0;
 
 	admit_init(&a, 40, 0);
-	for (int64_t t = 0; t < 2000; t++) {
-		for (int i = 0; i < 5; i++)
-			ok += admit_take(&a, t);
-		if (t % 100 == 99)
-			admit_measure(&a, t, 10);
-	}
-	ck_assert_uint_eq(ok, 10000);
+	ck_assert_uint_eq(offer(&a, 0, 2000, 1, 5, 10), 10000);
 	ck_assert_uint_eq(admit_rate(&a), 0);
 }
 END_TEST
@@ -33,18 +44,11 @@ END_TEST
 START_TEST(few_callers_are_not_limited)
 {
 	struct admit a;
-	unsigned ok = 0;
 
 	/* 50 a second while the database is slow (500 ms): refusing some of
 	 * them would not make it faster. */
 	admit_init(&a, 40, 0);
-	for (int64_t t = 0; t < 5000; t++) {
-		if (t % 20 == 0)
-			ok += admit_take(&a, t);
-		if (t % 100 == 99)
-			admit_measure(&a, t, 500);
-	}
-	ck_assert_uint_eq(ok, 250);
+	ck_assert_uint_eq(offer(&a, 0, 5000, 20, 1, 500), 250);
 	ck_assert_uint_eq(admit_rate(&a), 0);
 }
 END_TEST
@@ -68,11 +72,7 @@ START_TEST(limit_starts_in_proportion_then_spreads_out)
 
 	admit_init(&a, 40, 0);
 	/* 1,000 a second admitted for a second, then 80 ms of delay. */
-	for (int64_t t = 0; t < 1000; t++) {
-		admit_take(&a, t);
-		if (t % 100 == 99)
-			admit_measure(&a, t, 5);
-	}
+	offer(&a, 0, 1000, 1, 1, 5);
 	admit_measure(&a, 1099, 80);
 	/* Twice the target: what was admitted (about 680 smoothed, the
 	 * last 100 ms had none), scaled by half but by no less than 0.7. */
@@ -116,12 +116,7 @@ START_TEST(lifted_when_nobody_reaches_it)
 	struct admit a;
 
 	admit_init(&a, 40, 0);
-	for (int64_t t = 0; t < 500; t++) {
-		admit_take(&a, t);
-		admit_take(&a, t);
-		if (t % 100 == 99)
-			admit_measure(&a, t, 5);
-	}
+	offer(&a, 0, 500, 1, 2, 5);
 	admit_measure(&a, 599, 100);
 	ck_assert_uint_gt(admit_rate(&a), 0);
 	/* Demand falls to 50 a second, the delay is gone: lifted within a
@@ -241,12 +236,7 @@ START_TEST(the_gauge_spares_few_callers)
 	admit_init(&a, 40, 0);
 	admit_gauge(&a, gauge, &read);
 	gauge_ms = 500;
-	for (int64_t t = 0; t < 5000; t++) {
-		if (t % 20 == 0)
-			ok += admit_take(&a, t);
-		if (t % 100 == 99)
-			admit_measure(&a, t, 500);
-	}
+	ok = offer(&a, 0, 5000, 20, 1, 500);
 	ck_assert_uint_eq(ok, 250);
 	ck_assert_uint_eq(a.gated, 0);
 	/* Without a target nothing is limited, and the gauge is not read. */
@@ -366,12 +356,7 @@ static unsigned climb_from_a_low_limit(unsigned delay_ms)
 	admit_measure(&a, 99, 60);
 	ck_assert_uint_ge(admit_rate(&a), 200);
 	ck_assert_uint_le(admit_rate(&a), 400);
-	for (int64_t t = 100; t < 1400; t++) {
-		for (int i = 0; i < 4; i++)
-			admit_take(&a, t);
-		if (t % 100 == 99)
-			admit_measure(&a, t, delay_ms);
-	}
+	offer(&a, 100, 1400, 1, 4, delay_ms);
 	return admit_rate(&a);
 }
 
