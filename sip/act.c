@@ -828,6 +828,15 @@ static void booked(struct step *s, int error)
 			strerror(-error));
 }
 
+/* Out of memory while gathering: the core counts @a seconds as booked, so
+ * an operator must learn that the store lacks them. */
+static void book_lost(struct space *sp, unsigned seconds)
+{
+	log_err("played time of space-%" PRIu64 " not stored (%u s: out of "
+		"memory)",
+		space_id(sp), seconds);
+}
+
 static void book(struct deadline_run *r, struct space *sp, unsigned seconds,
 		 bool old_day)
 {
@@ -835,15 +844,19 @@ static void book(struct deadline_run *r, struct space *sp, unsigned seconds,
 	struct store_booking *b;
 	char day[16];
 
-	if (!r->booking && !(r->booking = ua_step(ua, NULL, NULL, 0, booked)))
+	if (!r->booking && !(r->booking = ua_step(ua, NULL, NULL, 0, booked))) {
+		book_lost(sp, seconds);
 		return;
+	}
 	if (r->n_books == r->size) {
 		unsigned n = r->size ? 2 * r->size : 16;
 
 		b = su_realloc(r->booking->home, r->books,
 			       (isize_t)(n * sizeof(*b)));
-		if (!b)
+		if (!b) {
+			book_lost(sp, seconds);
 			return;
+		}
 		r->books = b;
 		r->size = n;
 	}
@@ -859,6 +872,8 @@ static void book(struct deadline_run *r, struct space *sp, unsigned seconds,
 	};
 	if (b->service && b->day)
 		r->n_books++;
+	else
+		book_lost(sp, seconds);
 }
 
 /* Store what @a r gathered. */
