@@ -158,85 +158,137 @@ static double mean_ms(const struct stats_hist *h)
 	return h->count ? 1000.0 * h->sum / (double)h->count : 0;
 }
 
+/* One line of the report: its JSON key, its label for a person, and its
+ * value as a count, a measure printed with @c decimals and @c unit, a flag, or
+ * a string. */
+struct report_row {
+	const char *key, *label;
+	enum { COUNT, MEASURE, FLAG, TEXT } kind;
+	uint64_t count;
+	double measure;
+	int decimals; /* of a measure */
+	const char *unit;
+	bool flag;
+	const char *text;
+};
+
+#define ROW_COUNT(k, l, v)                                                     \
+	{                                                                      \
+		.key = (k), .label = (l), .kind = COUNT, .count = (v)          \
+	}
+#define ROW_MEASURE(k, l, v, d, u)                                             \
+	{                                                                      \
+		.key = (k), .label = (l), .kind = MEASURE, .measure = (v),     \
+		.decimals = (d), .unit = (u)                                   \
+	}
+#define ROW_FLAG(k, l, v)                                                      \
+	{                                                                      \
+		.key = (k), .label = (l), .kind = FLAG, .flag = (v)            \
+	}
+
+static void report_json(FILE *out, const struct report_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct report_row *r = &rows[i];
+
+		fprintf(out, "%s\"%s\":", i ? "," : "{", r->key);
+		switch (r->kind) {
+		case COUNT:
+			fprintf(out, "%llu", (unsigned long long)r->count);
+			break;
+		case MEASURE:
+			fprintf(out, "%.*f", r->decimals, r->measure);
+			break;
+		case FLAG:
+			fputs(r->flag ? "true" : "false", out);
+			break;
+		case TEXT: /* our own strings: the version, nothing quoted */
+			fprintf(out, "\"%s\"", r->text);
+			break;
+		}
+	}
+	fputs("}\n", out);
+}
+
+static void report_text(FILE *out, const struct report_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct report_row *r = &rows[i];
+
+		fprintf(out, "%-20s ", r->label);
+		switch (r->kind) {
+		case COUNT:
+			fprintf(out, "%llu", (unsigned long long)r->count);
+			break;
+		case MEASURE:
+			fprintf(out, "%.*f", r->decimals, r->measure);
+			fprintf(out, " %s", r->unit);
+			break;
+		case FLAG:
+			fputs(r->flag ? "yes" : "no", out);
+			break;
+		case TEXT:
+			fputs(r->text, out);
+			break;
+		}
+		fputc('\n', out);
+	}
+}
+
 void stats_report(FILE *out, const struct stats_now *now, int json)
 {
 	unsigned members = 0;
 	uint64_t refused = 0;
-	char admitted[32] = "no limit";
 
-	if (now->admit_rate)
-		snprintf(admitted, sizeof(admitted), "at most %u",
-			 now->admit_rate);
 	for (unsigned r = 0; r < 3; r++)
 		for (unsigned m = 0; m < 2; m++)
 			members += now->members[r][m];
 	for (unsigned i = 0; i < 300; i++)
 		refused += tv_stats.refusals[i];
-	if (json) {
-		fprintf(
-		    out,
-		    "{\"version\":\"%s\",\"uptime_s\":%.0f,\"spaces\":%u,"
-		    "\"members\":%u,\"channels\":%u,\"starts\":%llu,"
-		    "\"joins\":%llu,\"refusals\":%llu,\"switches\":%llu,"
-		    "\"comments\":%llu,\"repoint_mean_ms\":%.3f,"
-		    "\"db_query_mean_ms\":%.3f,\"db_errors\":%llu,"
-		    "\"db_queue\":%u,\"db_oldest_s\":%.3f,"
-		    "\"db_overloaded\":%s,\"db_rejected\":%llu,"
-		    "\"loop_lag_s\":%.3f,\"overloaded\":%s,\"admit_rate\":%u,"
-		    "\"shed\":%llu,"
-		    "\"cache_hits\":%llu,\"cache_misses\":%llu,"
-		    "\"cache_entries\":%u,"
-		    "\"rtp_packets_relayed\":%llu}\n",
-		    now->version, now->uptime, now->spaces, members,
-		    now->channels, (unsigned long long)tv_stats.starts,
-		    (unsigned long long)tv_stats.joins,
-		    (unsigned long long)refused,
-		    (unsigned long long)tv_stats.switches,
-		    (unsigned long long)tv_stats.comments,
-		    mean_ms(&tv_stats.repoint), mean_ms(&tv_stats.db_query),
-		    (unsigned long long)tv_stats.db_errors, now->db_queue,
-		    now->db_oldest, now->db_overloaded ? "true" : "false",
-		    (unsigned long long)tv_stats.db_rejected, now->loop_lag,
-		    now->overloaded ? "true" : "false", now->admit_rate,
-		    (unsigned long long)tv_stats.shed,
-		    (unsigned long long)now->cache_hits,
-		    (unsigned long long)now->cache_misses, now->cache_entries,
-		    (unsigned long long)now->rtp_out);
-		return;
-	}
-	fprintf(out,
-		"version              %s\n"
-		"uptime               %.0f s\n"
-		"live spaces          %u\n"
-		"members              %u\n"
-		"channels             %u\n"
-		"spaces started       %llu\n"
-		"guests admitted      %llu\n"
-		"requests refused     %llu\n"
-		"switches             %llu\n"
-		"comments             %llu\n"
-		"re-point mean        %.1f ms\n"
-		"db statement mean    %.1f ms\n"
-		"db errors            %llu\n"
-		"db queue             %u (oldest %.3f s)%s\n"
-		"db refused, full     %llu\n"
-		"loop late            %.3f s%s\n"
-		"admitted a second    %s\n"
-		"dialogs shed (503)   %llu\n"
-		"service cache        %u of %u, %llu hits, %llu misses\n"
-		"rtp packets relayed  %llu\n",
-		now->version, now->uptime, now->spaces, members, now->channels,
-		(unsigned long long)tv_stats.starts,
-		(unsigned long long)tv_stats.joins, (unsigned long long)refused,
-		(unsigned long long)tv_stats.switches,
-		(unsigned long long)tv_stats.comments,
-		mean_ms(&tv_stats.repoint), mean_ms(&tv_stats.db_query),
-		(unsigned long long)tv_stats.db_errors, now->db_queue,
-		now->db_oldest, now->db_overloaded ? ", overloaded" : "",
-		(unsigned long long)tv_stats.db_rejected, now->loop_lag,
-		now->overloaded ? ", overloaded" : "", admitted,
-		(unsigned long long)tv_stats.shed, now->cache_entries,
-		now->cache_capacity, (unsigned long long)now->cache_hits,
-		(unsigned long long)now->cache_misses,
-		(unsigned long long)now->rtp_out);
+
+	const struct report_row rows[] = {
+	    {.key = "version",
+	     .label = "version",
+	     .kind = TEXT,
+	     .text = now->version},
+	    ROW_MEASURE("uptime_s", "uptime", now->uptime, 0, "s"),
+	    ROW_COUNT("spaces", "live spaces", now->spaces),
+	    ROW_COUNT("members", "members", members),
+	    ROW_COUNT("channels", "channels", now->channels),
+	    ROW_COUNT("starts", "spaces started", tv_stats.starts),
+	    ROW_COUNT("joins", "guests admitted", tv_stats.joins),
+	    ROW_COUNT("refusals", "requests refused", refused),
+	    ROW_COUNT("switches", "switches", tv_stats.switches),
+	    ROW_COUNT("comments", "comments", tv_stats.comments),
+	    ROW_MEASURE("repoint_mean_ms", "re-point mean",
+			mean_ms(&tv_stats.repoint), 3, "ms"),
+	    ROW_MEASURE("db_query_mean_ms", "db statement mean",
+			mean_ms(&tv_stats.db_query), 3, "ms"),
+	    ROW_COUNT("db_errors", "db errors", tv_stats.db_errors),
+	    ROW_COUNT("db_queue", "db queue", now->db_queue),
+	    ROW_MEASURE("db_oldest_s", "db queue oldest", now->db_oldest, 3,
+			"s"),
+	    ROW_FLAG("db_overloaded", "db overloaded", now->db_overloaded),
+	    ROW_COUNT("db_rejected", "db refused, full", tv_stats.db_rejected),
+	    ROW_MEASURE("loop_lag_s", "loop late", now->loop_lag, 3, "s"),
+	    ROW_FLAG("overloaded", "overloaded", now->overloaded),
+	    /* 0: nothing limits what is admitted */
+	    ROW_COUNT("admit_rate", "admitted a second", now->admit_rate),
+	    ROW_COUNT("shed", "dialogs shed (503)", tv_stats.shed),
+	    ROW_COUNT("cache_hits", "service cache hits", now->cache_hits),
+	    ROW_COUNT("cache_misses", "service cache misses",
+		      now->cache_misses),
+	    ROW_COUNT("cache_entries", "service cache held",
+		      now->cache_entries),
+	    ROW_COUNT("cache_capacity", "service cache size",
+		      now->cache_capacity),
+	    ROW_COUNT("rtp_packets_relayed", "rtp packets relayed",
+		      now->rtp_out),
+	};
+	size_t n = sizeof(rows) / sizeof(rows[0]);
+
+	if (json)
+		report_json(out, rows, n);
+	else
+		report_text(out, rows, n);
 }
