@@ -186,52 +186,25 @@ struct report_row {
 		.key = (k), .label = (l), .kind = FLAG, .flag = (v)            \
 	}
 
-static void report_json(FILE *out, const struct report_row *rows, size_t n)
+/* @a r's value, as JSON or for a person. */
+static void put_value(FILE *out, const struct report_row *r, int json)
 {
-	for (size_t i = 0; i < n; i++) {
-		const struct report_row *r = &rows[i];
-
-		fprintf(out, "%s\"%s\":", i ? "," : "{", r->key);
-		switch (r->kind) {
-		case COUNT:
-			fprintf(out, "%llu", (unsigned long long)r->count);
-			break;
-		case MEASURE:
-			fprintf(out, "%.*f", r->decimals, r->measure);
-			break;
-		case FLAG:
-			fputs(r->flag ? "true" : "false", out);
-			break;
-		case TEXT: /* our own strings: the version, nothing quoted */
-			fprintf(out, "\"%s\"", r->text);
-			break;
-		}
-	}
-	fputs("}\n", out);
-}
-
-static void report_text(FILE *out, const struct report_row *rows, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		const struct report_row *r = &rows[i];
-
-		fprintf(out, "%-20s ", r->label);
-		switch (r->kind) {
-		case COUNT:
-			fprintf(out, "%llu", (unsigned long long)r->count);
-			break;
-		case MEASURE:
-			fprintf(out, "%.*f", r->decimals, r->measure);
-			fprintf(out, " %s", r->unit);
-			break;
-		case FLAG:
-			fputs(r->flag ? "yes" : "no", out);
-			break;
-		case TEXT:
-			fputs(r->text, out);
-			break;
-		}
-		fputc('\n', out);
+	switch (r->kind) {
+	case COUNT:
+		fprintf(out, "%llu", (unsigned long long)r->count);
+		break;
+	case MEASURE:
+		fprintf(out, "%.*f%s%s", r->decimals, r->measure,
+			json ? "" : " ", json ? "" : r->unit);
+		break;
+	case FLAG:
+		fputs(json ? (r->flag ? "true" : "false")
+			   : (r->flag ? "yes" : "no"),
+		      out);
+		break;
+	case TEXT: /* our own strings (the version): nothing to escape */
+		fprintf(out, json ? "\"%s\"" : "%s", r->text);
+		break;
 	}
 }
 
@@ -287,8 +260,15 @@ void stats_report(FILE *out, const struct stats_now *now, int json)
 	};
 	size_t n = sizeof(rows) / sizeof(rows[0]);
 
+	for (size_t i = 0; i < n; i++) {
+		if (json)
+			fprintf(out, "%s\"%s\":", i ? "," : "{", rows[i].key);
+		else
+			fprintf(out, "%-20s ", rows[i].label);
+		put_value(out, &rows[i], json);
+		if (!json)
+			fputc('\n', out);
+	}
 	if (json)
-		report_json(out, rows, n);
-	else
-		report_text(out, rows, n);
+		fputs("}\n", out);
 }
