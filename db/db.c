@@ -185,11 +185,12 @@ struct db {
 	struct prep *prep[DB_PREP_BUCKETS];
 	unsigned n_prep, prep_names, conn_no;
 	uint64_t seq; /* jobs queued so far */
-	/* what a job costs, for db_expected_wait(): the batches' time in
-	 * flight and their jobs, both decayed batch by batch */
+	/* what a batch costs, for db_expected_wait(): a line fitted to the
+	 * batches' jobs (x) and time in flight (y, seconds), through sums
+	 * decayed batch by batch */
 	su_time64_t sent_at; /* the batch in flight went then */
 	unsigned sent_jobs;  /* its jobs (not its Parses) */
-	double flight_ns, flight_jobs;
+	double fit_w, fit_x, fit_y, fit_xx, fit_xy;
 };
 
 static void db_connect(struct db *db);
@@ -350,18 +351,22 @@ static struct job *in_queue_order(struct job *list)
 	return sorted;
 }
 
-/* The batch in flight is through: its time counts toward a job's cost.
- * Decayed by a tenth a batch, so the cost follows the server's load within
- * a few dozen batches (a few hundred ms when busy); a large batch weighs
- * more than a lone statement, whose commit dominates. */
+/* The batch in flight is through: its jobs and its time are one more
+ * point of the line db_batch_cost() fits.  Decayed by a tenth a batch, so
+ * the line follows the server's load within a few dozen batches (a few
+ * hundred ms when busy). */
 static void cost_measured(struct db *db)
 {
 	su_time64_t now = su_monotime(NULL);
+	double x = db->sent_jobs, y = (double)(now - db->sent_at) / 1e9;
 
 	if (!db->sent_jobs || now <= db->sent_at)
 		return;
-	db->flight_ns = 0.9 * db->flight_ns + (double)(now - db->sent_at);
-	db->flight_jobs = 0.9 * db->flight_jobs + db->sent_jobs;
+	db->fit_w = 0.9 * db->fit_w + 1;
+	db->fit_x = 0.9 * db->fit_x + x;
+	db->fit_y = 0.9 * db->fit_y + y;
+	db->fit_xx = 0.9 * db->fit_xx + x * x;
+	db->fit_xy = 0.9 * db->fit_xy + x * y;
 	db->sent_jobs = 0;
 }
 
@@ -1377,20 +1382,49 @@ double db_oldest_age(const struct db *db)
 	return j && now > j->queued ? (double)(now - j->queued) / 1e9 : 0;
 }
 
-double db_job_cost(const struct db *db)
+/* The batch's own part (a round trip and a commit, whatever it holds) and
+ * each job's, seconds: least squares over the batches seen.  Until their
+ * sizes differ enough to tell the two apart (an idle server sends its jobs
+ * one by one), all of a batch's time is its own part: pricing every job of
+ * a queue at a lone job's cost, commit and all, made a burst from idle look
+ * like an overload and be refused 503 at half the rate it was served at. */
+static void batch_line(const struct db *db, double *fixed, double *per_job)
 {
-	return db->flight_jobs > 0 ? db->flight_ns / db->flight_jobs / 1e9 : 0;
+	double w = db->fit_w, sx = db->fit_x, sy = db->fit_y;
+	double den = w * db->fit_xx - sx * sx;
+
+	*fixed = *per_job = 0;
+	if (w <= 0)
+		return;
+	if (den > 1e-6 * w * db->fit_xx)
+		*per_job = (w * db->fit_xy - sx * sy) / den;
+	if (*per_job < 0)
+		*per_job = 0;
+	*fixed = (sy - *per_job * sx) / w;
+	if (*fixed < 0) { /* through the origin */
+		*fixed = 0;
+		*per_job = sx > 0 ? sy / sx : 0;
+	}
+}
+
+double db_batch_cost(const struct db *db, unsigned jobs)
+{
+	double fixed, per_job;
+
+	batch_line(db, &fixed, &per_job);
+	return db->fit_w > 0 ? fixed + per_job * jobs : 0;
 }
 
 double db_expected_wait(const struct db *db)
 {
-	double cost = db_job_cost(db), wait;
 	unsigned flying = db->busy ? db->sent_jobs : 0;
+	unsigned ahead = db->n_jobs > flying ? db->n_jobs - flying : 0;
+	/* it goes with the jobs ahead of it but for the full batches before */
+	double wait = (double)(ahead / DB_BATCH) * db_batch_cost(db, DB_BATCH);
 
-	wait = (double)(db->n_jobs > flying ? db->n_jobs - flying : 0) * cost;
 	if (db->busy) {
 		double gone = (double)(su_monotime(NULL) - db->sent_at) / 1e9,
-		       left = (double)flying * cost - gone;
+		       left = db_batch_cost(db, flying) - gone;
 
 		wait += left > 0 ? left : 0;
 	}

@@ -55,14 +55,16 @@ bool db_overloaded(const struct db *db);
 unsigned db_queue_len(const struct db *db);
 /** Age of the oldest job queued or in flight, seconds; 0 when none. */
 double db_oldest_age(const struct db *db);
-/** What a job has cost lately, seconds: the time batches spent in flight
- * over their jobs (a job of a large batch costs less than a lone one);
- * 0 before the first batch. */
-double db_job_cost(const struct db *db);
+/** What a batch of @a jobs would cost now, seconds: a part of its own (a
+ * round trip and a commit) and a part for each job, fitted to the batches
+ * lately in flight; 0 before the first batch. */
+double db_batch_cost(const struct db *db, unsigned jobs);
 /** How long a job queued now would wait before its batch is sent,
- * seconds: the jobs ahead of it at db_job_cost() each, and what is left of
- * the batch in flight.  Unlike db_oldest_age(), it grows as soon as the
- * queue does, not once the queue's head has waited. */
+ * seconds: what is left of the batch in flight, and the full batches
+ * (DB_BATCH jobs) of the jobs ahead of it that go before it, at
+ * db_batch_cost() each; the jobs after those go with it.  Unlike
+ * db_oldest_age(), it grows as soon as the queue does, not once the
+ * queue's head has waited. */
 double db_expected_wait(const struct db *db);
 
 /** Queue @a sql with @a nparams text parameters (NULL for SQL NULL).

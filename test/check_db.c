@@ -210,18 +210,21 @@ END_TEST
  * waited, and shrinks as the flight goes on. */
 START_TEST(the_expected_wait_follows_the_queue)
 {
-	double cost, w, w2, w3;
+	double cost, w, w2, w3, w4;
 
-	ck_assert(db_job_cost(db) == 0);
+	ck_assert(db_batch_cost(db, 1) == 0);
 	ck_assert(db_expected_wait(db) == 0);
 	lock_table();
 	ck_assert_int_eq(insert(0), 0);
 	step_for(200);
 	unlock_table();
 	run_until(1);
-	/* one job that took 200 ms or more */
-	cost = db_job_cost(db);
+	/* one batch of one job that took 200 ms or more: until batches of
+	 * other sizes tell, that is what any batch costs */
+	cost = db_batch_cost(db, 1);
 	ck_assert_msg(cost >= 0.2 && cost < 5, "cost %f", cost);
+	ck_assert(db_batch_cost(db, 30) == cost);
+	/* idle, a job queued now goes at once */
 	ck_assert(db_expected_wait(db) == 0);
 	PQfinish(locker);
 	locker = NULL;
@@ -229,23 +232,56 @@ START_TEST(the_expected_wait_follows_the_queue)
 	lock_table();
 	ck_assert_int_eq(insert(1), 0); /* in flight, held */
 	ck_assert_int_eq(insert(2), 0);
+	/* what is left of the batch in flight */
 	w = db_expected_wait(db);
-	ck_assert_msg(w > 1.9 * cost && w <= 2 * cost, "wait %f", w);
+	ck_assert_msg(w > 0.9 * cost && w <= cost, "wait %f", w);
+	/* more queued, in the same batch as the next: not longer */
 	for (int i = 3; i <= 10; i++)
 		ck_assert_int_eq(insert(i), 0);
 	w2 = db_expected_wait(db);
-	ck_assert_msg(w2 > w + 7.9 * cost, "wait %f then %f", w, w2);
+	ck_assert_msg(w2 <= w, "wait %f then %f", w, w2);
+	/* past a batch's worth ahead, a batch more */
+	for (int i = 11; i <= 80; i++)
+		ck_assert_int_eq(insert(i), 0);
+	w3 = db_expected_wait(db);
+	ck_assert_msg(w3 > w2 + 0.9 * cost && w3 <= w2 + cost,
+		      "wait %f then %f", w2, w3);
 	ck_assert(db_oldest_age(db) < 0.1);
 	step_for(100);
-	w3 = db_expected_wait(db);
-	ck_assert_msg(w3 < w2 - 0.09, "wait %f then %f", w2, w3);
+	w4 = db_expected_wait(db);
+	ck_assert_msg(w4 < w3 - 0.09, "wait %f then %f", w3, w4);
 	unlock_table();
-	run_until(11);
-	ck_assert(db_expected_wait(db) == 0);
-	/* the batch of nine cost less a job than the lone one */
-	ck_assert_msg(db_job_cost(db) < cost, "cost %f then %f", cost,
-		      db_job_cost(db));
-	ck_assert_int_eq(rows_in_t(), 11);
+	run_until(81);
+	ck_assert_int_eq(rows_in_t(), 81);
+}
+END_TEST
+
+/* Jobs that came one at a time cost a batch each, commit and all.  A burst
+ * of them after that goes in one batch once the one in flight is through:
+ * priced as that many lone jobs ahead, a burst from idle looked like an
+ * overload. */
+START_TEST(a_burst_after_lone_jobs_is_priced_as_a_batch)
+{
+	double lone, w;
+
+	for (int i = 0; i < 20; i++) {
+		ck_assert_int_eq(insert(i), 0);
+		run_until(i + 1);
+	}
+	lone = db_batch_cost(db, 1);
+	ck_assert(lone > 0);
+	lock_table();
+	ck_assert_int_eq(insert(20), 0); /* in flight, held */
+	for (int i = 21; i <= 60; i++)
+		ck_assert_int_eq(insert(i), 0);
+	w = db_expected_wait(db);
+	ck_assert_msg(w <= lone, "40 jobs queued: %f s, a lone job %f s", w,
+		      lone);
+	unlock_table();
+	run_until(61);
+	ck_assert_int_eq(rows_in_t(), 61);
+	/* and the batch of 41, held by the lock, is in the line now */
+	ck_assert(db_batch_cost(db, 41) >= db_batch_cost(db, 1));
 }
 END_TEST
 
@@ -567,6 +603,7 @@ int main(void)
 	tcase_add_test(tc, the_queue_is_bounded);
 	tcase_add_test(tc, an_old_job_is_overload);
 	tcase_add_test(tc, the_expected_wait_follows_the_queue);
+	tcase_add_test(tc, a_burst_after_lone_jobs_is_priced_as_a_batch);
 	tcase_add_test(tc, the_count_survives_a_rolled_back_batch);
 	tcase_add_test(tc, a_statement_is_prepared_once_per_connection);
 	tcase_add_test(tc, a_rolled_back_first_use_prepares_again);
