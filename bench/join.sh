@@ -9,6 +9,10 @@
 # throughput: the fast allocator for both memory pools (-x fm -X fm), one
 # UDP worker per core (-n), a 4 MB socket receive buffer (maxbuffer).
 # Every SIPp, on either side, has a 4 MB socket buffer (-buff_size).
+# And the floor of tvspaced's own stack: bench/nua_uas.c, a sofia-sip nua
+# user agent set up as tvspaced sets up its own, answering every INVITE at
+# once with SDP and nothing behind it (no database, no space): its CPU per
+# call is what the stack costs whatever tvspace does.
 #
 # Each target's rate is raised until it fails: a target that had a failed
 # call at one rate is not offered the higher ones.  For each target and
@@ -24,7 +28,7 @@
 # pg_stat_database, the script's own few counted in), over the calls: how
 # many statements each commit held, in effect.
 #   JOIN_S=5 (seconds a step); JOIN_TARGETS="tvspace kamailio" (default:
-#   all three) for a profile of one of them; JOIN_ALL=1: every rate to
+#   all four) for a profile of one of them; JOIN_ALL=1: every rate to
 #   every target, clean or not
 . "$(dirname "$0")/lib.sh"
 if ! command -v kamailio >/dev/null; then
@@ -37,6 +41,7 @@ RATES=("$@")
 SECONDS_PER_STEP=${JOIN_S:-5}
 UAS_PORT=5183
 KAM_PORT=5184
+NUA_PORT=5185
 BUF=4194304
 HZ=$(getconf CLK_TCK)
 
@@ -66,7 +71,7 @@ xacts() {
 # result line.
 step() {
 	local name=$1 port=$2 rate=$3 pid=$4 d=$WORK/$1-$3 n rc=0 c0 c1
-	local j0=- l0=- committed=- p0=0 p1=0 pg
+	local j0=- l0=- committed=- p0=0 p1=0 pg s0 g0 shed=-
 	pg=$(head -1 "$PGDIR/data/postmaster.pid")
 	mkdir -p "$d"
 	n=$((rate * SECONDS_PER_STEP))
@@ -74,6 +79,8 @@ step() {
 		x0=$(xacts)
 		j0=$(q "select count(*) from members where user_id like 'g%'")
 		l0=$(q "select count(*) from members where user_id like 'g%' and left_at is not null")
+		s0=$(metric tvspace_shed_total)
+		g0=$(metric tvspace_admit_gated_total)
 	fi
 	c0=$(tree_ticks "$pid")
 	[ "$name" != tvspace ] || p0=$(tree_ticks "$pg")
@@ -90,11 +97,13 @@ step() {
 		# the counters reach the view within a second
 		sleep 1
 		echo "$rate $(($(xacts) - x0)) $n" >>"$WORK/xacts"
+		shed=$(($(metric tvspace_shed_total) - s0))/$(($(metric tvspace_admit_gated_total) - g0))
 	fi
 	python3 "$SRC/bench/join_stats.py" "$d" "$name" "$rate" "$rc" \
 		"$(awk -v t=$((c1 - c0)) -v hz="$HZ" -v n="$n" 'BEGIN { printf "%.3f", t * 1000 / hz / n }')" \
 		"$committed" \
-		"$(awk -v t=$((p1 - p0)) -v hz="$HZ" -v n="$n" -v tv="$name" 'BEGIN { if (tv == "tvspace") printf "%.3f", t * 1000 / hz / n; else print "-" }')"
+		"$(awk -v t=$((p1 - p0)) -v hz="$HZ" -v n="$n" -v tv="$name" 'BEGIN { if (tv == "tvspace") printf "%.3f", t * 1000 / hz / n; else print "-" }')" \
+		"$shed"
 }
 
 # tvspace: erin's open space; its service level holds every joiner of the
@@ -120,16 +129,21 @@ kamailio -f bench/kamailio.cfg -L "$(dirname "$(dpkg -L kamailio | grep '/tm\.so
 	-P "$WORK/kamailio.pid" >"$WORK/kamailio.log" 2>&1 &
 KAM_PID=$!
 BENCH_PIDS+=($KAM_PID)
+cc -O2 -o "$WORK/nua_uas" bench/nua_uas.c \
+	$(pkg-config --cflags --libs sofia-sip-ua)
+"$WORK/nua_uas" $NUA_PORT >"$WORK/nua_uas.out" 2>&1 &
+NUA_PID=$!
+BENCH_PIDS+=($NUA_PID)
 sleep 1
 
-printf '%-9s %6s %8s %6s %9s %8s %8s %8s %11s %8s\n' target rate ok failed \
-	reached/s p50_ms p99_ms cpu_ms committed pg_cpu_ms
+printf '%-9s %6s %8s %6s %9s %8s %8s %8s %11s %9s %9s\n' target rate ok failed \
+	reached/s p50_ms p99_ms cpu_ms committed pg_cpu_ms shed/gauge
 declare -A FAILED
 for rate in "${RATES[@]}"; do
 	for t in "tvspace $SIP $TV_PID" "sipp-uas $UAS_PORT $UAS_PID" \
-		"kamailio $KAM_PORT $KAM_PID"; do
+		"kamailio $KAM_PORT $KAM_PID" "nua-uas $NUA_PORT $NUA_PID"; do
 		set -- $t
-		[[ " ${JOIN_TARGETS:-tvspace sipp-uas kamailio} " == *" $1 "* ]] ||
+		[[ " ${JOIN_TARGETS:-tvspace sipp-uas kamailio nua-uas} " == *" $1 "* ]] ||
 			continue
 		[ -z "${FAILED[$1]:-}" ] || [ -n "${JOIN_ALL:-}" ] || continue
 		line=$(step "$1" "$2" "$rate" "$3")
@@ -143,7 +157,10 @@ python3 bench/join_stats.py --summary "$WORK/results"
 echo "cpu_ms: the server's CPU time (/proc, every thread and process) over" \
 	"the step, over the calls offered; tvspaced's includes its dialog" \
 	"tags stored and leaves committed; pg_cpu_ms: its PostgreSQL's" \
-	"(every backend and helper), the same way"
+	"(every backend and helper), the same way; shed/gauge: of tvspace's" \
+	"failed calls, the new dialogs it refused with 503 for overload" \
+	"(tvspace_shed_total), and of those, the ones the database's expected" \
+	"wait refused (tvspace_admit_gated_total)"
 echo "kamailio: $(kamailio -v | head -1 | cut -d' ' -f3), -n $(nproc) -x fm -X fm, maxbuffer 4 MB (net.core.rmem_max $(cat /proc/sys/net/core/rmem_max))"
 [ ! -s "$WORK/xacts" ] || awk '{ printf "tvspace %s/s: %d transactions committed, %.3f a call\n", $1, $2, $2 / $3 }' "$WORK/xacts"
 echo "joins committed: $(q "select count(*) from members where user_id like 'g%'"), left: $(q "select count(*) from members where user_id like 'g%' and left_at is not null")"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """bench/join.sh's arithmetic.
 
-join_stats.py DIR NAME RATE RC [CPU_MS COMMITTED PG_CPU_MS]   one step: SIPp's
+join_stats.py DIR NAME RATE RC [CPU_MS COMMITTED PG_CPU_MS SHED]   one step: SIPp's
     statistics and the INVITE-to-200 times bench_join.xml logged in DIR,
     the server's CPU per call and (tvspace) the joins/leaves committed ->
     one line of the table.
@@ -21,7 +21,7 @@ def pct(values, p):
     return v[min(len(v) - 1, int(p / 100.0 * len(v)))]
 
 
-def step(d, name, rate, rc, cpu="-", committed="-", pg_cpu="-"):
+def step(d, name, rate, rc, cpu="-", committed="-", pg_cpu="-", shed="-"):
     ok = failed = 0
     elapsed = None
     stat = glob.glob(d + "/*_.csv") + glob.glob(d + "/*_[0-9]*_.csv")
@@ -47,9 +47,9 @@ def step(d, name, rate, rc, cpu="-", committed="-", pg_cpu="-"):
         h, m, s = elapsed.split(":")
         secs = int(h) * 3600 + int(m) * 60 + float(s.split(":")[0])
     reached = ok / max(secs - 1.0, 0.001) if secs else 0
-    print("%-9s %6s %8d %6d %9.0f %8.2f %8.2f %8s %11s %8s" % (
+    print("%-9s %6s %8d %6d %9.0f %8.2f %8.2f %8s %11s %9s %9s" % (
         name, rate, ok, failed, reached, pct(times, 50), pct(times, 99),
-        cpu, committed, pg_cpu))
+        cpu, committed, pg_cpu, shed))
 
 
 def clean(f):
@@ -82,7 +82,7 @@ def summary(path):
         elif name not in fail:
             fail[name] = "%s/s offered: %s ok, %s failed, p99 %s ms" % (
                 f[1], f[2], f[3], f[6])
-    for name in ("tvspace", "sipp-uas", "kamailio"):
+    for name in ("tvspace", "sipp-uas", "kamailio", "nua-uas"):
         if name in best:
             print("%-9s clean rate (0 failed, p99 < 50 ms, all committed): "
                   "%.0f/s (p50 %.2f ms, p99 %.2f ms, CPU %s ms a call)"
@@ -92,7 +92,7 @@ def summary(path):
         print("%-9s first rate not clean: %s" % (
             name, fail.get(name, "none up to the highest rate offered")))
     tv = best.get("tvspace", (0,))[0]
-    for peer in ("sipp-uas", "kamailio"):
+    for peer in ("sipp-uas", "kamailio", "nua-uas"):
         if peer in best and best[peer][0]:
             print("tvspace / %s: %.2f" % (peer, tv / best[peer][0]))
 
@@ -103,4 +103,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "--summary":
         summary(sys.argv[2])
     else:
-        step(*sys.argv[1:8])
+        step(*sys.argv[1:9])

@@ -16,6 +16,11 @@
 # of the proportional set size (Pss) of all its processes, over the
 # dialogs held (kamcmd dlg.stats_active).
 #
+# And the floor of tvspaced's own stack: bench/nua_uas.c, sofia-sip's nua
+# set up as tvspaced sets up its own, answering the same SIPp members with
+# nothing behind the dialogs, its RSS growth over the dialogs it holds: what
+# a member costs whatever tvspace keeps of it.
+#
 # MEMBERS_HEAP=1: where the bytes are instead.  tvspaced runs under
 # heaptrack (Debian's; bench/heaptrack_tv.sh), and its heap at its peak
 # (all held) is put by bench/heap_owners.py under the owner of each
@@ -37,7 +42,7 @@
 # take, and lost 32 s later.  Run it in a network namespace of its own
 # when a demo sends to that group on this host.
 #   bench/members.sh [SPACES MEMBERS]     MEMBER_RATE=800 MEMBERS_HEAP=
-#                                         MEMBERS_KAMAILIO=yes
+#                                         MEMBERS_KAMAILIO=yes MEMBERS_NUA=yes
 #                                         MEMBERS_SUBSCRIBERS=0 MEMBERS_CPU_WAIT=0
 #                                         MEMBERS_FEEDS=no
 . "$(dirname "$0")/lib.sh"
@@ -54,6 +59,8 @@ HEAP=${MEMBERS_HEAP:-}
 # MEMBERS_KAMAILIO=no: tvspaced alone (another build's figures beside
 # a run that measured Kamailio).
 KAM=${MEMBERS_KAMAILIO:-yes}
+# MEMBERS_NUA=no: without the stack's own row (below).
+NUA=${MEMBERS_NUA:-yes}
 if [ -n "$HEAP" ]; then
 	command -v heaptrack >/dev/null || {
 		echo "MEMBERS_HEAP needs heaptrack (apt-get install heaptrack)" >&2
@@ -187,6 +194,11 @@ wait "$GUESTS" && g=ok || g=failed
 wait "$HOSTS" && h=ok || h=failed
 bench_tv_stop
 
+# The peers' members all dial one URI.
+{
+	echo SEQUENTIAL
+	echo "space-1;"
+} >"$d/peer-targets.csv"
 k="not run"
 if [ "$KAM" = yes ]; then
 	# Kamailio holding as many dialogs.
@@ -208,11 +220,7 @@ if [ "$KAM" = yes ]; then
 	sleep 2
 	k_shm0=$(kam_shm)
 	k_pss0=$(kam_pss)
-	{
-		echo SEQUENTIAL
-		echo "space-1;"
-	} >"$d/kam-targets.csv"
-	sipp -sf test/sipp/bench_member.xml -inf "$d/kam-targets.csv" -m "$MEMBERS" \
+	sipp -sf test/sipp/bench_member.xml -inf "$d/peer-targets.csv" -m "$MEMBERS" \
 		-r "$RATE" -l "$MEMBERS" -nostdin -i 127.0.0.1 -p 5185 \
 		-d "$MEMBER_HOLD" -timeout 600s 127.0.0.1:5184 >"$d/kam.out" 2>&1 &
 	KCALLS=$!
@@ -230,6 +238,33 @@ if [ "$KAM" = yes ]; then
 	wait "$KCALLS" && k=ok || k=failed
 fi
 
+n="not run"
+if [ "$NUA" = yes ]; then
+	# The stack alone holding as many dialogs (bench/nua_uas.c).
+	cc -O2 -o "$WORK/nua_uas" bench/nua_uas.c \
+		$(pkg-config --cflags --libs sofia-sip-ua)
+	"$WORK/nua_uas" 5187 >"$WORK/nua_uas.out" 2>&1 &
+	NPID=$!
+	BENCH_PIDS+=("$NPID")
+	sleep 1
+	nua_rss() { awk '/^VmRSS/ {print $2}' "/proc/$NPID/status"; }
+	nua_held() { awk '$1 == "held" { n = $2 } END { print n + 0 }' "$WORK/nua_uas.out"; }
+	n_rss0=$(nua_rss)
+	sipp -sf test/sipp/bench_member.xml -inf "$d/peer-targets.csv" -m "$MEMBERS" \
+		-r "$RATE" -l "$MEMBERS" -nostdin -i 127.0.0.1 -p 5188 \
+		-d "$MEMBER_HOLD" -timeout 600s 127.0.0.1:5187 >"$d/nua.out" 2>&1 &
+	NCALLS=$!
+	BENCH_PIDS+=("$NCALLS")
+	for _ in $(seq 1 $((MEMBERS / RATE * 10 + 600))); do
+		[ "$(nua_held)" -ge "$MEMBERS" ] && break
+		sleep 0.1
+	done
+	sleep 2
+	n_rss1=$(nua_rss)
+	ndlg=$(nua_held)
+	wait "$NCALLS" && n=ok || n=failed
+fi
+
 printf '%-9s %8s %8s %14s %14s %16s %14s\n' server spaces held before_kib \
 	held_kib kib_per_member idle_cpu_10s
 printf '%-9s %8s %8s %14s %14s %16.2f %13s%%\n' tvspace "$spaces" "$held" \
@@ -243,11 +278,16 @@ printf '%-9s %8s %8s %14s %14s %16.2f %13s%%\n' tvspace "$spaces" "$held" \
 		"$k_pss0" "$k_pss1" \
 		"$(python3 -c "print(($k_pss1 - $k_pss0) / max($kdlg, 1))")" -
 }
+[ "$NUA" != yes ] || printf '%-9s %8s %8s %14s %14s %16.2f %14s\n' nua-uas - \
+	"$ndlg" "$n_rss0" "$n_rss1" \
+	"$(python3 -c "print(($n_rss1 - $n_rss0) / max($ndlg, 1))")" -
 echo "tvspace: RSS (VmRSS) growth over the members held (hosts and guests);" \
 	"idle_cpu_10s: tvspaced's CPU over 10 s with all held, % of a core"
 echo "kam-shm: Kamailio's shared memory in use (kamcmd core.shmmem);" \
 	"kam-pss: the Pss of all its processes; both over its dialogs held"
-echo "SIPp: hosts $h, members $g, Kamailio's calls $k; every member of" \
+echo "nua-uas: the SIP stack alone (bench/nua_uas.c, sofia-sip's nua set up" \
+	"as tvspaced's), its RSS growth over the dialogs it held"
+echo "SIPp: hosts $h, members $g, Kamailio's calls $k, nua-uas's $n; every member of" \
 	"spaces and members rows: $held of $((SPACES + MEMBERS)) dialled;" \
 	"load: $(cut -d' ' -f1-3 /proc/loadavg)"
 machine
