@@ -9,9 +9,6 @@
 # counts the re-INVITEs that came again (retransmissions).  Spaces of more
 # than 1,000 members are measured in multicast only (a relay leg is a port).
 #   bench/switch.sh [N...]     SWITCH_MODES=multicast: that mode only
-#   SWITCH_PIN=1: tvspaced alone on the first core, PostgreSQL, SIPp and
-#   the benchmark's counters on the others (where the scheduler puts the
-#   processes that answer each other is then out of the figure)
 . "$(dirname "$0")/lib.sh"
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(10 100)
@@ -21,17 +18,6 @@ run() { # MODE N
 	mkdir -p "$d"
 	bench_db
 	bench_tv "$d"
-	local on=()
-	if [ -n "${SWITCH_PIN:-}" ]; then
-		on=(taskset -c "1-$(($(nproc) - 1))")
-		taskset -a -p -c 0 "$TV_PID" >/dev/null
-		# the postmaster and its backends (later ones inherit)
-		local pm
-		pm=$(head -1 "$PGDIR/postmaster.pid")
-		for p in "$pm" $(pgrep -P "$pm"); do
-			taskset -a -p -c "1-$(($(nproc) - 1))" "$p" >/dev/null
-		done
-	fi
 	# guests join at 100/s (500/s past 100 of them); the host waits for
 	# them all, then switches
 	local jr=100
@@ -45,7 +31,7 @@ run() { # MODE N
 		RX=$!
 		sleep 0.5
 	fi
-	"${on[@]}" sipp -sf test/sipp/$hs.xml -m 1 -nostdin -i 127.0.0.1 -p 5181 \
+	sipp -sf test/sipp/$hs.xml -m 1 -nostdin -i 127.0.0.1 -p 5181 \
 		-key user erin -key target share -key rtp_port 43000 -d "$hold" \
 		-timeout 300s -trace_msg -message_file "$d/host.msg" \
 		127.0.0.1:$SIP >"$d/host.out" 2>&1 &
@@ -53,10 +39,10 @@ run() { # MODE N
 	sleep 0.5
 	# the re-INVITEs as they leave tvspaced, by branch: one sent again
 	# is a retransmission, whether or not the first reached SIPp
-	"${on[@]}" python3 bench/sip_count.py 5182 "$d/sent" "$d/wire" &
+	python3 bench/sip_count.py 5182 "$d/sent" "$d/wire" &
 	local COUNTER=$!
 	sleep 0.3
-	"${on[@]}" sipp -sf test/sipp/$gs.xml -m "$n" -l "$n" -r "$jr" -nostdin \
+	sipp -sf test/sipp/$gs.xml -m "$n" -l "$n" -r "$jr" -nostdin \
 		-i 127.0.0.1 -p 5182 -key target space-1 -key rtp_port 43000 \
 		-timeout 300s -trace_msg -message_file "$d/guests.msg" \
 		127.0.0.1:$SIP >"$d/guests.out" 2>&1 &
@@ -65,7 +51,7 @@ run() { # MODE N
 	# full), the CPU of tvspaced and of the guests' SIPp (which answers
 	# every re-INVITE), and the machine's idle time, sampled: which of
 	# them the switch waits for
-	"${on[@]}" python3 bench/switch_sample.py "$TV_PID" "$GUESTS" 5182 "$d/drops" \
+	python3 bench/switch_sample.py "$TV_PID" "$GUESTS" 5182 "$d/drops" \
 		"$d/cpu" &
 	local SAMPLER=$!
 	wait "$GUESTS" || true
