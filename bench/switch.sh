@@ -37,16 +37,9 @@ run() { # MODE N
 		127.0.0.1:$SIP >"$d/host.out" 2>&1 &
 	local HOST=$!
 	sleep 0.5
-	# datagrams the kernel dropped at the guests' socket (its buffer
-	# full): the last column of /proc/net/udp, sampled while they run
-	(while sleep 0.1; do
-		awk -v t="$(date +%s.%N)" '$2 ~ /:143E$/ { print t, $NF }' \
-			/proc/net/udp
-	done >"$d/drops" 2>/dev/null) &
-	local SAMPLER=$!
 	# the re-INVITEs as they leave tvspaced, by branch: one sent again
 	# is a retransmission, whether or not the first reached SIPp
-	python3 bench/sip_count.py 5182 "$d/sent" &
+	python3 bench/sip_count.py 5182 "$d/sent" "$d/wire" &
 	local COUNTER=$!
 	sleep 0.3
 	sipp -sf test/sipp/$gs.xml -m "$n" -l "$n" -r "$jr" -nostdin \
@@ -54,20 +47,18 @@ run() { # MODE N
 		-timeout 300s -trace_msg -message_file "$d/guests.msg" \
 		127.0.0.1:$SIP >"$d/guests.out" 2>&1 &
 	local GUESTS=$!
-	# the CPU of tvspaced and of the guests' SIPp (which answers every
-	# re-INVITE), and the machine's idle time, sampled: which of them
-	# the switch waits for
-	(while sleep 0.05; do
-		echo "$(date +%s.%N) $(cpu_ticks) $(cpu_ticks "$GUESTS")" \
-			"$(awk '/^cpu / { print $5 + $6 }' /proc/stat)"
-	done >"$d/cpu" 2>/dev/null) &
-	local CPU=$!
+	# datagrams the kernel dropped at the guests' socket (its buffer
+	# full), the CPU of tvspaced and of the guests' SIPp (which answers
+	# every re-INVITE), and the machine's idle time, sampled: which of
+	# them the switch waits for
+	python3 bench/switch_sample.py "$TV_PID" "$GUESTS" 5182 "$d/drops" \
+		"$d/cpu" &
+	local SAMPLER=$!
 	wait "$GUESTS" || true
 	wait "$HOST" || true
-	kill "$SAMPLER" "$COUNTER" "$CPU" 2>/dev/null || true
+	kill "$SAMPLER" "$COUNTER" 2>/dev/null || true
 	wait "$SAMPLER" 2>/dev/null || true
 	wait "$COUNTER" 2>/dev/null || true
-	wait "$CPU" 2>/dev/null || true
 	if [ "$mode" = relay ]; then
 		wait "$RX" || true
 		python3 bench/switch_times.py relay "$d/host.msg" "$d/rtp.log" \
@@ -89,22 +80,31 @@ run() { # MODE N
 # guests' SIPp used from the switch to the last member re-pointed (one
 # near 100 is what the switch waits for), "idle": the machine's idle time
 # then, % of all its cores (near 0: the processes of the benchmark, its
-# packet counter and samplers included, share out every core).
-printf '%-10s %8s %10s %8s %8s %8s %6s %7s %8s %6s %8s %5s\n' mode guests \
-	re-pointed p50_ms p99_ms max_ms again resent dropped tv_cpu sipp_cpu \
-	idle
+# packet counter and samplers included, share out every core);
+# "tv_wait", "sipp_wait": the % of that time each was ready to run and
+# waited for a core (run-queue delay, /proc/PID/schedstat); "tv_ms": the
+# CPU of tvspaced's loop then, ms a member re-pointed; "rtt_p50",
+# "rtt_p99": each re-INVITE's own round trip on the wire, from leaving
+# tvspaced to the guest's 200 leaving SIPp, ms (bench/sip_count.py).
+fmt='%-10s %6s %10s %7s %7s %7s %5s %6s %7s %6s %8s %4s %7s %9s %6s %7s %7s\n'
+# shellcheck disable=SC2059
+printf "$fmt" mode guests re-pointed p50_ms p99_ms max_ms again resent \
+	dropped tv_cpu sipp_cpu idle tv_wait sipp_wait tv_ms rtt_p50 rtt_p99
 for n in "${SIZES[@]}"; do
 	read -ra modes <<<"${SWITCH_MODES:-multicast relay}"
 	[ "$n" -le 1000 ] || modes=(multicast)
 	for mode in "${modes[@]}"; do
 		run "$mode" "$n"
-		read -r got p50 p99 max again dropped tvc sippc idle \
-			<"$WORK/$mode-$n/result"
+		read -r got p50 p99 max again dropped tvc sippc idle tvw sippw \
+			tvms <"$WORK/$mode-$n/result"
 		resent=$(awk '$1 == "INVITE" { print $2 - $3 }' "$WORK/$mode-$n/sent")
-		printf '%-10s %8s %10s %8s %8s %8s %6s %7s %8s %6s %8s %5s\n' \
-			"$mode" "$n" "$got" "$p50" "$p99" "$max" "${again:--}" \
-			"${resent:--}" "${dropped:--}" "${tvc:--}" "${sippc:--}" \
-			"${idle:--}"
+		read -r rtt50 rtt99 < <(awk '$1 == "rtt" { print $3, $4 }' \
+			"$WORK/$mode-$n/sent")
+		# shellcheck disable=SC2059
+		printf "$fmt" "$mode" "$n" "$got" "$p50" "$p99" "$max" \
+			"${again:--}" "${resent:--}" "${dropped:--}" "${tvc:--}" \
+			"${sippc:--}" "${idle:--}" "${tvw:--}" "${sippw:--}" \
+			"${tvms:--}" "${rtt50:--}" "${rtt99:--}"
 	done
 done
 echo "reinvite_window: ${BENCH_CONF:-the default}; load: $(cut -d' ' -f1-3 /proc/loadavg)"

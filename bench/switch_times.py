@@ -10,7 +10,7 @@ relay: from the same MESSAGE to the first RTP packet with the marker bit
 Usage: switch_times.py multicast HOST.msg GUESTS.msg [DROPS [CPU]]
        switch_times.py relay HOST.msg RTP.log
 Prints: members p50_ms p99_ms max_ms [again dropped [tv_cpu sipp_cpu
-idle]]:
+idle tv_wait sipp_wait tv_ms]]:
 again (multicast) is the re-INVITEs the guests received more than once
 (retransmissions), dropped the datagrams the kernel dropped at the guests'
 socket from the switch on (DROPS: lines of "time count", sampled);
@@ -63,21 +63,32 @@ def pct(v, p):
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
 
 
-def cpu_share(path, t0, end):
+def cpu_share(path, t0, end, members):
     """% of a core each process used between the samples around t0 and
     end, and the machine's idle % of all cores: "tv sipp idle", or
-    "- - -" with too few samples."""
+    "- - -" with too few samples; with the processes' schedstat in the
+    samples, also "tv_wait sipp_wait": the % of that time each was ready
+    to run and waited for a core (its run-queue delay), and "tv_ms": the
+CPU tvspaced's loop used in that time, ms a member re-pointed."""
     rows = [tuple(float(x) for x in ln.split())
-            for ln in open(path) if len(ln.split()) == 4]
+            for ln in open(path) if len(ln.split()) in (4, 10)]
     a = [r for r in rows if r[0] <= t0]
     b = [r for r in rows if r[0] >= end]
     if not a or not b or b[0][0] <= a[-1][0]:
-        return "- - -"
+        return "- - - - - -"
     a, b = a[-1], b[0]
     core_s = os.sysconf("SC_CLK_TCK") * (b[0] - a[0])
     share = [100.0 * (b[i] - a[i]) / core_s for i in (1, 2, 3)]
     share[2] /= os.cpu_count()
-    return " ".join("%.0f" % v for v in share)
+    if len(a) == 10 and len(b) == 10:
+        wall_ns = 1e9 * (b[0] - a[0])
+        share += [100.0 * (b[i] - a[i]) / wall_ns for i in (5, 8)]
+        each = (b[4] - a[4]) / 1e6 / members if members else None
+    else:
+        share += [None, None]
+        each = None
+    return " ".join("-" if v is None else "%.0f" % v for v in share) + \
+        (" -" if each is None else " %.3f" % each)
 
 
 def main():
@@ -111,7 +122,7 @@ def main():
             again += " %d" % ((after[-1] if after else 0) -
                               (before[-1] if before else 0))
         if len(sys.argv) > 5:
-            again += " " + cpu_share(sys.argv[5], t0, end)
+            again += " " + cpu_share(sys.argv[5], t0, end, len(ms_raw))
     else:
         # relay receiver log: "ssrc time" of each member's first marked
         # packet after the first one
