@@ -68,7 +68,20 @@ command -v kamailio >/dev/null || {
 }
 KAM_MODULES=$(dirname "$(dpkg -L kamailio | grep '/tm\.so$')")
 
+# TAKEOVER_PGSS=1: PostgreSQL counts its statements (pg_stat_statements,
+# loaded at its start: the cluster is restarted with it, and without it
+# on a run without).
+pgss=$(psql "host=$PGDIR/run port=$PGPORT dbname=postgres user=postgres" \
+	-XAtqc "show shared_preload_libraries")
+if [ "$pgss" != "${TAKEOVER_PGSS:+pg_stat_statements}" ]; then
+	psql "host=$PGDIR/run port=$PGPORT dbname=postgres user=postgres" -Xq \
+		-c "alter system set shared_preload_libraries = '${TAKEOVER_PGSS:+pg_stat_statements}'"
+	scripts/pgctl.sh stop "$PGDIR" "$PGPORT"
+	scripts/pgctl.sh start "$PGDIR" "$PGPORT"
+fi
 bench_db
+[ -z "${TAKEOVER_PGSS:-}" ] ||
+	psql "$CONN" -Xqc "create extension pg_stat_statements" >/dev/null
 psql "$CONN" -Xq -v ON_ERROR_STOP=1 >/dev/null <<SQL
 INSERT INTO users (user_id)
 SELECT 'h' || i FROM generate_series(1, $SPACES) i UNION ALL
@@ -128,6 +141,15 @@ sleep 3 # dispatcher's first OPTIONS round
 # them to have started and the lease to have run out: copies of the
 # scenarios with that wait.
 RATE=${TAKEOVER_RATE:-200}
+# A host hangs up HOLD ms after its /switch (SIPp's -d, the scenario's
+# pause), which follows its re-INVITE at once: by default past the goal
+# (the lease + 5 s after the kill) and then some, so that the ends of the
+# first spaces resumed (each a query of Kamailio's, a BYE to the guest
+# through it, the space's and members' rows) do not compete with the
+# re-INVITEs still going out.  With 2000 (the scenario's own), 1,162 of a
+# survivor's 1,618 spaces of a 10,000-space run ended before its last
+# member resumed.
+HOLD=${TAKEOVER_HOLD:-$(((LEASE * 2 + 10) * 1000))}
 QUIET_MAX=60 # seconds the nodes get to be quiet before the kill
 WAIT=$(((SPACES + SPACES * GUESTS) * 1000 / RATE + QUIET_MAX * 1000 +
 	LEASE * 2000 + 40000))
@@ -159,7 +181,7 @@ TRACE=()
 [ "$SPACES" -gt 1000 ] || TRACE=(-trace_msg)
 party() { # NAME SCENARIO CSV PORT CALLS RATE
 	sipp -sf "$WORK/$2.xml" -inf "$WORK/$3" -m "$5" -r "$6" -l "$5" \
-		-nostdin -i 127.0.0.1 -p "$4" -d 2000 -key target share \
+		-nostdin -i 127.0.0.1 -p "$4" -d "$HOLD" -key target share \
 		-buff_size 4194304 \
 		-timeout $((WAIT / 1000 + 120))s -timeout_error \
 		-recv_timeout $((WAIT + 20000)) \
@@ -259,12 +281,57 @@ waited() {
 	echo $t
 }
 mapfile -t KAM_ALL < <(echo "$KAM_PID"; pgrep -P "$KAM_PID" || true)
+# the killed node's own ticks, which its reaping adds to this script's
+victim_ticks=$(ticks "${PID[$VICTIM]}")
 # PostgreSQL's processes (the nodes' writes of the takeover)
 PG_MAIN=$(head -1 "$PGDIR/data/postmaster.pid" 2>/dev/null || true)
 mapfile -t PG_ALL < <(pgrep -P "${PG_MAIN:-0}" || true)
 # the machine's cores: busy and all clock ticks (/proc/stat)
 machine() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat; }
+# The survivors' "resumed" lines as they are logged (reading both logs
+# whole, megabytes, 20 times a second would be work on the cores
+# measured).
+tail -n 0 -q -F "$WORK/n1.log" "$WORK/n3.log" 2>/dev/null |
+	grep --line-buffered -E " resumed$" >"$WORK/resumed" &
+TAIL_PID=$!
+BENCH_PIDS+=("$TAIL_PID")
 machine_before=$(machine)
+# Every process of the machine (other trees' work too), each one's user +
+# system ticks and those of its children that ended (the psql, grep and
+# cat of this script's polling end up in its shell's): a snapshot at the
+# kill and one once the last member resumed say who used the cores.
+procs() { # FILE
+	python3 - "$1" "$$" <<'PY'
+import os, sys
+with open(sys.argv[1], "w") as out:
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            s = open("/proc/%s/stat" % pid).read()
+        except OSError:
+            continue
+        comm = s[s.index("(") + 1:s.rindex(")")]
+        f = s[s.rindex(")") + 2:].split()
+        # fields 14-17 of stat: utime stime cutime cstime; the children
+        # only for this script (a backend that exits lands in
+        # PostgreSQL's postmaster with all its life's work)
+        n = 15 if pid == sys.argv[2] else 13
+        out.write("%s %s %d\n" % (pid, comm.replace(" ", "_"),
+                                   sum(int(x) for x in f[11:n])))
+PY
+}
+# the machine's time by kind (/proc/stat: user nice system idle iowait irq
+# softirq steal), for softirq's share
+cpu_kinds() { awk '/^cpu / {print $2, $3, $4, $5, $6, $7, $8, $9}' /proc/stat; }
+kinds_before=$(cpu_kinds)
+procs "$WORK/procs.before"
+# PostgreSQL's transactions and rows written meanwhile, and by table
+pg_counts() { q "select xact_commit, tup_inserted, tup_updated, tup_deleted from pg_stat_database where datname = 'tvbench'"; }
+pg_tables() { q "select relname || ' ' || n_tup_ins || ' ' || n_tup_upd || ' ' || n_tup_hot_upd || ' ' || n_tup_del from pg_stat_user_tables order by 1"; }
+pgc_before=$(pg_counts)
+pg_tables >"$WORK/tables.before"
+[ -z "${TAKEOVER_PGSS:-}" ] || q "select pg_stat_statements_reset()" >/dev/null
 declare -A PG_T0
 for p in "${PG_ALL[@]}"; do PG_T0[$p]=$(ticks "$p"); done
 cpu_before=("$(ticks "${PID[n1]}")" "$(ticks "${PID[n3]}")" \
@@ -298,7 +365,7 @@ until [ "$(q "select count(*) from spaces where state = 'live' and node_id = '$V
 done
 t_claim=$(date +%s.%N)
 for _ in $(seq 1 $(((LEASE * 2 + 60) * 20))); do
-	[ "$(cat "$WORK/n1.log" "$WORK/n3.log" | grep -cE " resumed$")" -ge $moved_members ] && break
+	[ "$(wc -l <"$WORK/resumed")" -ge "$moved_members" ] && break
 	sleep 0.05
 done
 t_res=$(date +%s.%N)
@@ -314,6 +381,12 @@ for p in "${PG_ALL[@]}"; do
 	pg_after=$((pg_after + $(ticks "$p")))
 done
 machine_after=$(machine)
+procs "$WORK/procs.after"
+kinds_after=$(cpu_kinds)
+pgc_after=$(pg_counts)
+pg_tables >"$WORK/tables.after"
+[ -z "${TAKEOVER_PGSS:-}" ] ||
+	q "select calls, round(total_exec_time), rows, left(regexp_replace(query, '\s+', ' ', 'g'), 110) from pg_stat_statements order by total_exec_time desc limit 15" >"$WORK/statements"
 busy=$(python3 -c 'import sys
 b0, t0, b1, t1 = (int(x) for x in sys.argv[1:])
 print("%.0f %%" % (100.0 * (b1 - b0) / max(1, t1 - t0)))' $machine_before $machine_after)
@@ -383,6 +456,41 @@ print("goal (every moved member re-INVITEd within the lease + 5 s, %.0f s): %s" 
 PY
 echo "CPU (of one core) from the kill until the last member resumed: $cpu; UDP datagrams dropped for full buffers meanwhile: $drops"
 echo "PostgreSQL (all its processes) $pg_cpu of a core; the machine's $(nproc) cores busy $busy (everyone's work) from the kill until the last member resumed"
+python3 - "$WORK/procs.before" "$WORK/procs.after" "$t_kill" "$t_res" \
+	"$(getconf CLK_TCK)" "$$" "$kinds_before" "$kinds_after" \
+	"$victim_ticks" <<'PY'
+import collections, sys
+def load(path):
+    d = {}
+    for line in open(path):
+        pid, comm, t = line.split()
+        d[pid] = (comm, int(t))
+    return d
+b, a = load(sys.argv[1]), load(sys.argv[2])
+secs, hz, me = float(sys.argv[4]) - float(sys.argv[3]), int(sys.argv[5]), sys.argv[6]
+by = collections.Counter()
+for pid, (comm, t) in a.items():
+    if pid in b:
+        name = "this script (its polling)" if pid == me else comm
+        by[name] += t - b[pid][1] - (int(sys.argv[9]) if pid == me else 0)
+kb = [int(x) for x in sys.argv[7].split()]
+ka = [int(x) for x in sys.argv[8].split()]
+d = [y - x for x, y in zip(kb, ka)]
+total = sum(d)
+busy = total - d[3] - d[4]
+names = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+print("the machine's cores from the kill until the last member resumed, "
+      "in cores: " + ", ".join("%s %.2f" % (n, v / hz / secs)
+                               for n, v in zip(names, d)))
+print("who used them (cores; processes alive at both ends, by name): " +
+      ", ".join("%s %.2f" % (n, t / hz / secs) for n, t in by.most_common(12)) +
+      "; all of them %.2f, the machine busy %.2f" % (sum(by.values()) / hz / secs, busy / hz / secs))
+PY
+echo "PostgreSQL's transactions committed, rows inserted, updated, deleted from the kill until the last member resumed: $(python3 -c 'import sys
+b = [int(x) for x in sys.argv[1].split("|")]; a = [int(x) for x in sys.argv[2].split("|")]
+print(" ".join(str(y - x) for x, y in zip(b, a)))' "$pgc_before" "$pgc_after")"
+echo "PostgreSQL's rows by table from the kill until the last member resumed (inserted, updated, of them HOT, deleted): $(join "$WORK/tables.before" "$WORK/tables.after" | awk '$6 - $2 + $7 - $3 + $9 - $5 > 0 {printf "%s %d %d %d %d, ", $1, $6 - $2, $7 - $3, $8 - $4, $9 - $5}')"
+[ ! -s "$WORK/statements" ] || { echo "PostgreSQL's statements meanwhile (calls, ms, rows, text; pg_stat_statements):"; cat "$WORK/statements"; }
 echo "waited for a CPU while runnable, from the kill until the last member resumed (all of a group's processes): $runq"
 echo "datagrams dropped by each socket since it opened (/proc/net/udp): $udp_drops"
 echo "new dialogs the nodes refused for overload before the kill (503, tried again by the party): $shed"
