@@ -252,6 +252,13 @@ int store_comments_recent(struct db *db, uint64_t space_id, unsigned n,
  * @a day, "YYYY-MM-DD"), then @a done. */
 int store_load_live(struct db *db, const char *node, const char *day,
 		    store_space_f *each, store_done_f *done, void *arg);
+/** store_load_live() of the live spaces of @a node among the @a n of
+ * @a ids only: what a claim gave this node, without its own spaces (a
+ * survivor that served 3,333 spaces and claimed 1,667 read all 5,000 with
+ * their members' dialogs, to skip two thirds).  -EINVAL without @a node. */
+int store_load_spaces(struct db *db, const char *node, const uint64_t *ids,
+		      unsigned n, const char *day, store_space_f *each,
+		      store_done_f *done, void *arg);
 
 /* -- nodes (docs/scaling.md) ---------------------------------------------- */
 
