@@ -141,20 +141,28 @@ sleep 3 # dispatcher's first OPTIONS round
 # them to have started and the lease to have run out: copies of the
 # scenarios with that wait.
 RATE=${TAKEOVER_RATE:-200}
-# A host hangs up HOLD ms after its /switch (SIPp's -d, the scenario's
-# pause), which follows its re-INVITE at once: by default past the goal
-# (the lease + 5 s after the kill) and then some, so that the ends of the
-# first spaces resumed (each a query of Kamailio's, a BYE to the guest
-# through it, the space's and members' rows) do not compete with the
-# re-INVITEs still going out.  With 2000 (the scenario's own), 1,162 of a
+# A host resumed waits AFTER ms before its /switch and its hang-up 2 s
+# later (the scenario's, which come at once): by default past the goal
+# (the lease + 5 s after the kill) and then some.  They check that every
+# space still works once it moved; sent at once, they are work of their
+# own during the takeover (a MESSAGE and a BYE through Kamailio, each a
+# query of its, the switch and the end of the space stored, a BYE to the
+# guest): with the scenario's timing (TAKEOVER_AFTER=0) 1,162 of a
 # survivor's 1,618 spaces of a 10,000-space run ended before its last
-# member resumed.
-HOLD=${TAKEOVER_HOLD:-$(((LEASE * 2 + 10) * 1000))}
+# member resumed, and its re-INVITEs went from 630 to 250-300 a second as
+# the first hang-ups came.
+AFTER=${TAKEOVER_AFTER:-$(((LEASE * 2 + 10) * 1000))}
 QUIET_MAX=60 # seconds the nodes get to be quiet before the kill
 WAIT=$(((SPACES + SPACES * GUESTS) * 1000 / RATE + QUIET_MAX * 1000 +
 	LEASE * 2000 + 40000))
-sed "s/timeout=\"40000\"/timeout=\"$WAIT\"/" "$SCEN/bench_cluster_host.xml" \
-	>"$WORK/bench_cluster_host.xml"
+sed -e "s/timeout=\"40000\"/timeout=\"$WAIT\"/" \
+	-e "s|^  <label id=\"9\"/>|  <pause milliseconds=\"$AFTER\"/>\n&|" \
+	"$SCEN/bench_cluster_host.xml" >"$WORK/bench_cluster_host.xml"
+[ "$AFTER" = 0 ] || grep -q "<pause milliseconds=\"$AFTER\"/>" \
+	"$WORK/bench_cluster_host.xml" || {
+	echo "bench_cluster_host.xml: no place for the hosts' wait" >&2
+	exit 1
+}
 sed "s/timeout=\"25000\"/timeout=\"$((WAIT - 15000))\"/" \
 	"$SCEN/bench_cluster_guest.xml" >"$WORK/bench_cluster_guest.xml"
 # settle WHAT QUERY N SECONDS: until QUERY counts N, or has not grown for
@@ -181,7 +189,7 @@ TRACE=()
 [ "$SPACES" -gt 1000 ] || TRACE=(-trace_msg)
 party() { # NAME SCENARIO CSV PORT CALLS RATE
 	sipp -sf "$WORK/$2.xml" -inf "$WORK/$3" -m "$5" -r "$6" -l "$5" \
-		-nostdin -i 127.0.0.1 -p "$4" -d "$HOLD" -key target share \
+		-nostdin -i 127.0.0.1 -p "$4" -d 2000 -key target share \
 		-buff_size 4194304 \
 		-timeout $((WAIT / 1000 + 120))s -timeout_error \
 		-recv_timeout $((WAIT + 20000)) \
@@ -356,17 +364,13 @@ moved=$(q "select count(*) from spaces where node_id = '$VICTIM'")
 moved_members=$(q "select count(*) from members m join spaces s on s.id = m.space_id where s.node_id = '$VICTIM' and m.left_at is null and m.local_tag is not null")
 t_kill=$(date +%s.%N)
 kill -KILL "${PID[$VICTIM]}"
-until [ "$(q "select count(*) from spaces where state = 'live' and node_id = '$VICTIM'")" = 0 ]; do
-	if [ $(($(date +%s) - ${t_kill%.*})) -gt $((LEASE * 2 + 60)) ]; then
-		echo "$VICTIM's spaces not all claimed $((LEASE * 2 + 60)) s after the kill" >&2
-		break
-	fi
-	sleep 0.05
-done
-t_claim=$(date +%s.%N)
-for _ in $(seq 1 $(((LEASE * 2 + 60) * 20))); do
+# Until the last moved member resumed, as the survivors log it; nothing
+# else runs here meanwhile (a psql polling the claims 20 times a second
+# took a quarter of a core from the processes measured: the claims' times
+# are read from the survivors' logs afterwards).
+for _ in $(seq 1 $(((LEASE * 2 + 60) * 10))); do
 	[ "$(wc -l <"$WORK/resumed")" -ge "$moved_members" ] && break
-	sleep 0.05
+	sleep 0.1
 done
 t_res=$(date +%s.%N)
 [ -z "$HOPS_PID" ] || { kill -INT "$HOPS_PID"; wait "$HOPS_PID" || true; }
@@ -420,6 +424,8 @@ for line in list(open("/proc/net/udp"))[1:]:
     f = line.split()
     if int(f[-1]):
         print("port %d %s," % (int(f[1].split(":")[1], 16), f[-1]), end=" ")')
+unclaimed=$(q "select count(*) from spaces where state = 'live' and node_id = '$VICTIM'")
+[ "$unclaimed" = 0 ] || echo "$VICTIM's spaces not all claimed: $unclaimed live" >&2
 split=$(q "select string_agg(node_id || ' ' || n, ', ' order by node_id) from (select node_id, count(*) n from spaces group by 1) x")
 
 wait "$P_hosts" && hosts_ok=yes || hosts_ok=no
@@ -431,25 +437,27 @@ done
 ended=$(q "select count(*) from spaces where end_reason = 'space ended by host'")
 left=$(q "select count(*) from members where left_at is not null")
 
-python3 - "$t_kill" "$t_claim" "$WORK" "$LEASE" "$moved_members" <<PY
+python3 - "$t_kill" "$WORK" "$LEASE" "$moved_members" <<PY
 import datetime, glob, re, sys
-kill, claim = float(sys.argv[1]), float(sys.argv[2])
+kill = float(sys.argv[1])
 def stamps(pattern):
     out = []
     for f in ("n1.log", "n3.log"):
-        for line in open(sys.argv[3] + "/" + f):
+        for line in open(sys.argv[2] + "/" + f):
             if re.search(pattern, line):
                 t = datetime.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S.%f")
                 out.append(t.timestamp())
     return out
 took = stamps("took over")
+claims = stamps(" of node $VICTIM claimed$")
+claim = max(claims) if claims else float("nan")
 res = stamps(" resumed$")
 print("| nodes | spaces | members | lease | moved | claimed after kill | loaded, re-INVITEs sent | last member resumed |")
 print("|---|---|---|---|---|---|---|---|")
 print("| 3 ($per_node) | $SPACES | $want | ${LEASE} s | $moved spaces, $moved_members members -> $split | %.2f s | %.2f s | %.2f s (%d of $moved_members) |" % (
     claim - kill, max(took) - kill if took else float("nan"),
     max(res) - kill if res else float("nan"), len(res)))
-lease, want = float(sys.argv[4]), int(sys.argv[5])
+lease, want = float(sys.argv[3]), int(sys.argv[4])
 met = bool(res) and len(res) >= want and max(res) - kill <= lease + 5
 print("goal (every moved member re-INVITEd within the lease + 5 s, %.0f s): %s" % (
     lease + 5, "met" if met else "NOT met"))

@@ -188,7 +188,8 @@ int store_space_update(struct db *db, uint64_t space_id, const char *channel,
  * when the guide has none: the columns are cleared) from @a start to
  * @a stop (unix seconds).  A change of channel (store_space_update())
  * clears it: store the new channel's programme after that.  @a stop 0:
- * the guide gives none.  -EINVAL when @a stop is before @a start. */
+ * the guide gives none.  The same programme as stored writes nothing.
+ * -EINVAL when @a stop is before @a start. */
 int store_space_programme(struct db *db, uint64_t space_id, const char *title,
 			  int64_t start, int64_t stop, store_done_f *done,
 			  void *arg);

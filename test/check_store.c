@@ -1236,6 +1236,64 @@ static void info_is(const char *want)
 	PQfinish(c);
 }
 
+/* The same programme again (a survivor taking a space over) writes no new
+ * version of the space's row; a change does, clearing included. */
+START_TEST(the_same_programme_is_not_written_again)
+{
+	uint64_t id;
+	char q[192];
+	int xmin;
+
+	seed();
+	done_count = 0;
+	id = start_space();
+	snprintf(q, sizeof(q),
+		 "SELECT xmin::text::bigint FROM spaces WHERE id = %llu",
+		 (unsigned long long)id);
+	ck_assert_int_eq(store_space_programme(db, id, "Match", 1764001800,
+					       1764007200, on_done, NULL),
+			 0);
+	run_until(done_count + 1);
+	ck_assert_int_eq(last_error, 0);
+	xmin = sql_count(q);
+	ck_assert_int_eq(store_space_programme(db, id, "Match", 1764001800,
+					       1764007200, on_done, NULL),
+			 0);
+	run_until(done_count + 1);
+	ck_assert_int_eq(last_error, 0);
+	ck_assert_int_eq(sql_count(q), xmin);
+	/* another stop (none) */
+	ck_assert_int_eq(store_space_programme(db, id, "Match", 1764001800, 0,
+					       on_done, NULL),
+			 0);
+	run_until(done_count + 1);
+	ck_assert_int_ne(sql_count(q), xmin);
+	snprintf(q, sizeof(q),
+		 "SELECT count(*) FROM spaces WHERE id = %llu AND "
+		 "programme_title = 'Match' AND programme_stop IS NULL",
+		 (unsigned long long)id);
+	ck_assert_int_eq(sql_count(q), 1);
+	/* cleared, then cleared again */
+	ck_assert_int_eq(
+	    store_space_programme(db, id, NULL, 0, 0, on_done, NULL), 0);
+	run_until(done_count + 1);
+	snprintf(q, sizeof(q),
+		 "SELECT count(*) FROM spaces WHERE id = %llu AND "
+		 "programme_title IS NULL AND programme_start IS NULL",
+		 (unsigned long long)id);
+	ck_assert_int_eq(sql_count(q), 1);
+	snprintf(q, sizeof(q),
+		 "SELECT xmin::text::bigint FROM spaces WHERE id = %llu",
+		 (unsigned long long)id);
+	xmin = sql_count(q);
+	ck_assert_int_eq(
+	    store_space_programme(db, id, NULL, 0, 0, on_done, NULL), 0);
+	run_until(done_count + 1);
+	ck_assert_int_eq(last_error, 0);
+	ck_assert_int_eq(sql_count(q), xmin);
+}
+END_TEST
+
 START_TEST(the_views_follow_a_space)
 {
 	uint64_t id;
@@ -1663,6 +1721,7 @@ int main(void)
 	tcase_add_test(tc, queued_joins_go_as_one_statement);
 	tcase_add_test(tc, a_merged_statement_that_fails_fails_alone);
 	tcase_add_test(tc, a_claim_loads_only_the_claimed_spaces);
+	tcase_add_test(tc, the_same_programme_is_not_written_again);
 	tcase_add_test(tc, a_members_statements_keep_their_order);
 	tcase_add_test(tc, a_members_values_are_checked);
 	tcase_add_test(tc, comments_are_stored_verbatim);
