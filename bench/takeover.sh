@@ -74,8 +74,13 @@ KAM_MODULES=$(dirname "$(dpkg -L kamailio | grep '/tm\.so$')")
 pgss=$(psql "host=$PGDIR/run port=$PGPORT dbname=postgres user=postgres" \
 	-XAtqc "show shared_preload_libraries")
 if [ "$pgss" != "${TAKEOVER_PGSS:+pg_stat_statements}" ]; then
+	if [ -n "${TAKEOVER_PGSS:-}" ]; then
+		set_pgss="alter system set shared_preload_libraries = 'pg_stat_statements'"
+	else
+		set_pgss="alter system reset shared_preload_libraries"
+	fi
 	psql "host=$PGDIR/run port=$PGPORT dbname=postgres user=postgres" -Xq \
-		-c "alter system set shared_preload_libraries = '${TAKEOVER_PGSS:+pg_stat_statements}'"
+		-c "$set_pgss"
 	scripts/pgctl.sh stop "$PGDIR" "$PGPORT"
 	scripts/pgctl.sh start "$PGDIR" "$PGPORT"
 fi
