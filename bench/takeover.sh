@@ -129,10 +129,18 @@ done
 # Kamailio's default 64 MB of shared memory ran out at 10,000 spaces
 # during the takeover's burst of re-INVITEs ("could not allocate shared
 # memory from shm pool": 500 to the re-INVITEs, lost transactions).
-# TAKEOVER_KAM_ARGS: Kamailio's processes and allocator (default -n 2).
+# TAKEOVER_KAM_ARGS: Kamailio's processes and allocator; by default the
+# configuration's own 4 UDP workers (children = 4; this script gave it
+# -n 2 before).  Each worker takes a request or an answer off the one
+# socket and carries it to the end, the query to PostgreSQL of a request
+# to a space included, which blocks it; Kamailio's operators give it at
+# least a worker a core and more when the routing waits on a database.
+# On this machine of two cores shared with three nodes, PostgreSQL and
+# SIPp, more workers are also more of Kamailio's processes runnable when
+# the cores are contended (docs/scaling.md, "Who else used the cores").
 # shellcheck disable=SC2086
 kamailio -f "$SRC/etc/kamailio-tvspace.cfg" -L "$KAM_MODULES" -D -E \
-	${TAKEOVER_KAM_ARGS:--n 2} \
+	${TAKEOVER_KAM_ARGS:--n 4} \
 	-m "${TAKEOVER_KAM_SHM:-1024}" \
 	-A "LISTEN=udp:127.0.0.1:$SIP" \
 	-A "DBURL=\"tv=>postgres://postgres@127.0.0.1:$PGPORT/tvbench\"" \
