@@ -135,9 +135,8 @@ done
 # socket and carries it to the end, the query to PostgreSQL of a request
 # to a space included, which blocks it; Kamailio's operators give it at
 # least a worker a core and more when the routing waits on a database.
-# On this machine of two cores shared with three nodes, PostgreSQL and
-# SIPp, more workers are also more of Kamailio's processes runnable when
-# the cores are contended (docs/scaling.md, "Who else used the cores").
+# Once the takeover's seconds held only its own work, 2 or 4 made no
+# difference measured here (docs/scaling.md, "Who else used the cores").
 # shellcheck disable=SC2086
 kamailio -f "$SRC/etc/kamailio-tvspace.cfg" -L "$KAM_MODULES" -D -E \
 	${TAKEOVER_KAM_ARGS:--n 4} \
