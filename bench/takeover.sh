@@ -11,6 +11,10 @@
 #   TAKEOVER_RATE=200: hosts and guests dialling in a second
 #   TAKEOVER_LINEUP=FILE: the nodes' lineup (default bench/feeds-lineup.m3u)
 #   TAKEOVER_CONF='reinvite_window = 64': more lines for the nodes' config
+#   TAKEOVER_AFTER=MS: hosts resumed wait that long (and a spread) before
+#     their /switch and hang-up (default past the goal; 0: at once)
+#   TAKEOVER_KAM_ARGS='-n 4': Kamailio's workers; TAKEOVER_HOPS=1: every
+#     re-INVITE timed hop by hop; TAKEOVER_PGSS=1: PostgreSQL's statements
 # SPACES is the total: the dead node holds a third of them.
 #
 # What the run measures is the takeover of the signalling: claims, loading,
