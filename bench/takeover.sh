@@ -11,6 +11,10 @@
 #   TAKEOVER_RATE=200: hosts and guests dialling in a second
 #   TAKEOVER_LINEUP=FILE: the nodes' lineup (default bench/feeds-lineup.m3u)
 #   TAKEOVER_CONF='reinvite_window = 64': more lines for the nodes' config
+#   TAKEOVER_AFTER=MS: hosts resumed wait that long (and a spread) before
+#     their /switch and hang-up (default past the goal; 0: at once)
+#   TAKEOVER_KAM_ARGS='-n 4': Kamailio's workers; TAKEOVER_HOPS=1: every
+#     re-INVITE timed hop by hop; TAKEOVER_PGSS=1: PostgreSQL's statements
 # SPACES is the total: the dead node holds a third of them.
 #
 # What the run measures is the takeover of the signalling: claims, loading,
@@ -68,7 +72,25 @@ command -v kamailio >/dev/null || {
 }
 KAM_MODULES=$(dirname "$(dpkg -L kamailio | grep '/tm\.so$')")
 
+# TAKEOVER_PGSS=1: PostgreSQL counts its statements (pg_stat_statements,
+# loaded at its start: the cluster is restarted with it, and without it
+# on a run without).
+pgss=$(psql "host=$PGDIR/run port=$PGPORT dbname=postgres user=postgres" \
+	-XAtqc "show shared_preload_libraries")
+if [ "$pgss" != "${TAKEOVER_PGSS:+pg_stat_statements}" ]; then
+	if [ -n "${TAKEOVER_PGSS:-}" ]; then
+		set_pgss="alter system set shared_preload_libraries = 'pg_stat_statements'"
+	else
+		set_pgss="alter system reset shared_preload_libraries"
+	fi
+	psql "host=$PGDIR/run port=$PGPORT dbname=postgres user=postgres" -Xq \
+		-c "$set_pgss"
+	scripts/pgctl.sh stop "$PGDIR" "$PGPORT"
+	scripts/pgctl.sh start "$PGDIR" "$PGPORT"
+fi
 bench_db
+[ -z "${TAKEOVER_PGSS:-}" ] ||
+	psql "$CONN" -Xqc "create extension pg_stat_statements" >/dev/null
 psql "$CONN" -Xq -v ON_ERROR_STOP=1 >/dev/null <<SQL
 INSERT INTO users (user_id)
 SELECT 'h' || i FROM generate_series(1, $SPACES) i UNION ALL
@@ -111,10 +133,17 @@ done
 # Kamailio's default 64 MB of shared memory ran out at 10,000 spaces
 # during the takeover's burst of re-INVITEs ("could not allocate shared
 # memory from shm pool": 500 to the re-INVITEs, lost transactions).
-# TAKEOVER_KAM_ARGS: Kamailio's processes and allocator (default -n 2).
+# TAKEOVER_KAM_ARGS: Kamailio's processes and allocator; by default the
+# configuration's own 4 UDP workers (children = 4; this script gave it
+# -n 2 before).  Each worker takes a request or an answer off the one
+# socket and carries it to the end, the query to PostgreSQL of a request
+# to a space included, which blocks it; Kamailio's operators give it at
+# least a worker a core and more when the routing waits on a database.
+# Once the takeover's seconds held only its own work, 2 or 4 made no
+# difference measured here (docs/scaling.md, "Who else used the cores").
 # shellcheck disable=SC2086
 kamailio -f "$SRC/etc/kamailio-tvspace.cfg" -L "$KAM_MODULES" -D -E \
-	${TAKEOVER_KAM_ARGS:--n 2} \
+	${TAKEOVER_KAM_ARGS:--n 4} \
 	-m "${TAKEOVER_KAM_SHM:-1024}" \
 	-A "LISTEN=udp:127.0.0.1:$SIP" \
 	-A "DBURL=\"tv=>postgres://postgres@127.0.0.1:$PGPORT/tvbench\"" \
@@ -128,11 +157,33 @@ sleep 3 # dispatcher's first OPTIONS round
 # them to have started and the lease to have run out: copies of the
 # scenarios with that wait.
 RATE=${TAKEOVER_RATE:-200}
+# A host resumed waits AFTER ms and then up to as long again as the
+# hosts took to come in (uniformly, SIPp's pause) before its /switch and
+# its hang-up 2 s later (the scenario's, which come at once): by default
+# past the goal (the lease + 5 s after the kill).  They check that every
+# space still works once it moved.  Sent at once, they are work of their
+# own during the takeover (a MESSAGE and a BYE through Kamailio, each a
+# query of its, the switch and the end of the space stored, a BYE to the
+# guest): with the scenario's timing (TAKEOVER_AFTER=0) 1,162 of a
+# survivor's 1,618 spaces of a 10,000-space run ended before its last
+# member resumed, and its re-INVITEs went from 630 to 250-300 a second as
+# the first hang-ups came.  All after the same wait, the 3,333 /switches
+# of a takeover whose re-INVITEs took 2.5 s came at 1,300 a second, and
+# 81 and 130 of them got Kamailio's 503 (the node's 200 later than 3 s):
+# the host's call failed, its space stayed live.  So they are spread.
+AFTER=${TAKEOVER_AFTER:-$(((LEASE * 2 + 10) * 1000))}
+SPREAD=$((AFTER ? SPACES * 1000 / RATE : 0))
 QUIET_MAX=60 # seconds the nodes get to be quiet before the kill
 WAIT=$(((SPACES + SPACES * GUESTS) * 1000 / RATE + QUIET_MAX * 1000 +
 	LEASE * 2000 + 40000))
-sed "s/timeout=\"40000\"/timeout=\"$WAIT\"/" "$SCEN/bench_cluster_host.xml" \
-	>"$WORK/bench_cluster_host.xml"
+sed -e "s/timeout=\"40000\"/timeout=\"$WAIT\"/" \
+	-e "s|^  <label id=\"9\"/>|  <pause distribution=\"uniform\" min=\"$AFTER\" max=\"$((AFTER + SPREAD))\"/>\n&|" \
+	"$SCEN/bench_cluster_host.xml" >"$WORK/bench_cluster_host.xml"
+[ "$AFTER" = 0 ] || grep -q "<pause distribution=\"uniform\" min=\"$AFTER\"" \
+	"$WORK/bench_cluster_host.xml" || {
+	echo "bench_cluster_host.xml: no place for the hosts' wait" >&2
+	exit 1
+}
 sed "s/timeout=\"25000\"/timeout=\"$((WAIT - 15000))\"/" \
 	"$SCEN/bench_cluster_guest.xml" >"$WORK/bench_cluster_guest.xml"
 # settle WHAT QUERY N SECONDS: until QUERY counts N, or has not grown for
@@ -259,12 +310,57 @@ waited() {
 	echo $t
 }
 mapfile -t KAM_ALL < <(echo "$KAM_PID"; pgrep -P "$KAM_PID" || true)
+# the killed node's own ticks, which its reaping adds to this script's
+victim_ticks=$(ticks "${PID[$VICTIM]}")
 # PostgreSQL's processes (the nodes' writes of the takeover)
 PG_MAIN=$(head -1 "$PGDIR/data/postmaster.pid" 2>/dev/null || true)
 mapfile -t PG_ALL < <(pgrep -P "${PG_MAIN:-0}" || true)
 # the machine's cores: busy and all clock ticks (/proc/stat)
 machine() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat; }
+# The survivors' "resumed" lines as they are logged (reading both logs
+# whole, megabytes, 20 times a second would be work on the cores
+# measured).
+tail -n 0 -q -F "$WORK/n1.log" "$WORK/n3.log" 2>/dev/null |
+	grep --line-buffered -E " resumed$" >"$WORK/resumed" &
+TAIL_PID=$!
+BENCH_PIDS+=("$TAIL_PID")
 machine_before=$(machine)
+# Every process of the machine (other trees' work too), each one's user +
+# system ticks and those of its children that ended (the psql, grep and
+# cat of this script's polling end up in its shell's): a snapshot at the
+# kill and one once the last member resumed say who used the cores.
+procs() { # FILE
+	python3 - "$1" "$$" <<'PY'
+import os, sys
+with open(sys.argv[1], "w") as out:
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            s = open("/proc/%s/stat" % pid).read()
+        except OSError:
+            continue
+        comm = s[s.index("(") + 1:s.rindex(")")]
+        f = s[s.rindex(")") + 2:].split()
+        # fields 14-17 of stat: utime stime cutime cstime; the children
+        # only for this script (a backend that exits lands in
+        # PostgreSQL's postmaster with all its life's work)
+        n = 15 if pid == sys.argv[2] else 13
+        out.write("%s %s %d\n" % (pid, comm.replace(" ", "_"),
+                                   sum(int(x) for x in f[11:n])))
+PY
+}
+# the machine's time by kind (/proc/stat: user nice system idle iowait irq
+# softirq steal), for softirq's share
+cpu_kinds() { awk '/^cpu / {print $2, $3, $4, $5, $6, $7, $8, $9}' /proc/stat; }
+kinds_before=$(cpu_kinds)
+procs "$WORK/procs.before"
+# PostgreSQL's transactions and rows written meanwhile, and by table
+pg_counts() { q "select xact_commit, tup_inserted, tup_updated, tup_deleted from pg_stat_database where datname = 'tvbench'"; }
+pg_tables() { q "select relname || ' ' || n_tup_ins || ' ' || n_tup_upd || ' ' || n_tup_hot_upd || ' ' || n_tup_del from pg_stat_user_tables order by 1"; }
+pgc_before=$(pg_counts)
+pg_tables >"$WORK/tables.before"
+[ -z "${TAKEOVER_PGSS:-}" ] || q "select pg_stat_statements_reset()" >/dev/null
 declare -A PG_T0
 for p in "${PG_ALL[@]}"; do PG_T0[$p]=$(ticks "$p"); done
 cpu_before=("$(ticks "${PID[n1]}")" "$(ticks "${PID[n3]}")" \
@@ -289,17 +385,13 @@ moved=$(q "select count(*) from spaces where node_id = '$VICTIM'")
 moved_members=$(q "select count(*) from members m join spaces s on s.id = m.space_id where s.node_id = '$VICTIM' and m.left_at is null and m.local_tag is not null")
 t_kill=$(date +%s.%N)
 kill -KILL "${PID[$VICTIM]}"
-until [ "$(q "select count(*) from spaces where state = 'live' and node_id = '$VICTIM'")" = 0 ]; do
-	if [ $(($(date +%s) - ${t_kill%.*})) -gt $((LEASE * 2 + 60)) ]; then
-		echo "$VICTIM's spaces not all claimed $((LEASE * 2 + 60)) s after the kill" >&2
-		break
-	fi
-	sleep 0.05
-done
-t_claim=$(date +%s.%N)
-for _ in $(seq 1 $(((LEASE * 2 + 60) * 20))); do
-	[ "$(cat "$WORK/n1.log" "$WORK/n3.log" | grep -cE " resumed$")" -ge $moved_members ] && break
-	sleep 0.05
+# Until the last moved member resumed, as the survivors log it; nothing
+# else runs here meanwhile (a psql polling the claims 20 times a second
+# took a quarter of a core from the processes measured: the claims' times
+# are read from the survivors' logs afterwards).
+for _ in $(seq 1 $(((LEASE * 2 + 60) * 10))); do
+	[ "$(wc -l <"$WORK/resumed")" -ge "$moved_members" ] && break
+	sleep 0.1
 done
 t_res=$(date +%s.%N)
 [ -z "$HOPS_PID" ] || { kill -INT "$HOPS_PID"; wait "$HOPS_PID" || true; }
@@ -314,6 +406,12 @@ for p in "${PG_ALL[@]}"; do
 	pg_after=$((pg_after + $(ticks "$p")))
 done
 machine_after=$(machine)
+procs "$WORK/procs.after"
+kinds_after=$(cpu_kinds)
+pgc_after=$(pg_counts)
+pg_tables >"$WORK/tables.after"
+[ -z "${TAKEOVER_PGSS:-}" ] ||
+	q "select calls, round(total_exec_time), rows, left(regexp_replace(query, '\s+', ' ', 'g'), 110) from pg_stat_statements order by total_exec_time desc limit 15" >"$WORK/statements"
 busy=$(python3 -c 'import sys
 b0, t0, b1, t1 = (int(x) for x in sys.argv[1:])
 print("%.0f %%" % (100.0 * (b1 - b0) / max(1, t1 - t0)))' $machine_before $machine_after)
@@ -347,6 +445,8 @@ for line in list(open("/proc/net/udp"))[1:]:
     f = line.split()
     if int(f[-1]):
         print("port %d %s," % (int(f[1].split(":")[1], 16), f[-1]), end=" ")')
+unclaimed=$(q "select count(*) from spaces where state = 'live' and node_id = '$VICTIM'")
+[ "$unclaimed" = 0 ] || echo "$VICTIM's spaces not all claimed: $unclaimed live" >&2
 split=$(q "select string_agg(node_id || ' ' || n, ', ' order by node_id) from (select node_id, count(*) n from spaces group by 1) x")
 
 wait "$P_hosts" && hosts_ok=yes || hosts_ok=no
@@ -358,31 +458,68 @@ done
 ended=$(q "select count(*) from spaces where end_reason = 'space ended by host'")
 left=$(q "select count(*) from members where left_at is not null")
 
-python3 - "$t_kill" "$t_claim" "$WORK" "$LEASE" "$moved_members" <<PY
+python3 - "$t_kill" "$WORK" "$LEASE" "$moved_members" <<PY
 import datetime, glob, re, sys
-kill, claim = float(sys.argv[1]), float(sys.argv[2])
+kill = float(sys.argv[1])
 def stamps(pattern):
     out = []
     for f in ("n1.log", "n3.log"):
-        for line in open(sys.argv[3] + "/" + f):
+        for line in open(sys.argv[2] + "/" + f):
             if re.search(pattern, line):
                 t = datetime.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S.%f")
                 out.append(t.timestamp())
     return out
 took = stamps("took over")
+claims = stamps(" of node $VICTIM claimed$")
+claim = max(claims) if claims else float("nan")
 res = stamps(" resumed$")
 print("| nodes | spaces | members | lease | moved | claimed after kill | loaded, re-INVITEs sent | last member resumed |")
 print("|---|---|---|---|---|---|---|---|")
 print("| 3 ($per_node) | $SPACES | $want | ${LEASE} s | $moved spaces, $moved_members members -> $split | %.2f s | %.2f s | %.2f s (%d of $moved_members) |" % (
     claim - kill, max(took) - kill if took else float("nan"),
     max(res) - kill if res else float("nan"), len(res)))
-lease, want = float(sys.argv[4]), int(sys.argv[5])
+lease, want = float(sys.argv[3]), int(sys.argv[4])
 met = bool(res) and len(res) >= want and max(res) - kill <= lease + 5
 print("goal (every moved member re-INVITEd within the lease + 5 s, %.0f s): %s" % (
     lease + 5, "met" if met else "NOT met"))
 PY
 echo "CPU (of one core) from the kill until the last member resumed: $cpu; UDP datagrams dropped for full buffers meanwhile: $drops"
 echo "PostgreSQL (all its processes) $pg_cpu of a core; the machine's $(nproc) cores busy $busy (everyone's work) from the kill until the last member resumed"
+python3 - "$WORK/procs.before" "$WORK/procs.after" "$t_kill" "$t_res" \
+	"$(getconf CLK_TCK)" "$$" "$kinds_before" "$kinds_after" \
+	"$victim_ticks" <<'PY'
+import collections, sys
+def load(path):
+    d = {}
+    for line in open(path):
+        pid, comm, t = line.split()
+        d[pid] = (comm, int(t))
+    return d
+b, a = load(sys.argv[1]), load(sys.argv[2])
+secs, hz, me = float(sys.argv[4]) - float(sys.argv[3]), int(sys.argv[5]), sys.argv[6]
+by = collections.Counter()
+for pid, (comm, t) in a.items():
+    if pid in b:
+        name = "this script (its polling)" if pid == me else comm
+        by[name] += t - b[pid][1] - (int(sys.argv[9]) if pid == me else 0)
+kb = [int(x) for x in sys.argv[7].split()]
+ka = [int(x) for x in sys.argv[8].split()]
+d = [y - x for x, y in zip(kb, ka)]
+total = sum(d)
+busy = total - d[3] - d[4]
+names = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+print("the machine's cores from the kill until the last member resumed, "
+      "in cores: " + ", ".join("%s %.2f" % (n, v / hz / secs)
+                               for n, v in zip(names, d)))
+print("who used them (cores; processes alive at both ends, by name): " +
+      ", ".join("%s %.2f" % (n, t / hz / secs) for n, t in by.most_common(12)) +
+      "; all of them %.2f, the machine busy %.2f" % (sum(by.values()) / hz / secs, busy / hz / secs))
+PY
+echo "PostgreSQL's transactions committed, rows inserted, updated, deleted from the kill until the last member resumed: $(python3 -c 'import sys
+b = [int(x) for x in sys.argv[1].split("|")]; a = [int(x) for x in sys.argv[2].split("|")]
+print(" ".join(str(y - x) for x, y in zip(b, a)))' "$pgc_before" "$pgc_after")"
+echo "PostgreSQL's rows by table from the kill until the last member resumed (inserted, updated, of them HOT, deleted): $(join "$WORK/tables.before" "$WORK/tables.after" | awk '$6 - $2 + $7 - $3 + $9 - $5 > 0 {printf "%s %d %d %d %d, ", $1, $6 - $2, $7 - $3, $8 - $4, $9 - $5}')"
+[ ! -s "$WORK/statements" ] || { echo "PostgreSQL's statements meanwhile (calls, ms, rows, text; pg_stat_statements):"; cat "$WORK/statements"; }
 echo "waited for a CPU while runnable, from the kill until the last member resumed (all of a group's processes): $runq"
 echo "datagrams dropped by each socket since it opened (/proc/net/udp): $udp_drops"
 echo "new dialogs the nodes refused for overload before the kill (503, tried again by the party): $shed"

@@ -688,11 +688,18 @@ int store_space_programme(struct db *db, uint64_t space_id, const char *title,
 	/* stop 0: the guide gives none (it runs until the next one) */
 	if (title && stop && stop < start)
 		return -EINVAL;
+	/* The same programme again (a survivor taking a space over, a
+	 * restart) writes nothing: no new version of the row, no WAL.  A
+	 * takeover of 1,667 spaces a survivor wrote each space's row again
+	 * with what it held, beside the re-INVITEs. */
 	return exec_done(db,
 			 "UPDATE spaces SET programme_title = $2, "
 			 "programme_start = to_timestamp($3), "
 			 "programme_stop = to_timestamp($4) "
-			 "WHERE id = $1 AND state = 'live'",
+			 "WHERE id = $1 AND state = 'live' "
+			 "AND (programme_title, programme_start, "
+			 "programme_stop) IS DISTINCT FROM ($2, "
+			 "to_timestamp($3), to_timestamp($4))",
 			 4, p, done, arg);
 }
 
@@ -819,42 +826,94 @@ static void live_read(void *arg, int error, const struct db_result *res)
 	done_only(r, error, NULL);
 }
 
-int store_load_live(struct db *db, const char *node, const char *day,
-		    store_space_f *each, store_done_f *done, void *arg)
+/* The columns and joins of a load; the WHERE clause is the caller's. */
+#define LIVE_SELECT                                                            \
+	"SELECT s.id, s.host_service, s.host_user, s.channel, "                \
+	"s.is_open, extract(epoch FROM s.started)::bigint, "                   \
+	"m.user_id, m.service_default_id, m.role, m.delivery, "                \
+	"m.sdp_addr, m.sdp_port, m.sdp_media, m.sdp_pt, "                      \
+	"m.admitted_seq, m.call_id, m.local_tag, m.remote_tag, "               \
+	"m.local_uri, m.remote_uri, m.remote_target, m.route_set, "            \
+	"extract(epoch FROM m.joined)::bigint, "                               \
+	"extract(epoch FROM coalesce(s.booked_until, s.started))::bigint, "    \
+	"hs.level, hs.default_channel, array_to_string(hs.package, ' '), "     \
+	"coalesce(u.seconds, 0), array_to_string(ms.package, ' '), "           \
+	"m.channel, m.local_sdp "                                              \
+	"FROM spaces s "                                                       \
+	"LEFT JOIN services hs ON hs.service_default_id = s.host_service "     \
+	"LEFT JOIN usage u ON u.service_default_id = s.host_service "          \
+	"AND u.day = $2::date "                                                \
+	"LEFT JOIN members m ON m.space_id = s.id AND m.left_at IS NULL "      \
+	"LEFT JOIN services ms "                                               \
+	"ON ms.service_default_id = m.service_default_id "
+
+static int load_live(struct db *db, const char *sql, int n,
+		     const char *const *p, store_space_f *each,
+		     store_done_f *done, void *arg)
 {
 	struct req *r = req_new(db, arg);
-	const char *p[] = {node, day};
 	int err;
 
 	if (!r)
 		return -ENOMEM;
 	r->each = each;
 	r->done = done;
-	err = db_exec(
-	    db,
-	    "SELECT s.id, s.host_service, s.host_user, s.channel, "
-	    "s.is_open, extract(epoch FROM s.started)::bigint, "
-	    "m.user_id, m.service_default_id, m.role, m.delivery, "
-	    "m.sdp_addr, m.sdp_port, m.sdp_media, m.sdp_pt, "
-	    "m.admitted_seq, m.call_id, m.local_tag, m.remote_tag, "
-	    "m.local_uri, m.remote_uri, m.remote_target, m.route_set, "
-	    "extract(epoch FROM m.joined)::bigint, "
-	    "extract(epoch FROM coalesce(s.booked_until, s.started))::bigint, "
-	    "hs.level, hs.default_channel, array_to_string(hs.package, ' '), "
-	    "coalesce(u.seconds, 0), array_to_string(ms.package, ' '), "
-	    "m.channel, m.local_sdp "
-	    "FROM spaces s "
-	    "LEFT JOIN services hs ON hs.service_default_id = s.host_service "
-	    "LEFT JOIN usage u ON u.service_default_id = s.host_service "
-	    "AND u.day = $2::date "
-	    "LEFT JOIN members m ON m.space_id = s.id AND m.left_at IS NULL "
-	    "LEFT JOIN services ms "
-	    "ON ms.service_default_id = m.service_default_id "
-	    "WHERE s.state = 'live' AND ($1::text IS NULL OR s.node_id = $1) "
-	    "ORDER BY s.id, m.admitted_seq",
-	    2, p, live_read, r);
+	err = db_exec(db, sql, n, p, live_read, r);
 	if (err < 0)
 		req_free(r);
+	return err;
+}
+
+int store_load_live(struct db *db, const char *node, const char *day,
+		    store_space_f *each, store_done_f *done, void *arg)
+{
+	const char *p[] = {node, day};
+
+	return load_live(db,
+			 LIVE_SELECT "WHERE s.state = 'live' AND "
+				     "($1::text IS NULL OR s.node_id = $1) "
+				     "ORDER BY s.id, m.admitted_seq",
+			 2, p, each, done, arg);
+}
+
+int store_load_spaces(struct db *db, const char *node, const uint64_t *ids,
+		      unsigned n, const char *day, store_space_f *each,
+		      store_done_f *done, void *arg)
+{
+	struct num num;
+	char *list, *end;
+	int err;
+
+	if (!node || (n && !ids))
+		return -EINVAL;
+	/* "{1,2,...}": digits and commas only */
+	list = malloc((size_t)n * (sizeof(num.s) + 1) + 3);
+	if (!list)
+		return -ENOMEM;
+	end = list;
+	*end++ = '{';
+	for (unsigned i = 0; i < n; i++) {
+		const char *v = u64(&num, ids[i]);
+		size_t len = strlen(v);
+
+		if (i)
+			*end++ = ',';
+		memcpy(end, v, len);
+		end += len;
+	}
+	*end++ = '}';
+	*end = '\0';
+	{
+		const char *p[] = {node, day, list};
+
+		err =
+		    load_live(db,
+			      LIVE_SELECT "WHERE s.id = ANY ($3::bigint[]) AND "
+					  "s.state = 'live' AND s.node_id = $1 "
+					  "ORDER BY s.id, m.admitted_seq",
+			      3, p, each, done, arg);
+	}
+	free(list);
 	return err;
 }
 

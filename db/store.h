@@ -188,7 +188,8 @@ int store_space_update(struct db *db, uint64_t space_id, const char *channel,
  * when the guide has none: the columns are cleared) from @a start to
  * @a stop (unix seconds).  A change of channel (store_space_update())
  * clears it: store the new channel's programme after that.  @a stop 0:
- * the guide gives none.  -EINVAL when @a stop is before @a start. */
+ * the guide gives none.  The same programme as stored writes nothing.
+ * -EINVAL when @a stop is before @a start. */
 int store_space_programme(struct db *db, uint64_t space_id, const char *title,
 			  int64_t start, int64_t stop, store_done_f *done,
 			  void *arg);
@@ -252,6 +253,13 @@ int store_comments_recent(struct db *db, uint64_t space_id, unsigned n,
  * @a day, "YYYY-MM-DD"), then @a done. */
 int store_load_live(struct db *db, const char *node, const char *day,
 		    store_space_f *each, store_done_f *done, void *arg);
+/** store_load_live() of the live spaces of @a node among the @a n of
+ * @a ids only: what a claim gave this node, without its own spaces (a
+ * survivor that served 3,333 spaces and claimed 1,667 read all 5,000 with
+ * their members' dialogs, to skip two thirds).  -EINVAL without @a node. */
+int store_load_spaces(struct db *db, const char *node, const uint64_t *ids,
+		      unsigned n, const char *day, store_space_f *each,
+		      store_done_f *done, void *arg);
 
 /* -- nodes (docs/scaling.md) ---------------------------------------------- */
 

@@ -52,8 +52,12 @@ struct cluster {
 	bool closing;         /* cluster_destroy(): jobs are cancelled */
 	bool reload_pending;
 	bool owned_failed;
-	/* the claim under way */
+	/* the claim under way, and the ids of what it gave this node (only
+	 * those are loaded); claim_ids_failed: no room for them, load all */
 	unsigned claimed;
+	uint64_t *claim_ids;
+	unsigned cap_claim_ids;
+	bool claim_ids_failed;
 	char from[64];
 	su_time64_t claim_start;
 	/* the reconciliation under way: the live spaces still ours */
@@ -174,6 +178,19 @@ static void on_claimed(void *arg, uint64_t id, const char *old)
 
 	log_notice("space-%" PRIu64 " of node %s claimed", id, old ? old : "?");
 	snprintf(cl->from, sizeof(cl->from), "%s", old ? old : "?");
+	if (cl->claimed == cl->cap_claim_ids && !cl->claim_ids_failed) {
+		unsigned cap = cl->cap_claim_ids ? 2 * cl->cap_claim_ids : 64;
+		uint64_t *n = realloc(cl->claim_ids, cap * sizeof(*n));
+
+		if (n) {
+			cl->claim_ids = n;
+			cl->cap_claim_ids = cap;
+		}
+		else
+			cl->claim_ids_failed = true;
+	}
+	if (!cl->claim_ids_failed)
+		cl->claim_ids[cl->claimed] = id;
 	cl->claimed++;
 }
 
@@ -192,10 +209,16 @@ static void claim_done(void *arg, int error)
 	}
 	if (!cl->claimed || cl->leaving)
 		return; /* leaving: they go with the lease given up */
-	/* Load what is ours now and is not here yet, with the dialogs:
-	 * every member is re-INVITEd with this node's media address. */
+	/* Load what is ours now, with the dialogs: every member is
+	 * re-INVITEd with this node's media address.  Only what this claim
+	 * gave us is read, not our own spaces again (loaded already, and
+	 * skipped); without the list, everything live of ours, which skips
+	 * what is here. */
 	cl->loading = true;
-	err = sipua_restore(cl->ua, taken_up, cl);
+	err = cl->claim_ids_failed
+		  ? sipua_restore(cl->ua, taken_up, cl)
+		  : sipua_restore_spaces(cl->ua, cl->claim_ids, cl->claimed,
+					 taken_up, cl);
 	if (err < 0)
 		taken_up(cl, err);
 }
@@ -208,6 +231,7 @@ static void claim(struct cluster *cl)
 		return;
 	cl->claiming = true;
 	cl->claimed = 0;
+	cl->claim_ids_failed = false;
 	cl->claim_start = su_monotime(NULL);
 	err = store_claim(lease_conn(cl), cl->node, on_claimed, claim_done, cl);
 	if (err < 0)
@@ -420,6 +444,8 @@ struct cluster *cluster_destroy(struct cluster *cl)
 		cl->lease_db = db_destroy(cl->lease_db);
 		free(cl->owned);
 		cl->owned = NULL;
+		free(cl->claim_ids);
+		cl->claim_ids = NULL;
 	}
 	return NULL;
 }

@@ -352,13 +352,18 @@ static void all_read(void *arg, int error)
 	next_slice(r);
 }
 
-int sipua_restore(struct sipua *ua, void (*done)(void *arg, int error),
-		  void *arg)
+/* Load the live spaces of this node (@a ids NULL) or those of them among
+ * @a ids. */
+static int restore(struct sipua *ua, const uint64_t *ids, unsigned n,
+		   void (*done)(void *arg, int error), void *arg)
 {
 	struct restoring *r = su_home_clone(ua->home, sizeof(*r));
+	const char *node = ua->cfg->node_id[0] ? ua->cfg->node_id : NULL;
 	char day[16];
 	int err;
 
+	if (ids && !node)
+		return -EINVAL;
 	if (!r)
 		return -ENOMEM;
 	r->ua = ua;
@@ -374,10 +379,22 @@ int sipua_restore(struct sipua *ua, void (*done)(void *arg, int error),
 	ua->restore_done = done;
 	ua->restore_arg = arg;
 	cfg_day_name(ua_wall(), day, sizeof(day));
-	err = store_load_live(ua->db,
-			      ua->cfg->node_id[0] ? ua->cfg->node_id : NULL,
-			      day, space_read, all_read, r);
+	err = ids ? store_load_spaces(ua->db, node, ids, n, day, space_read,
+				      all_read, r)
+		  : store_load_live(ua->db, node, day, space_read, all_read, r);
 	if (err < 0)
 		su_home_unref(r->home);
 	return err;
+}
+
+int sipua_restore(struct sipua *ua, void (*done)(void *arg, int error),
+		  void *arg)
+{
+	return restore(ua, NULL, 0, done, arg);
+}
+
+int sipua_restore_spaces(struct sipua *ua, const uint64_t *ids, unsigned n,
+			 void (*done)(void *arg, int error), void *arg)
+{
+	return restore(ua, ids, n, done, arg);
 }

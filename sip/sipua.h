@@ -38,6 +38,11 @@ struct sipua *sipua_create(su_home_t *parent, const struct sipua_deps *deps);
  * another. */
 int sipua_restore(struct sipua *ua, void (*done)(void *arg, int error),
 		  void *arg);
+/** sipua_restore() of the spaces of @a ids only (those a claim gave this
+ * node): its own spaces, loaded already, are not read again.  -EINVAL
+ * when cfg->node_id names no node. */
+int sipua_restore_spaces(struct sipua *ua, const uint64_t *ids, unsigned n,
+			 void (*done)(void *arg, int error), void *arg);
 /** A service's row changed in the database (NOTIFY "service ID USER"):
  * the cache forgets it and live spaces of it read it again.  @a id NULL:
  * many changed, forget every service. */

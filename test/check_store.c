@@ -177,6 +177,83 @@ static uint64_t start_space(void)
 	return last_id;
 }
 
+static uint64_t loaded_ids[8];
+static unsigned loaded_n, loaded_members;
+
+static void on_loaded(void *arg, const struct store_space *s,
+		      const struct store_member *m, unsigned n)
+{
+	(void)arg;
+	(void)m;
+	if (loaded_n < 8)
+		loaded_ids[loaded_n] = s->id;
+	loaded_n++;
+	loaded_members += n;
+}
+
+/* A survivor loads what its claim gave it, not its own spaces again: only
+ * the listed spaces that are live and this node's. */
+START_TEST(a_claim_loads_only_the_claimed_spaces)
+{
+	uint64_t id[4], want[3];
+	struct store_member g;
+	char q[160];
+
+	seed();
+	done_count = 0;
+	for (int i = 0; i < 4; i++)
+		id[i] = start_space();
+	g = member(id[1], "bob", "guest", 2);
+	ck_assert_int_eq(store_member_add(db, &g, on_done, NULL), 0);
+	run_until(done_count + 1);
+	ck_assert_int_eq(last_error, 0);
+	snprintf(q, sizeof(q),
+		 "UPDATE spaces SET node_id = CASE WHEN id = %llu THEN 'n2' "
+		 "ELSE 'n1' END",
+		 (unsigned long long)id[2]);
+	exec_sql(q);
+	snprintf(q, sizeof(q),
+		 "UPDATE spaces SET state = 'ended', ended = now() "
+		 "WHERE id = %llu",
+		 (unsigned long long)id[3]);
+	exec_sql(q);
+
+	/* id[0] is n1's and not listed; id[2] is n2's; id[3] has ended */
+	want[0] = id[1];
+	want[1] = id[2];
+	want[2] = id[3];
+	loaded_n = loaded_members = 0;
+	ck_assert_int_eq(store_load_spaces(db, "n1", want, 3, "2026-11-24",
+					   on_loaded, on_done, NULL),
+			 0);
+	run_until(done_count + 1);
+	ck_assert_int_eq(last_error, 0);
+	ck_assert_uint_eq(loaded_n, 1);
+	ck_assert_uint_eq(loaded_ids[0], id[1]);
+	ck_assert_uint_eq(loaded_members, 2);
+
+	/* none listed: none loaded */
+	loaded_n = 0;
+	ck_assert_int_eq(store_load_spaces(db, "n1", NULL, 0, "2026-11-24",
+					   on_loaded, on_done, NULL),
+			 0);
+	run_until(done_count + 1);
+	ck_assert_int_eq(last_error, 0);
+	ck_assert_uint_eq(loaded_n, 0);
+
+	/* everything of n1, as at a start */
+	loaded_n = 0;
+	ck_assert_int_eq(
+	    store_load_live(db, "n1", "2026-11-24", on_loaded, on_done, NULL),
+	    0);
+	run_until(done_count + 1);
+	ck_assert_uint_eq(loaded_n, 2);
+	ck_assert_int_eq(store_load_spaces(db, NULL, want, 3, "2026-11-24",
+					   on_loaded, on_done, NULL),
+			 -EINVAL);
+}
+END_TEST
+
 START_TEST(migrations_are_idempotent)
 {
 	ck_assert_int_eq(sql_count("SELECT count(*) FROM schema_migrations"),
@@ -1018,7 +1095,7 @@ static void plan_uses_index(const char *query)
 		      PQerrorMessage(c));
 	for (int i = 0; i < PQntuples(r); i++)
 		fprintf(f, "%s\n", PQgetvalue(r, i, 0));
-	fclose(f);
+	(void)fclose(f);
 	ck_assert_msg(!strstr(plan, "Seq Scan"), "%s:\n%s", query, plan);
 	free(plan);
 	PQclear(r);
@@ -1158,6 +1235,64 @@ static void info_is(const char *want)
 	PQclear(r);
 	PQfinish(c);
 }
+
+/* The same programme again (a survivor taking a space over) writes no new
+ * version of the space's row; a change does, clearing included. */
+START_TEST(the_same_programme_is_not_written_again)
+{
+	uint64_t id;
+	char q[192];
+	int xmin;
+
+	seed();
+	done_count = 0;
+	id = start_space();
+	snprintf(q, sizeof(q),
+		 "SELECT xmin::text::bigint FROM spaces WHERE id = %llu",
+		 (unsigned long long)id);
+	ck_assert_int_eq(store_space_programme(db, id, "Match", 1764001800,
+					       1764007200, on_done, NULL),
+			 0);
+	run_until(done_count + 1);
+	ck_assert_int_eq(last_error, 0);
+	xmin = sql_count(q);
+	ck_assert_int_eq(store_space_programme(db, id, "Match", 1764001800,
+					       1764007200, on_done, NULL),
+			 0);
+	run_until(done_count + 1);
+	ck_assert_int_eq(last_error, 0);
+	ck_assert_int_eq(sql_count(q), xmin);
+	/* another stop (none) */
+	ck_assert_int_eq(store_space_programme(db, id, "Match", 1764001800, 0,
+					       on_done, NULL),
+			 0);
+	run_until(done_count + 1);
+	ck_assert_int_ne(sql_count(q), xmin);
+	snprintf(q, sizeof(q),
+		 "SELECT count(*) FROM spaces WHERE id = %llu AND "
+		 "programme_title = 'Match' AND programme_stop IS NULL",
+		 (unsigned long long)id);
+	ck_assert_int_eq(sql_count(q), 1);
+	/* cleared, then cleared again */
+	ck_assert_int_eq(
+	    store_space_programme(db, id, NULL, 0, 0, on_done, NULL), 0);
+	run_until(done_count + 1);
+	snprintf(q, sizeof(q),
+		 "SELECT count(*) FROM spaces WHERE id = %llu AND "
+		 "programme_title IS NULL AND programme_start IS NULL",
+		 (unsigned long long)id);
+	ck_assert_int_eq(sql_count(q), 1);
+	snprintf(q, sizeof(q),
+		 "SELECT xmin::text::bigint FROM spaces WHERE id = %llu",
+		 (unsigned long long)id);
+	xmin = sql_count(q);
+	ck_assert_int_eq(
+	    store_space_programme(db, id, NULL, 0, 0, on_done, NULL), 0);
+	run_until(done_count + 1);
+	ck_assert_int_eq(last_error, 0);
+	ck_assert_int_eq(sql_count(q), xmin);
+}
+END_TEST
 
 START_TEST(the_views_follow_a_space)
 {
@@ -1585,6 +1720,8 @@ int main(void)
 	tcase_add_test(tc, a_failed_statement_fails_alone);
 	tcase_add_test(tc, queued_joins_go_as_one_statement);
 	tcase_add_test(tc, a_merged_statement_that_fails_fails_alone);
+	tcase_add_test(tc, a_claim_loads_only_the_claimed_spaces);
+	tcase_add_test(tc, the_same_programme_is_not_written_again);
 	tcase_add_test(tc, a_members_statements_keep_their_order);
 	tcase_add_test(tc, a_members_values_are_checked);
 	tcase_add_test(tc, comments_are_stored_verbatim);
