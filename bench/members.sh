@@ -199,6 +199,15 @@ bench_tv_stop
 	echo SEQUENTIAL
 	echo "space-1;"
 } >"$d/peer-targets.csv"
+# peer_members LOCAL_PORT PEER_PORT OUT: the same members dial a peer, in
+# the background (its PID in PEER_CALLS).
+peer_members() {
+	sipp -sf test/sipp/bench_member.xml -inf "$d/peer-targets.csv" -m "$MEMBERS" \
+		-r "$RATE" -l "$MEMBERS" -nostdin -i 127.0.0.1 -p "$1" \
+		-d "$MEMBER_HOLD" -timeout 600s "127.0.0.1:$2" >"$3" 2>&1 &
+	PEER_CALLS=$!
+	BENCH_PIDS+=("$PEER_CALLS")
+}
 k="not run"
 if [ "$KAM" = yes ]; then
 	# Kamailio holding as many dialogs.
@@ -220,11 +229,8 @@ if [ "$KAM" = yes ]; then
 	sleep 2
 	k_shm0=$(kam_shm)
 	k_pss0=$(kam_pss)
-	sipp -sf test/sipp/bench_member.xml -inf "$d/peer-targets.csv" -m "$MEMBERS" \
-		-r "$RATE" -l "$MEMBERS" -nostdin -i 127.0.0.1 -p 5185 \
-		-d "$MEMBER_HOLD" -timeout 600s 127.0.0.1:5184 >"$d/kam.out" 2>&1 &
-	KCALLS=$!
-	BENCH_PIDS+=("$KCALLS")
+	peer_members 5185 5184 "$d/kam.out"
+	KCALLS=$PEER_CALLS
 	kdlg=0
 	for _ in $(seq 1 $((MEMBERS / RATE * 10 + 600))); do
 		kdlg=$(kam_dlgs)
@@ -250,11 +256,8 @@ if [ "$NUA" = yes ]; then
 	nua_rss() { awk '/^VmRSS/ {print $2}' "/proc/$NPID/status"; }
 	nua_held() { awk '$1 == "held" { n = $2 } END { print n + 0 }' "$WORK/nua_uas.out"; }
 	n_rss0=$(nua_rss)
-	sipp -sf test/sipp/bench_member.xml -inf "$d/peer-targets.csv" -m "$MEMBERS" \
-		-r "$RATE" -l "$MEMBERS" -nostdin -i 127.0.0.1 -p 5188 \
-		-d "$MEMBER_HOLD" -timeout 600s 127.0.0.1:5187 >"$d/nua.out" 2>&1 &
-	NCALLS=$!
-	BENCH_PIDS+=("$NCALLS")
+	peer_members 5188 5187 "$d/nua.out"
+	NCALLS=$PEER_CALLS
 	for _ in $(seq 1 $((MEMBERS / RATE * 10 + 600))); do
 		[ "$(nua_held)" -ge "$MEMBERS" ] && break
 		sleep 0.1
