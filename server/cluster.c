@@ -32,6 +32,44 @@
 #include "server/space.h"
 #include "sip/sipua.h"
 
+/* A list of space ids that grows as rows come; once memory runs out it
+ * misses some and says so (failed), and must not be used. */
+struct id_list {
+	uint64_t *ids;
+	unsigned n, cap;
+	bool failed;
+};
+
+static void id_list_add(struct id_list *l, uint64_t id)
+{
+	if (l->failed)
+		return;
+	if (l->n == l->cap) {
+		unsigned cap = l->cap ? 2 * l->cap : 64;
+		uint64_t *n = realloc(l->ids, cap * sizeof(*n));
+
+		if (!n) {
+			l->failed = true;
+			return;
+		}
+		l->ids = n;
+		l->cap = cap;
+	}
+	l->ids[l->n++] = id;
+}
+
+static void id_list_clear(struct id_list *l)
+{
+	l->n = 0;
+	l->failed = false;
+}
+
+static void id_list_free(struct id_list *l)
+{
+	free(l->ids);
+	*l = (struct id_list){0};
+}
+
 struct cluster {
 	const struct cfg *cfg;
 	struct db *db;
@@ -51,18 +89,14 @@ struct cluster {
 	bool release_pending; /* cluster_leave() waits for a renewal */
 	bool closing;         /* cluster_destroy(): jobs are cancelled */
 	bool reload_pending;
-	bool owned_failed;
 	/* the claim under way, and the ids of what it gave this node (only
-	 * those are loaded); claim_ids_failed: no room for them, load all */
+	 * those are loaded; all ours when the list failed) */
 	unsigned claimed;
-	uint64_t *claim_ids;
-	unsigned cap_claim_ids;
-	bool claim_ids_failed;
+	struct id_list claim_ids;
 	char from[64];
 	su_time64_t claim_start;
 	/* the reconciliation under way: the live spaces still ours */
-	uint64_t *owned;
-	unsigned n_owned, cap_owned;
+	struct id_list owned;
 };
 
 static void claim(struct cluster *cl);
@@ -178,19 +212,7 @@ static void on_claimed(void *arg, uint64_t id, const char *old)
 
 	log_notice("space-%" PRIu64 " of node %s claimed", id, old ? old : "?");
 	snprintf(cl->from, sizeof(cl->from), "%s", old ? old : "?");
-	if (cl->claimed == cl->cap_claim_ids && !cl->claim_ids_failed) {
-		unsigned cap = cl->cap_claim_ids ? 2 * cl->cap_claim_ids : 64;
-		uint64_t *n = realloc(cl->claim_ids, cap * sizeof(*n));
-
-		if (n) {
-			cl->claim_ids = n;
-			cl->cap_claim_ids = cap;
-		}
-		else
-			cl->claim_ids_failed = true;
-	}
-	if (!cl->claim_ids_failed)
-		cl->claim_ids[cl->claimed] = id;
+	id_list_add(&cl->claim_ids, id);
 	cl->claimed++;
 }
 
@@ -215,10 +237,10 @@ static void claim_done(void *arg, int error)
 	 * skipped); without the list, everything live of ours, which skips
 	 * what is here. */
 	cl->loading = true;
-	err = cl->claim_ids_failed
+	err = cl->claim_ids.failed
 		  ? sipua_restore(cl->ua, taken_up, cl)
-		  : sipua_restore_spaces(cl->ua, cl->claim_ids, cl->claimed,
-					 taken_up, cl);
+		  : sipua_restore_spaces(cl->ua, cl->claim_ids.ids,
+					 cl->claim_ids.n, taken_up, cl);
 	if (err < 0)
 		taken_up(cl, err);
 }
@@ -231,7 +253,7 @@ static void claim(struct cluster *cl)
 		return;
 	cl->claiming = true;
 	cl->claimed = 0;
-	cl->claim_ids_failed = false;
+	id_list_clear(&cl->claim_ids);
 	cl->claim_start = su_monotime(NULL);
 	err = store_claim(lease_conn(cl), cl->node, on_claimed, claim_done, cl);
 	if (err < 0)
@@ -244,18 +266,7 @@ static void owned_row(void *arg, uint64_t id, const char *node)
 {
 	struct cluster *cl = arg;
 
-	if (cl->n_owned == cl->cap_owned) {
-		unsigned cap = cl->cap_owned ? 2 * cl->cap_owned : 64;
-		uint64_t *n = realloc(cl->owned, cap * sizeof(*n));
-
-		if (!n) {
-			cl->owned_failed = true; /* no fencing on half a list */
-			return;
-		}
-		cl->owned = n;
-		cl->cap_owned = cap;
-	}
-	cl->owned[cl->n_owned++] = id;
+	id_list_add(&cl->owned, id);
 }
 
 /* Spaces of ours were claimed by another node while we were away (stopped,
@@ -281,8 +292,8 @@ static void find_lost(void *arg, struct space *sp)
 	uint64_t id = space_id(sp);
 	char what[48];
 
-	for (unsigned i = 0; i < cl->n_owned; i++)
-		if (cl->owned[i] == id)
+	for (unsigned i = 0; i < cl->owned.n; i++)
+		if (cl->owned.ids[i] == id)
 			return;
 	snprintf(what, sizeof(what), "space-%" PRIu64, id);
 	fence(cl, "another node", what);
@@ -293,10 +304,10 @@ static void owned_done(void *arg, int error)
 	struct cluster *cl = arg;
 
 	cl->reconciling = false;
-	if (!error && !cl->owned_failed && cl->mgr && !cl->leaving)
+	/* no fencing on half a list */
+	if (!error && !cl->owned.failed && cl->mgr && !cl->leaving)
 		space_mgr_foreach(cl->mgr, find_lost, cl);
-	cl->n_owned = 0;
-	cl->owned_failed = false;
+	id_list_clear(&cl->owned);
 }
 
 static void reconcile(struct cluster *cl)
@@ -304,7 +315,7 @@ static void reconcile(struct cluster *cl)
 	if (!cl->node || !cl->ua || cl->reconciling)
 		return;
 	cl->reconciling = true;
-	cl->n_owned = 0;
+	cl->owned.n = 0;
 	if (store_owned(cl->db, cl->node, owned_row, owned_done, cl) < 0)
 		cl->reconciling = false;
 }
@@ -442,10 +453,8 @@ struct cluster *cluster_destroy(struct cluster *cl)
 			su_timer_destroy(cl->tick);
 		cl->tick = NULL;
 		cl->lease_db = db_destroy(cl->lease_db);
-		free(cl->owned);
-		cl->owned = NULL;
-		free(cl->claim_ids);
-		cl->claim_ids = NULL;
+		id_list_free(&cl->owned);
+		id_list_free(&cl->claim_ids);
 	}
 	return NULL;
 }
