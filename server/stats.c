@@ -159,11 +159,11 @@ static double mean_ms(const struct stats_hist *h)
 }
 
 /* One line of the report: its JSON key, its label for a person, and its
- * value as a count, a measure printed with @c decimals and @c unit, a flag, or
- * a string. */
+ * value as a count, a limit (a count, 0 for none), a measure printed with
+ * @c decimals and @c unit, a flag, or a string. */
 struct report_row {
 	const char *key, *label;
-	enum { COUNT, MEASURE, FLAG, TEXT } kind;
+	enum { COUNT, LIMIT, MEASURE, FLAG, TEXT } kind;
 	uint64_t count;
 	double measure;
 	int decimals; /* of a measure */
@@ -192,6 +192,13 @@ static void put_value(FILE *out, const struct report_row *r, int json)
 	switch (r->kind) {
 	case COUNT:
 		fprintf(out, "%llu", (unsigned long long)r->count);
+		break;
+	case LIMIT:
+		if (!json && !r->count)
+			fputs("no limit", out);
+		else
+			fprintf(out, "%s%llu", json ? "" : "at most ",
+				(unsigned long long)r->count);
 		break;
 	case MEASURE:
 		fprintf(out, "%.*f%s%s", r->decimals, r->measure,
@@ -246,7 +253,10 @@ void stats_report(FILE *out, const struct stats_now *now, int json)
 	    ROW_MEASURE("loop_lag_s", "loop late", now->loop_lag, 3, "s"),
 	    ROW_FLAG("overloaded", "overloaded", now->overloaded),
 	    /* 0: nothing limits what is admitted */
-	    ROW_COUNT("admit_rate", "admitted a second", now->admit_rate),
+	    {.key = "admit_rate",
+	     .label = "admitted a second",
+	     .kind = LIMIT,
+	     .count = now->admit_rate},
 	    ROW_COUNT("shed", "dialogs shed (503)", tv_stats.shed),
 	    ROW_COUNT("cache_hits", "service cache hits", now->cache_hits),
 	    ROW_COUNT("cache_misses", "service cache misses",

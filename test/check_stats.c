@@ -76,7 +76,27 @@ START_TEST(the_report_says_each_field_once_either_way)
 	ck_assert_ptr_nonnull(strstr(text, "\nmembers              7\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\ndb queue oldest      0.013 s\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\ndb overloaded        yes\n"));
-	ck_assert_ptr_nonnull(strstr(text, "\nadmitted a second    150\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(text, "\nadmitted a second    at most 150\n"));
+	ck_assert_ptr_nonnull(strstr(json, "\"admit_rate\":150,"));
+	free(json);
+	free(text);
+}
+END_TEST
+
+/* The admission's limit: a count in JSON (0 when none), words for a
+ * person. */
+START_TEST(no_limit_is_said_so)
+{
+	struct stats_now open = busy;
+	char *json, *text;
+
+	open.admit_rate = 0;
+	json = render(1, &open, 0);
+	text = render(0, &open, 0);
+	ck_assert_ptr_nonnull(strstr(json, "\"admit_rate\":0,"));
+	ck_assert_ptr_nonnull(
+	    strstr(text, "\nadmitted a second    no limit\n"));
 	free(json);
 	free(text);
 }
@@ -111,6 +131,7 @@ int main(void)
 	TCase *tc = tcase_create("stats");
 
 	tcase_add_test(tc, the_report_says_each_field_once_either_way);
+	tcase_add_test(tc, no_limit_is_said_so);
 	tcase_add_test(tc, a_histogram_is_cumulative);
 	suite_add_tcase(s, tc);
 	return check_run(s);
