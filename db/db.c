@@ -1411,8 +1411,8 @@ double db_batch_cost(const struct db *db, unsigned jobs)
 {
 	double fixed, per_job;
 
-	batch_line(db, &fixed, &per_job);
-	return db->fit_w > 0 ? fixed + per_job * jobs : 0;
+	batch_line(db, &fixed, &per_job); /* 0 and 0 before the first batch */
+	return fixed + per_job * jobs;
 }
 
 double db_expected_wait(const struct db *db)
